@@ -1,0 +1,220 @@
+import { AbortedError, StateError } from './errors.js';
+import { HostwardenEmitter, type BaseEvents } from './emitter.js';
+import { silentLogger, type Logger } from './logger.js';
+
+/** Options shared by every long-running hostwarden component. */
+export interface ComponentOptions {
+  /** Stops the component when aborted; `start()` rejects if it is already aborted. */
+  readonly signal?: AbortSignal;
+  /**
+   * Keep the process alive while running. By default the component's timers are
+   * `unref()`ed, so a monitor never holds a finished process open.
+   * @defaultValue `false`
+   */
+  readonly persistent?: boolean;
+  /**
+   * Where the component writes its diagnostics: winston, pino, `console` or any
+   * {@link Logger}.
+   * @defaultValue a silent logger
+   */
+  readonly logger?: Logger;
+}
+
+/** Where a {@link Component} is in its life. */
+export type ComponentState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The lifecycle every long-running part shares: `start()` and `stop()` are idempotent
+ * (concurrent calls share one promise), `stop()` releases every timer and listener
+ * the component registered through this class, an `AbortSignal` stops it, and
+ * `await using` disposes of it. A stopped component stays stopped: make a new one.
+ *
+ * Subclasses implement {@link Component.onStart} and {@link Component.onStop}, and
+ * create timers with {@link Component.setTimer} / {@link Component.setRepeating}
+ * and subscriptions with {@link Component.listen}, so nothing can leak.
+ */
+export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<E> implements AsyncDisposable {
+  /** The logger given in the options, or a silent one. */
+  protected readonly logger: Logger;
+  readonly #persistent: boolean;
+  readonly #signal: AbortSignal | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #cleanups = new Set<() => void>();
+  #state: ComponentState = 'idle';
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  readonly #onAbort = (): void => {
+    void this.stop().catch((error: unknown) => this.emitError(toError(error)));
+  };
+
+  constructor(options: ComponentOptions = {}) {
+    super();
+    this.logger = options.logger ?? silentLogger;
+    this.#persistent = options.persistent ?? false;
+    this.#signal = options.signal;
+  }
+
+  /** Where the component is in its life. */
+  get state(): ComponentState {
+    return this.#state;
+  }
+
+  /** Whether timers keep the process alive. */
+  protected get persistent(): boolean {
+    return this.#persistent;
+  }
+
+  /**
+   * Starts the component; resolves once it is running. Calling it again while
+   * starting or running returns the same promise.
+   *
+   * @throws {@link AbortedError} if the `signal` is already aborted.
+   * @throws {@link StateError} after `stop()`.
+   */
+  start(): Promise<void> {
+    if (this.#stopPromise) {
+      return Promise.reject(new StateError(`Cannot start a ${this.constructor.name} that was stopped; create a new one`));
+    }
+    if (this.#startPromise) return this.#startPromise;
+    if (this.#state !== 'idle') {
+      return Promise.reject(new StateError(`Cannot start a ${this.constructor.name} that was stopped; create a new one`));
+    }
+    if (this.#signal?.aborted) {
+      this.#state = 'stopped';
+      return Promise.reject(new AbortedError(`${this.constructor.name} was not started: its signal is aborted`, { cause: this.#signal.reason }));
+    }
+    this.#state = 'starting';
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#startPromise = (async () => {
+      try {
+        await this.onStart();
+      } catch (error) {
+        // A half-started component must not leave timers or handles behind.
+        await this.stop().catch(() => {});
+        throw error;
+      }
+      if (this.#state === 'starting') this.#state = 'running';
+    })();
+    return this.#startPromise;
+  }
+
+  /**
+   * Stops the component and resolves when everything is flushed and released.
+   * Idempotent: later calls return the same promise. Safe before `start()`.
+   */
+  stop(): Promise<void> {
+    if (this.#stopPromise) return this.#stopPromise;
+    const wasStarted = this.#state !== 'idle';
+    this.#state = 'stopping';
+    this.#stopPromise = (async () => {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      try {
+        if (wasStarted) await this.onStop();
+      } finally {
+        for (const timer of this.#timers) clearTimeout(timer);
+        this.#timers.clear();
+        for (const cleanup of [...this.#cleanups]) cleanup();
+        this.#cleanups.clear();
+        this.endEventIterators();
+        this.#state = 'stopped';
+      }
+    })();
+    return this.#stopPromise;
+  }
+
+  /** Same as {@link Component.stop}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /** Acquires what the component needs; called once by `start()`. */
+  protected abstract onStart(): Promise<void>;
+
+  /**
+   * Flushes and releases what `onStart` acquired; called once by `stop()`. Timers and
+   * listeners made through this class are released after it returns.
+   */
+  protected abstract onStop(): Promise<void>;
+
+  /** Whether the component is stopping or stopped: long loops check it to end early. */
+  protected get stopping(): boolean {
+    return this.#state === 'stopping' || this.#state === 'stopped';
+  }
+
+  /**
+   * A one-shot timer that `stop()` clears, `unref()`ed unless `persistent`.
+   * Returns a function that cancels it.
+   */
+  protected setTimer(callback: () => void, ms: number): () => void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#guard(callback);
+    }, ms);
+    if (!this.#persistent) timer.unref();
+    this.#timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+    };
+  }
+
+  /**
+   * A repeating timer that `stop()` clears, `unref()`ed unless `persistent`.
+   * Returns a function that cancels it.
+   */
+  protected setRepeating(callback: () => void, ms: number): () => void {
+    const timer = setInterval(() => this.#guard(callback), ms);
+    if (!this.#persistent) timer.unref();
+    this.#timers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.#timers.delete(timer);
+    };
+  }
+
+  /**
+   * Registers a release function that `stop()` runs (closing a watcher, removing a
+   * listener from another emitter). Returns a function that runs it early.
+   */
+  protected onCleanup(cleanup: () => void): () => void {
+    const once = (): void => {
+      if (this.#cleanups.delete(once)) cleanup();
+    };
+    this.#cleanups.add(once);
+    return once;
+  }
+
+  /**
+   * Subscribes to an event of any emitter (Node or eventemitter3) until `stop()`.
+   * Returns a function that unsubscribes early.
+   */
+  protected listen<A extends unknown[]>(
+    emitter: {
+      on(event: string, listener: (...args: A) => void): unknown;
+      off?(event: string, listener: (...args: A) => void): unknown;
+      removeListener?(event: string, listener: (...args: A) => void): unknown;
+    },
+    event: string,
+    listener: (...args: A) => void,
+  ): () => void {
+    emitter.on(event, listener);
+    return this.onCleanup(() => {
+      if (emitter.off) emitter.off(event, listener);
+      else emitter.removeListener?.(event, listener);
+    });
+  }
+
+  // A timer callback that throws must not crash the host service, nor vanish.
+  #guard(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.emitError(toError(error));
+    }
+  }
+}
+
+/** Wraps a thrown non-Error so every `'error'` event carries an `Error`. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

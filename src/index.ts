@@ -1,0 +1,27 @@
+/**
+ * hostwarden: Linux host security monitoring as typed, composable, embeddable classes.
+ *
+ * The parts meet only through the {@link Alert} shape: sources raise alerts, the
+ * Notifier delivers them.
+ *
+ * @packageDocumentation
+ */
+
+export { createAlert, resolveAlert, type Alert, type AlertInit } from './core/alert.js';
+export { SEVERITIES, compareSeverity, isAtLeast, isSeverity, maxSeverity, type Severity } from './core/severity.js';
+export {
+  AbortedError,
+  DeliveryError,
+  HostwardenError,
+  InvalidOptionError,
+  IoError,
+  ListenerError,
+  ParseError,
+  QuarantineError,
+  StateError,
+  type HostwardenErrorCode,
+  type HostwardenErrorOptions,
+} from './core/errors.js';
+export { HostwardenEmitter, type BaseEvents, type EventIteratorOptions, type EventPayload } from './core/emitter.js';
+export { Component, type ComponentOptions, type ComponentState } from './core/lifecycle.js';
+export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type Logger } from './core/logger.js';
