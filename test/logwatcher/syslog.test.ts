@@ -5,7 +5,7 @@ import { parseSyslogLine, type SyslogLine } from '../../src/index.js';
 const local = (...a: [number, number, number, number, number, number, number?]): Date => new Date(a[0], a[1], a[2], a[3], a[4], a[5], a[6] ?? 0);
 
 describe('parseSyslogLine', () => {
-  const cases: [string, string, Partial<SyslogLine>][] = [
+  const cases: [string, string, { [K in keyof SyslogLine]?: SyslogLine[K] | undefined }][] = [
     [
       'RFC 3164 with space-padded day',
       'Mar  3 00:17:22 web1 sshd[812]: Invalid user admin from 203.0.113.5 port 4122',
