@@ -107,7 +107,6 @@ export class Tailer {
   readonly #sink: TailerSink;
   #current: OpenFile | undefined;
   #old: OpenFile[] = [];
-  #hadFile = false;
   #reported: string | undefined;
 
   constructor(path: string, options: TailerOptions, sink: TailerSink) {
@@ -148,7 +147,8 @@ export class Tailer {
           this.#current = await this.#track(opened.fh, opened.st, 0, 0);
         }
       } else {
-        await this.#adoptRotated(pos, 'rename');
+        // Same inode, other content: rewritten in place (copytruncate) or the inode reused.
+        await this.#adoptRotated(pos, opened && sameInode(pos, opened.st) ? 'truncate' : 'rename');
         if (opened) this.#current = await this.#track(opened.fh, opened.st, 0, 0);
       }
       for (const old of saved.draining) {
@@ -160,14 +160,20 @@ export class Tailer {
         }
       }
     } else if (opened) {
-      if (startAt === 'end') {
+      // A glob may match a rotated name (`app.log*`): a file another path still drains, or
+      // drained before, continues where it was left instead of being read twice.
+      const known = this.#sink.known(opened.st);
+      if (known === 'open') {
+        await opened.fh.close();
+      } else if (known && (await sameContent(opened.fh, known))) {
+        this.#current = await this.#track(opened.fh, opened.st, known.offset, known.lineNumber, known);
+      } else if (startAt === 'end') {
         const { offset, lineNumber } = await endOfLastLine(opened.fh, Number(opened.st.size), this.#o.maxLineLength);
         this.#current = await this.#track(opened.fh, opened.st, offset, lineNumber);
       } else {
         this.#current = await this.#track(opened.fh, opened.st, 0, 0);
       }
     }
-    this.#hadFile = this.#current !== undefined || saved?.current !== undefined;
   }
 
   /**
@@ -277,7 +283,6 @@ export class Tailer {
     } else {
       this.#current = await this.#track(opened.fh, opened.st, 0, 0);
     }
-    this.#hadFile = true;
     this.#sink.rotate({ file: this.path, reason, whileStopped: false });
   }
 

@@ -96,3 +96,14 @@ export function numbered(prefix: string, from: number, to: number): string[] {
 export function text(lines: readonly string[]): string {
   return lines.map((l) => `${l}\n`).join('');
 }
+
+/** How many of this process's file descriptors point at `path` (read from /proc/self/fd). */
+export async function openDescriptors(path: string): Promise<number> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  let count = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target === path || target === `${path} (deleted)`) count++;
+  }
+  return count;
+}
