@@ -90,7 +90,7 @@ export interface LogWatcherOptions extends ComponentOptions {
   readonly now?: () => Date;
   /**
    * How many lines an alert carries as evidence.
-   * @defaultValue the rule engine's default
+   * @defaultValue `10`
    */
   readonly maxEvidence?: number;
   /**
@@ -147,7 +147,7 @@ export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
     watch: options.watch === undefined ? true : expectBoolean('watch', options.watch),
     hostname: options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname),
     now: options.now ?? (() => new Date()),
-    maxEvidence: options.maxEvidence === undefined ? undefined : expectNumber('maxEvidence', options.maxEvidence, { min: 0, integer: true }),
+    maxEvidence: options.maxEvidence === undefined ? undefined : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true }),
     cwd: options.cwd === undefined ? process.cwd() : expectString('cwd', options.cwd),
   });
 }

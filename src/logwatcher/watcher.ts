@@ -5,7 +5,7 @@ import type { Alert } from '../core/alert.js';
 import type { BaseEvents } from '../core/emitter.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type FilePosition, type PathState } from './checkpoint.js';
-import { RuleEngine } from './engine.js';
+import { RuleEngine, type HandleResult } from './engine.js';
 import { expandGlob, parseFileSpec, type FileSpec } from './glob.js';
 import { JournalSource } from './journal.js';
 import { resolveOptions, type LogWatcherOptions, type ResolvedOptions } from './options.js';
@@ -62,7 +62,7 @@ const KNOWN_LIMIT = 256;
 export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #o: ResolvedOptions;
   readonly #specs: readonly FileSpec[];
-  #engine: RuleEngine | undefined;
+  readonly #engine: RuleEngine;
   readonly #tailers = new Map<string, Tailer>();
   readonly #known = new Map<string, FilePosition>();
   readonly #dirWatchers = new Map<string, FSWatcher>();
@@ -86,6 +86,13 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     super(options);
     this.#o = resolveOptions(options);
     this.#specs = this.#o.files.map((f) => parseFileSpec(f, this.#o.cwd));
+    // Built here so a bad rule or option throws at construction, not at start().
+    this.#engine = new RuleEngine({
+      rules: this.#o.rules,
+      hostname: this.#o.hostname,
+      now: this.#o.now,
+      ...(this.#o.maxEvidence === undefined ? {} : { maxEvidence: this.#o.maxEvidence }),
+    });
   }
 
   /** Cumulative counters since construction. */
@@ -111,12 +118,6 @@ export class LogWatcher extends Component<LogWatcherEvents> {
 
   protected override async onStart(): Promise<void> {
     const o = this.#o;
-    this.#engine = new RuleEngine({
-      rules: o.rules,
-      hostname: o.hostname,
-      now: o.now,
-      ...(o.maxEvidence === undefined ? {} : { maxEvidence: o.maxEvidence }),
-    });
     this.#buf = Buffer.allocUnsafe(READ_CHUNK);
     if (o.stateFile !== undefined) this.#saved = await this.#loadState(resolve(o.cwd, o.stateFile));
     await this.#rescan(true);
@@ -277,18 +278,15 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     this.#linesRead++;
     const cut = this.#nextCut;
     this.#nextCut = false;
-    const engine = this.#engine;
-    if (!engine) return;
-    let result: ReturnType<RuleEngine['handle']>;
+    let result: HandleResult;
     try {
-      result = engine.handle(text, { file, lineNumber });
+      result = this.#engine.handle(text, cut ? { file, lineNumber, truncated: true } : { file, lineNumber });
     } catch (error) {
       this.emitError(toError(error));
       return;
     }
     for (const match of result.matches) {
       this.#matches++;
-      if (cut) match.truncated = true;
       this.emitSafely('match', match);
     }
     for (const alert of result.alerts) this.emitSafely('alert', alert);
@@ -302,7 +300,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   }
 
   #sweep(): void {
-    const alerts = this.#engine?.sweep(this.#o.now()) ?? [];
+    const alerts = this.#engine.sweep(this.#o.now());
     for (const alert of alerts) this.emitSafely('alert', alert);
   }
 

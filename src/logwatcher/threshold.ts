@@ -1,0 +1,250 @@
+import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
+import type { Severity } from '../core/severity.js';
+import type { LogMatch, LogRule, RuleThreshold } from './rule.js';
+
+/** A threshold resolved against its rule. @internal */
+export interface ThresholdSpec {
+  readonly alertRule: string;
+  readonly count: number;
+  readonly within: number;
+  readonly groupBy: string | undefined;
+  readonly resolveAfter: number;
+  readonly severity: Severity;
+  readonly title: string | undefined;
+  readonly description: string;
+}
+
+interface KeyState {
+  readonly key: string;
+  readonly spec: ThresholdSpec;
+  readonly group: string;
+  /** Times of the latest matches (at most `count`), oldest first. */
+  readonly times: number[];
+  first: number;
+  last: number;
+  total: number;
+  readonly evidence: string[];
+  readonly rules: Set<string>;
+  readonly users: Set<string>;
+  firing: Alert | undefined;
+}
+
+/** Most distinct user names listed in a summary. */
+const MAX_USERS = 10;
+
+/** @internal */
+export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
+  return Object.freeze({
+    alertRule: t.rule ?? rule.id,
+    count: t.count,
+    within: t.within,
+    groupBy: t.groupBy,
+    resolveAfter: t.resolveAfter ?? t.within,
+    severity: t.severity ?? rule.severity,
+    title: t.title,
+    description: rule.description,
+  });
+}
+
+/**
+ * Counts matches per alert rule and group value in sliding windows of log time, fires
+ * one alert per key when a threshold is crossed, absorbs further matches while it fires,
+ * and resolves it after a quiet window. Memory is bounded by `maxKeys`.
+ *
+ * @internal
+ */
+export class ThresholdTracker {
+  // Insertion order doubles as least-recently-updated order: updates re-insert.
+  readonly #keys = new Map<string, KeyState>();
+  readonly #hostname: string;
+  readonly #maxEvidence: number;
+  readonly #maxKeys: number;
+  #nextDeadline = Number.POSITIVE_INFINITY;
+  #observed = 0;
+
+  constructor(hostname: string, maxEvidence: number, maxKeys: number) {
+    this.#hostname = hostname;
+    this.#maxEvidence = maxEvidence;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Number of keys being tracked (for tests and diagnostics). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Counts one match (`weight` lines, for rsyslog's repeated messages) at log time `t`. */
+  observe(spec: ThresholdSpec, match: LogMatch, t: number, weight: number, alerts: Alert[]): void {
+    let group = '';
+    if (spec.groupBy !== undefined) {
+      const value = match.fields[spec.groupBy];
+      if (value === undefined) return;
+      group = value;
+    }
+    const key = group === '' && spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${group}`;
+    let state = this.#keys.get(key);
+    if (state !== undefined && state.firing !== undefined && t - state.last >= spec.resolveAfter) {
+      alerts.push(this.#resolve(state));
+      state = undefined;
+    }
+    if (state === undefined) {
+      state = { key, spec, group, times: [], first: t, last: t, total: 0, evidence: [], rules: new Set(), users: new Set(), firing: undefined };
+    } else this.#keys.delete(key);
+    this.#keys.set(key, state);
+
+    state.total += weight;
+    if (t > state.last) state.last = t;
+    if (t < state.first) state.first = t;
+    state.rules.add(match.rule.id);
+    const user = match.fields.user;
+    if (user !== undefined && state.users.size < MAX_USERS) state.users.add(user);
+    state.evidence.push(sanitizeLine(match.line));
+    if (state.evidence.length > this.#maxEvidence) state.evidence.shift();
+
+    if (state.firing === undefined) {
+      const times = state.times;
+      for (let i = Math.min(weight, spec.count); i > 0; i--) times.push(t);
+      // Out-of-order lines (several files) are kept in order so the window stays exact.
+      times.sort((a, b) => a - b);
+      while (times.length > spec.count) times.shift();
+      const newest = times[times.length - 1] as number;
+      while (times.length > 0 && (times[0] as number) < newest - spec.within) times.shift();
+      if (times.length >= spec.count) {
+        state.firing = this.#fire(state, match, t);
+        alerts.push(state.firing);
+        this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
+      }
+    }
+    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t);
+  }
+
+  /** Resolves firing keys quiet for their resolve window at log time `t`; forgets idle keys. */
+  sweep(t: number, alerts: Alert[]): void {
+    if (t < this.#nextDeadline && this.#keys.size <= this.#maxKeys) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const state of this.#keys.values()) {
+      if (state.firing === undefined) continue;
+      const deadline = state.last + state.spec.resolveAfter;
+      if (deadline <= t) alerts.push(this.#resolve(state));
+      else next = Math.min(next, deadline);
+    }
+    this.#nextDeadline = next;
+    this.#prune(t);
+  }
+
+  /** The time the next firing alert may resolve at, or +Infinity. */
+  get nextDeadline(): number {
+    return this.#nextDeadline;
+  }
+
+  #prune(t: number): void {
+    // Least recently updated first: stop at the first key that is neither idle nor over the bound.
+    for (const state of this.#keys.values()) {
+      if (state.firing !== undefined) continue;
+      if (state.last < t - state.spec.within || this.#keys.size > this.#maxKeys) this.#keys.delete(state.key);
+      else break;
+    }
+  }
+
+  #fire(state: KeyState, match: LogMatch, t: number): Alert {
+    const { spec } = state;
+    const count = state.total;
+    const labels: Record<string, string> = {};
+    if (spec.groupBy !== undefined) labels[spec.groupBy] = sanitizeValue(state.group);
+    for (const name of ['host', 'user'] as const) {
+      const value = match.fields[name];
+      if (value !== undefined && labels[name] === undefined) labels[name] = sanitizeValue(value);
+    }
+    if (match.program !== undefined) labels.program = sanitizeValue(match.program);
+    return createAlert({
+      source: 'log',
+      rule: spec.alertRule,
+      severity: spec.severity,
+      key: state.key,
+      title: renderTitle(spec, state, match, count),
+      summary: this.#summary(state),
+      hostname: this.#hostname,
+      time: new Date(t),
+      labels,
+      evidence: [...state.evidence],
+    });
+  }
+
+  #resolve(state: KeyState): Alert {
+    const firing = state.firing as Alert;
+    this.#keys.delete(state.key);
+    return resolveAlert(firing, {
+      time: new Date(state.last + state.spec.resolveAfter),
+      title: `Resolved: ${firing.title}`,
+      summary: `${this.#summary(state)}\nQuiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`,
+      evidence: [...state.evidence],
+    });
+  }
+
+  #summary(state: KeyState): string {
+    const what = state.group === '' ? '' : ` for ${state.spec.groupBy ?? 'key'} ${sanitizeValue(state.group)}`;
+    const lines = [
+      `${state.total} match${state.total === 1 ? '' : 'es'}${what} between ${new Date(state.first).toISOString()} and ${new Date(state.last).toISOString()} (threshold ${state.spec.count} in ${formatDuration(state.spec.within)}).`,
+      `Rules: ${[...state.rules].join(', ')}.`,
+    ];
+    if (state.users.size > 0) lines.push(`Users tried: ${[...state.users].map((u) => sanitizeValue(u, 64)).join(', ')}${state.users.size >= MAX_USERS ? ', …' : ''}.`);
+    return lines.join('\n');
+  }
+}
+
+function renderTitle(spec: ThresholdSpec, state: KeyState, match: LogMatch, count: number): string {
+  const within = formatDuration(spec.within);
+  const template = spec.title ?? `${spec.description}: {count} matches${spec.groupBy === undefined ? '' : ' for {group}'} in {within}`;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    if (name === 'count') return String(count);
+    if (name === 'within') return within;
+    if (name === 'group') return sanitizeValue(state.group);
+    const value = match.fields[name];
+    return value === undefined ? whole : sanitizeValue(value);
+  });
+}
+
+/**
+ * `600000` → `10m`: the largest unit that divides the duration exactly.
+ *
+ * @internal
+ */
+export function formatDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
+  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10}s` : `${ms}ms`;
+}
+
+// C0/C1 controls, line and paragraph separators, and bidirectional overrides can forge
+// or hide text wherever an alert is shown; they come from attacker-chosen user names.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(ch: string): string {
+  const code = ch.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A field value made safe to show: unsafe characters escaped, length capped.
+ *
+ * @internal
+ */
+export function sanitizeValue(value: string, max = 200): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  return cut.replace(UNSAFE, escapeChar);
+}
+
+/**
+ * An evidence line made safe to show: unsafe characters escaped, at most 1000 characters.
+ *
+ * @internal
+ */
+export function sanitizeLine(line: string): string {
+  return sanitizeValue(line, 1000);
+}
