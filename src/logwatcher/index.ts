@@ -9,3 +9,7 @@ export { RuleEngine, type HandleResult, type LineOrigin, type RuleEngineOptions 
 export { matchFile, matchLines, type MatchFileOptions, type MatchLinesOptions } from './match-file.js';
 export { defineRule, type LogMatch, type LogRule, type RuleAlert, type RuleThreshold } from './rule.js';
 export { parseSyslogLine, type ParseSyslogOptions, type SyslogFormat, type SyslogLine } from './syslog.js';
+export { LogWatcher, type LogWatcherEvents, type LogWatcherStats } from './watcher.js';
+export type { LogWatcherOptions } from './options.js';
+export type { JournalOptions } from './journal.js';
+export type { LogWatcherWarning, RotateEvent, RotateReason } from './tailer.js';
