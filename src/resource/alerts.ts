@@ -68,7 +68,7 @@ export function anomalyAlert(t: AnomalyTransition, sample: ResourceSample, sever
     rule,
     severity,
     key: alertKey(rule, t.point.mount, sample.hostname),
-    title: `Unusual ${what.charAt(0).toLowerCase()}${what.slice(1)}: ${formatValue(t.metric, t.value)} vs. baseline ${formatValue(t.metric, t.mean)} (${z})`,
+    title: `Anomaly: ${what} at ${formatValue(t.metric, t.value)} vs. baseline ${formatValue(t.metric, t.mean)} (${z})`,
     summary: [
       `${what} is ${formatValue(t.metric, t.value)}; its learned baseline is ${formatValue(t.metric, t.mean)} ± ${formatValue(t.metric, t.stdDev)} (${z}).`,
       ...processLines(processes, by),
