@@ -57,7 +57,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     await step({ cpu: 91 }); // 40s: pending again
     await step({ cpu: 92 }); // 50s
     await step({ cpu: 93 }); // 60s
-    assert.deepEqual(alerts, [], 'held only 20 s so far');
+    assert.equal(alerts.length, 0, 'held only 20 s so far');
     await step({ cpu: 94 }); // 70s: held 30 s
     assert.deepEqual(summary(alerts), ['firing cpu.high']);
     const [firing] = alerts;
@@ -96,7 +96,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     const { monitor, alerts, step } = await harness({ rules: [{ metric: 'cpu', above: 80, for: 20_000, clearBelow: 70 }] });
     // Hovering without holding: never fires.
     for (const v of [81, 79, 82, 78, 83, 77, 81, 79]) await step({ cpu: v });
-    assert.deepEqual(alerts, []);
+    assert.equal(alerts.length, 0);
     // Held: fires once; then hovering 72–88 never resolves and never re-fires.
     for (const v of [85, 86, 87]) await step({ cpu: v });
     for (const v of [79, 81, 72, 88, 75, 84, 71, 90]) await step({ cpu: v });
