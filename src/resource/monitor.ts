@@ -28,12 +28,39 @@ export interface ResourceMonitorEvents extends BaseEvents {
 export interface HostInventory {
   /** The hostname the monitor reports. */
   readonly hostname: string;
-  /** Operating system: platform (`linux`), distribution, release, kernel, architecture. */
-  readonly os: { readonly platform: string; readonly distro: string; readonly release: string; readonly kernel: string; readonly arch: string };
+  /** Operating system. */
+  readonly os: {
+    /** Node's platform name, e.g. `linux`. */
+    readonly platform: string;
+    /** Distribution, e.g. `Debian GNU/Linux`. */
+    readonly distro: string;
+    /** Distribution release, e.g. `12`. */
+    readonly release: string;
+    /** Kernel version. */
+    readonly kernel: string;
+    /** CPU architecture, e.g. `x64`. */
+    readonly arch: string;
+  };
   /** CPU model and counts. */
-  readonly cpu: { readonly manufacturer: string; readonly brand: string; readonly cores: number; readonly physicalCores: number; readonly speedGHz: number };
+  readonly cpu: {
+    /** e.g. `Intel`, `AMD`. */
+    readonly manufacturer: string;
+    /** The model name. */
+    readonly brand: string;
+    /** Logical CPUs. */
+    readonly cores: number;
+    /** Physical cores. */
+    readonly physicalCores: number;
+    /** Base clock, in GHz. */
+    readonly speedGHz: number;
+  };
   /** Installed memory. */
-  readonly memory: { readonly totalBytes: number; readonly swapTotalBytes: number };
+  readonly memory: {
+    /** Physical memory, in bytes. */
+    readonly totalBytes: number;
+    /** Swap space, in bytes. */
+    readonly swapTotalBytes: number;
+  };
 }
 
 // How long to wait for the process list when an alert fires before sending it without.
