@@ -1,0 +1,254 @@
+import { readFile, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { IoError } from '../core/errors.js';
+import { cgroupCpuDelta, cgroupSample, detectCgroup, readCgroupCpuLimit, readCgroupCpuUsage, readCgroupMemory, type CgroupLayout } from './cgroup.js';
+import { parseMountinfo, parseProcMounts, selectMounts, type MountEntry, type MountSelector } from './mounts.js';
+import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
+import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
+
+/** Which mounts the samplers measure. */
+export interface MountFilterOptions {
+  /**
+   * Mount points (picomatch globs) to measure. When given, exactly these are measured,
+   * whatever their file system type (so `/dev/shm` can be watched on purpose).
+   * @defaultValue every real file system
+   */
+  readonly include?: readonly string[];
+  /** Mount points (picomatch globs) never measured, e.g. `['/boot/efi', '/snap/**']`. @defaultValue `[]` */
+  readonly exclude?: readonly string[];
+  /** More file system types to skip, on top of the built-in pseudo file systems. @defaultValue `[]` */
+  readonly excludeFsTypes?: readonly string[];
+  /**
+   * Measure network file systems (NFS, CIFS, Ceph…) too. Off by default: `statfs` on a
+   * hung server ties up a libuv worker thread that the host service needs for its own I/O.
+   * @defaultValue `false`
+   */
+  readonly network?: boolean;
+}
+
+/** Options of {@link ProcfsSampleSource}. */
+export interface ProcfsSampleSourceOptions {
+  /** Where procfs is mounted. @defaultValue `'/proc'` */
+  readonly procRoot?: string;
+  /** Where sysfs is mounted (cgroups are read under `<sysRoot>/fs/cgroup`). @defaultValue `'/sys'` */
+  readonly sysRoot?: string;
+  /** Which mounts to measure. */
+  readonly mounts?: MountFilterOptions;
+  /** Report busy % per CPU as well. @defaultValue `false` */
+  readonly perCore?: boolean;
+  /**
+   * How long one `statfs` may take before the mount is reported as an error; the call is
+   * not repeated for that mount until it returns. @defaultValue `5000`
+   */
+  readonly statfsTimeout?: number;
+  /** Read cgroup files. @defaultValue `true` */
+  readonly cgroup?: boolean;
+  /** A monotonic clock in ms for CPU windows. @defaultValue `performance.now` */
+  readonly now?: () => number;
+}
+
+/**
+ * The Linux sampler: reads `/proc/stat`, `/proc/meminfo`, `/proc/loadavg`, the mount
+ * table, `statfs(2)` per mount and the cgroup's files, all asynchronously. It starts no
+ * process and does no synchronous I/O, so a sample never blocks the event loop.
+ *
+ * @example
+ * const source = new ProcfsSampleSource({ perCore: true });
+ * await source.open();
+ * const reading = await source.read();
+ */
+export class ProcfsSampleSource implements ResourceSampleSource {
+  /** Always `'procfs'`. */
+  readonly name = 'procfs';
+  readonly #procRoot: string;
+  readonly #sysRoot: string;
+  readonly #selector: MountSelector;
+  readonly #perCore: boolean;
+  readonly #statfsTimeout: number;
+  readonly #useCgroup: boolean;
+  readonly #now: () => number;
+  #layout: CgroupLayout | undefined;
+  #detected = false;
+  #prevStat: { stat: CpuStat; at: number } | undefined;
+  #prevCgroupUsage: { usec: number; at: number } | undefined;
+  #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
+  readonly #pendingStatfs = new Map<string, number>();
+
+  constructor(options: ProcfsSampleSourceOptions = {}) {
+    this.#procRoot = options.procRoot ?? '/proc';
+    this.#sysRoot = options.sysRoot ?? '/sys';
+    this.#selector = {
+      include: [...(options.mounts?.include ?? [])],
+      exclude: [...(options.mounts?.exclude ?? [])],
+      excludeFsTypes: [...(options.mounts?.excludeFsTypes ?? [])],
+      network: options.mounts?.network ?? false,
+    };
+    this.#perCore = options.perCore ?? false;
+    this.#statfsTimeout = options.statfsTimeout ?? 5000;
+    this.#useCgroup = options.cgroup ?? true;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** The cgroup found at `open()`, if any. @internal */
+  get cgroupLayout(): CgroupLayout | undefined {
+    return this.#layout;
+  }
+
+  /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
+  async open(): Promise<void> {
+    await this.#detect();
+    const at = this.#now();
+    const [stat, usage] = await Promise.allSettled([this.#readStat(), this.#layout ? readCgroupCpuUsage(this.#layout) : Promise.resolve(null)]);
+    if (stat.status === 'fulfilled') this.#prevStat = { stat: stat.value, at };
+    if (usage.status === 'fulfilled' && usage.value !== null) this.#prevCgroupUsage = { usec: usage.value, at };
+  }
+
+  /** Reads every metric once; partial failures are returned in `errors`. */
+  async read(): Promise<ResourceReading> {
+    await this.#detect();
+    const errors: Error[] = [];
+    const keep = <T>(result: PromiseSettledResult<T>): T | null => {
+      if (result.status === 'fulfilled') return result.value;
+      errors.push(result.reason instanceof Error ? result.reason : new Error(String(result.reason)));
+      return null;
+    };
+    const at = this.#now();
+    const [stat, meminfo, loadavg, disks, cgroupUsage] = await Promise.allSettled([
+      this.#readStat(),
+      this.#read('meminfo').then((t) => parseMeminfo(t, join(this.#procRoot, 'meminfo'))),
+      this.#read('loadavg'),
+      this.#readDisks(errors),
+      this.#layout ? readCgroupCpuUsage(this.#layout) : Promise.resolve(null),
+    ]);
+
+    let cpu: CpuSample | null = null;
+    const statValue = keep(stat);
+    if (statValue) {
+      if (this.#prevStat) cpu = cpuDelta(this.#prevStat.stat, statValue, round(at - this.#prevStat.at, 1), this.#perCore);
+      this.#prevStat = { stat: statValue, at };
+    }
+    const cores = statValue ? Math.max(statValue.cores.size, 1) : (cpu?.cores ?? 1);
+    const mem = keep(meminfo);
+    const loadText = keep(loadavg);
+    let load = null;
+    if (loadText !== null) {
+      try {
+        load = parseLoadavg(loadText, cores, join(this.#procRoot, 'loadavg'));
+      } catch (error) {
+        errors.push(error as Error);
+      }
+    }
+    const memory = mem ? memoryFromMeminfo(mem) : null;
+    const cgroup = await this.#readCgroup(keep(cgroupUsage), at, memory?.totalBytes ?? 0, cores, errors);
+    return {
+      cpu,
+      memory,
+      swap: mem ? swapFromMeminfo(mem) : null,
+      load,
+      disks: keep(disks) ?? [],
+      cgroup,
+      errors,
+    };
+  }
+
+  async #detect(): Promise<void> {
+    if (this.#detected) return;
+    this.#detected = true;
+    if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+  }
+
+  async #read(name: string): Promise<string> {
+    const path = join(this.#procRoot, name);
+    try {
+      return await readFile(path, 'utf8');
+    } catch (cause) {
+      throw new IoError(`Cannot read ${path}`, { path, syscall: 'read', cause });
+    }
+  }
+
+  async #readStat(): Promise<CpuStat> {
+    return parseProcStat(await this.#read('stat'), join(this.#procRoot, 'stat'));
+  }
+
+  async #mountTable(): Promise<MountEntry[]> {
+    if (this.#mountSource === 'mountinfo') {
+      try {
+        return parseMountinfo(await this.#read(join('self', 'mountinfo')), join(this.#procRoot, 'self', 'mountinfo'));
+      } catch (error) {
+        // Kernels before 2.6.26 (and some chroots) only have /proc/mounts.
+        if (!(error instanceof IoError) || error.errno !== 'ENOENT') throw error;
+        this.#mountSource = 'mounts';
+      }
+    }
+    return parseProcMounts(await this.#read('mounts'), join(this.#procRoot, 'mounts'));
+  }
+
+  async #readDisks(errors: Error[]): Promise<DiskSample[]> {
+    const mounts = selectMounts(await this.#mountTable(), this.#selector);
+    const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
+    return results.filter((d): d is DiskSample => d !== null);
+  }
+
+  async #statfs(entry: MountEntry, errors: Error[]): Promise<DiskSample | null> {
+    const pendingSince = this.#pendingStatfs.get(entry.mount);
+    if (pendingSince !== undefined) {
+      errors.push(new IoError(`statfs(${entry.mount}) has not returned for ${Math.round(this.#now() - pendingSince)} ms; skipped`, { path: entry.mount, syscall: 'statfs' }));
+      return null;
+    }
+    this.#pendingStatfs.set(entry.mount, this.#now());
+    const call = statfs(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#statfsTimeout);
+      timer.unref();
+    });
+    try {
+      const s = await Promise.race([call, timeout]);
+      if (s === 'timeout') {
+        call.catch(() => {});
+        errors.push(new IoError(`statfs(${entry.mount}) timed out after ${this.#statfsTimeout} ms`, { path: entry.mount, syscall: 'statfs' }));
+        return null;
+      }
+      const bsize = s.bsize;
+      const used = s.blocks > s.bfree ? s.blocks - s.bfree : 0n;
+      const usable = used + s.bavail;
+      const inodesUsed = s.files > s.ffree ? s.files - s.ffree : 0n;
+      const disk: DiskSample = {
+        mount: entry.mount,
+        fsType: entry.fsType,
+        ...(entry.device !== '' && entry.device !== 'none' ? { device: entry.device } : {}),
+        sizeBytes: Number(s.blocks * bsize),
+        usedBytes: Number(used * bsize),
+        availBytes: Number(s.bavail * bsize),
+        usedPercent: usable > 0n ? round((Number(used) / Number(usable)) * 100) : 0,
+        inodesTotal: Number(s.files),
+        inodesUsed: Number(inodesUsed),
+        inodesUsedPercent: s.files > 0n ? round((Number(inodesUsed) / Number(s.files)) * 100) : null,
+      };
+      return disk;
+    } catch (cause) {
+      errors.push(new IoError(`Cannot statfs mount ${entry.mount}`, { path: entry.mount, syscall: 'statfs', cause }));
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #readCgroup(usage: number | null, at: number, hostTotal: number, hostCores: number, errors: Error[]): Promise<CgroupSample | null> {
+    const layout = this.#layout;
+    if (!layout) return null;
+    const [memory, limit] = await Promise.allSettled([readCgroupMemory(layout, hostTotal), readCgroupCpuLimit(layout)]);
+    const mem = memory.status === 'fulfilled' ? memory.value : (errors.push(memory.reason as Error), null);
+    const limitCpus = limit.status === 'fulfilled' ? limit.value : (errors.push(limit.reason as Error), null);
+    let cpu = null;
+    if (usage !== null) {
+      if (this.#prevCgroupUsage) cpu = cgroupCpuDelta(this.#prevCgroupUsage.usec, usage, at - this.#prevCgroupUsage.at, limitCpus, hostCores);
+      this.#prevCgroupUsage = { usec: usage, at };
+    }
+    const limited = (mem?.limitBytes ?? null) !== null || limitCpus !== null;
+    // The root group (a host, or no cgroup namespace info) with no limits says nothing new.
+    if (!limited && layout.path === '/') return null;
+    return cgroupSample(layout, mem, cpu);
+  }
+}
