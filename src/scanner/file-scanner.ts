@@ -242,8 +242,14 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
 
     let read: { head: Uint8Array; result?: ContentResult } | undefined;
     if (fullRead || head > 0) {
-      read = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? plans : []);
-      if (!read) return; // skipped with a warning
+      const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? plans : []);
+      if (outcome === 'unreadable') {
+        // Reported as skipped; its name can still give it away (a 0000 `dropper.exe`).
+        await this.#judge(run, file, plans, () => EMPTY_CONTENT);
+        return;
+      }
+      if (outcome === 'gone') return;
+      read = outcome;
     }
     run.filesScanned++;
     run.bytesScanned += file.size;
@@ -278,7 +284,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
 
   // Opens the file the walk saw (never through a symlink, never blocking), checks it is the
   // same inode, and reads what the detectors need: the head here, everything else in a worker.
-  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], plans: Plan[]): Promise<{ head: Uint8Array; result?: ContentResult } | undefined> {
+  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], plans: Plan[]): Promise<{ head: Uint8Array; result?: ContentResult } | 'unreadable' | 'gone'> {
     let handle: FileHandle;
     try {
       handle = await open(file.path, OPEN_NOFOLLOW_READ);
@@ -286,13 +292,13 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       const code = (error as NodeJS.ErrnoException).code;
       const reason: SkipReason = code === 'ELOOP' ? 'changed' : skipReasonOf(error);
       this.#skip(run, file.path, reason, code === 'ELOOP' ? 'became a symbolic link after it was listed' : errnoDetail(error), asError(error));
-      return undefined;
+      return reason === 'unreadable' ? 'unreadable' : 'gone';
     }
     try {
       const st = await handle.stat();
       if (!st.isFile() || st.dev !== file.dev || st.ino !== file.ino) {
         this.#skip(run, file.path, 'changed', 'replaced by another file after it was listed');
-        return undefined;
+        return 'gone';
       }
       if (hashes.length === 0 && plans.every((p) => !p.needs?.patterns?.length)) {
         const buffer = Buffer.alloc(Math.min(head, file.size));
@@ -305,12 +311,13 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       const result = await pool.read({ fd: handle.fd, head, hashes, patterns: [...indices], maxBytes: this.#options.maxFileSize });
       if (result.truncated) {
         this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
-        return undefined;
+        return 'gone';
       }
       return { head: result.head, result };
     } catch (error) {
-      this.#skip(run, file.path, skipReasonOf(error), errnoDetail(error), asError(error));
-      return undefined;
+      const reason = skipReasonOf(error);
+      this.#skip(run, file.path, reason, errnoDetail(error), asError(error));
+      return reason === 'unreadable' ? 'unreadable' : 'gone';
     } finally {
       await handle.close().catch(() => {});
     }
