@@ -36,7 +36,14 @@ export interface IsolateOptions {
    * The identity the caller checked (e.g. the scanner's `lstat`): isolation is refused if
    * the path now names another file, even a regular one.
    */
-  readonly expect?: { readonly dev: number; readonly ino: number; readonly sha256?: string };
+  readonly expect?: {
+    readonly dev: number;
+    readonly ino: number;
+    /** Also compared, so a recycled inode number is not mistaken for the checked file. */
+    readonly ctimeMs?: number;
+    readonly size?: number;
+    readonly sha256?: string;
+  };
 }
 
 /** Options of {@link Quarantine.restore}. */
@@ -131,7 +138,14 @@ export class Quarantine {
     }
     if (before.isSymbolicLink()) refuse('it is a symbolic link');
     if (!before.isFile()) refuse('it is not a regular file');
-    if (options.expect && (options.expect.dev !== before.dev || options.expect.ino !== before.ino)) {
+    const expect = options.expect;
+    if (
+      expect &&
+      (expect.dev !== before.dev ||
+        expect.ino !== before.ino ||
+        (expect.ctimeMs !== undefined && expect.ctimeMs !== before.ctimeMs) ||
+        (expect.size !== undefined && expect.size !== before.size))
+    ) {
       refuse('the path now names a different file than the one that was checked');
     }
 

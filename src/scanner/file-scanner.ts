@@ -361,7 +361,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         try {
           const record = await quarantine.into.isolate(file.path, {
             reason: `${worst.rule}: ${worst.reason}`,
-            expect: { dev: file.dev, ino: file.ino, ...(sha256 === undefined ? {} : { sha256 }) },
+            expect: { dev: file.dev, ino: file.ino, ctimeMs: file.ctimeMs, size: file.size, ...(sha256 === undefined ? {} : { sha256 }) },
           });
           run.quarantined.push(record.id);
           this.emitSafely('quarantined', { finding: worst, record });
