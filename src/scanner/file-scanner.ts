@@ -1,0 +1,435 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { createAlert, type Alert } from '../core/alert.js';
+import { AbortedError, StateError } from '../core/errors.js';
+import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
+import { toError } from '../core/lifecycle.js';
+import { compareSeverity, isAtLeast } from '../core/severity.js';
+import type { QuarantineRecord } from '../quarantine/quarantine.js';
+import { OPEN_NOFOLLOW_READ } from '../quarantine/safe-fs.js';
+import { ContentPool, type ContentResult } from './content-pool.js';
+import { displayPath } from './display.js';
+import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
+import { ScanCache } from './scan-cache.js';
+import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
+import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkRoot } from './walker.js';
+
+/** Payload of the `'quarantined'` event. */
+export interface QuarantinedEvent {
+  /** The most severe finding that triggered the isolation. */
+  readonly finding: Finding;
+  /** What the quarantine recorded. */
+  readonly record: QuarantineRecord;
+}
+
+/** The events of {@link FileScanner}. */
+export interface FileScannerEvents extends BaseEvents {
+  /** A detector reported something about a file (one event per detector finding). */
+  finding: [finding: Finding];
+  /** The same finding as an {@link Alert} (`source: 'file'`, key `file:<rule>:<path>`), for the Notifier. */
+  alert: [alert: Alert];
+  /** Counters, at most every `progressInterval` ms and once at the end. */
+  progress: [progress: ScanProgress];
+  /** A path could not be scanned (unreadable, vanished, changed) or isolated; the scan goes on. */
+  warning: [warning: ScanWarning];
+  /** A file was moved into the quarantine. */
+  quarantined: [event: QuarantinedEvent];
+}
+
+const EMPTY_CONTENT: FileContent = Object.freeze({ head: new Uint8Array(0), hashes: Object.freeze({}), matches: Object.freeze([]), complete: false });
+
+interface Plan {
+  readonly detector: Detector;
+  readonly needs: ContentNeeds | undefined;
+}
+
+interface Run {
+  readonly signal: AbortSignal;
+  readonly pool: ContentPool | undefined;
+  readonly cache: ScanCache | undefined;
+  readonly findings: Finding[];
+  readonly skipped: SkippedPath[];
+  readonly quarantined: string[];
+  filesScanned: number;
+  bytesScanned: number;
+  bytesHashed: number;
+  directories: number;
+  symlinks: number;
+  cached: number;
+  skippedCount: number;
+  lastProgress: number;
+  currentPath: string | undefined;
+}
+
+/**
+ * Walks directory trees and runs detectors on every entry, like `clamscan -r` or maldet:
+ * one-shot (`scan()` resolves to a {@link ScanReport}; no `start()` needed), never
+ * following a symlink, never opening a FIFO, socket or device, reading each regular file
+ * at most once for all detectors (content reads, hashing and signature searches run in
+ * worker threads, in bounded memory), and optionally isolating what it finds.
+ *
+ * @example
+ * const scanner = new FileScanner({
+ *   roots: ['/home'],
+ *   detectors: [extensionDetector(), executableDetector(), hashDetector({ files: ['/var/lib/clamav/local.hsb'] })],
+ *   quarantine: { into: '/var/lib/hostwarden/quarantine', minSeverity: 'critical' },
+ * });
+ * scanner.on('finding', (f) => logger.warn(`${f.path}: ${f.reason}`));
+ * const report = await scanner.scan();
+ */
+export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
+  readonly #options: ResolvedScannerOptions;
+  #cache: ScanCache | undefined;
+  #running = false;
+
+  /** @throws {@link InvalidOptionError} naming the first invalid option. */
+  constructor(options: FileScannerOptions) {
+    super();
+    this.#options = resolveScannerOptions(options);
+  }
+
+  /** Whether a scan is in progress. */
+  get scanning(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Scans every root once and resolves to the report. Scans of one scanner cannot overlap
+   * (a new call while one runs rejects with a {@link StateError}); successive scans share
+   * the incremental cache when one is configured.
+   *
+   * @param options.signal - cancels this scan (as does the constructor's `signal`).
+   * @throws {@link AbortedError} when cancelled; {@link ParseError} / {@link IoError} when a
+   * detector cannot load its signatures.
+   */
+  async scan(options: { readonly signal?: AbortSignal } = {}): Promise<ScanReport> {
+    if (this.#running) throw new StateError('A scan is already running on this FileScanner');
+    this.#running = true;
+    const signals = [this.#options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([...signals, controller.signal]);
+    let pool: ContentPool | undefined;
+    try {
+      signal.throwIfAborted();
+      const startedAt = this.#options.now();
+      for (const detector of this.#options.detectors) await detector.prepare?.(signal);
+      const cache = await this.#openCache();
+      pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap);
+      const run: Run = {
+        signal,
+        pool,
+        cache,
+        findings: [],
+        skipped: [],
+        quarantined: [],
+        filesScanned: 0,
+        bytesScanned: 0,
+        bytesHashed: 0,
+        directories: 0,
+        symlinks: 0,
+        cached: 0,
+        skippedCount: 0,
+        lastProgress: Date.now(),
+        currentPath: undefined,
+      };
+      await this.#walk(run);
+      signal.throwIfAborted();
+      if (cache && this.#options.cacheFile) {
+        await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
+      }
+      this.#progress(run, true);
+      return {
+        roots: this.#options.roots,
+        filesScanned: run.filesScanned,
+        bytesScanned: run.bytesScanned,
+        bytesHashed: run.bytesHashed,
+        directories: run.directories,
+        symlinks: run.symlinks,
+        cached: run.cached,
+        findings: run.findings,
+        skipped: run.skipped,
+        skippedCount: run.skippedCount,
+        quarantined: run.quarantined,
+        startedAt,
+        durationMs: Math.max(0, this.#options.now().getTime() - startedAt.getTime()),
+      };
+    } catch (error) {
+      if (signal.aborted) throw new AbortedError('The scan was aborted', { cause: signal.reason });
+      throw error;
+    } finally {
+      controller.abort();
+      await pool?.close();
+      this.#running = false;
+    }
+  }
+
+  async #openCache(): Promise<ScanCache | undefined> {
+    if (!this.#options.cacheEnabled) return undefined;
+    const fingerprint = this.#options.detectors.map((d) => `${d.name}=${d.fingerprint ?? ''}`).join('|');
+    if (!this.#cache) {
+      this.#cache = new ScanCache(fingerprint);
+      if (this.#options.cacheFile) {
+        await this.#cache.load(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('ignoring an unreadable scan cache', { error: String(error) }));
+      }
+    } else {
+      this.#cache.begin(fingerprint);
+    }
+    return this.#cache;
+  }
+
+  async #walk(run: Run): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    const visited = new Set<string>();
+    const isExcluded = exclusionMatcher(this.#options.exclude);
+    for (const root of this.#options.roots) {
+      try {
+        for await (const item of walkRoot(root, { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal })) {
+          run.signal.throwIfAborted();
+          if (item.type === 'directory') run.directories++;
+          else if (item.type === 'skip') this.#skip(run, item.path, item.reason, item.detail, item.error);
+          else {
+            // Bounded concurrency: the walk waits while this many files are being inspected,
+            // so a tree of millions of files never queues more than a few entries in memory.
+            while (inFlight.size >= this.#options.concurrency) await Promise.race(inFlight);
+            const task = this.#inspect(run, item.file).catch((error: unknown) => this.emitError(toError(error)));
+            inFlight.add(task);
+            void task.finally(() => inFlight.delete(task));
+          }
+        }
+      } catch (error) {
+        if (run.signal.aborted) break;
+        // readdirp destroys its stream on an unexpected error (EIO, EMFILE): report the
+        // root as not fully scanned and carry on with the next one.
+        this.#skip(run, root, skipReasonOf(error), errnoDetail(error), asError(error));
+      }
+    }
+    await Promise.all(inFlight);
+  }
+
+  async #inspect(run: Run, file: ScannedFile): Promise<void> {
+    run.currentPath = file.path;
+    if (file.kind === 'symlink') {
+      run.symlinks++;
+      await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
+      return;
+    }
+    if (file.kind !== 'file') {
+      // Never opened: a FIFO would block, a device could be endless or have side effects.
+      this.#skip(run, file.path, 'special-file', file.kind, undefined, false);
+      await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
+      return;
+    }
+    if (run.cache?.hit(file)) {
+      run.cached++;
+      run.filesScanned++;
+      run.bytesScanned += file.size;
+      this.#progress(run);
+      return;
+    }
+    const plans: Plan[] = this.#options.detectors.map((detector) => ({ detector, needs: this.#needsOf(detector, file) }));
+    const tooLarge = file.size > this.#options.maxFileSize;
+    let head = 0;
+    const hashes = new Set<HashAlgorithm>();
+    let patterns = 0;
+    for (const { needs } of plans) {
+      head = Math.max(head, needs?.head ?? 0);
+      for (const algorithm of needs?.hashes ?? []) hashes.add(algorithm);
+      patterns += needs?.patterns?.length ?? 0;
+    }
+    const fullRead = !tooLarge && (hashes.size > 0 || patterns > 0);
+    if (tooLarge && (hashes.size > 0 || patterns > 0)) {
+      this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
+    }
+
+    let read: { head: Uint8Array; result?: ContentResult } | undefined;
+    if (fullRead || head > 0) {
+      const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? plans : []);
+      if (outcome === 'unreadable') {
+        // Reported as skipped; its name can still give it away (a 0000 `dropper.exe`).
+        await this.#judge(run, file, plans, () => EMPTY_CONTENT);
+        return;
+      }
+      if (outcome === 'gone') return;
+      read = outcome;
+    }
+    run.filesScanned++;
+    run.bytesScanned += file.size;
+    run.bytesHashed += read?.result?.bytesRead ?? 0;
+    const pool = run.pool as ContentPool;
+    const contentFor = (plan: Plan): FileContent => {
+      if (!read) return EMPTY_CONTENT;
+      const result = read.result;
+      const matches = [];
+      if (result && plan.needs?.patterns) {
+        for (const p of plan.needs.patterns) {
+          const index = pool.indexOf(p);
+          const found = result.matches.find(([i]) => i === index);
+          if (found) matches.push({ id: p.id, offset: found[1] });
+        }
+      }
+      return { head: read.head, hashes: result?.hashes ?? {}, matches, complete: result !== undefined };
+    };
+    const clean = await this.#judge(run, file, plans, contentFor, read?.result?.hashes.sha256);
+    if (clean && !tooLarge) run.cache?.remember(file);
+    this.#progress(run);
+  }
+
+  #needsOf(detector: Detector, file: ScannedFile): ContentNeeds | undefined {
+    try {
+      return detector.needs?.(file);
+    } catch (error) {
+      this.emitError(new Error(`Detector '${detector.name}' failed to plan ${displayPath(file.path)}`, { cause: error }));
+      return undefined;
+    }
+  }
+
+  // Opens the file the walk saw (never through a symlink, never blocking), checks it is the
+  // same inode, and reads what the detectors need: the head here, everything else in a worker.
+  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], plans: Plan[]): Promise<{ head: Uint8Array; result?: ContentResult } | 'unreadable' | 'gone'> {
+    let handle: FileHandle;
+    try {
+      handle = await open(file.path, OPEN_NOFOLLOW_READ);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason: SkipReason = code === 'ELOOP' ? 'changed' : skipReasonOf(error);
+      this.#skip(run, file.path, reason, code === 'ELOOP' ? 'became a symbolic link after it was listed' : errnoDetail(error), asError(error));
+      return reason === 'unreadable' ? 'unreadable' : 'gone';
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile() || st.dev !== file.dev || st.ino !== file.ino) {
+        this.#skip(run, file.path, 'changed', 'replaced by another file after it was listed');
+        return 'gone';
+      }
+      if (hashes.length === 0 && plans.every((p) => !p.needs?.patterns?.length)) {
+        const buffer = Buffer.alloc(Math.min(head, file.size));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        return { head: buffer.subarray(0, bytesRead) };
+      }
+      const pool = run.pool as ContentPool;
+      const indices = new Set<number>();
+      for (const plan of plans) for (const p of plan.needs?.patterns ?? []) indices.add(pool.indexOf(p));
+      const result = await pool.read({ fd: handle.fd, head, hashes, patterns: [...indices], maxBytes: this.#options.maxFileSize });
+      if (result.truncated) {
+        this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
+        return 'gone';
+      }
+      return { head: result.head, result };
+    } catch (error) {
+      const reason = skipReasonOf(error);
+      this.#skip(run, file.path, reason, errnoDetail(error), asError(error));
+      return reason === 'unreadable' ? 'unreadable' : 'gone';
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  }
+
+  // Runs every detector, emits the findings, isolates if asked. Resolves to whether the file is clean.
+  async #judge(run: Run, file: ScannedFile, plans: readonly Plan[] | undefined, contentFor: (plan: Plan) => FileContent, sha256?: string): Promise<boolean> {
+    const found: Finding[] = [];
+    const shown = displayPath(file.path);
+    const regular = plans !== undefined;
+    for (const plan of plans ?? this.#options.detectors.map((detector) => ({ detector, needs: undefined }))) {
+      const detector = plan.detector;
+      try {
+        const results = await detector.inspect(file, contentFor(plan));
+        for (const r of results) {
+          const finding: Finding = {
+            path: shown,
+            detector: detector.name,
+            rule: r.rule,
+            severity: r.severity,
+            reason: r.reason,
+            size: file.size,
+            ...(sha256 === undefined ? {} : { sha256 }),
+            labels: { ...r.labels },
+          };
+          found.push(finding);
+        }
+      } catch (error) {
+        this.emitError(new Error(`Detector '${detector.name}' failed on ${shown}`, { cause: error }));
+      }
+    }
+    for (const finding of found) {
+      run.findings.push(finding);
+      this.emitSafely('finding', finding);
+      this.emitSafely('alert', this.#alertOf(finding));
+    }
+    const quarantine = this.#options.quarantine;
+    if (quarantine && regular && found.length > 0) {
+      const worst = [...found].sort((a, b) => compareSeverity(b.severity, a.severity))[0] as Finding;
+      if (isAtLeast(worst.severity, quarantine.minSeverity)) {
+        try {
+          const record = await quarantine.into.isolate(file.path, {
+            reason: `${worst.rule}: ${worst.reason}`,
+            expect: { dev: file.dev, ino: file.ino, ctimeMs: file.ctimeMs, size: file.size, ...(sha256 === undefined ? {} : { sha256 }) },
+          });
+          run.quarantined.push(record.id);
+          this.emitSafely('quarantined', { finding: worst, record });
+        } catch (error) {
+          this.#warn({ path: shown, reason: 'quarantine-failed', message: `Could not quarantine ${shown}: ${toError(error).message}`, error: toError(error) });
+        }
+      }
+    }
+    return found.length === 0;
+  }
+
+  #alertOf(finding: Finding): Alert {
+    return createAlert({
+      source: 'file',
+      rule: finding.rule,
+      severity: finding.severity,
+      key: `file:${finding.rule}:${finding.path}`,
+      title: `${finding.reason}: ${finding.path}`,
+      summary: [`File: ${finding.path}`, `Detector: ${finding.detector}`, `Reason: ${finding.reason}`, `Size: ${finding.size} bytes`, ...(finding.sha256 ? [`SHA-256: ${finding.sha256}`] : [])].join('\n'),
+      time: this.#options.now(),
+      labels: { ...finding.labels, path: finding.path, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
+    });
+  }
+
+  #skip(run: Run, path: string, reason: SkipReason, detail: string, error?: Error, warn = true): void {
+    const shown = displayPath(path);
+    run.skippedCount++;
+    if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
+    // Special files and too-large files are policy, not trouble: listed, not warned about.
+    if (warn) this.#warn({ path: shown, reason, message: `${reasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
+  }
+
+  #warn(warning: ScanWarning): void {
+    this.#options.logger.warn(warning.message, { path: warning.path, reason: warning.reason });
+    this.emitSafely('warning', warning);
+  }
+
+  #progress(run: Run, final = false): void {
+    const now = Date.now();
+    if (!final && now - run.lastProgress < this.#options.progressInterval) return;
+    run.lastProgress = now;
+    this.emitSafely('progress', {
+      filesScanned: run.filesScanned,
+      bytesScanned: run.bytesScanned,
+      bytesHashed: run.bytesHashed,
+      findings: run.findings.length,
+      skipped: run.skippedCount,
+      cached: run.cached,
+      ...(run.currentPath === undefined ? {} : { currentPath: displayPath(run.currentPath) }),
+    });
+  }
+}
+
+function reasonText(reason: SkipReason): string {
+  switch (reason) {
+    case 'too-large':
+      return 'Not fully scanned (too large)';
+    case 'unreadable':
+      return 'Cannot read';
+    case 'vanished':
+      return 'Vanished during the scan';
+    case 'changed':
+      return 'Changed during the scan';
+    case 'special-file':
+      return 'Special file not opened';
+    case 'other-filesystem':
+      return 'Other file system not entered';
+    case 'loop':
+      return 'Directory loop not entered';
+  }
+}

@@ -1,0 +1,173 @@
+import type { Stats } from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
+import { basename, sep } from 'node:path';
+import picomatch from 'picomatch';
+import { readdirp, type EntryInfo } from 'readdirp';
+import type { EntryKind, ScannedFile, SkipReason } from './types.js';
+
+/** What the walk yields: an entry to judge, a directory entered, or a path it could not look at. @internal */
+export type WalkItem =
+  | { readonly type: 'entry'; readonly file: ScannedFile }
+  | { readonly type: 'directory' }
+  | { readonly type: 'skip'; readonly path: string; readonly reason: SkipReason; readonly detail: string; readonly error?: Error };
+
+/** @internal */
+export interface WalkOptions {
+  readonly oneFileSystem: boolean;
+  readonly isExcluded: (relativePath: string, absolutePath: string, name: string) => boolean;
+  /** Directories already walked in this scan (dev:ino), shared by all roots so overlapping roots and bind mounts cannot loop. */
+  readonly visited: Set<string>;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Builds the exclusion test from globs: a glob without `/` matches any path component's
+ * name (`node_modules`, `*.log`), one starting with `/` matches the absolute path, any
+ * other the path relative to the root.
+ *
+ * @internal
+ */
+export function exclusionMatcher(globs: readonly string[]): WalkOptions['isExcluded'] {
+  if (globs.length === 0) return () => false;
+  const byName = globs.filter((g) => !g.includes('/'));
+  const byAbsolute = globs.filter((g) => g.startsWith('/'));
+  const byRelative = globs.filter((g) => g.includes('/') && !g.startsWith('/'));
+  const options = { dot: true };
+  const name = byName.length > 0 ? picomatch(byName, options) : undefined;
+  const absolute = byAbsolute.length > 0 ? picomatch(byAbsolute, options) : undefined;
+  const relative = byRelative.length > 0 ? picomatch(byRelative, options) : undefined;
+  return (rel, abs, base) => (name?.(base) ?? false) || (absolute?.(abs) ?? false) || (relative?.(rel) ?? false);
+}
+
+/** @internal */
+export function entryKind(stats: Stats): EntryKind {
+  if (stats.isFile()) return 'file';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isFIFO()) return 'fifo';
+  if (stats.isSocket()) return 'socket';
+  if (stats.isBlockDevice()) return 'block-device';
+  if (stats.isCharacterDevice()) return 'character-device';
+  return 'unknown';
+}
+
+/** @internal */
+export function toScannedFile(path: string, relativePath: string, stats: Stats): ScannedFile {
+  return {
+    path,
+    relativePath,
+    name: basename(path),
+    kind: entryKind(stats),
+    size: stats.size,
+    dev: stats.dev,
+    ino: stats.ino,
+    mode: stats.mode,
+    uid: stats.uid,
+    gid: stats.gid,
+    mtimeMs: stats.mtimeMs,
+    ctimeMs: stats.ctimeMs,
+  };
+}
+
+/** Maps an errno from the walk to a skip reason. @internal */
+export function skipReasonOf(error: unknown): SkipReason {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' ? 'vanished' : 'unreadable';
+}
+
+/**
+ * Walks one root with readdirp without ever following a symlink.
+ *
+ * readdirp resolves every symlink with `realpath` and descends into symlinked
+ * directories, even outside the root. Here every entry is `lstat`ed and the
+ * directory filter refuses symlinks, so a link is yielded as an entry of kind
+ * `'symlink'` (judged by name) and never entered. The `realpath` warnings readdirp
+ * emits while classifying links (dangling links, loops, "circular symlink") are
+ * about targets we never visit, so they are dropped; every other `'warn'` (a
+ * directory we may not read, an entry that vanished before its `lstat`) becomes a
+ * skip, which would otherwise vanish because readdirp only emits it.
+ *
+ * @internal
+ */
+export async function* walkRoot(root: string, options: WalkOptions): AsyncGenerator<WalkItem> {
+  let rootPath: string;
+  let rootStats: Stats;
+  try {
+    // The root was named by the user: resolve it once (e.g. /home -> /usr/home), then never again.
+    rootPath = await realpath(root);
+    rootStats = await lstat(rootPath);
+  } catch (error) {
+    yield { type: 'skip', path: root, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  if (!rootStats.isDirectory()) {
+    yield { type: 'entry', file: toScannedFile(rootPath, basename(rootPath), rootStats) };
+    return;
+  }
+  const rootKey = `${rootStats.dev}:${rootStats.ino}`;
+  if (options.visited.has(rootKey)) return;
+  options.visited.add(rootKey);
+  yield { type: 'directory' };
+
+  const pending: WalkItem[] = [];
+  const rootPrefix = rootPath.endsWith(sep) ? rootPath : rootPath + sep;
+  const stream = readdirp(rootPath, {
+    type: 'all',
+    lstat: true,
+    alwaysStat: true,
+    // readdirp's own default; keeps its batches small so memory stays flat on wide trees.
+    highWaterMark: 256,
+    directoryFilter: (entry: EntryInfo) => {
+      const stats = entry.stats;
+      if (!stats || stats.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
+      if (options.isExcluded(entry.path, entry.fullPath, entry.basename)) return false;
+      if (options.oneFileSystem && stats.dev !== rootStats.dev) {
+        pending.push({ type: 'skip', path: entry.fullPath, reason: 'other-filesystem', detail: `device ${stats.dev}` });
+        return false;
+      }
+      const key = `${stats.dev}:${stats.ino}`;
+      if (options.visited.has(key)) {
+        pending.push({ type: 'skip', path: entry.fullPath, reason: 'loop', detail: 'directory already walked (bind mount or overlapping root)' });
+        return false;
+      }
+      options.visited.add(key);
+      pending.push({ type: 'directory' });
+      return true;
+    },
+    fileFilter: (entry: EntryInfo) => !options.isExcluded(entry.path, entry.fullPath, entry.basename),
+  });
+  stream.on('warn', (error: NodeJS.ErrnoException) => {
+    // Link classification noise: we never follow links, so their targets do not matter.
+    if (error.syscall === 'realpath' || error.code === 'READDIRP_RECURSIVE_ERROR') return;
+    const path = error.path ?? rootPath;
+    if (path !== rootPath && !path.startsWith(rootPrefix)) return; // about a link's target
+    pending.push({ type: 'skip', path, reason: skipReasonOf(error), detail: errnoDetail(error), error });
+  });
+  const onAbort = (): void => {
+    stream.destroy();
+  };
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const entry of stream as AsyncIterable<EntryInfo>) {
+      while (pending.length > 0) yield pending.shift() as WalkItem;
+      // Directories are walked, not judged (readdirp yields them too with type 'all').
+      if (!entry.stats || entry.stats.isDirectory()) continue;
+      yield { type: 'entry', file: toScannedFile(entry.fullPath, entry.path, entry.stats) };
+    }
+    while (pending.length > 0) yield pending.shift() as WalkItem;
+  } finally {
+    options.signal.removeEventListener('abort', onAbort);
+    stream.destroy();
+  }
+}
+
+/** `ENOENT (lstat)` style detail for a system error. @internal */
+export function errnoDetail(error: unknown): string {
+  const e = error as NodeJS.ErrnoException | undefined;
+  if (e?.code) return e.syscall ? `${e.code} (${e.syscall})` : e.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** @internal */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
