@@ -259,7 +259,9 @@ export class AlertmanagerChannel implements Channel {
         const entry: Tracked = {
           ...base,
           annotations: alertmanagerAnnotations(alert),
-          endsAt: Math.max(alert.time.getTime(), base.startsAt),
+          // Never in the future: Alertmanager keeps a firing alert's later endsAt over a
+          // resolve that has not ended yet by its clock.
+          endsAt: Math.max(Math.min(alert.time.getTime(), now), base.startsAt),
           forgetAt: now + this.#options.resolvedRetention,
         };
         posts.push(toPostable(entry, entry.endsAt ?? now));

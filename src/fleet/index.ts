@@ -5,7 +5,7 @@ export {
 } from './alertmanager-channel.js';
 export { alertmanagerAnnotations, alertmanagerLabels, sanitizeLabelName, type PostableAlert } from './postable-alert.js';
 export { HostwardenMetrics, createMetrics, type HostwardenMetricsOptions } from './metrics.js';
-export type { NamedComponent, ObservableComponent } from './observed.js';
+export type { EventListenerLike, NamedComponent, ObservableComponent } from './observed.js';
 export {
   metricsHandler,
   serveMetrics,

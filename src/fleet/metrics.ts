@@ -210,7 +210,7 @@ export class HostwardenMetrics implements Disposable {
           // Metrics are best effort; the component's own work matters more.
         }
       };
-      component.on(event, listener as (...args: never[]) => void);
+      component.on(event, listener);
       return [event, listener] as const;
     });
     const observed: Observed = {
@@ -219,9 +219,8 @@ export class HostwardenMetrics implements Disposable {
       progress: { files: 0, bytes: 0, hashed: 0 },
       detach: () => {
         for (const [event, listener] of listeners) {
-          const fn = listener as (...args: never[]) => void;
-          if (typeof component.off === 'function') component.off(event, fn);
-          else component.removeListener?.(event, fn);
+          if (typeof component.off === 'function') component.off(event, listener);
+          else component.removeListener?.(event, listener);
         }
       },
     };

@@ -12,12 +12,19 @@
  */
 export interface ObservableComponent {
   /** Subscribes to an event. */
-  on(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: EventListenerLike): unknown;
   /** Unsubscribes (eventemitter3 and Node both have it). */
-  off?(event: string, listener: (...args: never[]) => void): unknown;
+  off?(event: string, listener: EventListenerLike): unknown;
   /** Unsubscribes (for emitters without `off`). */
-  removeListener?(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener?(event: string, listener: EventListenerLike): unknown;
 }
+
+/**
+ * A listener of any typed emitter. `any` on purpose: a listener typed for one payload
+ * must fit every event map, and the metrics check each payload at run time.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EventListenerLike = (...args: any[]) => void;
 
 /**
  * A component with a name for the `component` label, for when the class name is not
