@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Severity } from '../core/severity.js';
+import { RESOURCE_METRICS, type ResourceMetric } from '../resource/metrics.js';
+import { RULE_SETS, type RuleSetName } from './rulesets.js';
 import { arr, bool, duration, num, obj, oneOf, optional, required, str, tagged, type ConfigIssue, type Schema } from './schema.js';
 
 /** Where a {@link ChannelConfig}'s alerts start (its minimum severity). */
@@ -61,7 +63,7 @@ export type ChannelConfig = SlackChannelConfig | EmailChannelConfig | WebhookCha
 
 /** A resource rule as written in the config. */
 export interface ResourceRuleConfig {
-  readonly metric: string;
+  readonly metric: ResourceMetric;
   readonly above: number;
   readonly for?: number;
   readonly clearBelow?: number;
@@ -76,7 +78,7 @@ export interface HostwardenConfig {
   readonly logs?: {
     readonly files?: string[];
     readonly journal?: boolean;
-    readonly rules?: Array<'auth'>;
+    readonly rules?: RuleSetName[];
     readonly startAt?: 'end' | 'beginning';
     readonly stateFile?: string;
     readonly maxRetry?: number;
@@ -160,7 +162,7 @@ const channel = tagged<ChannelConfig>({
 });
 
 const resourceRule = obj<ResourceRuleConfig>({
-  metric: required(str()),
+  metric: required(oneOf(RESOURCE_METRICS)),
   above: required(num()),
   for: optional(duration()),
   clearBelow: optional(num()),
@@ -177,7 +179,7 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
       obj({
         files: optional(arr(str())),
         journal: optional(bool()),
-        rules: optional(arr(oneOf(['auth'] as const), { min: 1 })),
+        rules: optional(arr(oneOf(Object.keys(RULE_SETS) as RuleSetName[]), { min: 1 })),
         startAt: optional(oneOf(['end', 'beginning'] as const)),
         stateFile: optional(str()),
         maxRetry: optional(num({ min: 1, integer: true })),

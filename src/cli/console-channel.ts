@@ -1,5 +1,5 @@
 import type { Severity } from '../core/severity.js';
-import type { Channel, DeliveryReceipt, Notification } from '../notifier/channel.js';
+import type { Channel, DeliveryReceipt, Notification, RateLimit } from '../notifier/channel.js';
 import { escapeTerminal } from './escape.js';
 import { formatAlert } from './format.js';
 
@@ -26,6 +26,8 @@ export interface ConsoleChannelOptions {
 export class ConsoleChannel implements Channel {
   readonly name: string;
   readonly minSeverity: Severity;
+  /** A terminal is not a rate-limited API: print as fast as alerts come. */
+  readonly rateLimit: RateLimit = { perSecond: 1000, burst: 1000 };
   readonly #stream: { write(chunk: string): boolean };
   readonly #color: boolean;
   readonly #beforeWrite: (() => void) | undefined;

@@ -13,6 +13,8 @@ export interface CliContext {
   readonly stdout: OutStream;
   readonly stderr: OutStream;
   readonly env: NodeJS.ProcessEnv;
+  /** Standard input, for `check-log -`. */
+  readonly stdin?: AsyncIterable<Buffer | string>;
   /** Aborted on SIGINT/SIGTERM: long-running commands stop cleanly. */
   readonly signal: AbortSignal;
 }

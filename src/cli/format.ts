@@ -54,7 +54,7 @@ export function formatAlert(alert: Alert, options: FormatOptions = {}): string {
 }
 
 /** Whether a stream is a terminal that accepts colour (honours `NO_COLOR` and `FORCE_COLOR`). */
-export function wantsColor(stream: NodeJS.WritableStream & { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+export function wantsColor(stream: { readonly isTTY?: boolean | undefined }, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
   if (env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0') return true;
   return stream.isTTY === true && env['TERM'] !== 'dumb';

@@ -5,6 +5,7 @@ import { ConfigError } from './config.js';
 import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
 import { escapeTerminal } from './escape.js';
+import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -19,6 +20,13 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+function ruleSets(value: string): RuleSetName[] {
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const bad = names.filter((n) => !isRuleSetName(n));
+  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown rule set ${bad.map((b) => JSON.stringify(b)).join(', ') || '""'}; known: ${Object.keys(RULE_SETS).join(', ')}`);
+  return names as RuleSetName[];
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -48,7 +56,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
         'and the alerts that would fire. Nothing is followed, nothing is sent.',
     )
     .argument('<file>', 'log file to read ("-" for stdin)')
-    .addOption(new Option('--rules <set>', 'built-in rule set').choices(['auth']).default('auth'))
+    .option('--rules <sets>', `built-in rule sets, comma-separated: ${Object.keys(RULE_SETS).join(', ')}`, ruleSets, ['auth'] as RuleSetName[])
     .option('--max-retry <n>', 'failures from one host that make an alert (fail2ban maxretry)', positiveInt)
     .option('--find-time <duration>', 'window for --max-retry (fail2ban findtime), e.g. 10m', durationArg)
     .option('--show-matches', 'print every matched line')
@@ -132,6 +140,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     )
     .option('--duration <duration>', 'how long to run (env HOSTWARDEN_DEMO_DURATION)', durationArg)
     .option('--slack-api-url <url>', 'Slack API base URL (env SLACK_API_URL), for a Slack-compatible test server')
+    .option('--auth-log <file>', 'the real auth log to follow when readable (default /var/log/auth.log; env HOSTWARDEN_DEMO_AUTH_LOG)')
     .action(async (opts: DemoCliOptions) => {
       const { runDemoCommand } = await import('../demo/command.js');
       result.code = await runDemoCommand(opts, ctx);
@@ -142,7 +151,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
 
 /** Options of `check-log`. */
 export interface CheckLogCliOptions {
-  readonly rules: 'auth';
+  readonly rules: RuleSetName[];
   readonly maxRetry?: number;
   readonly findTime?: number;
   readonly showMatches?: boolean;
@@ -176,6 +185,7 @@ export interface RunCliOptions {
 export interface DemoCliOptions {
   readonly duration?: number;
   readonly slackApiUrl?: string;
+  readonly authLog?: string;
 }
 
 /**

@@ -37,7 +37,7 @@ describe('hostwarden CLI', () => {
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
     const badRules = await cli(['check-log', '/dev/null', '--rules', 'nginx']);
     assert.equal(badRules.code, 2);
-    assert.match(badRules.stderr, /Allowed choices are auth/);
+    assert.match(badRules.stderr, /unknown rule set "nginx"; known: auth, ssh-probe/);
     const noDir = await cli(['quarantine', 'list']);
     assert.equal(noDir.code, 2);
     assert.match(noDir.stderr, /required option '--dir <dir>'/);

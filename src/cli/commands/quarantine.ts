@@ -1,15 +1,47 @@
-import { UsageError, type CliContext } from '../context.js';
+import { Quarantine } from '../../quarantine/quarantine.js';
+import { EXIT, type CliContext } from '../context.js';
+import { formatBytes } from '../duration.js';
+import { escapeTerminal } from '../escape.js';
 import type { QuarantineCliOptions } from '../program.js';
 
-/** `hostwarden quarantine list`. */
-export async function quarantineList(_opts: QuarantineCliOptions, _ctx: CliContext): Promise<number> {
-  throw new UsageError('quarantine is not available in this build yet');
+const one = (s: string): string => escapeTerminal(s, { singleLine: true });
+
+/** `hostwarden quarantine list`: what is isolated, newest last. */
+export async function quarantineList(opts: QuarantineCliOptions, ctx: CliContext): Promise<number> {
+  const records = await new Quarantine({ directory: opts.dir }).list();
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (records.length === 0) {
+    ctx.stdout.write(`No files in quarantine ${one(opts.dir)}\n`);
+    return EXIT.ok;
+  }
+  const sorted = [...records].sort((a, b) => a.quarantinedAt.getTime() - b.quarantinedAt.getTime());
+  const idWidth = Math.max(2, ...sorted.map((r) => r.id.length));
+  ctx.stdout.write(`${'ID'.padEnd(idWidth)}  ${'QUARANTINED'.padEnd(20)}  ${'SIZE'.padStart(9)}  ORIGINAL PATH — REASON\n`);
+  for (const r of sorted) {
+    ctx.stdout.write(
+      `${r.id.padEnd(idWidth)}  ${r.quarantinedAt.toISOString().slice(0, 19).replace('T', ' ').padEnd(20)}  ${formatBytes(r.size).padStart(9)}  ${one(r.originalPath)} — ${one(r.reason)}\n` +
+        `${' '.repeat(idWidth)}  sha256 ${r.sha256}  mode ${(r.mode & 0o7777).toString(8).padStart(4, '0')} uid ${r.uid} gid ${r.gid}\n`,
+    );
+  }
+  ctx.stdout.write(`${records.length} file${records.length === 1 ? '' : 's'} in quarantine\n`);
+  return EXIT.ok;
 }
-/** `hostwarden quarantine restore`. */
-export async function quarantineRestore(_id: string, _opts: QuarantineCliOptions, _ctx: CliContext): Promise<number> {
-  throw new UsageError('quarantine is not available in this build yet');
+
+/** `hostwarden quarantine restore <id>`: back where it was; refuses to overwrite. */
+export async function quarantineRestore(id: string, opts: QuarantineCliOptions, ctx: CliContext): Promise<number> {
+  const record = await new Quarantine({ directory: opts.dir }).restore(id);
+  ctx.stdout.write(`Restored ${one(record.id)} to ${one(record.originalPath)}\n`);
+  return EXIT.ok;
 }
-/** `hostwarden quarantine remove`. */
-export async function quarantineRemove(_id: string, _opts: QuarantineCliOptions, _ctx: CliContext): Promise<number> {
-  throw new UsageError('quarantine is not available in this build yet');
+
+/** `hostwarden quarantine remove <id>`: deletes the file and its record. */
+export async function quarantineRemove(id: string, opts: QuarantineCliOptions, ctx: CliContext): Promise<number> {
+  const q = new Quarantine({ directory: opts.dir });
+  const record = await q.get(id);
+  await q.remove(id);
+  ctx.stdout.write(`Removed ${one(record.id)} (was ${one(record.originalPath)})\n`);
+  return EXIT.ok;
 }

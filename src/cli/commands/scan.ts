@@ -1,7 +1,86 @@
-import { UsageError, type CliContext } from '../context.js';
+import { Quarantine } from '../../quarantine/quarantine.js';
+import { FileScanner } from '../../scanner/file-scanner.js';
+import type { ScanReport } from '../../scanner/types.js';
+import { EXIT, type CliContext } from '../context.js';
+import { cliDetectors, parseExtensions } from '../detectors.js';
+import { formatBytes, formatDuration } from '../duration.js';
+import { escapeTerminal } from '../escape.js';
+import { ProgressLine } from '../progress.js';
 import type { ScanCliOptions } from '../program.js';
 
-/** `hostwarden scan`: waits for the FileScanner part. */
-export async function scan(_paths: string[], _opts: ScanCliOptions, _ctx: CliContext): Promise<number> {
-  throw new UsageError('scan is not available in this build yet');
+/** Skip reasons that mean "could not look", which clamscan reports as errors (exit 2). */
+const ERROR_SKIPS = new Set(['unreadable']);
+
+/**
+ * `hostwarden scan <path…>`: one FileScanner run with clamscan's conventions —
+ * one line per finding (`path: reason FOUND`), a summary, exit 0 clean / 1 found / 2 error.
+ */
+export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContext): Promise<number> {
+  const quarantine = opts.quarantine === undefined ? undefined : new Quarantine({ directory: opts.quarantine });
+  const scanner = new FileScanner({
+    roots: paths,
+    detectors: cliDetectors({ extensions: opts.extensions === undefined ? undefined : parseExtensions(opts.extensions), hashDb: opts.hashDb }),
+    ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }),
+    ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
+    // "--quarantine" means every finding goes, whatever its severity.
+    ...(quarantine === undefined ? {} : { quarantine: { into: quarantine, minSeverity: 'info' as const } }),
+    signal: ctx.signal,
+  });
+  const progress = new ProgressLine(ctx.stderr, 'scanning', { enabled: opts.progress && !opts.json && ctx.stderr.isTTY === true });
+  const text = (s: string): void => {
+    if (opts.json) return;
+    progress.clear();
+    ctx.stdout.write(s);
+  };
+  let quarantineFailures = 0;
+  scanner.on('finding', (f) => text(`${escapeTerminal(f.path, { singleLine: true })}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] FOUND\n`));
+  scanner.on('quarantined', ({ record }) => text(`${escapeTerminal(record.originalPath, { singleLine: true })}: moved to quarantine as ${record.id}\n`));
+  scanner.on('warning', (w) => {
+    if (w.reason === 'quarantine-failed') quarantineFailures++;
+    progress.clear();
+    ctx.stderr.write(`${escapeTerminal(w.path, { singleLine: true })}: ${escapeTerminal(w.message, { singleLine: true })} WARNING\n`);
+  });
+  scanner.on('progress', (p) =>
+    progress.update({ done: p.filesScanned, detail: `files, ${formatBytes(p.bytesScanned)}, ${p.findings} found`, ...(p.currentPath === undefined ? {} : { current: p.currentPath }) }),
+  );
+  // 'error' events are per-path problems the scanner survived; the exit status says so.
+  let errors = 0;
+  scanner.on('error', (error) => {
+    errors++;
+    progress.clear();
+    ctx.stderr.write(`hostwarden: ${escapeTerminal(error.message)}\n`);
+  });
+  let report: ScanReport;
+  try {
+    report = await scanner.scan();
+  } finally {
+    progress.clear();
+  }
+  const unreadable = report.skipped.filter((s) => ERROR_SKIPS.has(s.reason)).length;
+  const code = report.findings.length > 0 ? EXIT.found : errors + unreadable + quarantineFailures > 0 ? EXIT.error : EXIT.ok;
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify({ ...report, exitCode: code }, null, 2)}\n`);
+    return code;
+  }
+  const infected = new Set(report.findings.map((f) => f.path)).size;
+  const lines = [
+    '',
+    '----------- SCAN SUMMARY -----------',
+    `Scanned files: ${report.filesScanned}${report.cached > 0 ? ` (${report.cached} unchanged, from cache)` : ''}`,
+    `Scanned directories: ${report.directories}`,
+    `Data scanned: ${formatBytes(report.bytesScanned)} (${formatBytes(report.bytesHashed)} read in full)`,
+    `Infected files: ${infected} (${report.findings.length} finding${report.findings.length === 1 ? '' : 's'})`,
+    ...(quarantine === undefined ? [] : [`Quarantined: ${report.quarantined.length} in ${escapeTerminal(quarantine.directory, { singleLine: true })}`]),
+    `Skipped: ${report.skippedCount}${summariseSkips(report)}`,
+    `Time: ${formatDuration(report.durationMs)}`,
+  ];
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return code;
+}
+
+function summariseSkips(report: ScanReport): string {
+  if (report.skippedCount === 0) return '';
+  const by = new Map<string, number>();
+  for (const s of report.skipped) by.set(s.reason, (by.get(s.reason) ?? 0) + 1);
+  return ` (${[...by].map(([reason, n]) => `${n} ${reason}`).join(', ')})`;
 }
