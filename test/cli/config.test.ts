@@ -22,7 +22,7 @@ describe('config validation', () => {
     const config = validateConfig({
       ...minimal,
       logs: { files: ['/var/log/auth.log'], findTime: '10m', maxRetry: 5 },
-      resources: { interval: '5s', cpu: 80, memory: 90, rules: [{ metric: 'load1', above: 4, for: '1m' }] },
+      resources: { interval: '5s', cpu: 80, memory: 90, rules: [{ metric: 'load', above: 4, for: '1m' }] },
       scan: { roots: ['/home'], interval: '1h', quarantine: { directory: '/var/lib/hostwarden/q' } },
     });
     assert.equal(config.logs?.findTime, 600_000);
