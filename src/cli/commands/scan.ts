@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { Quarantine } from '../../quarantine/quarantine.js';
 import { FileScanner } from '../../scanner/file-scanner.js';
 import type { ScanReport } from '../../scanner/types.js';
@@ -16,9 +17,23 @@ const ERROR_SKIPS = new Set(['unreadable']);
  * one line per finding (`path: reason FOUND`), a summary, exit 0 clean / 1 found / 2 error.
  */
 export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContext): Promise<number> {
+  // A path named on the command line that cannot be reached is an error (clamscan's
+  // "Can't access file"), not a file that vanished mid-walk; the others are still scanned.
+  const roots: string[] = [];
+  let missing = 0;
+  for (const path of paths) {
+    try {
+      await lstat(path);
+      roots.push(path);
+    } catch (error) {
+      missing++;
+      ctx.stderr.write(`${escapeTerminal(path, { singleLine: true })}: cannot access (${(error as NodeJS.ErrnoException).code ?? 'EIO'}) ERROR\n`);
+    }
+  }
+  if (roots.length === 0) return EXIT.error;
   const quarantine = opts.quarantine === undefined ? undefined : new Quarantine({ directory: opts.quarantine });
   const scanner = new FileScanner({
-    roots: paths,
+    roots,
     detectors: cliDetectors({ extensions: opts.extensions === undefined ? undefined : parseExtensions(opts.extensions), hashDb: opts.hashDb }),
     ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }),
     ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
@@ -57,7 +72,7 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
     progress.clear();
   }
   const unreadable = report.skipped.filter((s) => ERROR_SKIPS.has(s.reason)).length;
-  const code = report.findings.length > 0 ? EXIT.found : errors + unreadable + quarantineFailures > 0 ? EXIT.error : EXIT.ok;
+  const code = report.findings.length > 0 ? EXIT.found : errors + unreadable + quarantineFailures + missing > 0 ? EXIT.error : EXIT.ok;
   if (opts.json) {
     ctx.stdout.write(`${JSON.stringify({ ...report, exitCode: code }, null, 2)}\n`);
     return code;
