@@ -116,7 +116,7 @@ export class LineMatcher {
         if (value !== undefined && value.length > 0) fields[name] = detach(value);
       }
       const result: LogMatch = { rule: c.rule, line: detach(line), file, lineNumber, time: new Date(this.time), fields };
-      if (s.progStart >= 0) result.program = line.slice(s.progStart, s.progEnd);
+      if (s.progStart >= 0) result.program = this.#lastProgram;
       if (s.pid >= 0) result.pid = s.pid;
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
