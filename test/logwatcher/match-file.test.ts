@@ -123,6 +123,8 @@ describe('matchLines', () => {
     const a = await collect(matchLines(gen(), { file: 'sample' }));
     assert.deepEqual(a.map((m) => [m.lineNumber, m.file]), [[1, 'sample'], [3, 'sample']]);
     assert.ok(!a[0]?.line.endsWith('\n'));
+    // A string is iterable (by character): refused rather than matched letter by letter.
+    assert.throws(() => matchLines('one line'), /lines/);
     const b = await collect(matchLines([failed(1)]));
     assert.equal(b[0]?.file, '<lines>');
     assert.equal(b[0]?.rule, authRules[0]);
