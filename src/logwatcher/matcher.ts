@@ -11,6 +11,12 @@ interface CompiledRule {
   /** Literals that must all occur in the message. */
   readonly literals: readonly string[];
   readonly regex: RegExp;
+  /**
+   * The same pattern without its leading `^` and with the `y` flag: run on the whole line
+   * from the message offset, it spares slicing the message out. Undefined when the
+   * rewrite would change the meaning (lookbehind, another `^`, the `m` flag).
+   */
+  readonly sticky: RegExp | undefined;
   /** Capture index of each named group, in `regex` (which has the names stripped). */
   readonly groups: readonly (readonly [index: number, name: string])[];
 }
@@ -102,8 +108,14 @@ export class LineMatcher {
       const c = candidates[i] as CompiledRule;
       if (c.anchor !== undefined && !line.startsWith(c.anchor, start)) continue;
       for (let j = 0; j < c.literals.length; j++) if (line.indexOf(c.literals[j] as string, start) < 0) continue outer;
-      message ??= line.slice(start, end);
-      const m = c.regex.exec(message);
+      let m: RegExpExecArray | null;
+      if (c.sticky !== undefined && end === line.length) {
+        c.sticky.lastIndex = start;
+        m = c.sticky.exec(line);
+      } else {
+        message ??= line.slice(start, end);
+        m = c.regex.exec(message);
+      }
       if (m === null) continue;
       if (added === 0) {
         const t = timeOf(s, line, this.#now(), this.#year);
@@ -170,6 +182,7 @@ function compile(rule: LogRule): CompiledRule {
     first: firstChars(rule.pattern),
     literals,
     regex: new RegExp(numbered.source, flags),
+    sticky: stickyVariant(numbered.source, flags),
     groups: numbered.groups,
   };
 }
@@ -212,6 +225,21 @@ export function numberGroups(src: string): { source: string; groups: [number, st
     return { source: src, groups };
   }
   return { source: out, groups };
+}
+
+/** `^body` → /body/y, when that means the same thing at a given lastIndex. @internal */
+export function stickyVariant(source: string, flags: string): RegExp | undefined {
+  if (!source.startsWith('^') || flags.includes('m') || source.includes('(?<=') || source.includes('(?<!') || hasTopLevelAlternation(source)) return undefined;
+  const body = source.slice(1);
+  let inClass = false;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === '\\') i++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '^') return undefined;
+  }
+  return new RegExp(body, `${flags}y`);
 }
 
 const META = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
