@@ -78,6 +78,16 @@ export class PrefixScan {
   progEnd = -1;
   pid = -1;
   msgStart = 0;
+  // The last timestamp and hostname texts: consecutive lines mostly repeat them, and
+  // comparing is cheaper than parsing. The broken-down time fields stay valid for `stamp`.
+  stamp = '';
+  stampKind = 0;
+  host = '';
+  // Cache of bsdTime: the hour last converted.
+  cacheKey = -1;
+  cacheYear: number | undefined = undefined;
+  cacheNow = 0;
+  cacheHour = 0;
 }
 
 /**
@@ -123,16 +133,29 @@ export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number
 }
 
 function bsdTime(s: PrefixScan, nowMs: number, year: number | undefined): number {
-  if (year !== undefined) return new Date(year, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
+  // Lines come in time order, many per hour: the start of the hour is computed (with
+  // its year inference and time-zone lookup) once per hour, not once per line.
+  const key = (s.month * 32 + s.day) * 24 + s.hour;
+  if (key !== s.cacheKey || year !== s.cacheYear || Math.abs(nowMs - s.cacheNow) > 3_600_000) {
+    s.cacheKey = key;
+    s.cacheYear = year;
+    s.cacheNow = nowMs;
+    s.cacheHour = hourStart(s, nowMs, year);
+  }
+  return s.cacheHour + s.minute * 60_000 + s.second * 1000 + s.ms;
+}
+
+function hourStart(s: PrefixScan, nowMs: number, year: number | undefined): number {
+  if (year !== undefined) return new Date(year, s.month, s.day, s.hour).getTime();
   // The latest year that does not put the line more than a week into the future: a
   // December line read in January is last year's, a 1 January line read seconds
   // before midnight on 31 December (clock skew) is next year's.
   const nowYear = new Date(nowMs).getFullYear();
   for (let y = nowYear + 1; y >= nowYear - 1; y--) {
-    const t = new Date(y, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
+    const t = new Date(y, s.month, s.day, s.hour).getTime();
     if (t <= nowMs + WEEK_MS) return t;
   }
-  return new Date(nowYear - 1, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
+  return new Date(nowYear - 1, s.month, s.day, s.hour).getTime();
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
@@ -206,14 +229,12 @@ function iso(line: string, p: number, s: PrefixScan): number {
   return q;
 }
 
+const MONTH_CODES = new Map<number, number>(
+  Array.from({ length: 12 }, (_, i) => [(MONTHS.charCodeAt(i * 3) << 16) | (MONTHS.charCodeAt(i * 3 + 1) << 8) | MONTHS.charCodeAt(i * 3 + 2), i]),
+);
+
 function monthAt(line: string, p: number): number {
-  const a = line.charCodeAt(p);
-  const b = line.charCodeAt(p + 1);
-  const c = line.charCodeAt(p + 2);
-  for (let i = 0; i < 36; i += 3) {
-    if (MONTHS.charCodeAt(i) === a && MONTHS.charCodeAt(i + 1) === b && MONTHS.charCodeAt(i + 2) === c) return i / 3;
-  }
-  return -1;
+  return MONTH_CODES.get((line.charCodeAt(p) << 16) | (line.charCodeAt(p + 1) << 8) | line.charCodeAt(p + 2)) ?? -1;
 }
 
 /** `Mmm dd hh:mm:ss[.frac]`, day space- or zero-padded or bare; returns the end or -1. */
@@ -374,6 +395,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     while (q < 5 && isDigit(line.charCodeAt(q))) q++;
     if (q > 1 && line.charCodeAt(q) === 62 /* > */) {
       if (line.charCodeAt(q + 1) === 49 /* 1 */ && line.charCodeAt(q + 2) === 32) {
+        s.stamp = '';
         if (rfc5424(line, q + 3, s)) return;
         s.kind = Kind.None;
         s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
@@ -381,7 +403,17 @@ export function scanPrefix(line: string, s: PrefixScan): void {
       p = q + 1;
     }
   }
-  const end = timestamp(line, p, s);
+  let end: number;
+  const stamp = s.stamp;
+  if (stamp.length > 0 && line.startsWith(stamp, p) && line.charCodeAt(p + stamp.length) === 32) {
+    s.kind = s.stampKind;
+    s.timeStart = p;
+    end = s.timeEnd = p + stamp.length;
+  } else {
+    end = timestamp(line, p, s);
+    s.stamp = end > p && s.kind !== Kind.Mono ? line.slice(p, end) : '';
+    s.stampKind = s.kind;
+  }
   if (end < 0) {
     // No timestamp: accept only an unmistakable `name[pid]: ` tag, so a bare message
     // such as `error: maximum authentication attempts …` is not taken for one.
@@ -394,6 +426,14 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     return;
   }
   const t1 = skipSpaces(line, end);
+  const host = s.host;
+  if (host.length > 0 && line.startsWith(host, t1) && line.charCodeAt(t1 + host.length) === 32) {
+    s.hostStart = t1;
+    s.hostEnd = t1 + host.length;
+    const msg = tag(line, s.hostEnd + 1, s, false);
+    s.msgStart = msg >= 0 ? msg : s.hostEnd + 1;
+    return;
+  }
   let msg = tag(line, t1, s, false);
   if (msg >= 0) {
     s.msgStart = msg;
@@ -406,6 +446,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   }
   s.hostStart = t1;
   s.hostEnd = t1End;
+  s.host = line.slice(t1, t1End);
   const t2 = t1End + 1;
   msg = tag(line, t2, s, false);
   s.msgStart = msg >= 0 ? msg : t2;
