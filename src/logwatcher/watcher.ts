@@ -61,6 +61,7 @@ const KNOWN_LIMIT = 256;
  */
 export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #o: ResolvedOptions;
+  readonly #clock: () => number;
   readonly #specs: readonly FileSpec[];
   readonly #engine: RuleEngine;
   readonly #tailers = new Map<string, Tailer>();
@@ -86,6 +87,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     super(options);
     this.#o = resolveOptions(options);
     this.#specs = this.#o.files.map((f) => parseFileSpec(f, this.#o.cwd));
+    const now = this.#o.now;
+    this.#clock = () => now().getTime();
     // Built here so a bad rule or option throws at construction, not at start().
     this.#engine = new RuleEngine({
       rules: this.#o.rules,
@@ -214,7 +217,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
           rotateGrace: this.#o.rotateGrace,
           maxReadPerPoll: 64 * READ_CHUNK,
           noFollow: !literal.has(path),
-          now: Date.now,
+          now: this.#clock,
         },
         this.#sink,
       );

@@ -44,12 +44,12 @@ test('LineSplitter: a huge line is cut at the limit and its size reported; memor
   // 10 MiB without a newline: the held part never exceeds the limit.
   for (let i = 0; i < 160; i++) splitter.push(chunk, chunk.length, (l, c) => out.push([l, c]));
   assert.equal(splitter.pendingBytes, 160 * 64 * 1024);
-  assert.deepEqual(out, []);
+  assert.equal(out.length, 0);
   splitter.push(Buffer.from('tail\nnext\n'), 10, (l, c) => out.push([l, c]));
   assert.equal(out.length, 2);
   assert.equal(out[0]?.[0], 'a'.repeat(100));
   assert.equal(out[0]?.[1], 160 * 64 * 1024 + 4 - 100);
-  assert.deepEqual(out[1], ['next', 0]);
+  assert.deepEqual(out.slice(1), [['next', 0]]);
   // Inside one chunk, too.
   const one = split(10, `${'b'.repeat(25)}\nok\n`);
   assert.deepEqual(one.lines, [
