@@ -109,7 +109,7 @@ export class RuleEngine {
   handle(line: string, origin: LineOrigin): HandleResult {
     const out = this.#out;
     out.length = 0;
-    const n = this.#matcher.match(line, origin, out);
+    const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
     const result: HandleResult = { matches: n === 0 ? [] : [...out], alerts: [] };
     if (n === 0) return result;
     const t = this.#matcher.time;

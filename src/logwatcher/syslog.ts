@@ -78,6 +78,11 @@ export class PrefixScan {
   progEnd = -1;
   pid = -1;
   msgStart = 0;
+  // Cache of bsdTime: the hour last converted.
+  cacheKey = -1;
+  cacheYear: number | undefined = undefined;
+  cacheNow = 0;
+  cacheHour = 0;
 }
 
 /**
@@ -123,16 +128,29 @@ export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number
 }
 
 function bsdTime(s: PrefixScan, nowMs: number, year: number | undefined): number {
-  if (year !== undefined) return new Date(year, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
+  // Lines come in time order, many per hour: the start of the hour is computed (with
+  // its year inference and time-zone lookup) once per hour, not once per line.
+  const key = (s.month * 32 + s.day) * 24 + s.hour;
+  if (key !== s.cacheKey || year !== s.cacheYear || Math.abs(nowMs - s.cacheNow) > 3_600_000) {
+    s.cacheKey = key;
+    s.cacheYear = year;
+    s.cacheNow = nowMs;
+    s.cacheHour = hourStart(s, nowMs, year);
+  }
+  return s.cacheHour + s.minute * 60_000 + s.second * 1000 + s.ms;
+}
+
+function hourStart(s: PrefixScan, nowMs: number, year: number | undefined): number {
+  if (year !== undefined) return new Date(year, s.month, s.day, s.hour).getTime();
   // The latest year that does not put the line more than a week into the future: a
   // December line read in January is last year's, a 1 January line read seconds
   // before midnight on 31 December (clock skew) is next year's.
   const nowYear = new Date(nowMs).getFullYear();
   for (let y = nowYear + 1; y >= nowYear - 1; y--) {
-    const t = new Date(y, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
+    const t = new Date(y, s.month, s.day, s.hour).getTime();
     if (t <= nowMs + WEEK_MS) return t;
   }
-  return new Date(nowYear - 1, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
+  return new Date(nowYear - 1, s.month, s.day, s.hour).getTime();
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
@@ -206,14 +224,12 @@ function iso(line: string, p: number, s: PrefixScan): number {
   return q;
 }
 
+const MONTH_CODES = new Map<number, number>(
+  Array.from({ length: 12 }, (_, i) => [(MONTHS.charCodeAt(i * 3) << 16) | (MONTHS.charCodeAt(i * 3 + 1) << 8) | MONTHS.charCodeAt(i * 3 + 2), i]),
+);
+
 function monthAt(line: string, p: number): number {
-  const a = line.charCodeAt(p);
-  const b = line.charCodeAt(p + 1);
-  const c = line.charCodeAt(p + 2);
-  for (let i = 0; i < 36; i += 3) {
-    if (MONTHS.charCodeAt(i) === a && MONTHS.charCodeAt(i + 1) === b && MONTHS.charCodeAt(i + 2) === c) return i / 3;
-  }
-  return -1;
+  return MONTH_CODES.get((line.charCodeAt(p) << 16) | (line.charCodeAt(p + 1) << 8) | line.charCodeAt(p + 2)) ?? -1;
 }
 
 /** `Mmm dd hh:mm:ss[.frac]`, day space- or zero-padded or bare; returns the end or -1. */
