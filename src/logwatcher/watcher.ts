@@ -154,6 +154,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   // One poll cycle at a time; a kick during a cycle asks for one more afterwards, so a
   // burst of fs.watch events costs at most two cycles.
   #kick(): Promise<void> {
+    // Once stopping, files are about to close: a late fs.watch event must not start a read.
+    if (this.stopping && !this.#cycle) return Promise.resolve();
     if (this.#cycle) {
       this.#again = true;
       return this.#cycle;
