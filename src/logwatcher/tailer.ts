@@ -92,6 +92,7 @@ interface OpenFile {
   readPos: number;
   lineNumber: number;
   lastSize: number;
+  lastMtime: bigint;
   idleSince: number;
   readonly splitter: LineSplitter;
 }
@@ -223,7 +224,9 @@ export class Tailer {
     if (!cur) return;
     const st = await cur.fh.stat({ bigint: true });
     const size = Number(st.size);
-    if (size === cur.lastSize) return;
+    // Unchanged size and mtime: nothing to check (a refill to the very same size still
+    // changes the mtime).
+    if (size === cur.lastSize && st.mtimeNs === cur.lastMtime) return;
     const shrank = size < cur.readPos;
     if (shrank || !(await sameContent(cur.fh, cur))) {
       await this.#adoptRotated(positionOf(cur), 'truncate', false);
@@ -235,6 +238,7 @@ export class Tailer {
       cur.fingerprint = hashPrefix(cur.prefix, 0);
     }
     cur.lastSize = size;
+    cur.lastMtime = st.mtimeNs;
   }
 
   async #checkPath(now: number): Promise<void> {
@@ -349,6 +353,7 @@ export class Tailer {
       readPos: offset,
       lineNumber,
       lastSize: size,
+      lastMtime: st.mtimeNs,
       idleSince: this.#o.now(),
       splitter: new LineSplitter(this.#o.maxLineLength),
     };
