@@ -126,7 +126,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     await this.#rescan(true);
     if (o.journal) {
       this.#journal = new JournalSource(o.journal, this.#saved.journalCursor, o.startAt, {
-        entry: (lines, cursor) => this.#onJournal(lines, cursor),
+        entry: (lines) => this.#onJournal(lines),
         error: (error) => this.emitError(error),
         timer: (fn, ms) => this.setTimer(fn, ms),
       });
@@ -297,10 +297,28 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     for (const alert of result.alerts) this.emitSafely('alert', alert);
   }
 
-  #onJournal(lines: readonly string[], cursor: string): void {
+  // The cursor moves (in JournalSource) only after this returns, i.e. after the listeners ran.
+  #onJournal(lines: readonly string[]): void {
     const label = this.#o.journal?.label ?? 'journal';
-    for (const line of lines) this.#handle(line, label, ++this.#journalLines);
-    void cursor;
+    const max = this.#o.maxLineLength;
+    for (let line of lines) {
+      const lineNumber = ++this.#journalLines;
+      // Same limit as for files: a huge message is cut, flagged and reported, never dropped.
+      if (line.length * 3 > max && Buffer.byteLength(line) > max) {
+        const bytes = Buffer.from(line);
+        let end = max;
+        while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+        line = bytes.toString('utf8', 0, end);
+        this.#sink.warn({
+          kind: 'line-truncated',
+          file: label,
+          lineNumber,
+          cutBytes: bytes.length - max,
+          message: `Entry ${lineNumber} of ${label} is longer than maxLineLength (${max} bytes); ${bytes.length - max} bytes were cut`,
+        });
+      }
+      this.#handle(line, label, lineNumber);
+    }
     this.#scheduleSave();
   }
 
