@@ -27,15 +27,21 @@ export interface FileIdentity {
   readonly fingerprintLength: number;
 }
 
-/** Hashes the first `length` bytes of an open file. @internal */
-export async function fingerprintOf(fh: FileHandle, length: number): Promise<{ fingerprint: string; fingerprintLength: number }> {
-  const buf = Buffer.alloc(length);
+/** Reads up to `length` first bytes of an open file into `into`; returns how many there were. @internal */
+export async function readPrefix(fh: FileHandle, into: Buffer, length: number): Promise<number> {
   let got = 0;
   while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, got);
+    const { bytesRead } = await fh.read(into, got, length - got, got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
+  return got;
+}
+
+/** Hashes the first `length` bytes of an open file. @internal */
+export async function fingerprintOf(fh: FileHandle, length: number): Promise<{ fingerprint: string; fingerprintLength: number }> {
+  const buf = Buffer.alloc(length);
+  const got = await readPrefix(fh, buf, length);
   return { fingerprint: createHash('sha256').update(buf.subarray(0, got)).digest('hex'), fingerprintLength: got };
 }
 

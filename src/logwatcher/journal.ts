@@ -58,6 +58,9 @@ export interface JournalSink {
   timer(fn: () => void, ms: number): () => void;
 }
 
+/** The longest JSON line accepted from journalctl, in characters. */
+const MAX_JSON_LINE = 16 * 1024 * 1024;
+
 /** The fields asked of journalctl: fewer fields, less JSON to parse. */
 const FIELDS = '--output-fields=MESSAGE,SYSLOG_IDENTIFIER,_COMM,_PID,SYSLOG_PID,_HOSTNAME,__REALTIME_TIMESTAMP';
 
@@ -76,7 +79,6 @@ export class JournalSource {
   #stopped = false;
   #delay: number;
   #cancelRestart: (() => void) | undefined;
-  #entries = 0;
 
   constructor(options: ResolvedJournal, cursor: string | undefined, startAt: 'beginning' | 'end', sink: JournalSink) {
     this.#o = options;
@@ -98,7 +100,8 @@ export class JournalSource {
 
   /** The journalctl arguments for the current position. */
   args(): string[] {
-    const args = ['--output=json', '--no-pager', '--follow', FIELDS];
+    // --all: without it journalctl prints fields over 4096 bytes as null.
+    const args = ['--output=json', '--all', '--no-pager', '--follow', FIELDS];
     if (this.#cursor !== undefined) args.push(`--after-cursor=${this.#cursor}`);
     else if (this.#startAt === 'end') args.push('--lines=0');
     else args.push('--no-tail');
@@ -133,6 +136,12 @@ export class JournalSource {
           start = nl + 1;
         }
         pending = pending.slice(start);
+        if (pending.length > MAX_JSON_LINE) {
+          // journald caps entries far below this; a line this long without an end is not
+          // one we can parse, and holding it would grow without bound.
+          this.#sink.error(new IoError(`journalctl printed more than ${MAX_JSON_LINE} characters without a newline; skipped`, { path: this.#o.journalctl }));
+          pending = '';
+        }
       });
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (chunk: string) => {
@@ -196,7 +205,6 @@ export class JournalSource {
     const cursor = entry['__CURSOR'];
     if (typeof cursor !== 'string') return;
     this.#delay = this.#o.restartDelay;
-    this.#entries++;
     this.#sink.entry(toSyslogLines(entry), cursor);
     this.#cursor = cursor;
   }

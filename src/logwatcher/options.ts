@@ -84,7 +84,8 @@ export interface LogWatcherOptions extends ComponentOptions {
    */
   readonly hostname?: string;
   /**
-   * The clock, for lines without a timestamp and for resolving quiet alerts.
+   * The clock: the time of lines without a timestamp, the reference for resolving quiet
+   * alerts, and what `rotateGrace` is measured with.
    * @defaultValue `() => new Date()`
    */
   readonly now?: () => Date;

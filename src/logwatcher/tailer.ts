@@ -2,7 +2,8 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
 import { IoError } from '../core/errors.js';
 import type { FilePosition, PathState } from './checkpoint.js';
-import { FINGERPRINT_BYTES, findRotated, fingerprintOf, openFlags, sameContent, sameInode, type FileIdentity } from './identity.js';
+import { createHash } from 'node:crypto';
+import { FINGERPRINT_BYTES, findRotated, openFlags, readPrefix, sameContent, sameInode } from './identity.js';
 import { LineSplitter } from './lines.js';
 
 /**
@@ -86,9 +87,12 @@ interface OpenFile {
   ino: string;
   fingerprint: string;
   fingerprintLength: number;
+  /** The file's first bytes as read (up to 1 KiB): the fingerprint grows from what was read for lines, never from a second read that could see newer content. */
+  readonly prefix: Buffer;
   readPos: number;
   lineNumber: number;
   lastSize: number;
+  lastMtime: bigint;
   idleSince: number;
   readonly splitter: LineSplitter;
 }
@@ -140,7 +144,7 @@ export class Tailer {
       const pos = saved.current;
       if (opened && sameInode(pos, opened.st) && (await sameContent(opened.fh, pos))) {
         if (Number(opened.st.size) >= pos.offset) {
-          this.#current = await this.#track(opened.fh, opened.st, pos.offset, pos.lineNumber, pos);
+          this.#current = await this.#track(opened.fh, opened.st, pos.offset, pos.lineNumber);
         } else {
           // Truncated (copytruncate) while stopped: the copy holds what was not read yet.
           await this.#adoptRotated(pos, 'truncate');
@@ -154,7 +158,7 @@ export class Tailer {
       for (const old of saved.draining) {
         const found = await findRotated(this.path, old, old.offset);
         if (found && !this.holds(found.stats)) {
-          this.#old.push(await this.#track(found.fh, found.stats, old.offset, old.lineNumber, old, found.path));
+          this.#old.push(await this.#track(found.fh, found.stats, old.offset, old.lineNumber, found.path));
         } else {
           await found?.fh.close();
         }
@@ -166,7 +170,7 @@ export class Tailer {
       if (known === 'open') {
         await opened.fh.close();
       } else if (known && (await sameContent(opened.fh, known))) {
-        this.#current = await this.#track(opened.fh, opened.st, known.offset, known.lineNumber, known);
+        this.#current = await this.#track(opened.fh, opened.st, known.offset, known.lineNumber);
       } else if (startAt === 'end') {
         const { offset, lineNumber } = await endOfLastLine(opened.fh, Number(opened.st.size), this.#o.maxLineLength);
         this.#current = await this.#track(opened.fh, opened.st, offset, lineNumber);
@@ -220,16 +224,21 @@ export class Tailer {
     if (!cur) return;
     const st = await cur.fh.stat({ bigint: true });
     const size = Number(st.size);
-    if (size === cur.lastSize) return;
+    // Unchanged size and mtime: nothing to check (a refill to the very same size still
+    // changes the mtime).
+    if (size === cur.lastSize && st.mtimeNs === cur.lastMtime) return;
     const shrank = size < cur.readPos;
     if (shrank || !(await sameContent(cur.fh, cur))) {
       await this.#adoptRotated(positionOf(cur), 'truncate', false);
       cur.readPos = 0;
       cur.lineNumber = 0;
       cur.splitter.reset();
-      Object.assign(cur, await fingerprintOf(cur.fh, Math.min(size, FINGERPRINT_BYTES)));
+      // Rebuilt from the bytes the next read returns.
+      cur.fingerprintLength = 0;
+      cur.fingerprint = hashPrefix(cur.prefix, 0);
     }
     cur.lastSize = size;
+    cur.lastMtime = st.mtimeNs;
   }
 
   async #checkPath(now: number): Promise<void> {
@@ -279,7 +288,7 @@ export class Tailer {
       return;
     }
     if (known && (await sameContent(opened.fh, known))) {
-      this.#current = await this.#track(opened.fh, opened.st, known.offset, known.lineNumber, known);
+      this.#current = await this.#track(opened.fh, opened.st, known.offset, known.lineNumber);
     } else {
       this.#current = await this.#track(opened.fh, opened.st, 0, 0);
     }
@@ -314,7 +323,7 @@ export class Tailer {
   async #adoptRotated(pos: FilePosition, reason: RotateReason, whileStopped = true): Promise<void> {
     const found = await findRotated(this.path, pos, pos.offset);
     if (found && !this.holds(found.stats)) {
-      this.#old.push(await this.#track(found.fh, found.stats, pos.offset, pos.lineNumber, pos, found.path));
+      this.#old.push(await this.#track(found.fh, found.stats, pos.offset, pos.lineNumber, found.path));
       this.#sink.rotate({ file: this.path, reason, previousPath: found.path, whileStopped });
       return;
     }
@@ -329,19 +338,22 @@ export class Tailer {
     }
   }
 
-  async #track(fh: FileHandle, st: BigIntStats, offset: number, lineNumber: number, known?: FileIdentity, path = this.path): Promise<OpenFile> {
+  async #track(fh: FileHandle, st: BigIntStats, offset: number, lineNumber: number, path = this.path): Promise<OpenFile> {
     const size = Number(st.size);
-    const fp = known && known.fingerprintLength >= Math.min(size, FINGERPRINT_BYTES) ? known : await fingerprintOf(fh, Math.min(size, FINGERPRINT_BYTES));
+    const prefix = Buffer.alloc(FINGERPRINT_BYTES);
+    const length = await readPrefix(fh, prefix, Math.min(size, FINGERPRINT_BYTES));
     return {
       fh,
       path,
       dev: String(st.dev),
       ino: String(st.ino),
-      fingerprint: fp.fingerprint,
-      fingerprintLength: fp.fingerprintLength,
+      fingerprint: hashPrefix(prefix, length),
+      fingerprintLength: length,
+      prefix,
       readPos: offset,
       lineNumber,
       lastSize: size,
+      lastMtime: st.mtimeNs,
       idleSince: this.#o.now(),
       splitter: new LineSplitter(this.#o.maxLineLength),
     };
@@ -366,13 +378,18 @@ export class Tailer {
       while (total < budget) {
         const { bytesRead } = await file.fh.read(buf, 0, buf.length, file.readPos);
         if (bytesRead === 0) break;
+        const known = file.fingerprintLength;
+        if (known < FINGERPRINT_BYTES && file.readPos <= known && file.readPos + bytesRead > known) {
+          const from = known - file.readPos;
+          const take = Math.min(bytesRead - from, FINGERPRINT_BYTES - known);
+          buf.copy(file.prefix, known, from, from + take);
+          file.fingerprintLength = known + take;
+          file.fingerprint = hashPrefix(file.prefix, file.fingerprintLength);
+        }
         file.readPos += bytesRead;
         total += bytesRead;
         this.#sink.bytes(bytesRead);
         file.splitter.push(buf, bytesRead, emit);
-      }
-      if (file.fingerprintLength < FINGERPRINT_BYTES && file.readPos > file.fingerprintLength) {
-        Object.assign(file, await fingerprintOf(file.fh, Math.min(file.readPos, FINGERPRINT_BYTES)));
       }
     } catch (error) {
       this.#reportOnce('read', 'unreadable', `Cannot read ${file.path}`, error);
@@ -424,4 +441,8 @@ async function endOfLastLine(fh: FileHandle, size: number, window: number): Prom
     pos += bytesRead;
   }
   return { offset, lineNumber };
+}
+
+function hashPrefix(prefix: Buffer, length: number): string {
+  return createHash('sha256').update(prefix.subarray(0, length)).digest('hex');
 }

@@ -61,6 +61,7 @@ const KNOWN_LIMIT = 256;
  */
 export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #o: ResolvedOptions;
+  readonly #clock: () => number;
   readonly #specs: readonly FileSpec[];
   readonly #engine: RuleEngine;
   readonly #tailers = new Map<string, Tailer>();
@@ -86,6 +87,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     super(options);
     this.#o = resolveOptions(options);
     this.#specs = this.#o.files.map((f) => parseFileSpec(f, this.#o.cwd));
+    const now = this.#o.now;
+    this.#clock = () => now().getTime();
     // Built here so a bad rule or option throws at construction, not at start().
     this.#engine = new RuleEngine({
       rules: this.#o.rules,
@@ -123,7 +126,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     await this.#rescan(true);
     if (o.journal) {
       this.#journal = new JournalSource(o.journal, this.#saved.journalCursor, o.startAt, {
-        entry: (lines, cursor) => this.#onJournal(lines, cursor),
+        entry: (lines) => this.#onJournal(lines),
         error: (error) => this.emitError(error),
         timer: (fn, ms) => this.setTimer(fn, ms),
       });
@@ -151,6 +154,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   // One poll cycle at a time; a kick during a cycle asks for one more afterwards, so a
   // burst of fs.watch events costs at most two cycles.
   #kick(): Promise<void> {
+    // Once stopping, files are about to close: a late fs.watch event must not start a read.
+    if (this.stopping && !this.#cycle) return Promise.resolve();
     if (this.#cycle) {
       this.#again = true;
       return this.#cycle;
@@ -214,7 +219,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
           rotateGrace: this.#o.rotateGrace,
           maxReadPerPoll: 64 * READ_CHUNK,
           noFollow: !literal.has(path),
-          now: Date.now,
+          now: this.#clock,
         },
         this.#sink,
       );
@@ -292,10 +297,28 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     for (const alert of result.alerts) this.emitSafely('alert', alert);
   }
 
-  #onJournal(lines: readonly string[], cursor: string): void {
+  // The cursor moves (in JournalSource) only after this returns, i.e. after the listeners ran.
+  #onJournal(lines: readonly string[]): void {
     const label = this.#o.journal?.label ?? 'journal';
-    for (const line of lines) this.#handle(line, label, ++this.#journalLines);
-    void cursor;
+    const max = this.#o.maxLineLength;
+    for (let line of lines) {
+      const lineNumber = ++this.#journalLines;
+      // Same limit as for files: a huge message is cut, flagged and reported, never dropped.
+      if (line.length * 3 > max && Buffer.byteLength(line) > max) {
+        const bytes = Buffer.from(line);
+        let end = max;
+        while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+        line = bytes.toString('utf8', 0, end);
+        this.#sink.warn({
+          kind: 'line-truncated',
+          file: label,
+          lineNumber,
+          cutBytes: bytes.length - max,
+          message: `Entry ${lineNumber} of ${label} is longer than maxLineLength (${max} bytes); ${bytes.length - max} bytes were cut`,
+        });
+      }
+      this.#handle(line, label, lineNumber);
+    }
     this.#scheduleSave();
   }
 

@@ -15,10 +15,15 @@ export const everyLine: LogRule = {
   pattern: /(?<text>[^]*)/,
 };
 
-/** A temp directory removed when the test ends. */
+const watchersOf = new WeakMap<TestContext, LogWatcher[]>();
+
+/** A temp directory removed when the test ends (after the test's watchers stopped writing to it). */
 export async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hostwarden-logtail-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    await Promise.all((watchersOf.get(t) ?? []).map((w) => w.stop()));
+    await rm(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -36,10 +41,17 @@ export interface Harness {
   until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** A few more polls, to show that nothing else arrives. */
   settle(): Promise<void>;
+  /**
+   * Moves the watcher's clock (which stands still otherwise, so a rotated file's grace
+   * period never runs out by accident on a slow machine).
+   */
+  advance(ms: number): void;
 }
 
 export function harness(t: TestContext, options: LogWatcherOptions): Harness {
+  let clock = Date.parse('2024-03-01T00:00:00Z');
   const watcher = new LogWatcher({
+    now: () => new Date(clock),
     rules: [everyLine],
     pollInterval: 20,
     rescanInterval: 50,
@@ -67,6 +79,9 @@ export function harness(t: TestContext, options: LogWatcherOptions): Harness {
     waitLines(count, timeoutMs) {
       return h.until(() => h.lines.length >= count, `${count} lines`, timeoutMs);
     },
+    advance(ms) {
+      clock += ms;
+    },
     async settle() {
       for (let i = 0; i < 5; i++) {
         await new Promise((r) => setTimeout(r, 20));
@@ -81,6 +96,7 @@ export function harness(t: TestContext, options: LogWatcherOptions): Harness {
   watcher.on('rotate', (e) => h.rotations.push(e));
   watcher.on('warning', (w) => h.warnings.push(w));
   watcher.on('error', (e) => h.errors.push(e));
+  watchersOf.set(t, [...(watchersOf.get(t) ?? []), watcher]);
   t.after(() => watcher.stop());
   return h;
 }

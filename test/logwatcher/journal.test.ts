@@ -149,6 +149,20 @@ test('journal matches and startAt end are passed to journalctl', { skip }, async
   assert.equal(h.where[0]?.file, 'ssh-journal');
 });
 
+test('a huge journal message is cut to maxLineLength and reported', { skip }, async (t) => {
+  const dir = await tempDir(t);
+  const journalFile = join(dir, 'auth.journal');
+  await writeJournal(journalFile, [{ ...sshd(1, '203.0.113.9'), message: `Failed password for ${'x'.repeat(5000)} from 203.0.113.9 port 22 ssh2` }, sshd(2, '203.0.113.10')]);
+  const h = harness(t, { files: [], journal: { files: [journalFile] }, startAt: 'beginning', maxLineLength: 1024 });
+  await h.watcher.start();
+  await h.waitLines(2);
+  assert.equal(Buffer.byteLength(h.lines[0] ?? ''), 1024);
+  assert.match(h.lines[1] ?? '', /203\.0\.113\.10/);
+  const cut = h.warnings.find((w) => w.kind === 'line-truncated');
+  assert.equal(cut?.file, 'journal');
+  assert.equal(cut?.lineNumber, 1);
+});
+
 test('a missing journalctl is reported as an error and retried', async (t) => {
   const dir = await tempDir(t);
   const h = harness(t, { files: [], journal: { journalctl: join(dir, 'no-such-journalctl'), restartDelay: 20 } });

@@ -43,7 +43,7 @@ test('stop() closes every file and watch; the process exits by itself', async (t
     assert.equal(made.status, 0, String(made.stderr));
     args.push(join(dir, 'j.journal'));
   }
-  const result = await runScript(new URL('./fixtures/stop-exits.ts', import.meta.url), args, 20_000);
+  const result = await runScript(new URL('./fixtures/stop-exits.ts', import.meta.url), args, 60_000);
   assert.equal(result.timedOut, false, `the process did not exit after stop(): ${result.stderr}`);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /stopped/);

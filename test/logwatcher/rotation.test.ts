@@ -71,13 +71,18 @@ test('rename+create: the renamed file is closed after the grace period', async (
   const dir = await tempDir(t);
   const file = join(dir, 'auth.log');
   await writeFile(file, 'a\n');
-  const h = harness(t, { files: [file], startAt: 'beginning', rotateGrace: 50 });
+  const h = harness(t, { files: [file], startAt: 'beginning', rotateGrace: 5000 });
   await h.watcher.start();
   await h.waitLines(1);
   await rename(file, `${file}.1`);
   await writeFile(file, 'b\n');
   await h.waitLines(2);
+  await h.settle();
   assert.equal(await openDescriptors(`${file}.1`), 1, 'the renamed file is held open to drain it');
+  h.advance(4000);
+  await h.settle();
+  assert.equal(await openDescriptors(`${file}.1`), 1, 'still within the grace period');
+  h.advance(1000);
   // Nothing more is written to it: after the grace period it is closed.
   for (let i = 0; (await openDescriptors(`${file}.1`)) > 0; i++) {
     assert.ok(i < 200, 'the renamed file was never closed');
@@ -224,6 +229,7 @@ test('a glob that matches rotated names does not read a renamed file twice', asy
   await rename(file, `${file}.1`);
   await writeFile(file, 'n1\n');
   await h.waitLines(3);
+  h.advance(1000); // past the grace period: app.log's tailer lets go of the renamed file
   // Wait until the renamed file was handed from one path to the other.
   await h.until(() => h.watcher.files.includes(`${file}.1`), 'the rotated name followed');
   await appendFile(`${file}.1`, 'l3\n');
