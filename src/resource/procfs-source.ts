@@ -1,11 +1,24 @@
-import { readFile, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IoError } from '../core/errors.js';
-import { cgroupCpuDelta, cgroupSample, detectCgroup, readCgroupCpuLimit, readCgroupCpuUsage, readCgroupMemory, type CgroupLayout } from './cgroup.js';
+import {
+  cgroupCpuDelta,
+  cgroupMemory,
+  cgroupSample,
+  detectCgroup,
+  readCgroupCpuLimit,
+  readCgroupCpuUsage,
+  readCgroupMemoryLimit,
+  readCgroupMemoryUsage,
+  type CgroupLayout,
+} from './cgroup.js';
+import { ProcFiles } from './proc-file.js';
 import { parseMountinfo, parseProcMounts, selectMounts, type MountEntry, type MountSelector } from './mounts.js';
 import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
 import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
+
+const LIMITS_REFRESH_MS = 60_000;
 
 /** Which mounts the samplers measure. */
 export interface MountFilterOptions {
@@ -74,6 +87,9 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   #prevCgroupUsage: { usec: number; at: number } | undefined;
   #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
   readonly #pendingStatfs = new Map<string, number>();
+  readonly #files = new ProcFiles();
+  readonly #readText = (path: string): Promise<string> => this.#files.read(path);
+  #limits: { memory: number | null; cpus: number | null; at: number } | undefined;
 
   constructor(options: ProcfsSampleSourceOptions = {}) {
     this.#procRoot = options.procRoot ?? '/proc';
@@ -99,7 +115,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   async open(): Promise<void> {
     await this.#detect();
     const at = this.#now();
-    const [stat, usage] = await Promise.allSettled([this.#readStat(), this.#layout ? readCgroupCpuUsage(this.#layout) : Promise.resolve(null)]);
+    const [stat, usage] = await Promise.allSettled([this.#readStat(), this.#layout ? readCgroupCpuUsage(this.#layout, this.#readText) : Promise.resolve(null)]);
     if (stat.status === 'fulfilled') this.#prevStat = { stat: stat.value, at };
     if (usage.status === 'fulfilled' && usage.value !== null) this.#prevCgroupUsage = { usec: usage.value, at };
   }
@@ -114,12 +130,13 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       return null;
     };
     const at = this.#now();
-    const [stat, meminfo, loadavg, disks, cgroupUsage] = await Promise.allSettled([
+    const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
       this.#readStat(),
       this.#read('meminfo').then((t) => parseMeminfo(t, join(this.#procRoot, 'meminfo'))),
       this.#read('loadavg'),
       this.#readDisks(errors),
-      this.#layout ? readCgroupCpuUsage(this.#layout) : Promise.resolve(null),
+      this.#layout ? readCgroupCpuUsage(this.#layout, this.#readText) : Promise.resolve(null),
+      this.#layout ? readCgroupMemoryUsage(this.#layout, this.#readText) : Promise.resolve(null),
     ]);
 
     let cpu: CpuSample | null = null;
@@ -140,7 +157,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       }
     }
     const memory = mem ? memoryFromMeminfo(mem) : null;
-    const cgroup = await this.#readCgroup(keep(cgroupUsage), at, memory?.totalBytes ?? 0, cores, errors);
+    const cgroup = await this.#readCgroup(keep(cgroupUsage), keep(cgroupMemory), at, memory?.totalBytes ?? 0, cores, errors);
     return {
       cpu,
       memory,
@@ -152,19 +169,19 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     };
   }
 
+  /** Closes the files kept open between samples. */
+  async close(): Promise<void> {
+    await this.#files.close();
+  }
+
   async #detect(): Promise<void> {
     if (this.#detected) return;
     this.#detected = true;
     if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
   }
 
-  async #read(name: string): Promise<string> {
-    const path = join(this.#procRoot, name);
-    try {
-      return await readFile(path, 'utf8');
-    } catch (cause) {
-      throw new IoError(`Cannot read ${path}`, { path, syscall: 'read', cause });
-    }
+  #read(name: string): Promise<string> {
+    return this.#files.read(join(this.#procRoot, name));
   }
 
   async #readStat(): Promise<CpuStat> {
@@ -235,18 +252,31 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     }
   }
 
-  async #readCgroup(usage: number | null, at: number, hostTotal: number, hostCores: number, errors: Error[]): Promise<CgroupSample | null> {
+  async #readCgroup(usage: number | null, memoryUsage: { usageBytes: number; workingSetBytes: number } | null, at: number, hostTotal: number, hostCores: number, errors: Error[]): Promise<CgroupSample | null> {
     const layout = this.#layout;
     if (!layout) return null;
-    const [memory, limit] = await Promise.allSettled([readCgroupMemory(layout, hostTotal), readCgroupCpuLimit(layout)]);
-    const mem = memory.status === 'fulfilled' ? memory.value : (errors.push(memory.reason as Error), null);
-    const limitCpus = limit.status === 'fulfilled' ? limit.value : (errors.push(limit.reason as Error), null);
+    // Limits change rarely (docker update, systemctl set-property): re-read them once a
+    // minute rather than walking the group's ancestors every sample.
+    if (!this.#limits || at - this.#limits.at >= LIMITS_REFRESH_MS || at < this.#limits.at) {
+      const [memoryLimit, cpuLimit] = await Promise.allSettled([readCgroupMemoryLimit(layout, this.#readText), readCgroupCpuLimit(layout, this.#readText)]);
+      if (memoryLimit.status === 'rejected') errors.push(memoryLimit.reason as Error);
+      if (cpuLimit.status === 'rejected') errors.push(cpuLimit.reason as Error);
+      this.#limits = {
+        memory: memoryLimit.status === 'fulfilled' ? memoryLimit.value : null,
+        cpus: cpuLimit.status === 'fulfilled' ? cpuLimit.value : null,
+        at,
+      };
+      if (memoryLimit.status === 'rejected' || cpuLimit.status === 'rejected') this.#limits = undefined;
+    }
+    const limitBytes = this.#limits?.memory ?? null;
+    const limitCpus = this.#limits?.cpus ?? null;
+    const mem = memoryUsage ? cgroupMemory(memoryUsage, limitBytes, hostTotal) : null;
     let cpu = null;
     if (usage !== null) {
       if (this.#prevCgroupUsage) cpu = cgroupCpuDelta(this.#prevCgroupUsage.usec, usage, at - this.#prevCgroupUsage.at, limitCpus, hostCores);
       this.#prevCgroupUsage = { usec: usage, at };
     }
-    const limited = (mem?.limitBytes ?? null) !== null || limitCpus !== null;
+    const limited = limitBytes !== null || limitCpus !== null;
     // The root group (a host, or no cgroup namespace info) with no limits says nothing new.
     if (!limited && layout.path === '/') return null;
     return cgroupSample(layout, mem, cpu);
