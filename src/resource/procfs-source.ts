@@ -82,7 +82,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #useCgroup: boolean;
   readonly #now: () => number;
   #layout: CgroupLayout | undefined;
-  #detected = false;
+  #detected: Promise<void> | undefined;
   #prevStat: { stat: CpuStat; at: number } | undefined;
   #prevCgroupUsage: { usec: number; at: number } | undefined;
   #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
@@ -104,11 +104,6 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
     this.#now = options.now ?? (() => performance.now());
-  }
-
-  /** The cgroup found at `open()`, if any. @internal */
-  get cgroupLayout(): CgroupLayout | undefined {
-    return this.#layout;
   }
 
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
@@ -174,10 +169,12 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     await this.#files.close();
   }
 
-  async #detect(): Promise<void> {
-    if (this.#detected) return;
-    this.#detected = true;
-    if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+  // Once, shared by concurrent callers: where the cgroup's files are does not change.
+  #detect(): Promise<void> {
+    this.#detected ??= (async () => {
+      if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+    })();
+    return this.#detected;
   }
 
   #read(name: string): Promise<string> {
@@ -210,7 +207,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   async #statfs(entry: MountEntry, errors: Error[]): Promise<DiskSample | null> {
     const pendingSince = this.#pendingStatfs.get(entry.mount);
     if (pendingSince !== undefined) {
-      errors.push(new IoError(`statfs(${entry.mount}) has not returned for ${Math.round(this.#now() - pendingSince)} ms; skipped`, { path: entry.mount, syscall: 'statfs' }));
+      // A stable message, so the monitor reports a hung mount once rather than every sample.
+      errors.push(new IoError(`statfs(${entry.mount}) still has not returned; mount skipped`, { path: entry.mount, syscall: 'statfs' }));
       return null;
     }
     this.#pendingStatfs.set(entry.mount, this.#now());

@@ -1,7 +1,7 @@
 // The Linux sampler against fixture /proc and /sys trees in temp dirs: cgroup v1 and v2,
 // vanished mounts, unreadable files, the /proc/mounts fallback.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -211,5 +211,21 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(hostSample.scope, 'host');
     assert.equal(hostSample.cgroup, null, "scope 'host' does not read cgroups");
     await Promise.all([monitor.stop(), hostScoped.stop()]);
+  });
+
+  it('keeps files open between samples and closes every one on stop()', { skip: process.platform !== 'linux' && 'needs /proc/self/fd' }, async () => {
+    const t = await procTree('fds', '0::/\n');
+    const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+    const before = await openFds();
+    const monitor = new ResourceMonitor({ procRoot: t.proc, sysRoot: t.sys, rules: [] });
+    monitor.on('error', () => {});
+    await monitor.start();
+    await monitor.sample();
+    const during = await openFds();
+    await monitor.sample();
+    assert.equal(await openFds(), during, 'a second sample reuses the descriptors');
+    assert.ok(during > before);
+    await monitor.stop();
+    assert.equal(await openFds(), before);
   });
 });
