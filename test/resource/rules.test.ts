@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { InvalidOptionError, ResourceMonitor, defaultResourceRules, type Alert, type ProcessInfo, type ResourceMonitorOptions, type ResourceSample } from '../../src/index.js';
+import { resolveMonitorOptions } from '../../src/resource/options.js';
 import { reading, ScriptedSource, settle } from './helpers.js';
 
 const INTERVAL = 10_000;
@@ -346,5 +347,36 @@ describe('ResourceMonitor options', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+
+  it('picks the procfs sampler on Linux and systeminformation elsewhere', () => {
+    assert.equal(resolveMonitorOptions({}, 'linux').source, 'procfs');
+    assert.equal(resolveMonitorOptions({}, 'darwin').source, 'systeminformation');
+    assert.equal(resolveMonitorOptions({ source: 'systeminformation' }, 'linux').source, 'systeminformation');
+    assert.ok(Object.isFrozen(resolveMonitorOptions({}, 'linux')));
+  });
+
+  it('stops when its signal aborts, closing the source', async () => {
+    const controller = new AbortController();
+    const source = new ScriptedSource();
+    const monitor = new ResourceMonitor({ source, rules: [], signal: controller.signal });
+    await monitor.start();
+    controller.abort();
+    await new Promise((resolve) => setImmediate(resolve));
+    await monitor.stop();
+    assert.equal(monitor.state, 'stopped');
+    assert.equal(source.closed, 1);
+  });
+
+  it("falls back to host numbers (with one warning) when scope is 'cgroup' but there is none", async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const source = new ScriptedSource();
+    source.reading = reading({ cpu: 10, memory: 20 });
+    const monitor = new ResourceMonitor({ source, rules: [], scope: 'cgroup', logger });
+    assert.equal((await monitor.sample()).scope, 'host');
+    await monitor.sample();
+    assert.equal(warnings.length, 1);
+    await monitor.stop();
   });
 });
