@@ -110,7 +110,9 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   async open(): Promise<void> {
     await this.#detect();
     const at = this.#now();
-    const [stat, usage] = await Promise.allSettled([this.#readStat(), this.#layout ? readCgroupCpuUsage(this.#layout, this.#readText) : Promise.resolve(null)]);
+    await this.#refreshLimits(at, []);
+    const limited = this.#limited();
+    const [stat, usage] = await Promise.allSettled([this.#readStat(), limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null)]);
     if (stat.status === 'fulfilled') this.#prevStat = { stat: stat.value, at };
     if (usage.status === 'fulfilled' && usage.value !== null) this.#prevCgroupUsage = { usec: usage.value, at };
   }
@@ -125,13 +127,16 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       return null;
     };
     const at = this.#now();
+    await this.#refreshLimits(at, errors);
+    // A group without limits adds nothing to the host's numbers: its files are not read.
+    const limited = this.#limited();
     const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
       this.#readStat(),
       this.#read('meminfo').then((t) => parseMeminfo(t, join(this.#procRoot, 'meminfo'))),
       this.#read('loadavg'),
       this.#readDisks(errors),
-      this.#layout ? readCgroupCpuUsage(this.#layout, this.#readText) : Promise.resolve(null),
-      this.#layout ? readCgroupMemoryUsage(this.#layout, this.#readText) : Promise.resolve(null),
+      limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
+      limited ? readCgroupMemoryUsage(limited, this.#readText) : Promise.resolve(null),
     ]);
 
     let cpu: CpuSample | null = null;
@@ -152,7 +157,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       }
     }
     const memory = mem ? memoryFromMeminfo(mem) : null;
-    const cgroup = await this.#readCgroup(keep(cgroupUsage), keep(cgroupMemory), at, memory?.totalBytes ?? 0, cores, errors);
+    const cgroup = limited ? this.#cgroup(limited, keep(cgroupUsage), keep(cgroupMemory), at, memory?.totalBytes ?? 0, cores) : null;
+    if (!limited) this.#prevCgroupUsage = undefined;
     return {
       cpu,
       memory,
@@ -250,22 +256,25 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     }
   }
 
-  async #readCgroup(usage: number | null, memoryUsage: { usageBytes: number; workingSetBytes: number } | null, at: number, hostTotal: number, hostCores: number, errors: Error[]): Promise<CgroupSample | null> {
+  // Limits change rarely (docker update, systemctl set-property): re-read them once a
+  // minute rather than walking the group's ancestors every sample.
+  async #refreshLimits(at: number, errors: Error[]): Promise<void> {
     const layout = this.#layout;
-    if (!layout) return null;
-    // Limits change rarely (docker update, systemctl set-property): re-read them once a
-    // minute rather than walking the group's ancestors every sample.
-    if (!this.#limits || at - this.#limits.at >= LIMITS_REFRESH_MS || at < this.#limits.at) {
-      const [memoryLimit, cpuLimit] = await Promise.allSettled([readCgroupMemoryLimit(layout, this.#readText), readCgroupCpuLimit(layout, this.#readText)]);
-      if (memoryLimit.status === 'rejected') errors.push(memoryLimit.reason as Error);
-      if (cpuLimit.status === 'rejected') errors.push(cpuLimit.reason as Error);
-      this.#limits = {
-        memory: memoryLimit.status === 'fulfilled' ? memoryLimit.value : null,
-        cpus: cpuLimit.status === 'fulfilled' ? cpuLimit.value : null,
-        at,
-      };
-      if (memoryLimit.status === 'rejected' || cpuLimit.status === 'rejected') this.#limits = undefined;
-    }
+    if (!layout) return;
+    if (this.#limits && at - this.#limits.at < LIMITS_REFRESH_MS && at >= this.#limits.at) return;
+    const [memory, cpus] = await Promise.allSettled([readCgroupMemoryLimit(layout, this.#readText), readCgroupCpuLimit(layout, this.#readText)]);
+    if (memory.status === 'rejected') errors.push(memory.reason as Error);
+    if (cpus.status === 'rejected') errors.push(cpus.reason as Error);
+    // After a failure, try again next sample rather than in a minute.
+    this.#limits =
+      memory.status === 'fulfilled' && cpus.status === 'fulfilled' ? { memory: memory.value, cpus: cpus.value, at } : undefined;
+  }
+
+  #limited(): CgroupLayout | undefined {
+    return this.#layout && this.#limits && (this.#limits.memory !== null || this.#limits.cpus !== null) ? this.#layout : undefined;
+  }
+
+  #cgroup(layout: CgroupLayout, usage: number | null, memoryUsage: { usageBytes: number; workingSetBytes: number } | null, at: number, hostTotal: number, hostCores: number): CgroupSample {
     const limitBytes = this.#limits?.memory ?? null;
     const limitCpus = this.#limits?.cpus ?? null;
     const mem = memoryUsage ? cgroupMemory(memoryUsage, limitBytes, hostTotal) : null;
@@ -274,9 +283,6 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       if (this.#prevCgroupUsage) cpu = cgroupCpuDelta(this.#prevCgroupUsage.usec, usage, at - this.#prevCgroupUsage.at, limitCpus, hostCores);
       this.#prevCgroupUsage = { usec: usage, at };
     }
-    const limited = limitBytes !== null || limitCpus !== null;
-    // The root group (a host, or no cgroup namespace info) with no limits says nothing new.
-    if (!limited && layout.path === '/') return null;
     return cgroupSample(layout, mem, cpu);
   }
 }
