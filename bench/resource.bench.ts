@@ -3,6 +3,7 @@
 // and event-loop delay added. Run: npm run bench -- resource
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
 // Count process creation by wrapping child_process before anything imports it:
@@ -40,6 +41,16 @@ function childrenCpuMs(): number {
   }
 }
 
+// CPU time of the main thread alone (the event loop), in ns precision from schedstat: what
+// a sample costs the host service's loop, as opposed to libuv's worker threads.
+function mainThreadCpuMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface Result {
   name: string;
   samples: number;
@@ -48,6 +59,7 @@ interface Result {
   ownCpuMedianMs: number;
   childCpuMs: number;
   wallMs: number;
+  busyMs: number;
   p50: number;
   p99: number;
   max: number;
@@ -60,6 +72,7 @@ interface Sampler {
   // Accumulated over the rounds:
   cpu: number[];
   wall: number;
+  busy: number;
   spawned: number;
   children: number;
   // Loop delay recorded during this sampler's delay passes, accumulated across rounds.
@@ -94,6 +107,7 @@ function probeLoopDelay(histogram: RecordableHistogram): () => void {
 async function block(s: Sampler): Promise<void> {
   const spawnedBefore = spawned;
   const childBefore = childrenCpuMs();
+  const mainBefore = mainThreadCpuMs();
   for (let i = 0; i < s.perRound; i++) {
     const cpu = process.cpuUsage();
     const t0 = performance.now();
@@ -103,6 +117,7 @@ async function block(s: Sampler): Promise<void> {
     s.cpu.push((used.user + used.system) / 1000);
     await sleep(GAP_MS);
   }
+  s.busy += mainThreadCpuMs() - mainBefore;
   s.spawned += spawned - spawnedBefore;
   s.children += childrenCpuMs() - childBefore;
   const stopProbe = probeLoopDelay(s.delay);
@@ -124,6 +139,7 @@ function result(s: Sampler): Result {
     ownCpuMedianMs: sorted[Math.floor(n / 2)] ?? Number.NaN,
     childCpuMs: s.children / n,
     wallMs: s.wall / n,
+    busyMs: s.busy / n,
     p50: s.delay.percentile(50) / 1e6,
     p99: s.delay.percentile(99) / 1e6,
     max: s.delay.max / 1e6,
@@ -135,7 +151,7 @@ function result(s: Sampler): Result {
 const monitor = new ResourceMonitor({ anomaly: true, perCore: true, topProcesses: 0 });
 monitor.on('error', (error) => console.error(`sample error: ${error.message}`));
 await monitor.start();
-const sampler = (name: string, perRound: number, take: () => Promise<unknown>): Sampler => ({ name, perRound, take, cpu: [], wall: 0, spawned: 0, children: 0, delay: createHistogram() });
+const sampler = (name: string, perRound: number, take: () => Promise<unknown>): Sampler => ({ name, perRound, take, cpu: [], wall: 0, busy: 0, spawned: 0, children: 0, delay: createHistogram() });
 const idleSampler = sampler('idle loop (baseline)', 20, async () => {});
 const oursSampler = sampler('ResourceMonitor.sample() (procfs)', 20, () => monitor.sample());
 const naiveSampler = sampler('systeminformation currentLoad+mem+fsSize', 5, () => Promise.all([si.currentLoad(), si.mem(), si.fsSize()]));
@@ -148,14 +164,15 @@ await monitor.stop();
 const [idle, ours, naive] = [idleSampler, oursSampler, naiveSampler].map(result) as [Result, Result, Result];
 
 const f = (n: number, d = 3): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-console.log('| sampler | samples | processes / sample | CPU ms / sample, own: mean (median) | CPU ms / sample, children | CPU ms / sample, total | wall ms / sample | loop delay p50 ms | p99 ms | max ms | p99 added ms |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| sampler | samples | processes / sample | CPU ms / sample, own: mean (median) | CPU ms / sample, children | CPU ms / sample, total | wall ms / sample | main-thread CPU ms / sample | loop delay p50 ms | p99 ms | max ms | p99 added ms |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const net = (r: Result): number => r.ownCpuMs + r.childCpuMs;
 for (const r of [idle, ours, naive]) {
-  const row = [r.name, r.samples, f(r.spawnedPerSample, 2), `${f(r.ownCpuMs)} (${f(r.ownCpuMedianMs)})`, f(r.childCpuMs, 1), f(net(r)), f(r.wallMs, 2), f(r.p50, 2), f(r.p99, 2), f(r.max, 2), r === idle ? '—' : f(r.p99 - idle.p99, 2)];
+  const row = [r.name, r.samples, f(r.spawnedPerSample, 2), `${f(r.ownCpuMs)} (${f(r.ownCpuMedianMs)})`, f(r.childCpuMs, 1), f(net(r)), f(r.wallMs, 2), f(r.busyMs), f(r.p50, 2), f(r.p99, 2), f(r.max, 2), r === idle ? '—' : f(r.p99 - idle.p99, 2)];
   console.log(`| ${row.join(' | ')} |`);
 }
 const ratio = net(naive) / net(ours);
 console.log('');
 console.log(`Goals: processes per sample 0 (got ${f(ours.spawnedPerSample, 2)}); CPU per sample >= 10x less than the naive sampler, children included (got ${f(ratio, 1)}x); loop-delay p99 added < 1 ms (got ${f(ours.p99 - idle.p99, 2)} ms).`);
+console.log(`Machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end of the run (loop-delay percentiles are sensitive to other load).`);
 console.log(`${ROUNDS} interleaved rounds; samples are ${GAP_MS} ms apart; CPU of the children comes from cutime/cstime in /proc/self/stat (10 ms resolution); processes are counted by wrapping child_process.`);

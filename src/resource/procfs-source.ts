@@ -88,6 +88,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
   readonly #pendingStatfs = new Map<string, number>();
   readonly #files = new ProcFiles();
+  readonly #paths = new Map<string, string>();
+  #mounts: { text: string; selected: MountEntry[] } | undefined;
   readonly #readText = (path: string): Promise<string> => this.#files.read(path);
   #limits: { memory: number | null; cpus: number | null; at: number } | undefined;
 
@@ -132,7 +134,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     const limited = this.#limited();
     const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
       this.#readStat(),
-      this.#read('meminfo').then((t) => parseMeminfo(t, join(this.#procRoot, 'meminfo'))),
+      this.#read('meminfo').then((t) => parseMeminfo(t, this.#path('meminfo'))),
       this.#read('loadavg'),
       this.#readDisks(errors),
       limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
@@ -151,7 +153,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     let load = null;
     if (loadText !== null) {
       try {
-        load = parseLoadavg(loadText, cores, join(this.#procRoot, 'loadavg'));
+        load = parseLoadavg(loadText, cores, this.#path('loadavg'));
       } catch (error) {
         errors.push(error as Error);
       }
@@ -183,29 +185,49 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     return this.#detected;
   }
 
+  // Paths are joined once: this runs several times per sample.
+  #path(name: string): string {
+    let path = this.#paths.get(name);
+    if (path === undefined) {
+      path = join(this.#procRoot, name);
+      this.#paths.set(name, path);
+    }
+    return path;
+  }
+
   #read(name: string): Promise<string> {
-    return this.#files.read(join(this.#procRoot, name));
+    return this.#files.read(this.#path(name));
   }
 
   async #readStat(): Promise<CpuStat> {
-    return parseProcStat(await this.#read('stat'), join(this.#procRoot, 'stat'));
+    return parseProcStat(await this.#read('stat'), this.#path('stat'));
   }
 
-  async #mountTable(): Promise<MountEntry[]> {
+  // The mount table is read every sample (mounts come and go) but parsed only when its
+  // text changed, which it rarely does.
+  async #selectedMounts(): Promise<MountEntry[]> {
+    const { text, parse } = await this.#mountTable();
+    if (this.#mounts?.text !== text) this.#mounts = { text, selected: selectMounts(parse(), this.#selector) };
+    return this.#mounts.selected;
+  }
+
+  async #mountTable(): Promise<{ text: string; parse: () => MountEntry[] }> {
     if (this.#mountSource === 'mountinfo') {
       try {
-        return parseMountinfo(await this.#read(join('self', 'mountinfo')), join(this.#procRoot, 'self', 'mountinfo'));
+        const text = await this.#read('self/mountinfo');
+        return { text, parse: () => parseMountinfo(text, this.#path('self/mountinfo')) };
       } catch (error) {
         // Kernels before 2.6.26 (and some chroots) only have /proc/mounts.
         if (!(error instanceof IoError) || error.errno !== 'ENOENT') throw error;
         this.#mountSource = 'mounts';
       }
     }
-    return parseProcMounts(await this.#read('mounts'), join(this.#procRoot, 'mounts'));
+    const text = await this.#read('mounts');
+    return { text, parse: () => parseProcMounts(text, this.#path('mounts')) };
   }
 
   async #readDisks(errors: Error[]): Promise<DiskSample[]> {
-    const mounts = selectMounts(await this.#mountTable(), this.#selector);
+    const mounts = await this.#selectedMounts();
     const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
     return results.filter((d): d is DiskSample => d !== null);
   }
