@@ -1,6 +1,6 @@
 import type { Alert } from '../core/alert.js';
 import type { BaseEvents } from '../core/emitter.js';
-import { IoError, StateError } from '../core/errors.js';
+import { HostwardenError, IoError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { anomalyAlert, anomalyResolved, ruleAlert, ruleResolved } from './alerts.js';
 import { AnomalyDetector, type AnomalyTransition } from './anomaly.js';
@@ -215,9 +215,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     try {
       reading = await this.#source.read();
     } catch (cause) {
-      throw cause instanceof Error && 'code' in cause && typeof cause.code === 'string' && cause.code.startsWith('ERR_')
-        ? cause
-        : new IoError(`Sample source '${this.#source.name}' failed`, { cause });
+      throw cause instanceof HostwardenError ? cause : new IoError(`Sample source '${this.#source.name}' failed`, { cause });
     }
     this.#reportErrors(reading.errors ?? []);
     const time = this.#now();

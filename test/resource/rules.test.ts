@@ -156,6 +156,17 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     await monitor.stop();
   });
 
+  it('keeps hostile mount names on one printable line in alert text, exact in labels', async () => {
+    const { monitor, alerts, step } = await harness({ rules: [{ metric: 'disk.space', above: 90 }] });
+    await step({ disks: { '/home/eve/x\nCRITICAL: fake line': 95 } });
+    assert.equal(alerts.length, 1);
+    assert.doesNotMatch(alerts[0]?.title ?? '', /\n/);
+    assert.match(alerts[0]?.title ?? '', /Disk space on \/home\/eve\/x\?CRITICAL: fake line at 95\.0 %/);
+    assert.equal(alerts[0]?.summary.split('\n').length, 2);
+    assert.equal(alerts[0]?.labels['mount'], '/home/eve/x\nCRITICAL: fake line');
+    await monitor.stop();
+  });
+
   it('keeps a firing alert through a transient miss and resolves it when the mount stays gone', async () => {
     const { monitor, alerts, step } = await harness({ rules: [{ metric: 'disk.space', above: 90 }] });
     await step({ disks: { '/mnt/usb': 97 } });
