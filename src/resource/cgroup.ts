@@ -31,13 +31,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new IoError(`Cannot read ${path}`, { path, syscall: 'read', cause });
-  }
-}
+/** Reads a whole file as text, throwing an {@link IoError}. @internal */
+export type TextReader = (path: string) => Promise<string>;
 
 /**
  * The chain of directories from the group up to the hierarchy's mount root. A group's
@@ -112,32 +107,39 @@ function statField(text: string, field: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Reads the group's memory limit and usage. @internal */
-export async function readCgroupMemory(layout: CgroupLayout, hostTotalBytes: number): Promise<CgroupMemorySample | null> {
-  const leaf = layout.memoryDirs[0];
-  if (leaf === undefined) return null;
-  const v2 = layout.version === 2;
-  const limitFile = v2 ? 'memory.max' : 'memory.limit_in_bytes';
-  const [usageText, statText, ...limits] = await Promise.all([
-    readText(join(leaf, v2 ? 'memory.current' : 'memory.usage_in_bytes')),
-    readText(join(leaf, 'memory.stat')),
-    ...layout.memoryDirs.map((d) => readText(join(d, limitFile))),
-  ]);
+/** The group's effective memory limit (the smallest along its path), or `null` when unlimited. @internal */
+export async function readCgroupMemoryLimit(layout: CgroupLayout, readText: TextReader): Promise<number | null> {
+  const limitFile = layout.version === 2 ? 'memory.max' : 'memory.limit_in_bytes';
+  const limits = await Promise.all(layout.memoryDirs.map((d) => readText(join(d, limitFile))));
   let limit: number | null = null;
   limits.forEach((text, i) => {
     if (text.trim() === 'max') return;
     const v = parseNumber(text, join(layout.memoryDirs[i] ?? '', limitFile));
     if (v < UNLIMITED && (limit === null || v < limit)) limit = v;
   });
-  const usage = parseNumber(usageText, join(leaf, 'memory.current'));
+  return limit;
+}
+
+/** The group's memory usage and working set, or `null` without a memory controller. @internal */
+export async function readCgroupMemoryUsage(layout: CgroupLayout, readText: TextReader): Promise<{ usageBytes: number; workingSetBytes: number } | null> {
+  const leaf = layout.memoryDirs[0];
+  if (leaf === undefined) return null;
+  const v2 = layout.version === 2;
+  const usagePath = join(leaf, v2 ? 'memory.current' : 'memory.usage_in_bytes');
+  const [usageText, statText] = await Promise.all([readText(usagePath), readText(join(leaf, 'memory.stat'))]);
+  const usage = parseNumber(usageText, usagePath);
   const inactive = statField(statText, v2 ? 'inactive_file' : 'total_inactive_file') ?? 0;
-  const workingSet = Math.max(usage - inactive, 0);
-  const denominator: number = limit ?? hostTotalBytes;
-  return { limitBytes: limit, usageBytes: usage, workingSetBytes: workingSet, percent: denominator > 0 ? round((workingSet / denominator) * 100) : 0 };
+  return { usageBytes: usage, workingSetBytes: Math.max(usage - inactive, 0) };
+}
+
+/** Combines usage and limit into a {@link CgroupMemorySample}. @internal */
+export function cgroupMemory(usage: { usageBytes: number; workingSetBytes: number }, limit: number | null, hostTotalBytes: number): CgroupMemorySample {
+  const denominator = limit ?? hostTotalBytes;
+  return { limitBytes: limit, ...usage, percent: denominator > 0 ? round((usage.workingSetBytes / denominator) * 100) : 0 };
 }
 
 /** The group's CPU quota in CPUs, or `null` when unlimited. @internal */
-export async function readCgroupCpuLimit(layout: CgroupLayout): Promise<number | null> {
+export async function readCgroupCpuLimit(layout: CgroupLayout, readText: TextReader): Promise<number | null> {
   let limit: number | null = null;
   for (const dir of layout.cpuDirs) {
     let quota: number;
@@ -160,7 +162,7 @@ export async function readCgroupCpuLimit(layout: CgroupLayout): Promise<number |
 }
 
 /** Cumulative CPU time the group used, in microseconds. @internal */
-export async function readCgroupCpuUsage(layout: CgroupLayout): Promise<number | null> {
+export async function readCgroupCpuUsage(layout: CgroupLayout, readText: TextReader): Promise<number | null> {
   const dir = layout.cpuUsageDir;
   if (dir === undefined) return null;
   if (layout.version === 2) {

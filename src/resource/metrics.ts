@@ -110,6 +110,13 @@ export function metricPoints(sample: ResourceSample, metric: ResourceMetric): Me
   }
 }
 
+// Mount points come from the mount table, and unprivileged users can mount FUSE file systems
+// at paths they name: keep them on one printable line where they are shown in alert text.
+function printable(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 199)}…` : clean;
+}
+
 /** A human name for a metric, used in alert titles. @internal */
 export function metricLabel(metric: ResourceMetric, mount?: string): string {
   switch (metric) {
@@ -136,9 +143,9 @@ export function metricLabel(metric: ResourceMetric, mount?: string): string {
     case 'load15':
       return 'Load (15m per CPU)';
     case 'disk.space':
-      return `Disk space on ${mount ?? '?'}`;
+      return `Disk space on ${printable(mount ?? '?')}`;
     case 'disk.inodes':
-      return `Inodes on ${mount ?? '?'}`;
+      return `Inodes on ${printable(mount ?? '?')}`;
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Alert } from '../core/alert.js';
 import type { BaseEvents } from '../core/emitter.js';
-import { IoError, StateError } from '../core/errors.js';
+import { HostwardenError, IoError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
-import { anomalyAlert, anomalyResolved, ruleAlert, ruleResolved } from './alerts.js';
+import { alertKey, anomalyAlert, anomalyResolved, ruleAlert, ruleResolved } from './alerts.js';
 import { AnomalyDetector, type AnomalyTransition } from './anomaly.js';
 import type { ResourceMetric } from './metrics.js';
 import { resolveMonitorOptions, type ResolvedMonitorOptions, type ResourceMonitorOptions } from './options.js';
@@ -205,7 +205,9 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
       return;
     }
     this.sample().catch((error: unknown) => {
-      if (!this.stopping || !(error instanceof StateError)) this.emitError(toError(error));
+      if (this.stopping && error instanceof StateError) return;
+      // A source that keeps failing the same way is reported once per streak.
+      this.#reportErrors([toError(error)]);
     });
   }
 
@@ -215,9 +217,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     try {
       reading = await this.#source.read();
     } catch (cause) {
-      throw cause instanceof Error && 'code' in cause && typeof cause.code === 'string' && cause.code.startsWith('ERR_')
-        ? cause
-        : new IoError(`Sample source '${this.#source.name}' failed`, { cause });
+      throw cause instanceof HostwardenError ? cause : new IoError(`Sample source '${this.#source.name}' failed`, { cause });
     }
     this.#reportErrors(reading.errors ?? []);
     const time = this.#now();
@@ -284,7 +284,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
 
     for (const t of rules) {
       if (t.kind === 'resolved') {
-        const key = `resource:${t.rule.id}:${t.point.mount ?? sample.hostname}`;
+        const key = alertKey(t.rule.id, t.point.mount, sample.hostname);
         const firing = this.#firing.get(key);
         if (!firing) continue;
         this.#firing.delete(key);
@@ -298,7 +298,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     const severity = this.#o.anomaly?.severity ?? 'warning';
     for (const t of anomalies) {
       if (t.kind === 'resolved') {
-        const key = `resource:anomaly.${t.metric}:${t.point.mount ?? sample.hostname}`;
+        const key = alertKey(`anomaly.${t.metric}`, t.point.mount, sample.hostname);
         const firing = this.#firing.get(key);
         if (!firing) continue;
         this.#firing.delete(key);

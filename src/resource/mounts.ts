@@ -12,6 +12,8 @@ export interface MountEntry {
   readonly devId: string;
   /** The root of the mount within its file system ('/' unless it is a bind mount). */
   readonly root: string;
+  /** Per-superblock options (mountinfo only), e.g. `rw,user_id=1000,group_id=1000`. */
+  readonly superOptions?: string;
 }
 
 /**
@@ -48,11 +50,11 @@ export function parseMountinfo(text: string, source = '/proc/self/mountinfo'): M
     const left = line.slice(0, sep === -1 ? undefined : sep).split(' ');
     const right = sep === -1 ? [] : line.slice(sep + 3).split(' ');
     const [, , devId, root, mount] = left;
-    const [fsType, device] = right;
+    const [fsType, device, superOptions] = right;
     if (devId === undefined || root === undefined || mount === undefined || fsType === undefined) {
       throw new ParseError(`Malformed mount entry in ${source}: ${JSON.stringify(line.slice(0, 200))}`, { source });
     }
-    entries.push({ mount: unescapeMount(mount), fsType, device: unescapeMount(device ?? ''), devId, root: unescapeMount(root) });
+    entries.push({ mount: unescapeMount(mount), fsType, device: unescapeMount(device ?? ''), devId, root: unescapeMount(root), superOptions: superOptions ?? '' });
   }
   return entries;
 }
@@ -103,6 +105,7 @@ export function selectMounts(entries: readonly MountEntry[], selector: MountSele
     // overlays elsewhere are other containers' merged views of the same disk.
     if (PSEUDO_FS_TYPES.has(e.fsType) && !(e.fsType === 'overlay' && e.mount === '/')) continue;
     if (NETWORK_FS_TYPES.has(e.fsType) && !selector.network) continue;
+    if (isUserFuse(e)) continue;
     // Bind mounts (and the same device mounted twice) report the same numbers: keep one,
     // the mount of the file system's root, or else the shortest path.
     const id = e.devId !== '' && e.devId !== '0:0' ? e.devId : `${e.device}\0${e.fsType}`;
@@ -115,6 +118,17 @@ export function selectMounts(entries: readonly MountEntry[], selector: MountSele
   }
   if (included) return out;
   return [...byDevice.values()].sort((a, b) => a.mount.localeCompare(b.mount));
+}
+
+/**
+ * A FUSE file system mounted by an unprivileged user (`user_id=` other than 0): its daemon is
+ * that user's process, which can answer `statfs` with any numbers, or never, tying up a libuv
+ * worker thread per mount. Measured only when `include` names it.
+ */
+function isUserFuse(e: MountEntry): boolean {
+  if (e.fsType !== 'fuse' && e.fsType !== 'fuseblk' && !e.fsType.startsWith('fuse.')) return false;
+  const m = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(e.superOptions ?? '');
+  return m !== null && m[1] !== '0';
 }
 
 function better(candidate: MountEntry, current: MountEntry): boolean {

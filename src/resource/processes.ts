@@ -18,11 +18,15 @@ export interface ProcessInfo {
 export type ProcessLister = () => Promise<readonly ProcessInfo[]>;
 
 /**
- * The default {@link ProcessLister}: systeminformation's `processes()`. It may start `ps`,
- * which is why the monitor calls it only when an alert fires, never per sample.
+ * The default {@link ProcessLister}: systeminformation's `processes()`, called twice 500 ms
+ * apart, because its first answer averages CPU over each process's whole life and only the
+ * second measures what is happening now. It may start `ps`, which is why the monitor calls
+ * it only when an alert fires, never per sample.
  */
 export const systemInformationProcesses: ProcessLister = async () => {
   const si = await loadSystemInformation();
+  await si.processes();
+  await new Promise<void>((resolve) => setTimeout(resolve, 500));
   const data = await si.processes();
   return data.list.map((p) => ({ pid: p.pid, name: p.name, cpuPercent: p.cpu, memoryBytes: p.memRss * 1024, memoryPercent: p.mem }));
 };

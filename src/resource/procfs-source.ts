@@ -1,11 +1,24 @@
-import { readFile, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IoError } from '../core/errors.js';
-import { cgroupCpuDelta, cgroupSample, detectCgroup, readCgroupCpuLimit, readCgroupCpuUsage, readCgroupMemory, type CgroupLayout } from './cgroup.js';
+import {
+  cgroupCpuDelta,
+  cgroupMemory,
+  cgroupSample,
+  detectCgroup,
+  readCgroupCpuLimit,
+  readCgroupCpuUsage,
+  readCgroupMemoryLimit,
+  readCgroupMemoryUsage,
+  type CgroupLayout,
+} from './cgroup.js';
+import { ProcFiles } from './proc-file.js';
 import { parseMountinfo, parseProcMounts, selectMounts, type MountEntry, type MountSelector } from './mounts.js';
 import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
 import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
+
+const LIMITS_REFRESH_MS = 60_000;
 
 /** Which mounts the samplers measure. */
 export interface MountFilterOptions {
@@ -69,11 +82,16 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #useCgroup: boolean;
   readonly #now: () => number;
   #layout: CgroupLayout | undefined;
-  #detected = false;
+  #detected: Promise<void> | undefined;
   #prevStat: { stat: CpuStat; at: number } | undefined;
   #prevCgroupUsage: { usec: number; at: number } | undefined;
   #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
   readonly #pendingStatfs = new Map<string, number>();
+  readonly #files = new ProcFiles();
+  readonly #paths = new Map<string, string>();
+  #mounts: { text: string; selected: MountEntry[] } | undefined;
+  readonly #readText = (path: string): Promise<string> => this.#files.read(path);
+  #limits: { memory: number | null; cpus: number | null; at: number } | undefined;
 
   constructor(options: ProcfsSampleSourceOptions = {}) {
     this.#procRoot = options.procRoot ?? '/proc';
@@ -90,16 +108,13 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#now = options.now ?? (() => performance.now());
   }
 
-  /** The cgroup found at `open()`, if any. @internal */
-  get cgroupLayout(): CgroupLayout | undefined {
-    return this.#layout;
-  }
-
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
   async open(): Promise<void> {
     await this.#detect();
     const at = this.#now();
-    const [stat, usage] = await Promise.allSettled([this.#readStat(), this.#layout ? readCgroupCpuUsage(this.#layout) : Promise.resolve(null)]);
+    await this.#refreshLimits(at, []);
+    const limited = this.#limited();
+    const [stat, usage] = await Promise.allSettled([this.#readStat(), limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null)]);
     if (stat.status === 'fulfilled') this.#prevStat = { stat: stat.value, at };
     if (usage.status === 'fulfilled' && usage.value !== null) this.#prevCgroupUsage = { usec: usage.value, at };
   }
@@ -114,12 +129,16 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       return null;
     };
     const at = this.#now();
-    const [stat, meminfo, loadavg, disks, cgroupUsage] = await Promise.allSettled([
+    await this.#refreshLimits(at, errors);
+    // A group without limits adds nothing to the host's numbers: its files are not read.
+    const limited = this.#limited();
+    const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
       this.#readStat(),
-      this.#read('meminfo').then((t) => parseMeminfo(t, join(this.#procRoot, 'meminfo'))),
+      this.#read('meminfo').then((t) => parseMeminfo(t, this.#path('meminfo'))),
       this.#read('loadavg'),
       this.#readDisks(errors),
-      this.#layout ? readCgroupCpuUsage(this.#layout) : Promise.resolve(null),
+      limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
+      limited ? readCgroupMemoryUsage(limited, this.#readText) : Promise.resolve(null),
     ]);
 
     let cpu: CpuSample | null = null;
@@ -134,13 +153,14 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     let load = null;
     if (loadText !== null) {
       try {
-        load = parseLoadavg(loadText, cores, join(this.#procRoot, 'loadavg'));
+        load = parseLoadavg(loadText, cores, this.#path('loadavg'));
       } catch (error) {
         errors.push(error as Error);
       }
     }
     const memory = mem ? memoryFromMeminfo(mem) : null;
-    const cgroup = await this.#readCgroup(keep(cgroupUsage), at, memory?.totalBytes ?? 0, cores, errors);
+    const cgroup = limited ? this.#cgroup(limited, keep(cgroupUsage), keep(cgroupMemory), at, memory?.totalBytes ?? 0, cores) : null;
+    if (!limited) this.#prevCgroupUsage = undefined;
     return {
       cpu,
       memory,
@@ -152,40 +172,62 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     };
   }
 
-  async #detect(): Promise<void> {
-    if (this.#detected) return;
-    this.#detected = true;
-    if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+  /** Closes the files kept open between samples. */
+  async close(): Promise<void> {
+    await this.#files.close();
   }
 
-  async #read(name: string): Promise<string> {
-    const path = join(this.#procRoot, name);
-    try {
-      return await readFile(path, 'utf8');
-    } catch (cause) {
-      throw new IoError(`Cannot read ${path}`, { path, syscall: 'read', cause });
+  // Once, shared by concurrent callers: where the cgroup's files are does not change.
+  #detect(): Promise<void> {
+    this.#detected ??= (async () => {
+      if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+    })();
+    return this.#detected;
+  }
+
+  // Paths are joined once: this runs several times per sample.
+  #path(name: string): string {
+    let path = this.#paths.get(name);
+    if (path === undefined) {
+      path = join(this.#procRoot, name);
+      this.#paths.set(name, path);
     }
+    return path;
+  }
+
+  #read(name: string): Promise<string> {
+    return this.#files.read(this.#path(name));
   }
 
   async #readStat(): Promise<CpuStat> {
-    return parseProcStat(await this.#read('stat'), join(this.#procRoot, 'stat'));
+    return parseProcStat(await this.#read('stat'), this.#path('stat'));
   }
 
-  async #mountTable(): Promise<MountEntry[]> {
+  // The mount table is read every sample (mounts come and go) but parsed only when its
+  // text changed, which it rarely does.
+  async #selectedMounts(): Promise<MountEntry[]> {
+    const { text, parse } = await this.#mountTable();
+    if (this.#mounts?.text !== text) this.#mounts = { text, selected: selectMounts(parse(), this.#selector) };
+    return this.#mounts.selected;
+  }
+
+  async #mountTable(): Promise<{ text: string; parse: () => MountEntry[] }> {
     if (this.#mountSource === 'mountinfo') {
       try {
-        return parseMountinfo(await this.#read(join('self', 'mountinfo')), join(this.#procRoot, 'self', 'mountinfo'));
+        const text = await this.#read('self/mountinfo');
+        return { text, parse: () => parseMountinfo(text, this.#path('self/mountinfo')) };
       } catch (error) {
         // Kernels before 2.6.26 (and some chroots) only have /proc/mounts.
         if (!(error instanceof IoError) || error.errno !== 'ENOENT') throw error;
         this.#mountSource = 'mounts';
       }
     }
-    return parseProcMounts(await this.#read('mounts'), join(this.#procRoot, 'mounts'));
+    const text = await this.#read('mounts');
+    return { text, parse: () => parseProcMounts(text, this.#path('mounts')) };
   }
 
   async #readDisks(errors: Error[]): Promise<DiskSample[]> {
-    const mounts = selectMounts(await this.#mountTable(), this.#selector);
+    const mounts = await this.#selectedMounts();
     const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
     return results.filter((d): d is DiskSample => d !== null);
   }
@@ -193,7 +235,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   async #statfs(entry: MountEntry, errors: Error[]): Promise<DiskSample | null> {
     const pendingSince = this.#pendingStatfs.get(entry.mount);
     if (pendingSince !== undefined) {
-      errors.push(new IoError(`statfs(${entry.mount}) has not returned for ${Math.round(this.#now() - pendingSince)} ms; skipped`, { path: entry.mount, syscall: 'statfs' }));
+      // A stable message, so the monitor reports a hung mount once rather than every sample.
+      errors.push(new IoError(`statfs(${entry.mount}) still has not returned; mount skipped`, { path: entry.mount, syscall: 'statfs' }));
       return null;
     }
     this.#pendingStatfs.set(entry.mount, this.#now());
@@ -235,20 +278,33 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     }
   }
 
-  async #readCgroup(usage: number | null, at: number, hostTotal: number, hostCores: number, errors: Error[]): Promise<CgroupSample | null> {
+  // Limits change rarely (docker update, systemctl set-property): re-read them once a
+  // minute rather than walking the group's ancestors every sample.
+  async #refreshLimits(at: number, errors: Error[]): Promise<void> {
     const layout = this.#layout;
-    if (!layout) return null;
-    const [memory, limit] = await Promise.allSettled([readCgroupMemory(layout, hostTotal), readCgroupCpuLimit(layout)]);
-    const mem = memory.status === 'fulfilled' ? memory.value : (errors.push(memory.reason as Error), null);
-    const limitCpus = limit.status === 'fulfilled' ? limit.value : (errors.push(limit.reason as Error), null);
+    if (!layout) return;
+    if (this.#limits && at - this.#limits.at < LIMITS_REFRESH_MS && at >= this.#limits.at) return;
+    const [memory, cpus] = await Promise.allSettled([readCgroupMemoryLimit(layout, this.#readText), readCgroupCpuLimit(layout, this.#readText)]);
+    if (memory.status === 'rejected') errors.push(memory.reason as Error);
+    if (cpus.status === 'rejected') errors.push(cpus.reason as Error);
+    // After a failure, try again next sample rather than in a minute.
+    this.#limits =
+      memory.status === 'fulfilled' && cpus.status === 'fulfilled' ? { memory: memory.value, cpus: cpus.value, at } : undefined;
+  }
+
+  #limited(): CgroupLayout | undefined {
+    return this.#layout && this.#limits && (this.#limits.memory !== null || this.#limits.cpus !== null) ? this.#layout : undefined;
+  }
+
+  #cgroup(layout: CgroupLayout, usage: number | null, memoryUsage: { usageBytes: number; workingSetBytes: number } | null, at: number, hostTotal: number, hostCores: number): CgroupSample {
+    const limitBytes = this.#limits?.memory ?? null;
+    const limitCpus = this.#limits?.cpus ?? null;
+    const mem = memoryUsage ? cgroupMemory(memoryUsage, limitBytes, hostTotal) : null;
     let cpu = null;
     if (usage !== null) {
       if (this.#prevCgroupUsage) cpu = cgroupCpuDelta(this.#prevCgroupUsage.usec, usage, at - this.#prevCgroupUsage.at, limitCpus, hostCores);
       this.#prevCgroupUsage = { usec: usage, at };
     }
-    const limited = (mem?.limitBytes ?? null) !== null || limitCpus !== null;
-    // The root group (a host, or no cgroup namespace info) with no limits says nothing new.
-    if (!limited && layout.path === '/') return null;
     return cgroupSample(layout, mem, cpu);
   }
 }

@@ -27,8 +27,13 @@ export interface CpuStat {
 export function parseProcStat(text: string, source = '/proc/stat'): CpuStat {
   let all: CpuTimes | undefined;
   const cores = new Map<string, CpuTimes>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('cpu')) continue;
+  // The cpu lines come first; the rest (the long `intr` line…) is never split.
+  let start = 0;
+  while (start < text.length && text.startsWith('cpu', start)) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
     const fields = line.trim().split(/\s+/);
     const name = fields[0] ?? '';
     const n = fields.slice(1, 9).map(Number);
@@ -93,9 +98,19 @@ function diff(a: CpuTimes, b: CpuTimes): CpuTimes | null {
 /** /proc/meminfo as a map from field to bytes. @internal */
 export function parseMeminfo(text: string, source = '/proc/meminfo'): Map<string, number> {
   const fields = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([\w()]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line);
-    if (m) fields.set(m[1] as string, Number(m[2]) * (line.trimEnd().endsWith('kB') ? 1024 : 1));
+  // A plain scan: this runs every sample, and a regular expression per line costs more.
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', start);
+    if (colon > start && colon < end) {
+      const rest = text.slice(colon + 1, end).trim();
+      const kb = rest.endsWith(' kB');
+      const value = Number(kb ? rest.slice(0, -3) : rest);
+      if (rest !== '' && Number.isFinite(value) && value >= 0) fields.set(text.slice(start, colon), kb ? value * 1024 : value);
+    }
+    start = end + 1;
   }
   if (!fields.has('MemTotal')) throw new ParseError(`No MemTotal in ${source}`, { source });
   return fields;

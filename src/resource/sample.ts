@@ -147,7 +147,7 @@ export interface ResourceReading {
   readonly load?: LoadSample | null;
   /** One entry per file system that was measured. */
   readonly disks?: readonly DiskSample[];
-  /** The control group, when the process runs in a limited one. */
+  /** The control group, when the process runs in one with limits. */
   readonly cgroup?: CgroupSample | null;
   /**
    * Failures that cost part of the reading (a vanished mount, an unreadable file); the
@@ -182,7 +182,10 @@ export interface ResourceSample {
   readonly load: LoadSample | null;
   /** Every real file system that was measured. */
   readonly disks: readonly DiskSample[];
-  /** The process's control group; `null` outside a container or when not readable. */
+  /**
+   * The process's control group, measured against its limits; `null` unless the group has a
+   * memory limit or CPU quota (a container, a limited systemd unit) or when it is unreadable.
+   */
   readonly cgroup: CgroupSample | null;
 }
 

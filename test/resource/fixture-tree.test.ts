@@ -1,11 +1,11 @@
 // The Linux sampler against fixture /proc and /sys trees in temp dirs: cgroup v1 and v2,
 // vanished mounts, unreadable files, the /proc/mounts fallback.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IoError, ProcfsSampleSource, ResourceMonitor, type Alert } from '../../src/index.js';
+import { IoError, ProcfsSampleSource, ResourceMonitor, type Alert, type ProcfsSampleSourceOptions } from '../../src/index.js';
 
 const MiB = 1024 * 1024;
 let root: string;
@@ -21,6 +21,16 @@ async function write(base: string, files: Record<string, string>): Promise<void>
   for (const [path, text] of Object.entries(files)) {
     await mkdir(dirname(join(base, path)), { recursive: true });
     await writeFile(join(base, path), text);
+  }
+}
+
+/** One reading from a fresh source, closing its descriptors afterwards. */
+async function readOnce(options: ProcfsSampleSourceOptions) {
+  const source = new ProcfsSampleSource(options);
+  try {
+    return await source.read();
+  } finally {
+    await source.close();
   }
 }
 
@@ -83,6 +93,7 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(r.cpu?.percent, 25);
     assert.equal(r.memory?.percent, 75);
     assert.deepEqual(r.load, { one: 6, five: 4, fifteen: 2, cores: 4, onePerCore: 1.5, fivePerCore: 1, fifteenPerCore: 0.5 });
+    await source.close();
   });
 
   it('reads cgroup v1 (memory and cpu,cpuacct hierarchies)', async () => {
@@ -108,6 +119,7 @@ describe('Linux sampler on fixture trees', () => {
       memory: { limitBytes: 1024 * MiB, usageBytes: 300 * MiB, workingSetBytes: 256 * MiB, percent: 25 },
       cpu: { limitCpus: 2, usageCpus: 1.5, percent: 75, windowMs: 2000 },
     });
+    await source.close();
   });
 
   it('reads a cgroup namespace whose /sys/fs/cgroup is the container itself', async () => {
@@ -120,7 +132,7 @@ describe('Linux sampler on fixture trees', () => {
       'fs/cgroup/cpu.max': 'max 100000\n',
       'fs/cgroup/cpu.stat': 'usage_usec 10\n',
     });
-    const r = await new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys }).read();
+    const r = await readOnce({ procRoot: t.proc, sysRoot: t.sys });
     assert.equal(r.cgroup?.memory?.limitBytes, 100 * MiB);
     assert.equal(r.cgroup?.memory?.percent, 90);
     assert.equal(r.cgroup?.cpu, null, 'no CPU window on the first reading');
@@ -129,13 +141,30 @@ describe('Linux sampler on fixture trees', () => {
   it('reports no cgroup for the root group without limits (a plain host)', async () => {
     const t = await procTree('host', '0::/\n');
     await write(t.sys, { 'fs/cgroup/cgroup.controllers': 'cpu memory\n', 'fs/cgroup/cpu.stat': 'usage_usec 10\n' });
-    const r = await new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys }).read();
+    const r = await readOnce({ procRoot: t.proc, sysRoot: t.sys });
     assert.equal(r.cgroup, null);
+  });
+
+  it('reports no cgroup (and reads none of its files per sample) for a group without limits', async () => {
+    const t = await procTree('unlimited', '0::/user.slice/session-1.scope\n');
+    await write(t.sys, {
+      'fs/cgroup/cgroup.controllers': 'cpu memory\n',
+      'fs/cgroup/user.slice/session-1.scope/memory.max': 'max\n',
+      'fs/cgroup/user.slice/session-1.scope/memory.current': '1000\n',
+      'fs/cgroup/user.slice/session-1.scope/memory.stat': 'inactive_file 0\n',
+      'fs/cgroup/user.slice/session-1.scope/cpu.max': 'max 100000\n',
+    });
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys });
+    await source.open();
+    const r = await source.read();
+    assert.equal(r.cgroup, null);
+    assert.deepEqual(r.errors?.filter((e) => /cgroup/.test(e.message)), [], 'cpu.stat is missing, and never read');
+    await source.close();
   });
 
   it('measures real mounts with statfs, reports a vanished mount as an error and goes on', async () => {
     const t = await procTree('disks', '0::/\n');
-    const r = await new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys }).read();
+    const r = await readOnce({ procRoot: t.proc, sysRoot: t.sys });
     assert.equal(r.disks?.length, 1);
     const disk = r.disks?.[0];
     assert.equal(disk?.mount, t.data);
@@ -157,7 +186,7 @@ describe('Linux sampler on fixture trees', () => {
     await rm(join(t.proc, 'loadavg'));
     await mkdir(join(t.proc, 'loadavg')); // EISDIR on read
     await writeFile(join(t.proc, 'meminfo'), '\u0000\u0001\u0002 binary garbage');
-    const r = await new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys }).read();
+    const r = await readOnce({ procRoot: t.proc, sysRoot: t.sys });
     assert.equal(r.load, null);
     assert.equal(r.memory, null);
     assert.equal(r.disks?.length, 1);
@@ -170,9 +199,9 @@ describe('Linux sampler on fixture trees', () => {
     const t = await procTree('mounts', '0::/\n');
     await rm(join(t.proc, 'self', 'mountinfo'));
     await writeFile(join(t.proc, 'mounts'), `/dev/sda1 ${escape(t.data)} ext4 rw 0 0\nproc /proc proc rw 0 0\n`);
-    const r = await new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys }).read();
+    const r = await readOnce({ procRoot: t.proc, sysRoot: t.sys });
     assert.deepEqual(r.disks?.map((d) => d.mount), [t.data]);
-    const none = await new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, mounts: { exclude: [`${t.data}`] } }).read();
+    const none = await readOnce({ procRoot: t.proc, sysRoot: t.sys, mounts: { exclude: [`${t.data}`] } });
     assert.deepEqual(none.disks, []);
   });
 
@@ -211,5 +240,21 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(hostSample.scope, 'host');
     assert.equal(hostSample.cgroup, null, "scope 'host' does not read cgroups");
     await Promise.all([monitor.stop(), hostScoped.stop()]);
+  });
+
+  it('keeps files open between samples and closes every one on stop()', { skip: process.platform !== 'linux' && 'needs /proc/self/fd' }, async () => {
+    const t = await procTree('fds', '0::/\n');
+    const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+    const before = await openFds();
+    const monitor = new ResourceMonitor({ procRoot: t.proc, sysRoot: t.sys, rules: [] });
+    monitor.on('error', () => {});
+    await monitor.start();
+    await monitor.sample();
+    const during = await openFds();
+    await monitor.sample();
+    assert.equal(await openFds(), during, 'a second sample reuses the descriptors');
+    assert.ok(during > before);
+    await monitor.stop();
+    assert.equal(await openFds(), before);
   });
 });

@@ -94,6 +94,8 @@ const MOUNTINFO = `22 27 0:21 / /proc rw,relatime - proc proc rw
 34 27 254:32 / /mnt/my\\040disk rw - ext4 /dev/vdc rw
 35 23 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw
 36 27 0:42 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw
+37 27 0:43 / /home/eve/fake\\012Disk\\040full rw,nosuid,nodev - fuse.evilfs evilfs rw,user_id=1000,group_id=1000
+38 27 0:44 / /srv/pool rw - fuse.mergerfs pool rw,user_id=0,group_id=0,allow_other
 `;
 
 const all: MountSelector = { include: [], exclude: [], excludeFsTypes: [], network: false };
@@ -101,15 +103,16 @@ const all: MountSelector = { include: [], exclude: [], excludeFsTypes: [], netwo
 describe('mount selection', () => {
   it('parses mountinfo, including optional fields and octal escapes', () => {
     const entries = parseMountinfo(MOUNTINFO);
-    assert.equal(entries.length, 14);
-    assert.deepEqual(entries[4], { mount: '/', fsType: 'ext4', device: '/dev/vda1', devId: '254:0', root: '/' });
+    assert.equal(entries.length, 16);
+    assert.deepEqual(entries[4], { mount: '/', fsType: 'ext4', device: '/dev/vda1', devId: '254:0', root: '/', superOptions: 'rw' });
+    assert.equal(entries[14]?.mount, '/home/eve/fake\nDisk full');
     assert.equal(entries[11]?.mount, '/mnt/my disk');
     assert.throws(() => parseMountinfo('not a mount line\n'), ParseError);
   });
 
   it('keeps real file systems once per device and skips pseudo, image, overlay and network mounts', () => {
     const chosen = selectMounts(parseMountinfo(MOUNTINFO), all).map((e) => e.mount);
-    assert.deepEqual(chosen, ['/', '/data', '/mnt/my disk']);
+    assert.deepEqual(chosen, ['/', '/data', '/mnt/my disk', '/srv/pool'], "a root-mounted FUSE pool is a disk; a user's FUSE mount is not");
   });
 
   it('keeps an overlay root (a container) and opts into network file systems', () => {
@@ -121,8 +124,8 @@ describe('mount selection', () => {
   it('honours include (any type, exactly those) and exclude (always wins) globs', () => {
     const entries = parseMountinfo(MOUNTINFO);
     assert.deepEqual(selectMounts(entries, { ...all, include: ['/dev/shm', '/data'] }).map((e) => e.mount), ['/dev/shm', '/data']);
-    assert.deepEqual(selectMounts(entries, { ...all, exclude: ['/mnt/**'] }).map((e) => e.mount), ['/', '/data']);
-    assert.deepEqual(selectMounts(entries, { ...all, excludeFsTypes: ['xfs'] }).map((e) => e.mount), ['/', '/mnt/my disk']);
+    assert.deepEqual(selectMounts(entries, { ...all, exclude: ['/mnt/**', '/srv/**'] }).map((e) => e.mount), ['/', '/data']);
+    assert.deepEqual(selectMounts(entries, { ...all, excludeFsTypes: ['xfs', 'fuse.mergerfs'] }).map((e) => e.mount), ['/', '/mnt/my disk']);
   });
 
   it('parses /proc/mounts when mountinfo is missing', () => {

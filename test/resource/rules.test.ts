@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { InvalidOptionError, ResourceMonitor, defaultResourceRules, type Alert, type ProcessInfo, type ResourceMonitorOptions, type ResourceSample } from '../../src/index.js';
+import { resolveMonitorOptions } from '../../src/resource/options.js';
 import { reading, ScriptedSource, settle } from './helpers.js';
 
 const INTERVAL = 10_000;
@@ -155,6 +156,17 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     await monitor.stop();
   });
 
+  it('keeps hostile mount names on one printable line in alert text, exact in labels', async () => {
+    const { monitor, alerts, step } = await harness({ rules: [{ metric: 'disk.space', above: 90 }] });
+    await step({ disks: { '/home/eve/x\nCRITICAL: fake line': 95 } });
+    assert.equal(alerts.length, 1);
+    assert.doesNotMatch(alerts[0]?.title ?? '', /\n/);
+    assert.match(alerts[0]?.title ?? '', /Disk space on \/home\/eve\/x\?CRITICAL: fake line at 95\.0 %/);
+    assert.equal(alerts[0]?.summary.split('\n').length, 2);
+    assert.equal(alerts[0]?.labels['mount'], '/home/eve/x\nCRITICAL: fake line');
+    await monitor.stop();
+  });
+
   it('keeps a firing alert through a transient miss and resolves it when the mount stays gone', async () => {
     const { monitor, alerts, step } = await harness({ rules: [{ metric: 'disk.space', above: 90 }] });
     await step({ disks: { '/mnt/usb': 97 } });
@@ -224,12 +236,15 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     source.fail = new Error('EIO');
     await step({ cpu: 1 });
     await step({ cpu: 1 });
-    assert.equal(errors.length, 2);
+    assert.equal(errors.length, 1, 'the same failure is reported once per streak');
     assert.equal(errors[0]?.name, 'IoError');
     assert.equal((errors[0]?.cause as Error).message, 'EIO');
     source.fail = undefined;
     await step({ cpu: 3 });
     assert.equal(samples.length, 1);
+    source.fail = new Error('EIO');
+    await step({ cpu: 1 });
+    assert.equal(errors.length, 2, 'reported again after a good sample');
     await monitor.stop();
   });
 
@@ -346,5 +361,36 @@ describe('ResourceMonitor options', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+
+  it('picks the procfs sampler on Linux and systeminformation elsewhere', () => {
+    assert.equal(resolveMonitorOptions({}, 'linux').source, 'procfs');
+    assert.equal(resolveMonitorOptions({}, 'darwin').source, 'systeminformation');
+    assert.equal(resolveMonitorOptions({ source: 'systeminformation' }, 'linux').source, 'systeminformation');
+    assert.ok(Object.isFrozen(resolveMonitorOptions({}, 'linux')));
+  });
+
+  it('stops when its signal aborts, closing the source', async () => {
+    const controller = new AbortController();
+    const source = new ScriptedSource();
+    const monitor = new ResourceMonitor({ source, rules: [], signal: controller.signal });
+    await monitor.start();
+    controller.abort();
+    await new Promise((resolve) => setImmediate(resolve));
+    await monitor.stop();
+    assert.equal(monitor.state, 'stopped');
+    assert.equal(source.closed, 1);
+  });
+
+  it("falls back to host numbers (with one warning) when scope is 'cgroup' but there is none", async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const source = new ScriptedSource();
+    source.reading = reading({ cpu: 10, memory: 20 });
+    const monitor = new ResourceMonitor({ source, rules: [], scope: 'cgroup', logger });
+    assert.equal((await monitor.sample()).scope, 'host');
+    await monitor.sample();
+    assert.equal(warnings.length, 1);
+    await monitor.stop();
   });
 });
