@@ -1,11 +1,9 @@
-import { open, type FileHandle } from 'node:fs/promises';
 import { createAlert, type Alert } from '../core/alert.js';
 import { AbortedError, StateError } from '../core/errors.js';
 import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
 import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
-import { OPEN_NOFOLLOW_READ } from '../quarantine/safe-fs.js';
 import { ContentPool, type ContentResult } from './content-pool.js';
 import { displayPath } from './display.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
@@ -240,7 +238,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
     }
 
-    let read: { head: Uint8Array; result?: ContentResult } | undefined;
+    let read: ContentResult | undefined;
     if (fullRead || head > 0) {
       const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? plans : []);
       if (outcome === 'unreadable') {
@@ -253,22 +251,22 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     run.filesScanned++;
     run.bytesScanned += file.size;
-    run.bytesHashed += read?.result?.bytesRead ?? 0;
+    run.bytesHashed += read?.bytesRead ?? 0;
     const pool = run.pool as ContentPool;
     const contentFor = (plan: Plan): FileContent => {
       if (!read) return EMPTY_CONTENT;
-      const result = read.result;
+      const result = read;
       const matches = [];
-      if (result && plan.needs?.patterns) {
+      if (plan.needs?.patterns) {
         for (const p of plan.needs.patterns) {
           const index = pool.indexOf(p);
           const found = result.matches.find(([i]) => i === index);
           if (found) matches.push({ id: p.id, offset: found[1] });
         }
       }
-      return { head: read.head, hashes: result?.hashes ?? {}, matches, complete: result !== undefined };
+      return { head: read.head, hashes: read.hashes, matches, complete: fullRead };
     };
-    const clean = await this.#judge(run, file, plans, contentFor, read?.result?.hashes.sha256);
+    const clean = await this.#judge(run, file, plans, contentFor, read?.hashes.sha256);
     if (clean && !tooLarge) run.cache?.remember(file);
     this.#progress(run);
   }
@@ -282,45 +280,30 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
   }
 
-  // Opens the file the walk saw (never through a symlink, never blocking), checks it is the
-  // same inode, and reads what the detectors need: the head here, everything else in a worker.
-  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], plans: Plan[]): Promise<{ head: Uint8Array; result?: ContentResult } | 'unreadable' | 'gone'> {
-    let handle: FileHandle;
-    try {
-      handle = await open(file.path, OPEN_NOFOLLOW_READ);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const reason: SkipReason = code === 'ELOOP' ? 'changed' : skipReasonOf(error);
-      this.#skip(run, file.path, reason, code === 'ELOOP' ? 'became a symbolic link after it was listed' : errnoDetail(error), asError(error));
-      return reason === 'unreadable' ? 'unreadable' : 'gone';
-    }
-    try {
-      const st = await handle.stat();
-      if (!st.isFile() || st.dev !== file.dev || st.ino !== file.ino) {
-        this.#skip(run, file.path, 'changed', 'replaced by another file after it was listed');
+  // A worker opens the file the walk saw (never through a symlink, never blocking on a
+  // FIFO), checks it is still the same inode, and reads what the detectors need.
+  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], plans: Plan[]): Promise<ContentResult | 'unreadable' | 'gone'> {
+    const pool = run.pool as ContentPool;
+    const indices = new Set<number>();
+    for (const plan of plans) for (const p of plan.needs?.patterns ?? []) indices.add(pool.indexOf(p));
+    const full = hashes.length > 0 || indices.size > 0;
+    const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns: [...indices], maxBytes: this.#options.maxFileSize });
+    if (!outcome.ok) {
+      const error = Object.assign(new Error(outcome.message), { code: outcome.code, syscall: outcome.syscall });
+      if (outcome.changed) {
+        const detail = outcome.code === 'ELOOP' ? 'became a symbolic link after it was listed' : outcome.message;
+        this.#skip(run, file.path, 'changed', detail, error);
         return 'gone';
       }
-      if (hashes.length === 0 && plans.every((p) => !p.needs?.patterns?.length)) {
-        const buffer = Buffer.alloc(Math.min(head, file.size));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-        return { head: buffer.subarray(0, bytesRead) };
-      }
-      const pool = run.pool as ContentPool;
-      const indices = new Set<number>();
-      for (const plan of plans) for (const p of plan.needs?.patterns ?? []) indices.add(pool.indexOf(p));
-      const result = await pool.read({ fd: handle.fd, head, hashes, patterns: [...indices], maxBytes: this.#options.maxFileSize });
-      if (result.truncated) {
-        this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
-        return 'gone';
-      }
-      return { head: result.head, result };
-    } catch (error) {
       const reason = skipReasonOf(error);
-      this.#skip(run, file.path, reason, errnoDetail(error), asError(error));
+      this.#skip(run, file.path, reason, errnoDetail(error), error);
       return reason === 'unreadable' ? 'unreadable' : 'gone';
-    } finally {
-      await handle.close().catch(() => {});
     }
+    if (outcome.truncated) {
+      this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
+      return 'gone';
+    }
+    return outcome;
   }
 
   // Runs every detector, emits the findings, isolates if asked. Resolves to whether the file is clean.
