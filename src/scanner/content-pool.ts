@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { OPEN_NOFOLLOW_READ } from '../quarantine/safe-fs.js';
-import type { ContentPattern, HashAlgorithm } from './types.js';
+import type { ContentPattern, EntryKind, HashAlgorithm } from './types.js';
 
 /** One file to read in a worker: opened there by path, checked against the walk's (dev, inode). @internal */
 export interface ContentJob {
@@ -43,6 +43,28 @@ export interface ContentFailure {
 /** @internal */
 export type ContentOutcome = ContentResult | ContentFailure;
 
+/** An entry's `lstat`, as the worker saw it. @internal */
+export interface WireStats {
+  readonly kind: EntryKind | 'directory';
+  readonly size: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+/**
+ * An `lstat`, plus (for a regular file, when asked) its first bytes read through a
+ * descriptor checked against that `lstat`, saving a second round trip for the common
+ * case of detectors that only look at magic numbers. @internal
+ */
+export type StatOutcome =
+  | { readonly ok: true; readonly stats: WireStats; readonly head?: Uint8Array; readonly openError?: ContentFailure }
+  | ContentFailure;
+
 // The worker is plain JavaScript evaluated from a string: a worker file would need a
 // loader under tsx and a path under dist, and this one needs nothing but node:fs and
 // node:crypto. It opens, checks, reads and closes each file itself with synchronous calls:
@@ -51,7 +73,7 @@ export type ContentOutcome = ContentResult | ContentFailure;
 // files instead of four thread-pool round trips per file.
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, fstatSync, readSync, closeSync } = require('node:fs');
+const { openSync, fstatSync, lstatSync, readSync, closeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const chunkSize = workerData.chunkSize;
 const overlap = workerData.regexOverlap;
@@ -134,12 +156,31 @@ function run(job) {
     try { closeSync(fd); } catch {}
   }
 }
+const kindOf = (st) =>
+  st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' :
+  st.isSocket() ? 'socket' : st.isBlockDevice() ? 'block-device' : st.isCharacterDevice() ? 'character-device' : 'unknown';
+function stat(job) {
+  let st;
+  try {
+    st = lstatSync(job.path);
+  } catch (error) {
+    return failure(error, false);
+  }
+  const stats = {
+    kind: kindOf(st), size: st.size, dev: st.dev, ino: st.ino, mode: st.mode,
+    uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
+  };
+  // Never opened: anything but a regular file (a FIFO would block, a device has side effects).
+  if (!st.isFile() || job.head === 0 || st.size === 0) return { ok: true, stats };
+  const read = run({ path: job.path, dev: st.dev, ino: st.ino, head: job.head, full: false });
+  return read.ok ? { ok: true, stats, head: read.head } : { ok: true, stats, openError: read };
+}
 parentPort.on('message', (message) => {
   if (message.type === 'pattern') {
     patterns[message.index] = compile(message.spec);
     return;
   }
-  parentPort.postMessage(message.jobs.map(run));
+  parentPort.postMessage(message.jobs.map((job) => (job.op === 'stat' ? stat(job) : run(job))));
 });
 `;
 
@@ -148,9 +189,11 @@ interface PatternSpec {
   readonly bytes?: Uint8Array;
 }
 
+type WireJob = (ContentJob & { readonly op: 'read' }) | { readonly op: 'stat'; readonly path: string; readonly head: number };
+
 interface Task {
-  readonly job: ContentJob;
-  readonly resolve: (outcome: ContentOutcome) => void;
+  readonly job: WireJob;
+  readonly resolve: (outcome: never) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -163,6 +206,7 @@ interface Slot {
 // Up to two batches per worker keep it busy while the main thread handles the last reply.
 const MAX_OUTSTANDING = 2;
 const MAX_BATCH = 64;
+const MIN_PIPELINED_BATCH = 16;
 
 /**
  * A pool of worker threads that open, read, hash and search files in parallel. One pool
@@ -209,9 +253,18 @@ export class ContentPool {
 
   /** Opens, checks and reads one file in a worker. */
   read(job: ContentJob): Promise<ContentOutcome> {
+    return this.#submit({ op: 'read', ...job });
+  }
+
+  /** `lstat`s an entry in a worker, and for a regular file reads up to `head` bytes through a checked descriptor. */
+  stat(path: string, head: number): Promise<StatOutcome> {
+    return this.#submit({ op: 'stat', path, head });
+  }
+
+  #submit<T>(job: WireJob): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('content pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ job, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ job, resolve: resolve as (outcome: never) => void, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => {
@@ -237,9 +290,9 @@ export class ContentPool {
     // generation alone would add tens of MB of RSS per thread.
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#data, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
     const slot: Slot = { worker, outstanding: [] };
-    worker.on('message', (outcomes: ContentOutcome[]) => {
+    worker.on('message', (outcomes: never[]) => {
       const batch = slot.outstanding.shift() ?? [];
-      batch.forEach((task, i) => task.resolve(outcomes[i] as ContentOutcome));
+      batch.forEach((task, i) => task.resolve(outcomes[i] as never));
       this.#dispatch();
     });
     // A worker that dies (out of memory, a bug) fails its batches, and a fresh one takes its place.
@@ -263,11 +316,11 @@ export class ContentPool {
   #dispatch(): void {
     while (this.#queue.length > 0) {
       let best: Slot | undefined;
-      for (const slot of this.#slots) if (slot.outstanding.length < MAX_OUTSTANDING && (!best || slot.outstanding.length < best.outstanding.length)) best = slot;
-      if (!best) return;
-      const free = this.#slots.reduce((n, slot) => n + (MAX_OUTSTANDING - slot.outstanding.length), 0);
-      const size = Math.min(MAX_BATCH, Math.max(1, Math.ceil(this.#queue.length / free)));
-      const batch = this.#queue.splice(0, size);
+      for (const slot of this.#slots) if (!best || slot.outstanding.length < best.outstanding.length) best = slot;
+      if (!best || best.outstanding.length >= MAX_OUTSTANDING) return;
+      // An idle worker takes whatever is queued; a busy one only a batch worth a message.
+      if (best.outstanding.length > 0 && this.#queue.length < MIN_PIPELINED_BATCH) return;
+      const batch = this.#queue.splice(0, MAX_BATCH);
       best.outstanding.push(batch);
       best.worker.postMessage({ type: 'batch', jobs: batch.map((t) => t.job) });
     }

@@ -4,12 +4,13 @@ import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
 import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
-import { ContentPool, type ContentResult } from './content-pool.js';
+import { basename } from 'node:path';
+import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
 import { displayPath } from './display.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
 import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
-import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkRoot } from './walker.js';
+import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkRoot, type WalkEntry } from './walker.js';
 
 /** Payload of the `'quarantined'` event. */
 export interface QuarantinedEvent {
@@ -32,6 +33,9 @@ export interface FileScannerEvents extends BaseEvents {
   /** A file was moved into the quarantine. */
   quarantined: [event: QuarantinedEvent];
 }
+
+// A first guess of how many head bytes to read with the lstat, until the detectors tell.
+const DEFAULT_PREFETCH = 4096;
 
 const EMPTY_CONTENT: FileContent = Object.freeze({ head: new Uint8Array(0), hashes: Object.freeze({}), matches: Object.freeze([]), complete: false });
 
@@ -56,6 +60,11 @@ interface Run {
   skippedCount: number;
   lastProgress: number;
   currentPath: string | undefined;
+  /** Head bytes the worker reads along with the lstat; tracks the largest head any detector asked for. */
+  prefetch: number;
+  maxHeadSeen: number;
+  /** Directories met as entries (no d_type), walked after the roots. */
+  readonly extraRoots: string[];
 }
 
 /**
@@ -128,6 +137,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         skippedCount: 0,
         lastProgress: Date.now(),
         currentPath: undefined,
+        // With the incremental cache most files are never read, so nothing is prefetched.
+        prefetch: cache ? 0 : DEFAULT_PREFETCH,
+        maxHeadSeen: 0,
+        extraRoots: [],
       };
       await this.#walk(run);
       signal.throwIfAborted();
@@ -175,22 +188,43 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   }
 
   async #walk(run: Run): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
+    // Bounded concurrency: the walk waits while this many files are being inspected, so a
+    // tree of millions of files never holds more than a few hundred entries in memory.
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+    let drained: (() => void) | undefined;
+    const done = (): void => {
+      inFlight--;
+      wake?.();
+      if (inFlight === 0) drained?.();
+    };
     const visited = new Set<string>();
     const isExcluded = exclusionMatcher(this.#options.exclude);
-    for (const root of this.#options.roots) {
+    const roots = [...this.#options.roots];
+    for (let r = 0; r < roots.length || inFlight > 0 || run.extraRoots.length > 0; r++) {
+      if (r >= roots.length) {
+        // Entries still being inspected may turn out to be directories to walk.
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+        drained = undefined;
+        roots.push(...run.extraRoots.splice(0));
+        if (r >= roots.length) break;
+      }
+      const root = roots[r] as string;
       try {
         for await (const item of walkRoot(root, { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal })) {
           run.signal.throwIfAborted();
           if (item.type === 'directory') run.directories++;
           else if (item.type === 'skip') this.#skip(run, item.path, item.reason, item.detail, item.error);
           else {
-            // Bounded concurrency: the walk waits while this many files are being inspected,
-            // so a tree of millions of files never queues more than a few entries in memory.
-            while (inFlight.size >= this.#options.concurrency) await Promise.race(inFlight);
-            const task = this.#inspect(run, item.file).catch((error: unknown) => this.emitError(toError(error)));
-            inFlight.add(task);
-            void task.finally(() => inFlight.delete(task));
+            while (inFlight >= this.#options.concurrency) {
+              await new Promise<void>((resolve) => (wake = resolve));
+              wake = undefined;
+            }
+            inFlight++;
+            this.#inspect(run, item.entry)
+              // After an abort the pool is closed under in-flight reads: their errors are expected.
+              .catch((error: unknown) => run.signal.aborted || this.emitError(toError(error)))
+              .finally(done);
           }
         }
       } catch (error) {
@@ -200,11 +234,26 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         this.#skip(run, root, skipReasonOf(error), errnoDetail(error), asError(error));
       }
     }
-    await Promise.all(inFlight);
   }
 
-  async #inspect(run: Run, file: ScannedFile): Promise<void> {
-    run.currentPath = file.path;
+  async #inspect(run: Run, entry: WalkEntry): Promise<void> {
+    run.currentPath = entry.path;
+    const pool = run.pool as ContentPool;
+    // One worker round trip: the lstat, and for a regular file the first bytes most
+    // detectors want (learned from what they asked for so far).
+    const prefetch = entry.kind === 'file' || entry.kind === 'unknown' ? run.prefetch : 0;
+    const st = await pool.stat(entry.path, prefetch);
+    if (!st.ok) {
+      const error = Object.assign(new Error(st.message), { code: st.code, syscall: st.syscall });
+      this.#skip(run, entry.path, skipReasonOf(error), errnoDetail(error), error);
+      return;
+    }
+    if (st.stats.kind === 'directory') {
+      // Only on file systems without d_type (or a race): walk it after the current roots.
+      run.extraRoots.push(entry.path);
+      return;
+    }
+    const file: ScannedFile = { path: entry.path, relativePath: entry.relativePath, name: basename(entry.path), ...st.stats, kind: st.stats.kind };
     if (file.kind === 'symlink') {
       run.symlinks++;
       await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
@@ -230,6 +279,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     let patterns = 0;
     for (const { needs } of plans) {
       head = Math.max(head, needs?.head ?? 0);
+      run.maxHeadSeen = Math.max(run.maxHeadSeen, needs?.head ?? 0);
       for (const algorithm of needs?.hashes ?? []) hashes.add(algorithm);
       patterns += needs?.patterns?.length ?? 0;
     }
@@ -238,8 +288,17 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
     }
 
+    if (run.cache === undefined) run.prefetch = run.maxHeadSeen;
     let read: ContentResult | undefined;
-    if (fullRead || head > 0) {
+    if (st.openError) {
+      this.#readFailed(run, file, st.openError);
+      if (!st.openError.changed && skipReasonOf(st.openError) === 'unreadable') await this.#judge(run, file, plans, () => EMPTY_CONTENT);
+      return;
+    }
+    const prefetched = st.head;
+    if (!fullRead && prefetched && (prefetched.length >= head || prefetched.length >= file.size)) {
+      read = { ok: true, head: prefetched.subarray(0, head), hashes: {}, matches: [], bytesRead: 0, truncated: false };
+    } else if (fullRead || head > 0) {
       const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? plans : []);
       if (outcome === 'unreadable') {
         // Reported as skipped; its name can still give it away (a 0000 `dropper.exe`).
@@ -252,7 +311,6 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     run.filesScanned++;
     run.bytesScanned += file.size;
     run.bytesHashed += read?.bytesRead ?? 0;
-    const pool = run.pool as ContentPool;
     const contentFor = (plan: Plan): FileContent => {
       if (!read) return EMPTY_CONTENT;
       const result = read;
@@ -269,6 +327,18 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const clean = await this.#judge(run, file, plans, contentFor, read?.hashes.sha256);
     if (clean && !tooLarge) run.cache?.remember(file);
     this.#progress(run);
+  }
+
+  #readFailed(run: Run, file: ScannedFile, failure: ContentFailure): 'unreadable' | 'gone' {
+    const error = Object.assign(new Error(failure.message), { code: failure.code, syscall: failure.syscall });
+    if (failure.changed) {
+      const detail = failure.code === 'ELOOP' ? 'became a symbolic link after it was listed' : failure.message;
+      this.#skip(run, file.path, 'changed', detail, error);
+      return 'gone';
+    }
+    const reason = skipReasonOf(error);
+    this.#skip(run, file.path, reason, errnoDetail(error), error);
+    return reason === 'unreadable' ? 'unreadable' : 'gone';
   }
 
   #needsOf(detector: Detector, file: ScannedFile): ContentNeeds | undefined {
@@ -288,17 +358,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     for (const plan of plans) for (const p of plan.needs?.patterns ?? []) indices.add(pool.indexOf(p));
     const full = hashes.length > 0 || indices.size > 0;
     const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns: [...indices], maxBytes: this.#options.maxFileSize });
-    if (!outcome.ok) {
-      const error = Object.assign(new Error(outcome.message), { code: outcome.code, syscall: outcome.syscall });
-      if (outcome.changed) {
-        const detail = outcome.code === 'ELOOP' ? 'became a symbolic link after it was listed' : outcome.message;
-        this.#skip(run, file.path, 'changed', detail, error);
-        return 'gone';
-      }
-      const reason = skipReasonOf(error);
-      this.#skip(run, file.path, reason, errnoDetail(error), error);
-      return reason === 'unreadable' ? 'unreadable' : 'gone';
-    }
+    if (!outcome.ok) return this.#readFailed(run, file, outcome);
     if (outcome.truncated) {
       this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
       return 'gone';
@@ -332,6 +392,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         this.emitError(new Error(`Detector '${detector.name}' failed on ${shown}`, { cause: error }));
       }
     }
+    if (run.signal.aborted) return false;
     for (const finding of found) {
       run.findings.push(finding);
       this.emitSafely('finding', finding);

@@ -1,15 +1,23 @@
-import type { Stats } from 'node:fs';
+import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { readdirp, type EntryInfo } from 'readdirp';
-import type { EntryKind, ScannedFile, SkipReason } from './types.js';
+import type { EntryKind, SkipReason } from './types.js';
 
 /** What the walk yields: an entry to judge, a directory entered, or a path it could not look at. @internal */
 export type WalkItem =
-  | { readonly type: 'entry'; readonly file: ScannedFile }
+  | { readonly type: 'entry'; readonly entry: WalkEntry }
   | { readonly type: 'directory' }
   | { readonly type: 'skip'; readonly path: string; readonly reason: SkipReason; readonly detail: string; readonly error?: Error };
+
+/** An entry as listed: its name and the type the directory listing gave (no stat yet). @internal */
+export interface WalkEntry {
+  readonly path: string;
+  readonly relativePath: string;
+  /** From the dirent; `'unknown'` on file systems that do not fill d_type. */
+  readonly kind: EntryKind;
+}
 
 /** @internal */
 export interface WalkOptions {
@@ -39,8 +47,8 @@ export function exclusionMatcher(globs: readonly string[]): WalkOptions['isExclu
   return (rel, abs, base) => (name?.(base) ?? false) || (absolute?.(abs) ?? false) || (relative?.(rel) ?? false);
 }
 
-/** @internal */
-export function entryKind(stats: Stats): EntryKind {
+/** What a directory entry is, from `lstat` stats or a dirent (same predicates). @internal */
+export function entryKind(stats: Stats | Dirent): EntryKind {
   if (stats.isFile()) return 'file';
   if (stats.isSymbolicLink()) return 'symlink';
   if (stats.isFIFO()) return 'fifo';
@@ -50,23 +58,7 @@ export function entryKind(stats: Stats): EntryKind {
   return 'unknown';
 }
 
-/** @internal */
-export function toScannedFile(path: string, relativePath: string, stats: Stats): ScannedFile {
-  return {
-    path,
-    relativePath,
-    name: basename(path),
-    kind: entryKind(stats),
-    size: stats.size,
-    dev: stats.dev,
-    ino: stats.ino,
-    mode: stats.mode,
-    uid: stats.uid,
-    gid: stats.gid,
-    mtimeMs: stats.mtimeMs,
-    ctimeMs: stats.ctimeMs,
-  };
-}
+const direntKind = entryKind;
 
 /** Maps an errno from the walk to a skip reason. @internal */
 export function skipReasonOf(error: unknown): SkipReason {
@@ -100,7 +92,7 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
     return;
   }
   if (!rootStats.isDirectory()) {
-    yield { type: 'entry', file: toScannedFile(rootPath, basename(rootPath), rootStats) };
+    yield { type: 'entry', entry: { path: rootPath, relativePath: basename(rootPath), kind: entryKind(rootStats) } };
     return;
   }
   const rootKey = `${rootStats.dev}:${rootStats.ino}`;
@@ -112,14 +104,24 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
   const rootPrefix = rootPath.endsWith(sep) ? rootPath : rootPath + sep;
   const stream = readdirp(rootPath, {
     type: 'all',
-    lstat: true,
-    alwaysStat: true,
+    // Dirent mode: the listing's d_type says what each entry is, so the walk itself stats
+    // only directories; files are stat'ed (and opened) in the scanner's worker threads.
+    alwaysStat: false,
     // readdirp's own default; keeps its batches small so memory stays flat on wide trees.
     highWaterMark: 256,
     directoryFilter: (entry: EntryInfo) => {
-      const stats = entry.stats;
-      if (!stats || stats.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
+      if (!entry.dirent || entry.dirent.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
       if (options.isExcluded(entry.path, entry.fullPath, entry.basename)) return false;
+      let stats: Stats;
+      try {
+        // Synchronous on purpose: readdirp's filter is synchronous, and one lstat per
+        // directory (not per file) costs microseconds.
+        stats = lstatSync(entry.fullPath);
+      } catch (error) {
+        pending.push({ type: 'skip', path: entry.fullPath, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) });
+        return false;
+      }
+      if (!stats.isDirectory()) return false; // replaced since the listing; yielded as an entry
       if (options.oneFileSystem && stats.dev !== rootStats.dev) {
         pending.push({ type: 'skip', path: entry.fullPath, reason: 'other-filesystem', detail: `device ${stats.dev}` });
         return false;
@@ -150,8 +152,8 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
     for await (const entry of stream as AsyncIterable<EntryInfo>) {
       while (pending.length > 0) yield pending.shift() as WalkItem;
       // Directories are walked, not judged (readdirp yields them too with type 'all').
-      if (!entry.stats || entry.stats.isDirectory()) continue;
-      yield { type: 'entry', file: toScannedFile(entry.fullPath, entry.path, entry.stats) };
+      if (!entry.dirent || entry.dirent.isDirectory()) continue;
+      yield { type: 'entry', entry: { path: entry.fullPath, relativePath: entry.path, kind: direntKind(entry.dirent) } };
     }
     while (pending.length > 0) yield pending.shift() as WalkItem;
   } finally {

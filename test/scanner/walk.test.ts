@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { rmSync, symlinkSync } from 'node:fs';
 import { chmod, mkdir, open, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,32 +144,43 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.ok(warnings.every((w) => w.reason === 'vanished' && /ENOENT/.test(w.message)));
   });
 
-  it('reports a file replaced by a symlink between listing and reading as changed, without reading the target', async () => {
+  it('reports a file replaced by a symlink between its lstat and its read as changed, without reading the target', async () => {
     const tree = join(dir, 'swap');
     await mkdir(tree);
-    await writeFile(join(tree, 'a-first.txt'), 'first');
-    await writeFile(join(tree, 'b-victim.txt'), 'victim');
-    await writeFile(join(dir, 'target.exe'), peImage());
+    await writeFile(join(tree, 'victim.txt'), 'victim');
+    const target = peImage();
+    await writeFile(join(dir, 'target.exe'), target);
     let swapped = false;
+    // needs() runs after the lstat and before the content is read: the attacker's window.
     const swapper: Detector = {
       name: 'swapper',
-      async inspect() {
-        if (!swapped) {
+      needs(file) {
+        if (!swapped && file.name === 'victim.txt') {
           swapped = true;
-          for (const name of ['a-first.txt', 'b-victim.txt']) {
-            await rm(join(tree, name));
-            await symlink(join(dir, 'target.exe'), join(tree, name));
-          }
+          rmSync(file.path);
+          symlinkSync(join(dir, 'target.exe'), file.path);
         }
-        return [];
+        return { hashes: ['sha256'] };
       },
+      inspect: () => [],
     };
-    const scanner = new FileScanner({ roots: [tree], threads: 1, concurrency: 1, detectors: [swapper, executableDetector()] });
+    const scanner = new FileScanner({
+      roots: [tree],
+      threads: 1,
+      detectors: [swapper, executableDetector(), hashDetector({ sha256: [sha256(target)] })],
+    });
     const { report, warnings } = await scanWithWarnings(scanner);
     assert.equal(report.findings.length, 0, 'the PE behind the link must not be read');
+    assert.equal(report.bytesHashed, 0);
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0]?.reason, 'changed');
     assert.match(warnings[0]?.message ?? '', /symbolic link/);
+
+    // Swapped before the scan looks at it at all: judged as the symlink it now is.
+    const again = await scanWithWarnings(new FileScanner({ roots: [tree], threads: 1, detectors: [executableDetector(), hashDetector({ sha256: [sha256(target)] })] }));
+    assert.equal(again.report.findings.length, 0);
+    assert.equal(again.report.symlinks, 1);
+    assert.deepEqual(again.warnings, []);
   });
 
   it('does not read a 10 GB sparse file: judged by name and head, listed as too large', async () => {
