@@ -48,7 +48,7 @@ export interface FileScannerOptions {
   readonly cache?: { readonly file?: string };
   /**
    * Files inspected at once (walk, open, head reads); bounds memory together with `chunkSize`.
-   * @defaultValue `128`
+   * @defaultValue `32`
    */
   readonly concurrency?: number;
   /**
@@ -154,7 +154,7 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
     quarantine,
     cacheFile: options.cache?.file === undefined ? undefined : resolve(expectString('cache.file', options.cache.file)),
     cacheEnabled: options.cache !== undefined,
-    concurrency: options.concurrency === undefined ? 128 : expectNumber('concurrency', options.concurrency, { min: 1, max: 4096, integer: true }),
+    concurrency: options.concurrency === undefined ? 32 : expectNumber('concurrency', options.concurrency, { min: 1, max: 4096, integer: true }),
     threads,
     chunkSize: options.chunkSize === undefined ? 1 << 20 : expectNumber('chunkSize', options.chunkSize, { min: 4096, max: 64 << 20, integer: true }),
     regexOverlap: options.regexOverlap === undefined ? 4096 : expectNumber('regexOverlap', options.regexOverlap, { min: 0, max: 1 << 20, integer: true }),
