@@ -10,7 +10,7 @@ import { displayPath } from './display.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
 import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
-import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkRoot, type WalkEntry } from './walker.js';
+import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry } from './walker.js';
 
 /** Payload of the `'quarantined'` event. */
 export interface QuarantinedEvent {
@@ -64,7 +64,7 @@ interface Run {
   prefetch: number;
   maxHeadSeen: number;
   /** Directories met as entries (no d_type), walked after the roots. */
-  readonly extraRoots: string[];
+  readonly extraRoots: NestedRoot[];
 }
 
 /**
@@ -200,7 +200,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     };
     const visited = new Set<string>();
     const isExcluded = exclusionMatcher(this.#options.exclude);
-    const roots = [...this.#options.roots];
+    const roots: (string | NestedRoot)[] = [...this.#options.roots];
     for (let r = 0; r < roots.length || inFlight > 0 || run.extraRoots.length > 0; r++) {
       if (r >= roots.length) {
         // Entries still being inspected may turn out to be directories to walk.
@@ -209,9 +209,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         roots.push(...run.extraRoots.splice(0));
         if (r >= roots.length) break;
       }
-      const root = roots[r] as string;
+      const root = roots[r] as string | NestedRoot;
+      const walkOptions = { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal };
       try {
-        for await (const item of walkRoot(root, { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal })) {
+        for await (const item of typeof root === 'string' ? walkRoot(root, walkOptions) : walkNested(root, walkOptions)) {
           run.signal.throwIfAborted();
           if (item.type === 'directory') run.directories++;
           else if (item.type === 'skip') this.#skip(run, item.path, item.reason, item.detail, item.error);
@@ -231,7 +232,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         if (run.signal.aborted) break;
         // readdirp destroys its stream on an unexpected error (EIO, EMFILE): report the
         // root as not fully scanned and carry on with the next one.
-        this.#skip(run, root, skipReasonOf(error), errnoDetail(error), asError(error));
+        this.#skip(run, typeof root === 'string' ? root : root.path, skipReasonOf(error), errnoDetail(error), asError(error));
       }
     }
   }
@@ -250,7 +251,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     if (st.stats.kind === 'directory') {
       // Only on file systems without d_type (or a race): walk it after the current roots.
-      run.extraRoots.push(entry.path);
+      run.extraRoots.push({ path: entry.path, relativePath: entry.relativePath, rootDev: entry.rootDev });
       return;
     }
     const file: ScannedFile = { path: entry.path, relativePath: entry.relativePath, name: basename(entry.path), ...st.stats, kind: st.stats.kind };

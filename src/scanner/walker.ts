@@ -17,6 +17,15 @@ export interface WalkEntry {
   readonly relativePath: string;
   /** From the dirent; `'unknown'` on file systems that do not fill d_type. */
   readonly kind: EntryKind;
+  /** The device of the root it was found under (for `oneFileSystem` on nested walks). */
+  readonly rootDev: number;
+}
+
+/** A directory met as an entry (no d_type, or a file replaced by a directory): walked on its own, never through a link. @internal */
+export interface NestedRoot {
+  readonly path: string;
+  readonly relativePath: string;
+  readonly rootDev: number;
 }
 
 /** @internal */
@@ -26,6 +35,31 @@ export interface WalkOptions {
   /** Directories already walked in this scan (dev:ino), shared by all roots so overlapping roots and bind mounts cannot loop. */
   readonly visited: Set<string>;
   readonly signal: AbortSignal;
+}
+
+/**
+ * Walks a directory that turned up as an entry. Unlike a user's root it is not resolved:
+ * it must still be a real directory (not a symlink), on the same file system when asked.
+ *
+ * @internal
+ */
+export async function* walkNested(nested: NestedRoot, options: WalkOptions): AsyncGenerator<WalkItem> {
+  let stats: Stats;
+  try {
+    stats = await lstat(nested.path);
+  } catch (error) {
+    yield { type: 'skip', path: nested.path, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  if (!stats.isDirectory()) {
+    yield { type: 'skip', path: nested.path, reason: 'changed', detail: 'no longer a directory' };
+    return;
+  }
+  if (options.oneFileSystem && stats.dev !== nested.rootDev) {
+    yield { type: 'skip', path: nested.path, reason: 'other-filesystem', detail: `device ${stats.dev}` };
+    return;
+  }
+  yield* walkRoot(nested.path, options, { stats, relativePrefix: nested.relativePath, rootDev: nested.rootDev });
 }
 
 /**
@@ -80,21 +114,32 @@ export function skipReasonOf(error: unknown): SkipReason {
  *
  * @internal
  */
-export async function* walkRoot(root: string, options: WalkOptions): AsyncGenerator<WalkItem> {
+export async function* walkRoot(
+  root: string,
+  options: WalkOptions,
+  nested?: { readonly stats: Stats; readonly relativePrefix: string; readonly rootDev: number },
+): AsyncGenerator<WalkItem> {
   let rootPath: string;
   let rootStats: Stats;
-  try {
-    // The root was named by the user: resolve it once (e.g. /home -> /usr/home), then never again.
-    rootPath = await realpath(root);
-    rootStats = await lstat(rootPath);
-  } catch (error) {
-    yield { type: 'skip', path: root, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
-    return;
+  if (nested) {
+    rootPath = root;
+    rootStats = nested.stats;
+  } else {
+    try {
+      // The root was named by the user: resolve it once (e.g. /home -> /usr/home), then never again.
+      rootPath = await realpath(root);
+      rootStats = await lstat(rootPath);
+    } catch (error) {
+      yield { type: 'skip', path: root, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+      return;
+    }
+    if (!rootStats.isDirectory()) {
+      yield { type: 'entry', entry: { path: rootPath, relativePath: basename(rootPath), kind: entryKind(rootStats), rootDev: rootStats.dev } };
+      return;
+    }
   }
-  if (!rootStats.isDirectory()) {
-    yield { type: 'entry', entry: { path: rootPath, relativePath: basename(rootPath), kind: entryKind(rootStats) } };
-    return;
-  }
+  const rootDev = nested?.rootDev ?? rootStats.dev;
+  const prefix = nested ? `${nested.relativePrefix}${sep}` : '';
   const rootKey = `${rootStats.dev}:${rootStats.ino}`;
   if (options.visited.has(rootKey)) return;
   options.visited.add(rootKey);
@@ -111,7 +156,7 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
     highWaterMark: 256,
     directoryFilter: (entry: EntryInfo) => {
       if (!entry.dirent || entry.dirent.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
-      if (options.isExcluded(entry.path, entry.fullPath, entry.basename)) return false;
+      if (options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename)) return false;
       let stats: Stats;
       try {
         // Synchronous on purpose: readdirp's filter is synchronous, and one lstat per
@@ -122,7 +167,7 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
         return false;
       }
       if (!stats.isDirectory()) return false; // replaced since the listing; yielded as an entry
-      if (options.oneFileSystem && stats.dev !== rootStats.dev) {
+      if (options.oneFileSystem && stats.dev !== rootDev) {
         pending.push({ type: 'skip', path: entry.fullPath, reason: 'other-filesystem', detail: `device ${stats.dev}` });
         return false;
       }
@@ -135,7 +180,7 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
       pending.push({ type: 'directory' });
       return true;
     },
-    fileFilter: (entry: EntryInfo) => !options.isExcluded(entry.path, entry.fullPath, entry.basename),
+    fileFilter: (entry: EntryInfo) => !options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename),
   });
   stream.on('warn', (error: NodeJS.ErrnoException) => {
     // Link classification noise: we never follow links, so their targets do not matter.
@@ -153,7 +198,7 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
       while (pending.length > 0) yield pending.shift() as WalkItem;
       // Directories are walked, not judged (readdirp yields them too with type 'all').
       if (!entry.dirent || entry.dirent.isDirectory()) continue;
-      yield { type: 'entry', entry: { path: entry.fullPath, relativePath: entry.path, kind: direntKind(entry.dirent) } };
+      yield { type: 'entry', entry: { path: entry.fullPath, relativePath: prefix + entry.path, kind: direntKind(entry.dirent), rootDev } };
     }
     while (pending.length > 0) yield pending.shift() as WalkItem;
   } finally {

@@ -183,6 +183,42 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.deepEqual(again.warnings, []);
   });
 
+  it('walks a listed file that became a directory, but not one that became a link to a directory', async () => {
+    const tree = join(dir, 'became-dir');
+    await mkdir(tree);
+    const names = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5'];
+    for (const name of names) await writeFile(join(tree, name), 'listed as a file');
+    const outside = join(dir, 'outside-dir');
+    await mkdir(outside);
+    await writeFile(join(outside, 'outside.exe'), peImage());
+    let trigger: string | undefined;
+    // The first entry inspected turns the others (already listed) into directories or links.
+    const saboteur: Detector = {
+      name: 'saboteur',
+      async inspect(file) {
+        if (trigger === undefined) {
+          trigger = file.name;
+          for (const [i, name] of names.entries()) {
+            if (name === trigger) continue;
+            await rm(join(tree, name));
+            if (i % 2 === 0) {
+              await mkdir(join(tree, name));
+              await writeFile(join(tree, name, 'inner.exe'), peImage());
+            } else {
+              await symlink(outside, join(tree, name));
+            }
+          }
+        }
+        return [];
+      },
+    };
+    const scanner = new FileScanner({ roots: [tree], threads: 1, concurrency: 1, detectors: [saboteur, extensionDetector()] });
+    const { report } = await scanWithWarnings(scanner);
+    const expected = names.filter((name, i) => i % 2 === 0 && name !== trigger).map((name) => `${name}/inner.exe`);
+    assert.deepEqual(report.findings.map((f) => f.path.slice(tree.length + 1)).sort(), expected);
+    assert.equal(report.symlinks, names.filter((name, i) => i % 2 === 1 && name !== trigger).length);
+  });
+
   it('does not read a 10 GB sparse file: judged by name and head, listed as too large', async () => {
     const tree = join(dir, 'huge');
     await mkdir(tree);
