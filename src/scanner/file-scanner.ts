@@ -20,6 +20,12 @@ export interface QuarantinedEvent {
   readonly record: QuarantineRecord;
 }
 
+/** Options of {@link FileScanner.scan}. */
+export interface ScanOptions {
+  /** Cancels this scan (as does the constructor's `signal`). */
+  readonly signal?: AbortSignal;
+}
+
 /** The events of {@link FileScanner}. */
 export interface FileScannerEvents extends BaseEvents {
   /** A detector reported something about a file (one event per detector finding). */
@@ -104,11 +110,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
    * (a new call while one runs rejects with a {@link StateError}); successive scans share
    * the incremental cache when one is configured.
    *
-   * @param options.signal - cancels this scan (as does the constructor's `signal`).
    * @throws {@link AbortedError} when cancelled; {@link ParseError} / {@link IoError} when a
    * detector cannot load its signatures.
    */
-  async scan(options: { readonly signal?: AbortSignal } = {}): Promise<ScanReport> {
+  async scan(options: ScanOptions = {}): Promise<ScanReport> {
     if (this.#running) throw new StateError('A scan is already running on this FileScanner');
     this.#running = true;
     const signals = [this.#options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
@@ -424,7 +429,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       rule: finding.rule,
       severity: finding.severity,
       key: `file:${finding.rule}:${finding.path}`,
-      title: `${finding.reason}: ${finding.path}`,
+      // The title is one short line: keep the end of a long path, where the file name is.
+      title: `${finding.reason}: ${finding.path.length > 200 ? `…${finding.path.slice(-199)}` : finding.path}`,
       summary: [`File: ${finding.path}`, `Detector: ${finding.detector}`, `Reason: ${finding.reason}`, `Size: ${finding.size} bytes`, ...(finding.sha256 ? [`SHA-256: ${finding.sha256}`] : [])].join('\n'),
       time: this.#options.now(),
       labels: { ...finding.labels, path: finding.path, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },

@@ -45,7 +45,7 @@ export interface FileScannerOptions {
    * ctime), and skip them while unchanged. Kept in memory between `scan()` calls, and in
    * `file` across processes. Changing any detector's configuration invalidates it.
    */
-  readonly cache?: { readonly file?: string };
+  readonly cache?: ScanCacheOptions;
   /**
    * Files inspected at once (walk, open, head reads); bounds memory together with `chunkSize`.
    * @defaultValue `32`
@@ -89,6 +89,12 @@ export interface FileScannerOptions {
    * @defaultValue `() => new Date()`
    */
   readonly now?: () => Date;
+}
+
+/** The scanner's `cache` option. */
+export interface ScanCacheOptions {
+  /** Where to keep the cache between processes (written atomically after each scan); in memory only when omitted. */
+  readonly file?: string;
 }
 
 /** The scanner's `quarantine` option. */
