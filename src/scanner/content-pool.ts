@@ -62,7 +62,14 @@ export interface WireStats {
  * case of detectors that only look at magic numbers. @internal
  */
 export type StatOutcome =
-  | { readonly ok: true; readonly stats: WireStats; readonly head?: Uint8Array; readonly openError?: ContentFailure }
+  | {
+      readonly ok: true;
+      readonly stats: WireStats;
+      readonly head?: Uint8Array;
+      /** A speculative full read, when one was asked for and the file is regular and small enough. */
+      readonly content?: ContentResult;
+      readonly openError?: ContentFailure;
+    }
   | ContentFailure;
 
 // The worker is plain JavaScript evaluated from a string: a worker file would need a
@@ -171,7 +178,13 @@ function stat(job) {
     uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
   };
   // Never opened: anything but a regular file (a FIFO would block, a device has side effects).
-  if (!st.isFile() || job.head === 0 || st.size === 0) return { ok: true, stats };
+  if (!st.isFile()) return { ok: true, stats };
+  if (job.full && st.size <= job.maxBytes) {
+    // Speculative full read: the last files all needed exactly this, so this one likely does too.
+    const read = run({ path: job.path, dev: st.dev, ino: st.ino, head: job.head, full: true, hashes: job.hashes, patterns: job.patterns, maxBytes: job.maxBytes });
+    return read.ok ? { ok: true, stats, content: read } : { ok: true, stats, openError: read };
+  }
+  if (job.head === 0 || st.size === 0) return { ok: true, stats };
   const read = run({ path: job.path, dev: st.dev, ino: st.ino, head: job.head, full: false });
   return read.ok ? { ok: true, stats, head: read.head } : { ok: true, stats, openError: read };
 }
@@ -189,7 +202,17 @@ interface PatternSpec {
   readonly bytes?: Uint8Array;
 }
 
-type WireJob = (ContentJob & { readonly op: 'read' }) | { readonly op: 'stat'; readonly path: string; readonly head: number };
+/** A stat job; with `full`, regular files are also read in full (hashes, patterns) in the same trip. @internal */
+export interface StatJob {
+  readonly path: string;
+  readonly head: number;
+  readonly full: boolean;
+  readonly hashes: readonly HashAlgorithm[];
+  readonly patterns: readonly number[];
+  readonly maxBytes: number;
+}
+
+type WireJob = (ContentJob & { readonly op: 'read' }) | (StatJob & { readonly op: 'stat' });
 
 interface Task {
   readonly job: WireJob;
@@ -257,8 +280,8 @@ export class ContentPool {
   }
 
   /** `lstat`s an entry in a worker, and for a regular file reads up to `head` bytes through a checked descriptor. */
-  stat(path: string, head: number): Promise<StatOutcome> {
-    return this.#submit({ op: 'stat', path, head });
+  stat(job: StatJob): Promise<StatOutcome> {
+    return this.#submit({ op: 'stat', ...job });
   }
 
   #submit<T>(job: WireJob): Promise<T> {

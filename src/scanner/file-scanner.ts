@@ -43,6 +43,9 @@ export interface FileScannerEvents extends BaseEvents {
 // A first guess of how many head bytes to read with the lstat, until the detectors tell.
 const DEFAULT_PREFETCH = 4096;
 
+// Consecutive files needing the same full read before the next ones are read speculatively.
+const SPECULATE_AFTER = 8;
+
 const EMPTY_CONTENT: FileContent = Object.freeze({ head: new Uint8Array(0), hashes: Object.freeze({}), matches: Object.freeze([]), complete: false });
 
 interface Plan {
@@ -69,6 +72,10 @@ interface Run {
   /** Head bytes the worker reads along with the lstat; tracks the largest head any detector asked for. */
   prefetch: number;
   maxHeadSeen: number;
+  /** The full read every recent file needed, asked for with the lstat (see #learn). */
+  speculation: { readonly key: string; readonly hashes: HashAlgorithm[]; readonly patterns: number[] } | undefined;
+  streak: number;
+  lastFullKey: string;
   /** Directories met as entries (no d_type), walked after the roots. */
   readonly extraRoots: NestedRoot[];
 }
@@ -145,6 +152,9 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         // With the incremental cache most files are never read, so nothing is prefetched.
         prefetch: cache ? 0 : DEFAULT_PREFETCH,
         maxHeadSeen: 0,
+        speculation: undefined,
+        streak: 0,
+        lastFullKey: '',
         extraRoots: [],
       };
       await this.#walk(run);
@@ -247,8 +257,16 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const pool = run.pool as ContentPool;
     // One worker round trip: the lstat, and for a regular file the first bytes most
     // detectors want (learned from what they asked for so far).
-    const prefetch = entry.kind === 'file' || entry.kind === 'unknown' ? run.prefetch : 0;
-    const st = await pool.stat(entry.path, prefetch);
+    const maybeFile = entry.kind === 'file' || entry.kind === 'unknown';
+    const speculation = maybeFile ? run.speculation : undefined;
+    const st = await pool.stat({
+      path: entry.path,
+      head: maybeFile ? run.prefetch : 0,
+      full: speculation !== undefined,
+      hashes: speculation?.hashes ?? [],
+      patterns: speculation?.patterns ?? [],
+      maxBytes: this.#options.maxFileSize,
+    });
     if (!st.ok) {
       const error = Object.assign(new Error(st.message), { code: st.code, syscall: st.syscall });
       this.#skip(run, entry.path, skipReasonOf(error), errnoDetail(error), error);
@@ -282,15 +300,17 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const tooLarge = file.size > this.#options.maxFileSize;
     let head = 0;
     const hashes = new Set<HashAlgorithm>();
-    let patterns = 0;
+    const patterns = new Set<number>();
     for (const { needs } of plans) {
       head = Math.max(head, needs?.head ?? 0);
       run.maxHeadSeen = Math.max(run.maxHeadSeen, needs?.head ?? 0);
       for (const algorithm of needs?.hashes ?? []) hashes.add(algorithm);
-      patterns += needs?.patterns?.length ?? 0;
+      for (const p of needs?.patterns ?? []) patterns.add(pool.indexOf(p));
     }
-    const fullRead = !tooLarge && (hashes.size > 0 || patterns > 0);
-    if (tooLarge && (hashes.size > 0 || patterns > 0)) {
+    const fullRead = !tooLarge && (hashes.size > 0 || patterns.size > 0);
+    const fullKey = fullRead ? `${[...hashes].sort().join(',')}|${[...patterns].sort((a, b) => a - b).join(',')}` : '';
+    this.#learn(run, fullKey, [...hashes], [...patterns]);
+    if (tooLarge && (hashes.size > 0 || patterns.size > 0)) {
       this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
     }
 
@@ -301,11 +321,14 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       if (!st.openError.changed && skipReasonOf(st.openError) === 'unreadable') await this.#judge(run, file, plans, () => EMPTY_CONTENT);
       return;
     }
-    const prefetched = st.head;
-    if (!fullRead && prefetched && (prefetched.length >= head || prefetched.length >= file.size)) {
-      read = { ok: true, head: prefetched.subarray(0, head), hashes: {}, matches: [], bytesRead: 0, truncated: false };
+    const prefetched = st.content?.head ?? st.head;
+    const headOk = prefetched !== undefined && (prefetched.length >= head || prefetched.length >= file.size);
+    if (st.content && fullRead && speculation?.key === fullKey && headOk && !st.content.truncated) {
+      read = st.content;
+    } else if (!fullRead && prefetched && headOk) {
+      read = { ok: true, head: prefetched.subarray(0, head), hashes: {}, matches: [], bytesRead: st.content?.bytesRead ?? 0, truncated: false };
     } else if (fullRead || head > 0) {
-      const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? plans : []);
+      const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? [...patterns] : []);
       if (outcome === 'unreadable') {
         // Reported as skipped; its name can still give it away (a 0000 `dropper.exe`).
         await this.#judge(run, file, plans, () => EMPTY_CONTENT);
@@ -335,6 +358,19 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     this.#progress(run);
   }
 
+  // When every recent file needed the same full read (size-less hash signatures, content
+  // signatures), ask for it together with the lstat: one worker round trip per file, not two.
+  #learn(run: Run, key: string, hashes: HashAlgorithm[], patterns: number[]): void {
+    if (key !== '' && key === run.lastFullKey) run.streak++;
+    else run.streak = key === '' ? 0 : 1;
+    run.lastFullKey = key;
+    if (run.streak >= SPECULATE_AFTER) {
+      if (run.speculation?.key !== key) run.speculation = { key, hashes, patterns };
+    } else if (run.streak === 0 || run.speculation?.key !== key) {
+      run.speculation = undefined;
+    }
+  }
+
   #readFailed(run: Run, file: ScannedFile, failure: ContentFailure): 'unreadable' | 'gone' {
     const error = Object.assign(new Error(failure.message), { code: failure.code, syscall: failure.syscall });
     if (failure.changed) {
@@ -358,12 +394,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
 
   // A worker opens the file the walk saw (never through a symlink, never blocking on a
   // FIFO), checks it is still the same inode, and reads what the detectors need.
-  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], plans: Plan[]): Promise<ContentResult | 'unreadable' | 'gone'> {
+  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], patterns: number[]): Promise<ContentResult | 'unreadable' | 'gone'> {
     const pool = run.pool as ContentPool;
-    const indices = new Set<number>();
-    for (const plan of plans) for (const p of plan.needs?.patterns ?? []) indices.add(pool.indexOf(p));
-    const full = hashes.length > 0 || indices.size > 0;
-    const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns: [...indices], maxBytes: this.#options.maxFileSize });
+    const full = hashes.length > 0 || patterns.length > 0;
+    const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns, maxBytes: this.#options.maxFileSize });
     if (!outcome.ok) return this.#readFailed(run, file, outcome);
     if (outcome.truncated) {
       this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
