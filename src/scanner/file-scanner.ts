@@ -1,4 +1,4 @@
-import { createAlert, type Alert } from '../core/alert.js';
+import type { Alert } from '../core/alert.js';
 import { AbortedError, StateError } from '../core/errors.js';
 import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
@@ -7,6 +7,7 @@ import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { basename } from 'node:path';
 import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
 import { displayPath } from './display.js';
+import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
 import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
@@ -436,7 +437,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     for (const finding of found) {
       run.findings.push(finding);
       this.emitSafely('finding', finding);
-      this.emitSafely('alert', this.#alertOf(finding));
+      this.emitSafely('alert', alertForFinding(finding, this.#options.now()));
     }
     const quarantine = this.#options.quarantine;
     if (quarantine && regular && found.length > 0) {
@@ -457,26 +458,12 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     return found.length === 0;
   }
 
-  #alertOf(finding: Finding): Alert {
-    return createAlert({
-      source: 'file',
-      rule: finding.rule,
-      severity: finding.severity,
-      key: `file:${finding.rule}:${finding.path}`,
-      // The title is one short line: keep the end of a long path, where the file name is.
-      title: `${finding.reason}: ${finding.path.length > 200 ? `…${finding.path.slice(-199)}` : finding.path}`,
-      summary: [`File: ${finding.path}`, `Detector: ${finding.detector}`, `Reason: ${finding.reason}`, `Size: ${finding.size} bytes`, ...(finding.sha256 ? [`SHA-256: ${finding.sha256}`] : [])].join('\n'),
-      time: this.#options.now(),
-      labels: { ...finding.labels, path: finding.path, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
-    });
-  }
-
   #skip(run: Run, path: string, reason: SkipReason, detail: string, error?: Error, warn = true): void {
     const shown = displayPath(path);
     run.skippedCount++;
     if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
     // Special files and too-large files are policy, not trouble: listed, not warned about.
-    if (warn) this.#warn({ path: shown, reason, message: `${reasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
+    if (warn) this.#warn({ path: shown, reason, message: `${skipReasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
   }
 
   #warn(warning: ScanWarning): void {
@@ -497,24 +484,5 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       cached: run.cached,
       ...(run.currentPath === undefined ? {} : { currentPath: displayPath(run.currentPath) }),
     });
-  }
-}
-
-function reasonText(reason: SkipReason): string {
-  switch (reason) {
-    case 'too-large':
-      return 'Not fully scanned (too large)';
-    case 'unreadable':
-      return 'Cannot read';
-    case 'vanished':
-      return 'Vanished during the scan';
-    case 'changed':
-      return 'Changed during the scan';
-    case 'special-file':
-      return 'Special file not opened';
-    case 'other-filesystem':
-      return 'Other file system not entered';
-    case 'loop':
-      return 'Directory loop not entered';
   }
 }
