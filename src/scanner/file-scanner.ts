@@ -270,6 +270,12 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     });
     if (!st.ok) {
       const error = Object.assign(new Error(st.message), { code: st.code, syscall: st.syscall });
+      if (st.code === 'ENOENT' && basename(entry.path).includes('\uFFFD')) {
+        // readdirp decodes names as UTF-8; a name that is not valid UTF-8 comes back with
+        // U+FFFD and cannot be opened by that string. Malware can hide this way: say so.
+        this.#skip(run, entry.path, 'unreadable', 'the file name is not valid UTF-8, so it cannot be opened by name', error);
+        return;
+      }
       this.#skip(run, entry.path, skipReasonOf(error), errnoDetail(error), error);
       return;
     }

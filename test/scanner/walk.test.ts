@@ -219,6 +219,17 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.equal(report.symlinks, names.filter((name, i) => i % 2 === 1 && name !== trigger).length);
   });
 
+  it('reports a file whose name is not valid UTF-8 instead of passing it as clean', async () => {
+    const tree = join(dir, 'latin1');
+    await mkdir(tree);
+    await writeFile(Buffer.from(`${tree}/caf\xe9.exe`, 'latin1'), peImage());
+    const { report, warnings } = await scanWithWarnings(new FileScanner({ roots: [tree], threads: 1 }));
+    assert.equal(report.filesScanned, 0);
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]?.reason, 'unreadable');
+    assert.match(warnings[0]?.message ?? '', /not valid UTF-8/);
+  });
+
   it('does not read a 10 GB sparse file: judged by name and head, listed as too large', async () => {
     const tree = join(dir, 'huge');
     await mkdir(tree);
