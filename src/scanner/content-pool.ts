@@ -193,7 +193,27 @@ parentPort.on('message', (message) => {
     patterns[message.index] = compile(message.spec);
     return;
   }
-  parentPort.postMessage(message.jobs.map((job) => (job.op === 'stat' ? stat(job) : run(job))));
+  const results = message.jobs.map((job) => (job.op === 'stat' ? stat(job) : run(job)));
+  // All heads of a batch go back in one transferred buffer (no copy), not one clone each.
+  let total = 0;
+  for (const r of results) {
+    const c = r.content || r;
+    if (r.head) total += r.head.length;
+    if (c !== r && c.head) total += c.head.length;
+  }
+  const arena = new Uint8Array(total);
+  let at = 0;
+  const move = (head) => {
+    arena.set(head, at);
+    const view = arena.subarray(at, at + head.length);
+    at += head.length;
+    return view;
+  };
+  for (const r of results) {
+    if (r.head) r.head = move(r.head);
+    if (r.content && r.content.head) r.content.head = move(r.content.head);
+  }
+  parentPort.postMessage(results, [arena.buffer]);
 });
 `;
 
@@ -246,6 +266,7 @@ export class ContentPool {
   readonly #patternIndex = new Map<string, number>();
   readonly #byObject = new WeakMap<ContentPattern, number>();
   #flushScheduled = false;
+  #turn = 0;
   #closed = false;
 
   constructor(threads: number, chunkSize: number, regexOverlap: number) {
@@ -338,12 +359,20 @@ export class ContentPool {
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
+      // The least busy worker, taking turns on ties so every worker gets a share.
       let best: Slot | undefined;
-      for (const slot of this.#slots) if (!best || slot.outstanding.length < best.outstanding.length) best = slot;
+      let idle = 0;
+      for (let i = 0; i < this.#slots.length; i++) {
+        const slot = this.#slots[(this.#turn + i) % this.#slots.length] as Slot;
+        if (slot.outstanding.length === 0) idle++;
+        if (!best || slot.outstanding.length < best.outstanding.length) best = slot;
+      }
       if (!best || best.outstanding.length >= MAX_OUTSTANDING) return;
-      // An idle worker takes whatever is queued; a busy one only a batch worth a message.
+      // An idle worker takes its share of what is queued; a busy one only a batch worth a message.
       if (best.outstanding.length > 0 && this.#queue.length < MIN_PIPELINED_BATCH) return;
-      const batch = this.#queue.splice(0, MAX_BATCH);
+      const share = idle > 1 ? Math.ceil(this.#queue.length / idle) : this.#queue.length;
+      const batch = this.#queue.splice(0, Math.min(MAX_BATCH, share));
+      this.#turn = (this.#slots.indexOf(best) + 1) % this.#slots.length;
       best.outstanding.push(batch);
       best.worker.postMessage({ type: 'batch', jobs: batch.map((t) => t.job) });
     }
