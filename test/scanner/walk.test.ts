@@ -272,19 +272,31 @@ describe('walking: permissions and mounts', () => {
     await chmod(join(tree, 'secret.exe'), 0o000);
     await chmod(tree, 0o755);
     const fixture = fileURLToPath(new URL('./fixtures/scan-tree.ts', import.meta.url));
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
     let output: string;
     if (process.getuid?.() === 0) {
-      // Root ignores permission bits, so the scan runs as `nobody`, as a real
-      // unprivileged scanner would meet these files.
-      const nobody = 65534;
-      output = await new Promise((resolve, reject) => {
-        execFile(
-          process.execPath,
-          ['--import=tsx/esm', fixture, tree],
-          { uid: nobody, gid: nobody, cwd: fileURLToPath(new URL('../..', import.meta.url)), env: { ...process.env, HOME: '/tmp' }, timeout: 30_000 },
-          (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
-        );
-      });
+      // Root ignores permission bits. The scan runs in a child that keeps uid 0 but loses
+      // CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (as a hardened service would), so it meets
+      // these files exactly as an unprivileged scanner does; failing that, as `nobody`.
+      const dropCaps = ['--bounding-set', '-dac_override,-dac_read_search'];
+      const run = (file: string, args: string[], options: { uid?: number; gid?: number } = {}): Promise<string> =>
+        new Promise((resolve, reject) => {
+          execFile(file, args, { ...options, cwd: repo, env: { ...process.env, HOME: '/tmp' }, timeout: 60_000 }, (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+          );
+        });
+      const node = [process.execPath, '--import=tsx/esm', fixture, tree];
+      if (await run('setpriv', [...dropCaps, 'true']).then(() => true, () => false)) {
+        output = await run('setpriv', [...dropCaps, ...node]);
+        t.diagnostic('ran the scan as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (setpriv)');
+      } else if (await run(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(fixture)})`], { uid: 65534, gid: 65534 }).then(() => true, () => false)) {
+        output = await run(node[0] as string, node.slice(1), { uid: 65534, gid: 65534 });
+        t.diagnostic('ran the scan as uid 65534');
+      } else {
+        await chmod(join(tree, 'locked'), 0o755);
+        t.skip('running as root, and neither setpriv nor uid 65534 can drop the permission bypass here');
+        return;
+      }
     } else {
       const scanner = new FileScanner({ roots: [tree], threads: 1 });
       const result = await scanWithWarnings(scanner);
@@ -301,7 +313,6 @@ describe('walking: permissions and mounts', () => {
     // The name alone still gives secret.exe away.
     assert.deepEqual(report.findings.map((f) => `${rel(f.path)}:${f.detector}`), ['secret.exe:extension']);
     assert.equal(report.filesScanned, 1);
-    t.diagnostic(process.getuid?.() === 0 ? 'ran the scan as uid 65534' : 'ran the scan as the current user');
   });
 
   it('stays on one file system unless asked (scanning /dev, where /dev/shm is a separate mount)', async (t) => {
