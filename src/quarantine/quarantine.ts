@@ -36,14 +36,21 @@ export interface IsolateOptions {
    * The identity the caller checked (e.g. the scanner's `lstat`): isolation is refused if
    * the path now names another file, even a regular one.
    */
-  readonly expect?: {
-    readonly dev: number;
-    readonly ino: number;
-    /** Also compared, so a recycled inode number is not mistaken for the checked file. */
-    readonly ctimeMs?: number;
-    readonly size?: number;
-    readonly sha256?: string;
-  };
+  readonly expect?: IsolateExpectation;
+}
+
+/** The identity a caller checked before asking for isolation (see {@link IsolateOptions.expect}). */
+export interface IsolateExpectation {
+  /** Device id from the caller's `lstat`. */
+  readonly dev: number;
+  /** Inode number from the caller's `lstat`. */
+  readonly ino: number;
+  /** Status-change time (ms); also compared, so a recycled inode number is not mistaken for the checked file. */
+  readonly ctimeMs?: number;
+  /** Size in bytes the caller saw. */
+  readonly size?: number;
+  /** SHA-256 (hex) the caller computed; the content must still hash to it. */
+  readonly sha256?: string;
 }
 
 /** Options of {@link Quarantine.restore}. */

@@ -1,10 +1,16 @@
 import { Worker } from 'node:worker_threads';
-import type { ContentPattern, HashAlgorithm } from './types.js';
+import { OPEN_NOFOLLOW_READ } from '../quarantine/safe-fs.js';
+import type { ContentPattern, EntryKind, HashAlgorithm } from './types.js';
 
-/** One full read of a file: what to compute, through an already verified descriptor. @internal */
+/** One file to read in a worker: opened there by path, checked against the walk's (dev, inode). @internal */
 export interface ContentJob {
-  readonly fd: number;
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+  /** Bytes of head wanted. */
   readonly head: number;
+  /** Whether to read the whole file (hashes or patterns wanted), not just the head. */
+  readonly full: boolean;
   readonly hashes: readonly HashAlgorithm[];
   /** Indices into the pool's pattern table. */
   readonly patterns: readonly number[];
@@ -12,8 +18,9 @@ export interface ContentJob {
   readonly maxBytes: number;
 }
 
-/** What a full read produced. @internal */
+/** What a read produced. @internal */
 export interface ContentResult {
+  readonly ok: true;
   readonly head: Uint8Array;
   readonly hashes: Partial<Record<HashAlgorithm, string>>;
   /** [pattern index, byte offset of the first occurrence]. */
@@ -23,82 +30,190 @@ export interface ContentResult {
   readonly truncated: boolean;
 }
 
-interface WireError {
+/** Why a read did not happen: a system error, or the path no longer names the listed file. @internal */
+export interface ContentFailure {
+  readonly ok: false;
+  /** The path names another inode now, or a symlink (ELOOP under O_NOFOLLOW). */
+  readonly changed: boolean;
+  readonly code: string | undefined;
+  readonly syscall: string | undefined;
   readonly message: string;
-  readonly code?: string;
-  readonly syscall?: string;
 }
 
-type Reply = { id: number; result: ContentResult } | { id: number; error: WireError };
+/** @internal */
+export type ContentOutcome = ContentResult | ContentFailure;
+
+/** An entry's `lstat`, as the worker saw it. @internal */
+export interface WireStats {
+  readonly kind: EntryKind | 'directory';
+  readonly size: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+/**
+ * An `lstat`, plus (for a regular file, when asked) its first bytes read through a
+ * descriptor checked against that `lstat`, saving a second round trip for the common
+ * case of detectors that only look at magic numbers. @internal
+ */
+export type StatOutcome =
+  | {
+      readonly ok: true;
+      readonly stats: WireStats;
+      readonly head?: Uint8Array;
+      /** A speculative full read, when one was asked for and the file is regular and small enough. */
+      readonly content?: ContentResult;
+      readonly openError?: ContentFailure;
+    }
+  | ContentFailure;
 
 // The worker is plain JavaScript evaluated from a string: a worker file would need a
 // loader under tsx and a path under dist, and this one needs nothing but node:fs and
-// node:crypto. Reads are synchronous on purpose: the worker has nothing else to do, and
-// each worker is its own thread, so N workers hash N files at once on N cores.
+// node:crypto. It opens, checks, reads and closes each file itself with synchronous calls:
+// the worker has nothing else to do, each worker is its own thread (N workers read and
+// hash N files at once on N cores), and the main thread pays one message per batch of
+// files instead of four thread-pool round trips per file.
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
-const { readSync } = require('node:fs');
+const { openSync, fstatSync, lstatSync, readSync, closeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const chunkSize = workerData.chunkSize;
 const overlap = workerData.regexOverlap;
+const flags = workerData.openFlags;
 const compile = (p) =>
   p.regex ? { regex: new RegExp(p.regex.source, p.regex.flags.replace(/[gy]/g, '')) } : { bytes: Buffer.from(p.bytes) };
 const patterns = workerData.patterns.map(compile);
 const buffer = Buffer.allocUnsafe(chunkSize);
-parentPort.on('message', (job) => {
-  if (job.type === 'pattern') {
-    patterns[job.index] = compile(job.spec);
-    return;
+const failure = (error, changed) => ({
+  ok: false,
+  changed: changed || (error && error.code === 'ELOOP'),
+  code: error && error.code,
+  syscall: error && error.syscall,
+  message: String(error && error.message),
+});
+function readAll(fd, job) {
+  const hashers = job.hashes.map((name) => [name, createHash(name)]);
+  let remaining = job.patterns.slice();
+  const matches = [];
+  let keep = 0;
+  for (const i of remaining) keep = Math.max(keep, patterns[i].regex ? overlap : patterns[i].bytes.length - 1);
+  let tail = Buffer.alloc(0);
+  let head = Buffer.alloc(0);
+  let pos = 0;
+  let truncated = false;
+  for (;;) {
+    const n = readSync(fd, buffer, 0, chunkSize, pos);
+    if (n === 0) break;
+    let chunk = buffer.subarray(0, n);
+    if (pos + n > job.maxBytes) {
+      truncated = true;
+      chunk = chunk.subarray(0, Math.max(0, job.maxBytes - pos));
+    }
+    if (pos === 0) head = Buffer.from(chunk.subarray(0, job.head));
+    for (const [, hasher] of hashers) hasher.update(chunk);
+    if (remaining.length > 0) {
+      const window = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+      const base = pos - tail.length;
+      let text;
+      remaining = remaining.filter((i) => {
+        const p = patterns[i];
+        let at = -1;
+        if (p.bytes) at = window.indexOf(p.bytes);
+        else {
+          if (text === undefined) text = window.latin1Slice(0, window.length);
+          const m = p.regex.exec(text);
+          if (m) at = m.index;
+        }
+        if (at < 0) return true;
+        matches.push([i, base + at]);
+        return false;
+      });
+      tail = Buffer.from(window.subarray(Math.max(0, window.length - keep)));
+    }
+    pos += chunk.length;
+    if (truncated) break;
+  }
+  const hashes = {};
+  for (const [name, hasher] of hashers) hashes[name] = hasher.digest('hex');
+  return { ok: true, head, hashes, matches, bytesRead: pos, truncated };
+}
+function run(job) {
+  let fd;
+  try {
+    fd = openSync(job.path, flags);
+  } catch (error) {
+    return failure(error, false);
   }
   try {
-    const hashers = job.hashes.map((name) => [name, createHash(name)]);
-    let remaining = job.patterns.slice();
-    const matches = [];
-    let keep = 0;
-    for (const i of remaining) keep = Math.max(keep, patterns[i].regex ? overlap : patterns[i].bytes.length - 1);
-    let tail = Buffer.alloc(0);
-    let head = Buffer.alloc(0);
-    let pos = 0;
-    let truncated = false;
-    for (;;) {
-      const n = readSync(job.fd, buffer, 0, chunkSize, pos);
-      if (n === 0) break;
-      let chunk = buffer.subarray(0, n);
-      if (pos + n > job.maxBytes) {
-        truncated = true;
-        chunk = chunk.subarray(0, Math.max(0, job.maxBytes - pos));
-      }
-      if (pos === 0) head = Buffer.from(chunk.subarray(0, job.head));
-      for (const [, hasher] of hashers) hasher.update(chunk);
-      if (remaining.length > 0) {
-        const window = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
-        const base = pos - tail.length;
-        let text;
-        remaining = remaining.filter((i) => {
-          const p = patterns[i];
-          let at = -1;
-          if (p.bytes) at = window.indexOf(p.bytes);
-          else {
-            if (text === undefined) text = window.latin1Slice(0, window.length);
-            const m = p.regex.exec(text);
-            if (m) at = m.index;
-          }
-          if (at < 0) return true;
-          matches.push([i, base + at]);
-          return false;
-        });
-        const from = Math.max(0, window.length - keep);
-        tail = Buffer.from(window.subarray(from));
-      }
-      pos += chunk.length;
-      if (truncated) break;
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.dev !== job.dev || st.ino !== job.ino) {
+      return { ok: false, changed: true, code: undefined, syscall: 'fstat', message: 'replaced by another file after it was listed' };
     }
-    const hashes = {};
-    for (const [name, hasher] of hashers) hashes[name] = hasher.digest('hex');
-    parentPort.postMessage({ id: job.id, result: { head, hashes, matches, bytesRead: pos, truncated } });
+    if (job.full) return readAll(fd, job);
+    const n = readSync(fd, buffer, 0, Math.min(job.head, chunkSize), 0);
+    return { ok: true, head: Buffer.from(buffer.subarray(0, n)), hashes: {}, matches: [], bytesRead: 0, truncated: false };
   } catch (error) {
-    parentPort.postMessage({ id: job.id, error: { message: String(error && error.message), code: error && error.code, syscall: error && error.syscall } });
+    return failure(error, false);
+  } finally {
+    try { closeSync(fd); } catch {}
   }
+}
+const kindOf = (st) =>
+  st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' :
+  st.isSocket() ? 'socket' : st.isBlockDevice() ? 'block-device' : st.isCharacterDevice() ? 'character-device' : 'unknown';
+function stat(job) {
+  let st;
+  try {
+    st = lstatSync(job.path);
+  } catch (error) {
+    return failure(error, false);
+  }
+  const stats = {
+    kind: kindOf(st), size: st.size, dev: st.dev, ino: st.ino, mode: st.mode,
+    uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
+  };
+  // Never opened: anything but a regular file (a FIFO would block, a device has side effects).
+  if (!st.isFile()) return { ok: true, stats };
+  if (job.full && st.size <= job.maxBytes) {
+    // Speculative full read: the last files all needed exactly this, so this one likely does too.
+    const read = run({ path: job.path, dev: st.dev, ino: st.ino, head: job.head, full: true, hashes: job.hashes, patterns: job.patterns, maxBytes: job.maxBytes });
+    return read.ok ? { ok: true, stats, content: read } : { ok: true, stats, openError: read };
+  }
+  if (job.head === 0 || st.size === 0) return { ok: true, stats };
+  const read = run({ path: job.path, dev: st.dev, ino: st.ino, head: job.head, full: false });
+  return read.ok ? { ok: true, stats, head: read.head } : { ok: true, stats, openError: read };
+}
+parentPort.on('message', (message) => {
+  if (message.type === 'pattern') {
+    patterns[message.index] = compile(message.spec);
+    return;
+  }
+  const results = message.jobs.map((job) => (job.op === 'stat' ? stat(job) : run(job)));
+  // All heads of a batch go back in one transferred buffer (no copy), not one clone each.
+  let total = 0;
+  for (const r of results) {
+    const c = r.content || r;
+    if (r.head) total += r.head.length;
+    if (c !== r && c.head) total += c.head.length;
+  }
+  const arena = new Uint8Array(total);
+  let at = 0;
+  const move = (head) => {
+    arena.set(head, at);
+    const view = arena.subarray(at, at + head.length);
+    at += head.length;
+    return view;
+  };
+  for (const r of results) {
+    if (r.head) r.head = move(r.head);
+    if (r.content && r.content.head) r.content.head = move(r.content.head);
+  }
+  parentPort.postMessage(results, [arena.buffer]);
 });
 `;
 
@@ -107,38 +222,55 @@ interface PatternSpec {
   readonly bytes?: Uint8Array;
 }
 
-interface Slot {
-  worker: Worker;
-  busy: boolean;
+/** A stat job; with `full`, regular files are also read in full (hashes, patterns) in the same trip. @internal */
+export interface StatJob {
+  readonly path: string;
+  readonly head: number;
+  readonly full: boolean;
+  readonly hashes: readonly HashAlgorithm[];
+  readonly patterns: readonly number[];
+  readonly maxBytes: number;
 }
 
+type WireJob = (ContentJob & { readonly op: 'read' }) | (StatJob & { readonly op: 'stat' });
+
 interface Task {
-  readonly id: number;
-  readonly job: ContentJob;
-  readonly resolve: (result: ContentResult) => void;
+  readonly job: WireJob;
+  readonly resolve: (outcome: never) => void;
   readonly reject: (error: Error) => void;
 }
 
+interface Slot {
+  worker: Worker;
+  /** Batches sent and not yet answered, oldest first (a worker answers in order). */
+  readonly outstanding: Task[][];
+}
+
+// Up to two batches per worker keep it busy while the main thread handles the last reply.
+const MAX_OUTSTANDING = 2;
+const MAX_BATCH = 64;
+const MIN_PIPELINED_BATCH = 16;
+
 /**
- * A pool of worker threads that read, hash and search files in parallel. One pool
- * lives for one scan; its pattern table is fixed when it starts.
+ * A pool of worker threads that open, read, hash and search files in parallel. One pool
+ * lives for one scan. Jobs issued in the same turn of the event loop are sent in batches.
  *
  * @internal
  */
 export class ContentPool {
   readonly #slots: Slot[] = [];
   readonly #queue: Task[] = [];
-  readonly #running = new Map<Worker, Task>();
-  readonly #data: { chunkSize: number; regexOverlap: number; patterns: PatternSpec[] };
+  readonly #data: { chunkSize: number; regexOverlap: number; openFlags: number; patterns: PatternSpec[] };
   // Patterns are registered as detectors first ask for them, keyed by content (not object
   // identity), so a detector that builds its needs afresh per file cannot grow the table.
   readonly #patternIndex = new Map<string, number>();
   readonly #byObject = new WeakMap<ContentPattern, number>();
-  #nextId = 0;
+  #flushScheduled = false;
+  #turn = 0;
   #closed = false;
 
   constructor(threads: number, chunkSize: number, regexOverlap: number) {
-    this.#data = { chunkSize, regexOverlap, patterns: [] };
+    this.#data = { chunkSize, regexOverlap, openFlags: OPEN_NOFOLLOW_READ, patterns: [] };
     for (let i = 0; i < threads; i++) this.#slots.push(this.#spawn());
   }
 
@@ -163,12 +295,27 @@ export class ContentPool {
     return index;
   }
 
-  /** Reads the file behind `job.fd` in a worker. */
-  read(job: ContentJob): Promise<ContentResult> {
+  /** Opens, checks and reads one file in a worker. */
+  read(job: ContentJob): Promise<ContentOutcome> {
+    return this.#submit({ op: 'read', ...job });
+  }
+
+  /** `lstat`s an entry in a worker, and for a regular file reads up to `head` bytes through a checked descriptor. */
+  stat(job: StatJob): Promise<StatOutcome> {
+    return this.#submit({ op: 'stat', ...job });
+  }
+
+  #submit<T>(job: WireJob): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('content pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, job, resolve, reject });
-      this.#dispatch();
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ job, resolve: resolve as (outcome: never) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => {
+          this.#flushScheduled = false;
+          this.#dispatch();
+        });
+      }
     });
   }
 
@@ -176,28 +323,28 @@ export class ContentPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const task of this.#queue.splice(0)) task.reject(new Error('content pool is closed'));
+    const error = new Error('content pool is closed');
+    for (const task of this.#queue.splice(0)) task.reject(error);
+    for (const slot of this.#slots) for (const batch of slot.outstanding.splice(0)) for (const task of batch) task.reject(error);
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#data });
-    const slot: Slot = { worker, busy: false };
-    worker.on('message', (reply: Reply) => {
-      const task = this.#running.get(worker);
-      this.#running.delete(worker);
-      slot.busy = false;
-      if (task && task.id === reply.id) {
-        if ('result' in reply) task.resolve(reply.result);
-        else task.reject(Object.assign(new Error(reply.error.message), reply.error));
-      }
+    // Small heaps: a worker holds one chunk buffer and a few digests; the default young
+    // generation alone would add tens of MB of RSS per thread.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#data, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
+    const slot: Slot = { worker, outstanding: [] };
+    worker.on('message', (outcomes: never[]) => {
+      const batch = slot.outstanding.shift() ?? [];
+      batch.forEach((task, i) => task.resolve(outcomes[i] as never));
       this.#dispatch();
     });
-    // A worker that dies (out of memory, a bug) fails its task, and a fresh one takes its place.
+    // A worker that dies (out of memory, a bug) fails its batches, and a fresh one takes its place.
+    let dead = false;
     const onDeath = (error: Error): void => {
-      const task = this.#running.get(worker);
-      this.#running.delete(worker);
-      task?.reject(error);
+      if (dead) return;
+      dead = true;
+      for (const batch of slot.outstanding.splice(0)) for (const task of batch) task.reject(error);
       if (this.#closed) return;
       const index = this.#slots.indexOf(slot);
       if (index >= 0) this.#slots[index] = this.#spawn();
@@ -205,19 +352,29 @@ export class ContentPool {
     };
     worker.on('error', onDeath);
     worker.on('exit', (code) => {
-      if (!this.#closed && this.#running.has(worker)) onDeath(new Error(`content worker exited with code ${code}`));
+      if (!this.#closed) onDeath(new Error(`content worker exited with code ${code}`));
     });
     return slot;
   }
 
   #dispatch(): void {
-    for (const slot of this.#slots) {
-      if (this.#queue.length === 0) return;
-      if (slot.busy) continue;
-      const task = this.#queue.shift() as Task;
-      slot.busy = true;
-      this.#running.set(slot.worker, task);
-      slot.worker.postMessage({ type: 'job', id: task.id, ...task.job });
+    while (this.#queue.length > 0) {
+      // The least busy worker, taking turns on ties so every worker gets a share.
+      let best: Slot | undefined;
+      let idle = 0;
+      for (let i = 0; i < this.#slots.length; i++) {
+        const slot = this.#slots[(this.#turn + i) % this.#slots.length] as Slot;
+        if (slot.outstanding.length === 0) idle++;
+        if (!best || slot.outstanding.length < best.outstanding.length) best = slot;
+      }
+      if (!best || best.outstanding.length >= MAX_OUTSTANDING) return;
+      // An idle worker takes its share of what is queued; a busy one only a batch worth a message.
+      if (best.outstanding.length > 0 && this.#queue.length < MIN_PIPELINED_BATCH) return;
+      const share = idle > 1 ? Math.ceil(this.#queue.length / idle) : this.#queue.length;
+      const batch = this.#queue.splice(0, Math.min(MAX_BATCH, share));
+      this.#turn = (this.#slots.indexOf(best) + 1) % this.#slots.length;
+      best.outstanding.push(batch);
+      best.worker.postMessage({ type: 'batch', jobs: batch.map((t) => t.job) });
     }
   }
 }

@@ -1,5 +1,5 @@
-export { FileScanner, type FileScannerEvents, type QuarantinedEvent } from './file-scanner.js';
-export type { FileScannerOptions, ScannerQuarantineOptions } from './options.js';
+export { FileScanner, type FileScannerEvents, type QuarantinedEvent, type ScanOptions } from './file-scanner.js';
+export type { FileScannerOptions, ScanCacheOptions, ScannerQuarantineOptions } from './options.js';
 export type {
   ContentNeeds,
   ContentPattern,
@@ -28,4 +28,4 @@ export {
   type ContentSignature,
   type SignatureDetectorOptions,
 } from './detectors/signature.js';
-export { Quarantine, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RestoreOptions } from '../quarantine/index.js';
+export { Quarantine, type IsolateExpectation, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RestoreOptions } from '../quarantine/index.js';

@@ -45,10 +45,10 @@ export interface FileScannerOptions {
    * ctime), and skip them while unchanged. Kept in memory between `scan()` calls, and in
    * `file` across processes. Changing any detector's configuration invalidates it.
    */
-  readonly cache?: { readonly file?: string };
+  readonly cache?: ScanCacheOptions;
   /**
    * Files inspected at once (walk, open, head reads); bounds memory together with `chunkSize`.
-   * @defaultValue `4 * threads`, at least 8
+   * @defaultValue `32`
    */
   readonly concurrency?: number;
   /**
@@ -89,6 +89,12 @@ export interface FileScannerOptions {
    * @defaultValue `() => new Date()`
    */
   readonly now?: () => Date;
+}
+
+/** The scanner's `cache` option. */
+export interface ScanCacheOptions {
+  /** Where to keep the cache between processes (written atomically after each scan); in memory only when omitted. */
+  readonly file?: string;
 }
 
 /** The scanner's `quarantine` option. */
@@ -154,7 +160,7 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
     quarantine,
     cacheFile: options.cache?.file === undefined ? undefined : resolve(expectString('cache.file', options.cache.file)),
     cacheEnabled: options.cache !== undefined,
-    concurrency: options.concurrency === undefined ? Math.max(8, 4 * threads) : expectNumber('concurrency', options.concurrency, { min: 1, max: 4096, integer: true }),
+    concurrency: options.concurrency === undefined ? 32 : expectNumber('concurrency', options.concurrency, { min: 1, max: 4096, integer: true }),
     threads,
     chunkSize: options.chunkSize === undefined ? 1 << 20 : expectNumber('chunkSize', options.chunkSize, { min: 4096, max: 64 << 20, integer: true }),
     regexOverlap: options.regexOverlap === undefined ? 4096 : expectNumber('regexOverlap', options.regexOverlap, { min: 0, max: 1 << 20, integer: true }),

@@ -1,15 +1,32 @@
-import type { Stats } from 'node:fs';
+import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { readdirp, type EntryInfo } from 'readdirp';
-import type { EntryKind, ScannedFile, SkipReason } from './types.js';
+import type { EntryKind, SkipReason } from './types.js';
 
 /** What the walk yields: an entry to judge, a directory entered, or a path it could not look at. @internal */
 export type WalkItem =
-  | { readonly type: 'entry'; readonly file: ScannedFile }
+  | { readonly type: 'entry'; readonly entry: WalkEntry }
   | { readonly type: 'directory' }
   | { readonly type: 'skip'; readonly path: string; readonly reason: SkipReason; readonly detail: string; readonly error?: Error };
+
+/** An entry as listed: its name and the type the directory listing gave (no stat yet). @internal */
+export interface WalkEntry {
+  readonly path: string;
+  readonly relativePath: string;
+  /** From the dirent; `'unknown'` on file systems that do not fill d_type. */
+  readonly kind: EntryKind;
+  /** The device of the root it was found under (for `oneFileSystem` on nested walks). */
+  readonly rootDev: number;
+}
+
+/** A directory met as an entry (no d_type, or a file replaced by a directory): walked on its own, never through a link. @internal */
+export interface NestedRoot {
+  readonly path: string;
+  readonly relativePath: string;
+  readonly rootDev: number;
+}
 
 /** @internal */
 export interface WalkOptions {
@@ -18,6 +35,31 @@ export interface WalkOptions {
   /** Directories already walked in this scan (dev:ino), shared by all roots so overlapping roots and bind mounts cannot loop. */
   readonly visited: Set<string>;
   readonly signal: AbortSignal;
+}
+
+/**
+ * Walks a directory that turned up as an entry. Unlike a user's root it is not resolved:
+ * it must still be a real directory (not a symlink), on the same file system when asked.
+ *
+ * @internal
+ */
+export async function* walkNested(nested: NestedRoot, options: WalkOptions): AsyncGenerator<WalkItem> {
+  let stats: Stats;
+  try {
+    stats = await lstat(nested.path);
+  } catch (error) {
+    yield { type: 'skip', path: nested.path, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  if (!stats.isDirectory()) {
+    yield { type: 'skip', path: nested.path, reason: 'changed', detail: 'no longer a directory' };
+    return;
+  }
+  if (options.oneFileSystem && stats.dev !== nested.rootDev) {
+    yield { type: 'skip', path: nested.path, reason: 'other-filesystem', detail: `device ${stats.dev}` };
+    return;
+  }
+  yield* walkRoot(nested.path, options, { stats, relativePrefix: nested.relativePath, rootDev: nested.rootDev });
 }
 
 /**
@@ -39,8 +81,8 @@ export function exclusionMatcher(globs: readonly string[]): WalkOptions['isExclu
   return (rel, abs, base) => (name?.(base) ?? false) || (absolute?.(abs) ?? false) || (relative?.(rel) ?? false);
 }
 
-/** @internal */
-export function entryKind(stats: Stats): EntryKind {
+/** What a directory entry is, from `lstat` stats or a dirent (same predicates). @internal */
+export function entryKind(stats: Stats | Dirent): EntryKind {
   if (stats.isFile()) return 'file';
   if (stats.isSymbolicLink()) return 'symlink';
   if (stats.isFIFO()) return 'fifo';
@@ -50,23 +92,7 @@ export function entryKind(stats: Stats): EntryKind {
   return 'unknown';
 }
 
-/** @internal */
-export function toScannedFile(path: string, relativePath: string, stats: Stats): ScannedFile {
-  return {
-    path,
-    relativePath,
-    name: basename(path),
-    kind: entryKind(stats),
-    size: stats.size,
-    dev: stats.dev,
-    ino: stats.ino,
-    mode: stats.mode,
-    uid: stats.uid,
-    gid: stats.gid,
-    mtimeMs: stats.mtimeMs,
-    ctimeMs: stats.ctimeMs,
-  };
-}
+const direntKind = entryKind;
 
 /** Maps an errno from the walk to a skip reason. @internal */
 export function skipReasonOf(error: unknown): SkipReason {
@@ -88,21 +114,32 @@ export function skipReasonOf(error: unknown): SkipReason {
  *
  * @internal
  */
-export async function* walkRoot(root: string, options: WalkOptions): AsyncGenerator<WalkItem> {
+export async function* walkRoot(
+  root: string,
+  options: WalkOptions,
+  nested?: { readonly stats: Stats; readonly relativePrefix: string; readonly rootDev: number },
+): AsyncGenerator<WalkItem> {
   let rootPath: string;
   let rootStats: Stats;
-  try {
-    // The root was named by the user: resolve it once (e.g. /home -> /usr/home), then never again.
-    rootPath = await realpath(root);
-    rootStats = await lstat(rootPath);
-  } catch (error) {
-    yield { type: 'skip', path: root, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
-    return;
+  if (nested) {
+    rootPath = root;
+    rootStats = nested.stats;
+  } else {
+    try {
+      // The root was named by the user: resolve it once (e.g. /home -> /usr/home), then never again.
+      rootPath = await realpath(root);
+      rootStats = await lstat(rootPath);
+    } catch (error) {
+      yield { type: 'skip', path: root, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+      return;
+    }
+    if (!rootStats.isDirectory()) {
+      yield { type: 'entry', entry: { path: rootPath, relativePath: basename(rootPath), kind: entryKind(rootStats), rootDev: rootStats.dev } };
+      return;
+    }
   }
-  if (!rootStats.isDirectory()) {
-    yield { type: 'entry', file: toScannedFile(rootPath, basename(rootPath), rootStats) };
-    return;
-  }
+  const rootDev = nested?.rootDev ?? rootStats.dev;
+  const prefix = nested ? `${nested.relativePrefix}${sep}` : '';
   const rootKey = `${rootStats.dev}:${rootStats.ino}`;
   if (options.visited.has(rootKey)) return;
   options.visited.add(rootKey);
@@ -112,15 +149,25 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
   const rootPrefix = rootPath.endsWith(sep) ? rootPath : rootPath + sep;
   const stream = readdirp(rootPath, {
     type: 'all',
-    lstat: true,
-    alwaysStat: true,
+    // Dirent mode: the listing's d_type says what each entry is, so the walk itself stats
+    // only directories; files are stat'ed (and opened) in the scanner's worker threads.
+    alwaysStat: false,
     // readdirp's own default; keeps its batches small so memory stays flat on wide trees.
     highWaterMark: 256,
     directoryFilter: (entry: EntryInfo) => {
-      const stats = entry.stats;
-      if (!stats || stats.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
-      if (options.isExcluded(entry.path, entry.fullPath, entry.basename)) return false;
-      if (options.oneFileSystem && stats.dev !== rootStats.dev) {
+      if (!entry.dirent || entry.dirent.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
+      if (options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename)) return false;
+      let stats: Stats;
+      try {
+        // Synchronous on purpose: readdirp's filter is synchronous, and one lstat per
+        // directory (not per file) costs microseconds.
+        stats = lstatSync(entry.fullPath);
+      } catch (error) {
+        pending.push({ type: 'skip', path: entry.fullPath, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) });
+        return false;
+      }
+      if (!stats.isDirectory()) return false; // replaced since the listing; yielded as an entry
+      if (options.oneFileSystem && stats.dev !== rootDev) {
         pending.push({ type: 'skip', path: entry.fullPath, reason: 'other-filesystem', detail: `device ${stats.dev}` });
         return false;
       }
@@ -133,7 +180,7 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
       pending.push({ type: 'directory' });
       return true;
     },
-    fileFilter: (entry: EntryInfo) => !options.isExcluded(entry.path, entry.fullPath, entry.basename),
+    fileFilter: (entry: EntryInfo) => !options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename),
   });
   stream.on('warn', (error: NodeJS.ErrnoException) => {
     // Link classification noise: we never follow links, so their targets do not matter.
@@ -150,8 +197,8 @@ export async function* walkRoot(root: string, options: WalkOptions): AsyncGenera
     for await (const entry of stream as AsyncIterable<EntryInfo>) {
       while (pending.length > 0) yield pending.shift() as WalkItem;
       // Directories are walked, not judged (readdirp yields them too with type 'all').
-      if (!entry.stats || entry.stats.isDirectory()) continue;
-      yield { type: 'entry', file: toScannedFile(entry.fullPath, entry.path, entry.stats) };
+      if (!entry.dirent || entry.dirent.isDirectory()) continue;
+      yield { type: 'entry', entry: { path: entry.fullPath, relativePath: prefix + entry.path, kind: direntKind(entry.dirent), rootDev } };
     }
     while (pending.length > 0) yield pending.shift() as WalkItem;
   } finally {

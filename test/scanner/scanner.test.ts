@@ -63,6 +63,21 @@ describe('FileScanner', () => {
     assert.equal(report.durationMs, 0);
   });
 
+  it('keeps alert titles short for deep paths, with the file name', async () => {
+    const deep = join(dir, 'deep', ...Array.from({ length: 12 }, (_, i) => `directory-level-${i}`));
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, 'payload.exe'), peImage());
+    const scanner = new FileScanner({ roots: [join(dir, 'deep')], threads: 1, detectors: [extensionDetector()] });
+    const alerts: Alert[] = [];
+    scanner.on('alert', (a) => alerts.push(a));
+    const report = await scanner.scan();
+    assert.ok((report.findings[0]?.path.length ?? 0) > 250);
+    assert.equal(alerts.length, 1);
+    assert.ok((alerts[0]?.title.length ?? 0) < 260);
+    assert.match(alerts[0]?.title ?? '', /….*\/payload\.exe$/);
+    assert.equal(alerts[0]?.labels['path'], report.findings[0]?.path);
+  });
+
   it('isolates findings at or above minSeverity and emits quarantined', async () => {
     const tree = join(dir, 'isolate');
     await mkdir(tree);

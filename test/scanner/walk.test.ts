@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { rmSync, symlinkSync } from 'node:fs';
 import { chmod, mkdir, open, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,32 +144,90 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.ok(warnings.every((w) => w.reason === 'vanished' && /ENOENT/.test(w.message)));
   });
 
-  it('reports a file replaced by a symlink between listing and reading as changed, without reading the target', async () => {
+  it('reports a file replaced by a symlink between its lstat and its read as changed, without reading the target', async () => {
     const tree = join(dir, 'swap');
     await mkdir(tree);
-    await writeFile(join(tree, 'a-first.txt'), 'first');
-    await writeFile(join(tree, 'b-victim.txt'), 'victim');
-    await writeFile(join(dir, 'target.exe'), peImage());
+    await writeFile(join(tree, 'victim.txt'), 'victim');
+    const target = peImage();
+    await writeFile(join(dir, 'target.exe'), target);
     let swapped = false;
+    // needs() runs after the lstat and before the content is read: the attacker's window.
     const swapper: Detector = {
       name: 'swapper',
-      async inspect() {
-        if (!swapped) {
+      needs(file) {
+        if (!swapped && file.name === 'victim.txt') {
           swapped = true;
-          for (const name of ['a-first.txt', 'b-victim.txt']) {
+          rmSync(file.path);
+          symlinkSync(join(dir, 'target.exe'), file.path);
+        }
+        return { hashes: ['sha256'] };
+      },
+      inspect: () => [],
+    };
+    const scanner = new FileScanner({
+      roots: [tree],
+      threads: 1,
+      detectors: [swapper, executableDetector(), hashDetector({ sha256: [sha256(target)] })],
+    });
+    const { report, warnings } = await scanWithWarnings(scanner);
+    assert.equal(report.findings.length, 0, 'the PE behind the link must not be read');
+    assert.equal(report.bytesHashed, 0);
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]?.reason, 'changed');
+    assert.match(warnings[0]?.message ?? '', /symbolic link/);
+
+    // Swapped before the scan looks at it at all: judged as the symlink it now is.
+    const again = await scanWithWarnings(new FileScanner({ roots: [tree], threads: 1, detectors: [executableDetector(), hashDetector({ sha256: [sha256(target)] })] }));
+    assert.equal(again.report.findings.length, 0);
+    assert.equal(again.report.symlinks, 1);
+    assert.deepEqual(again.warnings, []);
+  });
+
+  it('walks a listed file that became a directory, but not one that became a link to a directory', async () => {
+    const tree = join(dir, 'became-dir');
+    await mkdir(tree);
+    const names = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5'];
+    for (const name of names) await writeFile(join(tree, name), 'listed as a file');
+    const outside = join(dir, 'outside-dir');
+    await mkdir(outside);
+    await writeFile(join(outside, 'outside.exe'), peImage());
+    let trigger: string | undefined;
+    // The first entry inspected turns the others (already listed) into directories or links.
+    const saboteur: Detector = {
+      name: 'saboteur',
+      async inspect(file) {
+        if (trigger === undefined) {
+          trigger = file.name;
+          for (const [i, name] of names.entries()) {
+            if (name === trigger) continue;
             await rm(join(tree, name));
-            await symlink(join(dir, 'target.exe'), join(tree, name));
+            if (i % 2 === 0) {
+              await mkdir(join(tree, name));
+              await writeFile(join(tree, name, 'inner.exe'), peImage());
+            } else {
+              await symlink(outside, join(tree, name));
+            }
           }
         }
         return [];
       },
     };
-    const scanner = new FileScanner({ roots: [tree], threads: 1, concurrency: 1, detectors: [swapper, executableDetector()] });
-    const { report, warnings } = await scanWithWarnings(scanner);
-    assert.equal(report.findings.length, 0, 'the PE behind the link must not be read');
+    const scanner = new FileScanner({ roots: [tree], threads: 1, concurrency: 1, detectors: [saboteur, extensionDetector()] });
+    const { report } = await scanWithWarnings(scanner);
+    const expected = names.filter((name, i) => i % 2 === 0 && name !== trigger).map((name) => `${name}/inner.exe`);
+    assert.deepEqual(report.findings.map((f) => f.path.slice(tree.length + 1)).sort(), expected);
+    assert.equal(report.symlinks, names.filter((name, i) => i % 2 === 1 && name !== trigger).length);
+  });
+
+  it('reports a file whose name is not valid UTF-8 instead of passing it as clean', async () => {
+    const tree = join(dir, 'latin1');
+    await mkdir(tree);
+    await writeFile(Buffer.from(`${tree}/caf\xe9.exe`, 'latin1'), peImage());
+    const { report, warnings } = await scanWithWarnings(new FileScanner({ roots: [tree], threads: 1 }));
+    assert.equal(report.filesScanned, 0);
     assert.equal(warnings.length, 1);
-    assert.equal(warnings[0]?.reason, 'changed');
-    assert.match(warnings[0]?.message ?? '', /symbolic link/);
+    assert.equal(warnings[0]?.reason, 'unreadable');
+    assert.match(warnings[0]?.message ?? '', /not valid UTF-8/);
   });
 
   it('does not read a 10 GB sparse file: judged by name and head, listed as too large', async () => {
@@ -213,19 +272,31 @@ describe('walking: permissions and mounts', () => {
     await chmod(join(tree, 'secret.exe'), 0o000);
     await chmod(tree, 0o755);
     const fixture = fileURLToPath(new URL('./fixtures/scan-tree.ts', import.meta.url));
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
     let output: string;
     if (process.getuid?.() === 0) {
-      // Root ignores permission bits, so the scan runs as `nobody`, as a real
-      // unprivileged scanner would meet these files.
-      const nobody = 65534;
-      output = await new Promise((resolve, reject) => {
-        execFile(
-          process.execPath,
-          ['--import=tsx/esm', fixture, tree],
-          { uid: nobody, gid: nobody, cwd: fileURLToPath(new URL('../..', import.meta.url)), env: { ...process.env, HOME: '/tmp' }, timeout: 30_000 },
-          (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
-        );
-      });
+      // Root ignores permission bits. The scan runs in a child that keeps uid 0 but loses
+      // CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (as a hardened service would), so it meets
+      // these files exactly as an unprivileged scanner does; failing that, as `nobody`.
+      const dropCaps = ['--bounding-set', '-dac_override,-dac_read_search'];
+      const run = (file: string, args: string[], options: { uid?: number; gid?: number } = {}): Promise<string> =>
+        new Promise((resolve, reject) => {
+          execFile(file, args, { ...options, cwd: repo, env: { ...process.env, HOME: '/tmp' }, timeout: 60_000 }, (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+          );
+        });
+      const node = [process.execPath, '--import=tsx/esm', fixture, tree];
+      if (await run('setpriv', [...dropCaps, 'true']).then(() => true, () => false)) {
+        output = await run('setpriv', [...dropCaps, ...node]);
+        t.diagnostic('ran the scan as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (setpriv)');
+      } else if (await run(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(fixture)})`], { uid: 65534, gid: 65534 }).then(() => true, () => false)) {
+        output = await run(node[0] as string, node.slice(1), { uid: 65534, gid: 65534 });
+        t.diagnostic('ran the scan as uid 65534');
+      } else {
+        await chmod(join(tree, 'locked'), 0o755);
+        t.skip('running as root, and neither setpriv nor uid 65534 can drop the permission bypass here');
+        return;
+      }
     } else {
       const scanner = new FileScanner({ roots: [tree], threads: 1 });
       const result = await scanWithWarnings(scanner);
@@ -242,7 +313,6 @@ describe('walking: permissions and mounts', () => {
     // The name alone still gives secret.exe away.
     assert.deepEqual(report.findings.map((f) => `${rel(f.path)}:${f.detector}`), ['secret.exe:extension']);
     assert.equal(report.filesScanned, 1);
-    t.diagnostic(process.getuid?.() === 0 ? 'ran the scan as uid 65534' : 'ran the scan as the current user');
   });
 
   it('stays on one file system unless asked (scanning /dev, where /dev/shm is a separate mount)', async (t) => {
