@@ -156,3 +156,10 @@ export function recordingLogger(): { lines: string[]; debug: (m: string, meta?: 
   const rec = (level: string) => (message: string, meta?: object) => lines.push(`${level} ${message} ${meta === undefined ? '' : JSON.stringify(meta)}`);
   return { lines, debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
 }
+
+/** Flattens an error chain (message, stack, own fields, causes) into text. */
+export function dump(error: unknown, depth = 0): string {
+  if (!(error instanceof Error) || depth > 6) return String(error);
+  const own = Object.entries(error).map(([k, v]) => `${k}=${typeof v === 'object' ? dump(v, depth + 1) : String(v)}`);
+  return [error.message, error.stack ?? '', ...own, error.cause === undefined ? '' : dump(error.cause, depth + 1)].join('\n');
+}

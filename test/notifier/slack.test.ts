@@ -11,7 +11,7 @@ import {
   type FailedEvent,
   type Notification,
 } from '../../src/index.js';
-import { FakeSlack, refusedPort, recordingLogger } from './helpers.js';
+import { FakeSlack, dump, refusedPort, recordingLogger } from './helpers.js';
 
 const TOKEN = 'xoxb-1234567890-SECRETSECRET-abcdefghijklmnop';
 const signal = new AbortController().signal;
@@ -73,10 +73,10 @@ describe('SlackChannel through the real WebClient', () => {
   });
 
   it('maps 429 (with Retry-After), 500, ok:false, slow answers and refused connections to DeliveryError', async () => {
-    const channel = new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url, timeout: 100 });
+    const channel = new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url });
     const a = createAlert({ source: 's', rule: 'r', severity: 'info', title: 't' });
-    const attempt = async (): Promise<DeliveryError> => {
-      const error = await channel.send(note([a]), { signal, attempt: 1 }).then(
+    const attempt = async (c = channel): Promise<DeliveryError> => {
+      const error = await c.send(note([a]), { signal, attempt: 1 }).then(
         () => assert.fail('expected a failure'),
         (e: unknown) => e,
       );
@@ -106,8 +106,8 @@ describe('SlackChannel through the real WebClient', () => {
     e = await attempt();
     assert.equal(e.retryable, true);
 
-    slack.replies.push({ kind: 'slow', ms: 1000 });
-    e = await attempt();
+    slack.replies.push({ kind: 'slow', ms: 5000 });
+    e = await attempt(new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url, timeout: 100 }));
     assert.equal(e.retryable, true);
     assert.match(e.message, /timed out/);
 
@@ -195,10 +195,3 @@ describe('SlackChannel through the real WebClient', () => {
     assert.ok(!everything.includes('SECRETSECRET'));
   });
 });
-
-/** Flattens an error chain (message, stack, own fields, causes) into text. */
-export function dump(error: unknown, depth = 0): string {
-  if (!(error instanceof Error) || depth > 6) return String(error);
-  const own = Object.entries(error).map(([k, v]) => `${k}=${typeof v === 'object' ? dump(v, depth + 1) : String(v)}`);
-  return [error.message, error.stack ?? '', ...own, error.cause === undefined ? '' : dump(error.cause, depth + 1)].join('\n');
-}
