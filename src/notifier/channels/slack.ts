@@ -71,6 +71,14 @@ const RETRYABLE_PLATFORM = new Set(['ratelimited', 'rate_limited', 'internal_err
 /** A Block Kit block, as sent to `chat.postMessage`. */
 export type SlackBlock = Record<string, unknown>;
 
+/** The legacy attachment that carries the severity colour bar. */
+export interface SlackAttachment {
+  /** Hex colour of the bar: red, orange, blue by severity; green when resolved. */
+  color: string;
+  /** Plain-text fallback (same as the message text). */
+  fallback: string;
+}
+
 /** The `chat.postMessage` arguments {@link SlackChannel} builds (without the channel). */
 export interface SlackMessage {
   /** Fallback text for notifications and clients without Block Kit; escaped. */
@@ -78,7 +86,7 @@ export interface SlackMessage {
   /** The Block Kit blocks (at most 50); every text escaped. */
   readonly blocks: SlackBlock[];
   /** Severity colour bar. */
-  readonly attachments: { color: string; fallback: string }[];
+  readonly attachments: SlackAttachment[];
   /** The firing message's `ts`, for a resolved notice. */
   readonly thread_ts?: string;
 }
