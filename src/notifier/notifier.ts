@@ -6,7 +6,7 @@ import type { Channel, DeliveryReceipt, Notification } from './channel.js';
 import { DedupMemory, type ChannelSeen } from './dedup.js';
 import type { NotifierEvents, SuppressReason } from './events.js';
 import { resolveNotifierOptions, type NotifierOptions, type ResolvedNotifierOptions } from './options.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Anything with `'alert'` events: LogWatcher, ResourceMonitor, FileScanner or your own emitter. */
@@ -186,7 +186,9 @@ export class Notifier extends Component<NotifierEvents> {
     let entryId: string | undefined;
     if (this.#outbox !== undefined) {
       try {
-        entryId = await this.#outbox.append(alert, targets.map((t) => t.lane.channel.name), now);
+        const refs = new Map<string, string>();
+        if (alert.status === 'resolved') for (const t of targets) if (t.seen?.ref !== undefined) refs.set(t.lane.channel.name, t.seen.ref);
+        entryId = await this.#outbox.append(alert, targets.map((t) => t.lane.channel.name), now, refs);
       } catch (error) {
         // Not accepted: undo the dedup bookkeeping so a retry of notify() is not suppressed.
         if (alert.status === 'firing') for (const t of targets) this.#dedup.forget(alert.key, t.lane.channel.name, t.seen);
@@ -293,7 +295,7 @@ export class Notifier extends Component<NotifierEvents> {
     this.emitSafely('suppressed', channel === undefined ? { alert, reason } : { alert, reason, channel });
   }
 
-  #resume(entries: readonly { id: string; alert: Alert; channels: Map<string, number> }[]): void {
+  #resume(entries: readonly OutboxEntry[]): void {
     for (const entry of entries) {
       const lanes: Lane[] = [];
       for (const name of entry.channels.keys()) {
@@ -308,10 +310,17 @@ export class Notifier extends Component<NotifierEvents> {
       const seq = ++this.#seq;
       this.#outstanding.set(seq, lanes.length);
       for (const lane of lanes) {
-        let seen = this.#dedup.get(entry.alert.key, lane.channel.name);
-        if (entry.alert.status === 'firing' && seen === undefined) {
-          this.#dedup.announce(entry.alert.key, lane.channel.name, entry.alert.severity, this.#options.now());
+        let seen: ChannelSeen | undefined;
+        if (entry.alert.status === 'firing') {
           seen = this.#dedup.get(entry.alert.key, lane.channel.name);
+          if (seen === undefined) {
+            this.#dedup.announce(entry.alert.key, lane.channel.name, entry.alert.severity, this.#options.now());
+            seen = this.#dedup.get(entry.alert.key, lane.channel.name);
+          }
+        } else {
+          // A resolved notice still owed: thread it under the firing message it answers.
+          const ref = entry.refs?.get(lane.channel.name);
+          seen = { at: entry.acceptedAt, severity: entry.alert.severity, ...(ref === undefined ? {} : { ref }) };
         }
         this.#enqueue(lane, { alert: entry.alert, seq, entryId: entry.id, seen });
       }

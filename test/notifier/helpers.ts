@@ -163,3 +163,12 @@ export function dump(error: unknown, depth = 0): string {
   const own = Object.entries(error).map(([k, v]) => `${k}=${typeof v === 'object' ? dump(v, depth + 1) : String(v)}`);
   return [error.message, error.stack ?? '', ...own, error.cause === undefined ? '' : dump(error.cause, depth + 1)].join('\n');
 }
+
+/** Waits (event-loop turns, not wall-clock assertions) until a condition holds. */
+export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}

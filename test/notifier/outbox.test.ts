@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { DeliveryError, Notifier, StateError, type FailedEvent, type NotifierOptions, type SuppressedEvent } from '../../src/index.js';
-import { MemoryChannel, alert, recordingLogger } from './helpers.js';
+import { DeliveryError, Notifier, StateError, resolveAlert, type FailedEvent, type NotifierOptions, type SuppressedEvent } from '../../src/index.js';
+import { MemoryChannel, alert, recordingLogger, until } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -88,6 +88,26 @@ describe('Notifier outbox', () => {
     await third.stop();
   });
 
+  it('a resolved notice resumed after a restart still threads under its firing message', async () => {
+    const ch = new MemoryChannel();
+    const first = make(ch, { outbox: { directory: dir, maxAttempts: 1000 } });
+    await first.start();
+    const firing = alert({ key: 'disk:/' });
+    await first.notify(firing);
+    await first.flush();
+    for (let i = 0; i < 1000; i++) ch.script.push(outage());
+    await first.notify(resolveAlert(firing));
+    await first.stop();
+    const up = new MemoryChannel();
+    const second = make(up);
+    await second.start();
+    await second.flush();
+    await second.stop();
+    assert.equal(up.sent.length, 1);
+    assert.equal(up.sent[0]?.status, 'resolved');
+    assert.equal(up.sent[0]?.threadRef, 'memory-1', "the firing's receipt from the first process");
+  });
+
   it('moves permanent failures, exhausted retries and expired entries to the dead-letter file', async () => {
     const ch = new MemoryChannel();
     ch.script.push(new DeliveryError('channel_not_found', { channel: 'memory', retryable: false }));
@@ -106,7 +126,7 @@ describe('Notifier outbox', () => {
     ch.gate = new Promise<void>((resolve) => (release = resolve));
     await notifier.notify(alert({ title: 'first' }));
     await notifier.notify(alert({ title: 'expired', rule: 'other' }));
-    await new Promise((resolve) => setImmediate(resolve));
+    await until(() => ch.attempts.at(-1)?.notification.alerts[0]?.title === 'first');
     clock.now += 120_000;
     ch.gate = undefined;
     release();
@@ -154,6 +174,17 @@ describe('Notifier outbox', () => {
     await c.start();
     await c.stop();
     assert.ok(!(await readdir(dir)).includes('outbox.lock'), 'unlocked on stop');
+    // A container restarts its app as the same pid (often 1): same pid, earlier start time, stale.
+    await writeFile(join(dir, 'outbox.lock'), JSON.stringify({ pid: process.pid, started: Date.now() - process.uptime() * 1000 - 3_600_000 }));
+    const d = make(new MemoryChannel());
+    await d.start();
+    const lock = JSON.parse(await readFile(join(dir, 'outbox.lock'), 'utf8')) as { pid: number };
+    assert.equal(lock.pid, process.pid);
+    await d.stop();
+    // A lock held by a live process (our parent here) is respected.
+    await writeFile(join(dir, 'outbox.lock'), `${process.ppid}\n`);
+    await assert.rejects(make(new MemoryChannel()).start(), /in use by process/);
+    await rm(join(dir, 'outbox.lock'));
   });
 
   it('survives a crash between accept and delivery (SIGKILL): a new Notifier delivers every alert', async () => {
