@@ -161,6 +161,21 @@ describe('Notifier grouping', () => {
     await notifier.stop();
   });
 
+  it('turns an attack of 10,000 failed logins from 50 hosts into a few messages', async () => {
+    const ch = new MemoryChannel();
+    const { notifier } = make([ch], { groupWait: 60_000 });
+    await notifier.start();
+    for (let i = 0; i < 10_000; i++) {
+      const host = `203.0.113.${i % 50}`;
+      await notifier.notify(alert({ rule: 'sshd.brute-force', key: `log:sshd.brute-force:${host}`, title: `SSH brute force from ${host}`, labels: { host } }));
+    }
+    await notifier.flush();
+    assert.equal(ch.sent.length, 1, 'one digest');
+    assert.equal(ch.alerts.length, 50, 'each attacking host once');
+    assert.equal(notifier.stats.suppressed, 9_950);
+    await notifier.stop();
+  });
+
   it('closes a group when it reaches maxGroupSize', async () => {
     const ch = new MemoryChannel();
     const { notifier } = make([ch], { groupWait: 60_000, maxGroupSize: 4 });

@@ -106,6 +106,12 @@ describe('SlackChannel through the real WebClient', () => {
     e = await attempt();
     assert.equal(e.retryable, true);
 
+    // A peer (or proxy) that echoes the token back: it is masked in the message and every cause.
+    slack.replies.push({ kind: 'error', error: `bad_token_${TOKEN}` });
+    e = await attempt();
+    assert.ok(!dump(e).includes(TOKEN), dump(e));
+    assert.match(e.message, /\[redacted\]/);
+
     slack.replies.push({ kind: 'slow', ms: 5000 });
     e = await attempt(new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url, timeout: 100 }));
     assert.equal(e.retryable, true);
@@ -164,6 +170,8 @@ describe('SlackChannel through the real WebClient', () => {
     const notifier = new Notifier({ channels: [channel], groupWait: 0, retry: { initialDelay: 1, maxDelay: 5 }, rateLimits: { slack: { perSecond: 1000, burst: 100 } }, logger, persistent: true });
     const failed: FailedEvent[] = [];
     const errors: Error[] = [];
+    const retried: Error[] = [];
+    notifier.on('retry', (e) => retried.push(e.error));
     notifier.on('failed', (e) => failed.push(e));
     notifier.on('error', (e) => errors.push(e));
     await notifier.start();
@@ -190,7 +198,8 @@ describe('SlackChannel through the real WebClient', () => {
     await notifier.stop();
 
     // The token appears nowhere: not in errors, causes, stacks, events or logs.
-    const everything = JSON.stringify({ lines: logger.lines, failed: failed.map((f) => dump(f.error)), errors: errors.map(dump) });
+    assert.equal(retried.length, 3);
+    const everything = JSON.stringify({ lines: logger.lines, failed: failed.map((f) => dump(f.error)), retried: retried.map((e) => dump(e)), errors: errors.map((e) => dump(e)) });
     assert.ok(!everything.includes(TOKEN));
     assert.ok(!everything.includes('SECRETSECRET'));
   });
