@@ -1,13 +1,15 @@
 import type { Alert } from '../core/alert.js';
 import { AbortedError, DeliveryError, InvalidOptionError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
-import { isAtLeast, isSeverity } from '../core/severity.js';
+import { isAtLeast } from '../core/severity.js';
 import type { Channel, DeliveryReceipt, Notification } from './channel.js';
 import { DedupMemory, type ChannelSeen } from './dedup.js';
 import type { NotifierEvents, SuppressReason } from './events.js';
 import { resolveNotifierOptions, type NotifierOptions, type ResolvedNotifierOptions } from './options.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { SettleTracker } from './settle.js';
 import { TokenBucket } from './token-bucket.js';
+import { asDeliveryError, checkAlert, raceSignal } from './delivery.js';
 
 /** Anything with `'alert'` events: LogWatcher, ResourceMonitor, FileScanner or your own emitter. */
 export interface AlertSource {
@@ -90,10 +92,8 @@ export class Notifier extends Component<NotifierEvents> {
   readonly #outbox: Outbox | undefined;
   readonly #sources = new Set<AlertSource>();
   readonly #detach = new Map<AlertSource, () => void>();
-  readonly #outstanding = new Map<number, number>();
-  readonly #flushWaiters: { upTo: number; resolve: () => void }[] = [];
+  readonly #settle = new SettleTracker();
   readonly #halt = new AbortController();
-  #seq = 0;
   #pending = 0;
   #sent = 0;
   #failed = 0;
@@ -196,8 +196,7 @@ export class Notifier extends Component<NotifierEvents> {
       }
       if (this.stopping) return; // accepted into the outbox; the next start delivers it
     }
-    const seq = ++this.#seq;
-    this.#outstanding.set(seq, targets.length);
+    const seq = this.#settle.add(targets.length);
     for (const t of targets) this.#enqueue(t.lane, { alert, seq, entryId, seen: t.seen });
   }
 
@@ -206,19 +205,13 @@ export class Notifier extends Component<NotifierEvents> {
    * delivered or given up on. Keeps the process alive while it waits.
    */
   flush(): Promise<void> {
-    const upTo = this.#seq;
+    const upTo = this.#settle.last;
     for (const lane of this.#lanes) for (const key of [...lane.groups.keys()]) this.#closeGroup(lane, key);
-    if (this.#settledUpTo(upTo)) return Promise.resolve();
+    if (this.#settle.settledUpTo(upTo)) return Promise.resolve();
+    // Unlike the component's timers, a pending flush holds the process open: a script's
+    // final `await notifier.flush()` must deliver before the process exits.
     const keepAlive = setInterval(() => {}, 1 << 30);
-    return new Promise<void>((resolve) => {
-      this.#flushWaiters.push({
-        upTo,
-        resolve: () => {
-          clearInterval(keepAlive);
-          resolve();
-        },
-      });
-    });
+    return this.#settle.wait(upTo).finally(() => clearInterval(keepAlive));
   }
 
   protected override async onStart(): Promise<void> {
@@ -266,7 +259,7 @@ export class Notifier extends Component<NotifierEvents> {
       }
     }
     await this.#outbox?.close();
-    for (const w of this.#flushWaiters.splice(0)) w.resolve();
+    this.#settle.releaseAll();
   }
 
   #subscribe(source: AlertSource): void {
@@ -307,8 +300,7 @@ export class Notifier extends Component<NotifierEvents> {
         }
       }
       if (lanes.length === 0) continue;
-      const seq = ++this.#seq;
-      this.#outstanding.set(seq, lanes.length);
+      const seq = this.#settle.add(lanes.length);
       for (const lane of lanes) {
         let seen: ChannelSeen | undefined;
         if (entry.alert.status === 'firing') {
@@ -498,25 +490,7 @@ export class Notifier extends Component<NotifierEvents> {
 
   #complete(item: Item): void {
     this.#pending--;
-    const left = (this.#outstanding.get(item.seq) ?? 1) - 1;
-    if (left > 0) {
-      this.#outstanding.set(item.seq, left);
-      return;
-    }
-    this.#outstanding.delete(item.seq);
-    for (let i = this.#flushWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.#flushWaiters[i];
-      if (waiter !== undefined && this.#settledUpTo(waiter.upTo)) {
-        this.#flushWaiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
-  }
-
-  // Sequence numbers enter #outstanding in increasing order, so its first key is the oldest.
-  #settledUpTo(upTo: number): boolean {
-    const oldest = this.#outstanding.keys().next();
-    return oldest.done === true || oldest.value > upTo;
+    this.#settle.settle(item.seq);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -532,43 +506,4 @@ export class Notifier extends Component<NotifierEvents> {
       halt.addEventListener('abort', done, { once: true });
     });
   }
-}
-
-function checkAlert(alert: Alert): void {
-  const ok =
-    typeof alert === 'object' &&
-    alert !== null &&
-    typeof alert.key === 'string' &&
-    typeof alert.title === 'string' &&
-    (alert.status === 'firing' || alert.status === 'resolved') &&
-    isSeverity(alert.severity) &&
-    alert.time instanceof Date;
-  if (!ok) throw new InvalidOptionError('alert', alert, 'an Alert (see createAlert())');
-}
-
-function asDeliveryError(thrown: unknown, channel: string): DeliveryError {
-  if (thrown instanceof DeliveryError) return thrown;
-  if (thrown instanceof AbortedError) return new DeliveryError(`${channel}: ${thrown.message}`, { channel, retryable: true, cause: thrown });
-  const error = toError(thrown);
-  // A channel that throws something else (a user's own) may have hit anything; retry it.
-  return new DeliveryError(`${channel}: ${error.message}`, { channel, retryable: true, cause: error });
-}
-
-// A channel that ignores its signal must not stall the Notifier past the send timeout.
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
