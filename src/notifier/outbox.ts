@@ -79,6 +79,7 @@ export class Outbox {
   #writing: Promise<void> | undefined;
   #sinceCompaction = 0;
   #locked = false;
+  readonly #sideWrites = new Set<Promise<void>>();
   /** Between open() and close(); the handle itself is briefly absent while compacting. */
   #open = false;
 
@@ -196,7 +197,14 @@ export class Outbox {
   }
 
   /** Appends an alert that could not be delivered to the dead-letter file (fsync'd). */
-  async deadLetter(id: string, channel: string, reason: string, now: number): Promise<void> {
+  deadLetter(id: string, channel: string, reason: string, now: number): Promise<void> {
+    // close() waits for these, so the 'dead' record is journalled before the file is closed.
+    const task = this.#deadLetter(id, channel, reason, now).finally(() => this.#sideWrites.delete(task));
+    this.#sideWrites.add(task);
+    return task;
+  }
+
+  async #deadLetter(id: string, channel: string, reason: string, now: number): Promise<void> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     const line = `${JSON.stringify({
@@ -223,6 +231,7 @@ export class Outbox {
   /** Waits for queued records, compacts, closes and unlocks. */
   async close(): Promise<void> {
     if (!this.#open) return;
+    await Promise.allSettled([...this.#sideWrites]);
     this.#open = false;
     try {
       await this.#drain();
