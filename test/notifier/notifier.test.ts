@@ -325,6 +325,20 @@ describe('Notifier lifecycle', () => {
     assert.equal(node.listenerCount('alert'), 0);
   });
 
+  it('an aborted signal stops it (delivering what is pending)', async () => {
+    const ch = new MemoryChannel();
+    const controller = new AbortController();
+    const { notifier } = make([ch], { groupWait: 60_000, signal: controller.signal });
+    await notifier.start();
+    await notifier.notify(alert());
+    const stopped = new Promise<void>((resolve) => notifier.once('sent', () => resolve()));
+    controller.abort();
+    await stopped;
+    await notifier.stop();
+    assert.equal(notifier.state, 'stopped');
+    assert.equal(ch.sent.length, 1);
+  });
+
   it('stop() flushes what is pending within stopTimeout', async () => {
     const ch = new MemoryChannel();
     const { notifier } = make([ch], { groupWait: 60_000 });

@@ -126,12 +126,13 @@ describe('SlackChannel through the real WebClient', () => {
   it('escapes every attacker-controlled field: no pings, no links, no broken code block', async () => {
     const channel = new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url });
     const a = hostileAlert();
-    const b = { ...hostileAlert(), key: 'other' };
+    const b = { ...hostileAlert(), key: 'other', rule: `rule ${hostile}` };
     await channel.send(note([a]), { signal, attempt: 1 });
-    await channel.send(note([a, b]), { signal, attempt: 1 });
+    await channel.send(note([a, b], { groupKey: `log:${hostile}` }), { signal, attempt: 1 });
     for (const body of slack.posted.slice(-2)) {
       assertNoLiveMarkup(body.text ?? '');
-      const blocks = JSON.parse(body.blocks ?? '[]') as unknown[];
+      const blocks = [JSON.parse(body.blocks ?? '[]'), JSON.parse(body.attachments ?? '[]')] as unknown[];
+      assert.match(body.attachments ?? '', /"color":"#d40e0d"/, 'critical colour bar');
       for (const text of JSON.stringify(blocks).matchAll(/"text":"((?:[^"\\]|\\.)*)"/g)) assertNoLiveMarkup(JSON.parse(`"${text[1]}"`) as string);
       assert.ok(body.text?.includes('&lt;!channel&gt;'), 'shown as text');
     }

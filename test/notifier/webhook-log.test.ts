@@ -2,9 +2,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   DeliveryError,
+  closeLogger,
+  createLogger,
   LogChannel,
   Notifier,
   WebhookChannel,
@@ -153,6 +158,29 @@ describe('LogChannel', () => {
     assert.deepEqual(logger.lines.map((l) => l.split(' ')[0]), ['info', 'warn', 'error', 'info']);
     for (const line of logger.lines) assert.ok(!/\nFAKE/.test(line.split(' {')[0] ?? ''), 'message has no newline');
     assert.throws(() => new LogChannel({ logger: {} as never }), /`logger`/);
+  });
+});
+
+describe('LogChannel with winston', () => {
+  it('writes JSON lines to a real winston file transport', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hostwarden-log-'));
+    try {
+      const file = join(dir, 'alerts.log');
+      const logger = createLogger({ console: false, file });
+      const notifier = new Notifier({ channels: [new LogChannel({ logger })], groupWait: 0, persistent: true });
+      await notifier.start();
+      await notifier.notify(createAlert({ source: 'file', rule: 'file.extension', severity: 'warning', title: 'Found invoice.exe', labels: { path: '/home/eve/invoice.exe' } }));
+      await notifier.notify(createAlert({ source: 'resource', rule: 'cpu.high', severity: 'critical', title: 'CPU at 97 %' }));
+      await notifier.stop();
+      await closeLogger(logger);
+      const entries = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; alerts: { labels: Record<string, string> }[] });
+      assert.deepEqual(entries.map((e) => e.level).sort(), ['error', 'warn']);
+      const warn = entries.find((e) => e.level === 'warn');
+      assert.equal(warn?.message, '[FIRING] Found invoice.exe');
+      assert.equal(warn?.alerts[0]?.labels.path, '/home/eve/invoice.exe');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

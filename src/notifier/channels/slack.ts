@@ -77,6 +77,8 @@ export interface SlackAttachment {
   color: string;
   /** Plain-text fallback (same as the message text). */
   fallback: string;
+  /** One escaped line beside the bar: severity, count, group. */
+  text: string;
 }
 
 /** The `chat.postMessage` arguments {@link SlackChannel} builds (without the channel). */
@@ -226,7 +228,10 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeThenTruncate(`…and ${hidden} more:\n${titles.join('\n')}`, SECTION_MAX, escapeSlack) } });
   }
   const text = escapeThenTruncate(`${icon} ${line}`, TEXT_MAX, escapeSlack);
-  const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color: notification.status === 'resolved' ? '#2eb67d' : COLOR[severity], fallback: text }] };
+  const n = notification.alerts.length;
+  const bar = escapeThenTruncate(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${oneLine(notification.groupKey)}`, 500, escapeSlack);
+  const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
+  const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
   return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };
 }
 
