@@ -59,6 +59,8 @@ interface Lane {
   readonly channel: Channel;
   readonly bucket: TokenBucket;
   readonly queue: Batch[];
+  /** With an outbox: deliveries that did not fit the queue, requeued as it drains. */
+  readonly parked: Item[];
   readonly groups: Map<string, Group>;
   /** Failure messages already logged; cleared by a success, so an outage logs once. */
   readonly logged: Set<string>;
@@ -110,6 +112,7 @@ export class Notifier extends Component<NotifierEvents> {
       // Rate limits follow the real clock the retry timers sleep on, not the injected `now`.
       bucket: new TokenBucket(resolved.rateLimitFor(channel)),
       queue: [],
+      parked: [],
       groups: new Map(),
       logged: new Set(),
       wake: undefined,
@@ -240,6 +243,10 @@ export class Notifier extends Component<NotifierEvents> {
     await Promise.all(this.#lanes.map((lane) => lane.done));
     let left = 0;
     for (const lane of this.#lanes) {
+      for (const item of lane.parked.splice(0)) {
+        left++;
+        this.#complete(item);
+      }
       for (const batch of lane.queue.splice(0)) {
         left += batch.items.length;
         if (this.#outbox === undefined) {
@@ -339,8 +346,14 @@ export class Notifier extends Component<NotifierEvents> {
     lane.groups.delete(key);
     group.cancel();
     if (lane.queue.length >= this.#options.maxQueue) {
-      // Bounded memory in a storm: the channel cannot keep up, so drop (the outbox keeps
-      // a copy for the next start) rather than grow without limit.
+      if (this.#outbox !== undefined) {
+        // The outbox already holds these alerts in memory and on disk; park the small
+        // references and requeue them as the channel catches up, so nothing accepted is lost.
+        lane.parked.push(...group.batch.items);
+        return;
+      }
+      // Bounded memory in a storm: the channel cannot keep up, so drop rather than grow
+      // without limit, and say so.
       for (const item of group.batch.items) {
         this.#suppress(item.alert, 'rate-limit', lane.channel.name);
         if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, lane.channel.name, item.seen);
@@ -357,6 +370,7 @@ export class Notifier extends Component<NotifierEvents> {
   async #work(lane: Lane): Promise<void> {
     const halt = this.#halt.signal;
     while (!halt.aborted) {
+      if (lane.parked.length > 0 && lane.queue.length < this.#options.maxQueue / 2) this.#unpark(lane);
       const batch = lane.queue[0];
       if (batch === undefined) {
         await new Promise<void>((resolve) => (lane.wake = resolve));
@@ -372,6 +386,23 @@ export class Notifier extends Component<NotifierEvents> {
       }
       await this.#attempt(lane, batch);
     }
+  }
+
+  #unpark(lane: Lane): void {
+    const groups = new Map<string, Batch>();
+    while (lane.parked.length > 0 && lane.queue.length + groups.size < this.#options.maxQueue) {
+      const item = lane.parked.shift() as Item;
+      const groupKey = this.#options.groupBy(item.alert);
+      const key = `${item.alert.status}\u0000${groupKey}`;
+      let batch = groups.get(key);
+      if (batch === undefined || batch.items.length >= this.#options.maxGroupSize) {
+        if (batch !== undefined) lane.queue.push(batch);
+        batch = { status: item.alert.status, groupKey, items: [], attempt: 0 };
+        groups.set(key, batch);
+      }
+      batch.items.push(item);
+    }
+    lane.queue.push(...groups.values());
   }
 
   // A resolved digest can reply in one thread only; split it by the firing messages' refs.
@@ -451,7 +482,8 @@ export class Notifier extends Component<NotifierEvents> {
     }
     const { initialDelay, maxDelay, factor } = this.#options.retry;
     const ceiling = Math.min(maxDelay, initialDelay * factor ** (batch.attempt - 1));
-    // Full jitter spreads the retries of many hosts hitting one peer; Retry-After is a floor.
+    // Jitter (half fixed, half random) spreads the retries of many hosts hitting one peer;
+    // a Retry-After is a floor.
     let delay = Math.round(ceiling / 2 + (this.#options.random() * ceiling) / 2);
     if (error.retryAfterMs !== undefined) {
       delay = Math.max(delay, error.retryAfterMs);

@@ -17,8 +17,10 @@ export interface OutboxOptions {
    */
   readonly ttl?: number;
   /**
-   * Delivery attempts per channel (across restarts) before an entry goes to the dead-letter file.
-   * @defaultValue `20`
+   * Delivery attempts per channel (across restarts) before an entry goes to the dead-letter
+   * file. With the default backoff (at most a minute apart) the TTL usually comes first, so
+   * an alert accepted during a long outage still arrives after it.
+   * @defaultValue `1000`
    */
   readonly maxAttempts?: number;
   /**

@@ -108,6 +108,27 @@ describe('Notifier outbox', () => {
     assert.equal(up.sent[0]?.threadRef, 'memory-1', "the firing's receipt from the first process");
   });
 
+  it('with an outbox, a full channel queue delays alerts instead of dropping them', async () => {
+    const ch = new MemoryChannel();
+    let release!: () => void;
+    ch.gate = new Promise<void>((resolve) => (release = resolve));
+    const notifier = make(ch, { maxQueue: 2, maxGroupSize: 1 });
+    const suppressed: SuppressedEvent[] = [];
+    notifier.on('suppressed', (e) => suppressed.push(e));
+    await notifier.start();
+    for (let i = 0; i < 20; i++) await notifier.notify(alert({ title: `q${i}` }));
+    const flushed = notifier.flush();
+    await until(() => ch.attempts.length === 1);
+    assert.equal(notifier.stats.pending, 20);
+    ch.gate = undefined;
+    release();
+    await flushed;
+    assert.equal(suppressed.length, 0);
+    assert.deepEqual(new Set(ch.alerts.map((a) => a.title)).size, 20);
+    assert.equal(notifier.stats.outboxDepth, 0);
+    await notifier.stop();
+  });
+
   it('moves permanent failures, exhausted retries and expired entries to the dead-letter file', async () => {
     const ch = new MemoryChannel();
     ch.script.push(new DeliveryError('channel_not_found', { channel: 'memory', retryable: false }));
