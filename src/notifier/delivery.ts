@@ -10,11 +10,14 @@ export function checkAlert(alert: Alert): void {
   const ok =
     typeof alert === 'object' &&
     alert !== null &&
-    typeof alert.key === 'string' &&
-    typeof alert.title === 'string' &&
+    (['id', 'key', 'source', 'rule', 'title', 'summary', 'hostname'] as const).every((f) => typeof alert[f] === 'string') &&
+    typeof alert.labels === 'object' &&
+    alert.labels !== null &&
+    (alert.evidence === undefined || (Array.isArray(alert.evidence) && alert.evidence.every((e) => typeof e === 'string'))) &&
     (alert.status === 'firing' || alert.status === 'resolved') &&
     isSeverity(alert.severity) &&
-    alert.time instanceof Date;
+    alert.time instanceof Date &&
+    !Number.isNaN(alert.time.getTime());
   if (!ok) throw new InvalidOptionError('alert', alert, 'an Alert (see createAlert())');
 }
 
