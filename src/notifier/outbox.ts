@@ -327,7 +327,9 @@ export class Outbox {
           const error = cause instanceof StateError ? cause : new IoError(`Cannot write the outbox ${this.#file}`, { path: this.#file, syscall: 'write', cause });
           for (const w of waiters) w.reject(error);
         }
-        if (this.#sinceCompaction >= this.#compactAfter && this.#queue.length === 0) {
+        // Records queued meanwhile are harmless after a compaction: a repeated 'a' replays to
+        // the same entry and a 'd' for an entry the compaction dropped is ignored.
+        if (this.#sinceCompaction >= this.#compactAfter) {
           await this.#compact([...this.#snapshotSeen()]).catch((error: unknown) =>
             this.#logger.error('Outbox: compaction failed; the journal keeps growing', { error: String(error) }),
           );
