@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { DeliveryError, Notifier, StateError, resolveAlert, type FailedEvent, type NotifierOptions, type SuppressedEvent } from '../../src/index.js';
+import { DeliveryError, IoError, Notifier, StateError, resolveAlert, type FailedEvent, type NotifierOptions, type SuppressedEvent } from '../../src/index.js';
 import { MemoryChannel, alert, recordingLogger, until } from './helpers.js';
 
 let dir: string;
@@ -127,6 +127,13 @@ describe('Notifier outbox', () => {
     assert.deepEqual(new Set(ch.alerts.map((a) => a.title)).size, 20);
     assert.equal(notifier.stats.outboxDepth, 0);
     await notifier.stop();
+  });
+
+  it('start() fails with an IoError when the outbox directory cannot be created', async () => {
+    await writeFile(join(dir, 'a-file'), 'x');
+    const notifier = make(new MemoryChannel(), { outbox: { directory: join(dir, 'a-file', 'outbox') } });
+    await assert.rejects(notifier.start(), (e: unknown) => e instanceof IoError && e.path === join(dir, 'a-file', 'outbox'));
+    assert.equal(notifier.state, 'stopped');
   });
 
   it('moves permanent failures, exhausted retries and expired entries to the dead-letter file', async () => {
