@@ -4,8 +4,8 @@ export type { NotifierOptions, RetryOptions } from './options.js';
 export type { OutboxOptions } from './outbox.js';
 export type { FailedEvent, NotifierEvents, RetryEvent, SentEvent, SuppressedEvent, SuppressReason } from './events.js';
 export { escapeHtml, escapeSlack, escapeSlackCode, oneLine, truncate } from './escape.js';
-export { SlackChannel, renderSlackMessage, type SlackBlock, type SlackChannelOptions, type SlackMessage } from './channels/slack.js';
-export { EmailChannel, renderEmailHtml, type EmailChannelOptions } from './channels/email.js';
+export { SlackChannel, renderSlackMessage, type SlackAttachment, type SlackBlock, type SlackChannelOptions, type SlackMessage } from './channels/slack.js';
+export { EmailChannel, renderEmailHtml, type EmailAuth, type EmailChannelOptions } from './channels/email.js';
 export {
   WebhookChannel,
   WEBHOOK_SIGNATURE_HEADER,
@@ -13,6 +13,7 @@ export {
   signWebhook,
   verifyWebhookSignature,
   type VerifyWebhookOptions,
+  type WebhookAlert,
   type WebhookChannelOptions,
   type WebhookPayload,
 } from './channels/webhook.js';

@@ -1,13 +1,15 @@
 import type { Alert } from '../core/alert.js';
 import { AbortedError, DeliveryError, InvalidOptionError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
-import { isAtLeast, isSeverity } from '../core/severity.js';
+import { isAtLeast } from '../core/severity.js';
 import type { Channel, DeliveryReceipt, Notification } from './channel.js';
 import { DedupMemory, type ChannelSeen } from './dedup.js';
 import type { NotifierEvents, SuppressReason } from './events.js';
 import { resolveNotifierOptions, type NotifierOptions, type ResolvedNotifierOptions } from './options.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
+import { SettleTracker } from './settle.js';
 import { TokenBucket } from './token-bucket.js';
+import { asDeliveryError, checkAlert, raceSignal } from './delivery.js';
 
 /** Anything with `'alert'` events: LogWatcher, ResourceMonitor, FileScanner or your own emitter. */
 export interface AlertSource {
@@ -57,6 +59,8 @@ interface Lane {
   readonly channel: Channel;
   readonly bucket: TokenBucket;
   readonly queue: Batch[];
+  /** With an outbox: deliveries that did not fit the queue, requeued as it drains. */
+  readonly parked: Item[];
   readonly groups: Map<string, Group>;
   /** Failure messages already logged; cleared by a success, so an outage logs once. */
   readonly logged: Set<string>;
@@ -90,10 +94,8 @@ export class Notifier extends Component<NotifierEvents> {
   readonly #outbox: Outbox | undefined;
   readonly #sources = new Set<AlertSource>();
   readonly #detach = new Map<AlertSource, () => void>();
-  readonly #outstanding = new Map<number, number>();
-  readonly #flushWaiters: { upTo: number; resolve: () => void }[] = [];
+  readonly #settle = new SettleTracker();
   readonly #halt = new AbortController();
-  #seq = 0;
   #pending = 0;
   #sent = 0;
   #failed = 0;
@@ -110,6 +112,7 @@ export class Notifier extends Component<NotifierEvents> {
       // Rate limits follow the real clock the retry timers sleep on, not the injected `now`.
       bucket: new TokenBucket(resolved.rateLimitFor(channel)),
       queue: [],
+      parked: [],
       groups: new Map(),
       logged: new Set(),
       wake: undefined,
@@ -186,7 +189,9 @@ export class Notifier extends Component<NotifierEvents> {
     let entryId: string | undefined;
     if (this.#outbox !== undefined) {
       try {
-        entryId = await this.#outbox.append(alert, targets.map((t) => t.lane.channel.name), now);
+        const refs = new Map<string, string>();
+        if (alert.status === 'resolved') for (const t of targets) if (t.seen?.ref !== undefined) refs.set(t.lane.channel.name, t.seen.ref);
+        entryId = await this.#outbox.append(alert, targets.map((t) => t.lane.channel.name), now, refs);
       } catch (error) {
         // Not accepted: undo the dedup bookkeeping so a retry of notify() is not suppressed.
         if (alert.status === 'firing') for (const t of targets) this.#dedup.forget(alert.key, t.lane.channel.name, t.seen);
@@ -194,8 +199,7 @@ export class Notifier extends Component<NotifierEvents> {
       }
       if (this.stopping) return; // accepted into the outbox; the next start delivers it
     }
-    const seq = ++this.#seq;
-    this.#outstanding.set(seq, targets.length);
+    const seq = this.#settle.add(targets.length);
     for (const t of targets) this.#enqueue(t.lane, { alert, seq, entryId, seen: t.seen });
   }
 
@@ -204,19 +208,13 @@ export class Notifier extends Component<NotifierEvents> {
    * delivered or given up on. Keeps the process alive while it waits.
    */
   flush(): Promise<void> {
-    const upTo = this.#seq;
+    const upTo = this.#settle.last;
     for (const lane of this.#lanes) for (const key of [...lane.groups.keys()]) this.#closeGroup(lane, key);
-    if (this.#settledUpTo(upTo)) return Promise.resolve();
+    if (this.#settle.settledUpTo(upTo)) return Promise.resolve();
+    // Unlike the component's timers, a pending flush holds the process open: a script's
+    // final `await notifier.flush()` must deliver before the process exits.
     const keepAlive = setInterval(() => {}, 1 << 30);
-    return new Promise<void>((resolve) => {
-      this.#flushWaiters.push({
-        upTo,
-        resolve: () => {
-          clearInterval(keepAlive);
-          resolve();
-        },
-      });
-    });
+    return this.#settle.wait(upTo).finally(() => clearInterval(keepAlive));
   }
 
   protected override async onStart(): Promise<void> {
@@ -245,6 +243,10 @@ export class Notifier extends Component<NotifierEvents> {
     await Promise.all(this.#lanes.map((lane) => lane.done));
     let left = 0;
     for (const lane of this.#lanes) {
+      for (const item of lane.parked.splice(0)) {
+        left++;
+        this.#complete(item);
+      }
       for (const batch of lane.queue.splice(0)) {
         left += batch.items.length;
         if (this.#outbox === undefined) {
@@ -264,7 +266,7 @@ export class Notifier extends Component<NotifierEvents> {
       }
     }
     await this.#outbox?.close();
-    for (const w of this.#flushWaiters.splice(0)) w.resolve();
+    this.#settle.releaseAll();
   }
 
   #subscribe(source: AlertSource): void {
@@ -293,7 +295,7 @@ export class Notifier extends Component<NotifierEvents> {
     this.emitSafely('suppressed', channel === undefined ? { alert, reason } : { alert, reason, channel });
   }
 
-  #resume(entries: readonly { id: string; alert: Alert; channels: Map<string, number> }[]): void {
+  #resume(entries: readonly OutboxEntry[]): void {
     for (const entry of entries) {
       const lanes: Lane[] = [];
       for (const name of entry.channels.keys()) {
@@ -305,13 +307,19 @@ export class Notifier extends Component<NotifierEvents> {
         }
       }
       if (lanes.length === 0) continue;
-      const seq = ++this.#seq;
-      this.#outstanding.set(seq, lanes.length);
+      const seq = this.#settle.add(lanes.length);
       for (const lane of lanes) {
-        let seen = this.#dedup.get(entry.alert.key, lane.channel.name);
-        if (entry.alert.status === 'firing' && seen === undefined) {
-          this.#dedup.announce(entry.alert.key, lane.channel.name, entry.alert.severity, this.#options.now());
+        let seen: ChannelSeen | undefined;
+        if (entry.alert.status === 'firing') {
           seen = this.#dedup.get(entry.alert.key, lane.channel.name);
+          if (seen === undefined) {
+            this.#dedup.announce(entry.alert.key, lane.channel.name, entry.alert.severity, this.#options.now());
+            seen = this.#dedup.get(entry.alert.key, lane.channel.name);
+          }
+        } else {
+          // A resolved notice still owed: thread it under the firing message it answers.
+          const ref = entry.refs?.get(lane.channel.name);
+          seen = { at: entry.acceptedAt, severity: entry.alert.severity, ...(ref === undefined ? {} : { ref }) };
         }
         this.#enqueue(lane, { alert: entry.alert, seq, entryId: entry.id, seen });
       }
@@ -338,8 +346,14 @@ export class Notifier extends Component<NotifierEvents> {
     lane.groups.delete(key);
     group.cancel();
     if (lane.queue.length >= this.#options.maxQueue) {
-      // Bounded memory in a storm: the channel cannot keep up, so drop (the outbox keeps
-      // a copy for the next start) rather than grow without limit.
+      if (this.#outbox !== undefined) {
+        // The outbox already holds these alerts in memory and on disk; park the small
+        // references and requeue them as the channel catches up, so nothing accepted is lost.
+        lane.parked.push(...group.batch.items);
+        return;
+      }
+      // Bounded memory in a storm: the channel cannot keep up, so drop rather than grow
+      // without limit, and say so.
       for (const item of group.batch.items) {
         this.#suppress(item.alert, 'rate-limit', lane.channel.name);
         if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, lane.channel.name, item.seen);
@@ -356,6 +370,7 @@ export class Notifier extends Component<NotifierEvents> {
   async #work(lane: Lane): Promise<void> {
     const halt = this.#halt.signal;
     while (!halt.aborted) {
+      if (lane.parked.length > 0 && lane.queue.length < this.#options.maxQueue / 2) this.#unpark(lane);
       const batch = lane.queue[0];
       if (batch === undefined) {
         await new Promise<void>((resolve) => (lane.wake = resolve));
@@ -371,6 +386,23 @@ export class Notifier extends Component<NotifierEvents> {
       }
       await this.#attempt(lane, batch);
     }
+  }
+
+  #unpark(lane: Lane): void {
+    const groups = new Map<string, Batch>();
+    while (lane.parked.length > 0 && lane.queue.length + groups.size < this.#options.maxQueue) {
+      const item = lane.parked.shift() as Item;
+      const groupKey = this.#options.groupBy(item.alert);
+      const key = `${item.alert.status}\u0000${groupKey}`;
+      let batch = groups.get(key);
+      if (batch === undefined || batch.items.length >= this.#options.maxGroupSize) {
+        if (batch !== undefined) lane.queue.push(batch);
+        batch = { status: item.alert.status, groupKey, items: [], attempt: 0 };
+        groups.set(key, batch);
+      }
+      batch.items.push(item);
+    }
+    lane.queue.push(...groups.values());
   }
 
   // A resolved digest can reply in one thread only; split it by the firing messages' refs.
@@ -450,7 +482,8 @@ export class Notifier extends Component<NotifierEvents> {
     }
     const { initialDelay, maxDelay, factor } = this.#options.retry;
     const ceiling = Math.min(maxDelay, initialDelay * factor ** (batch.attempt - 1));
-    // Full jitter spreads the retries of many hosts hitting one peer; Retry-After is a floor.
+    // Jitter (half fixed, half random) spreads the retries of many hosts hitting one peer;
+    // a Retry-After is a floor.
     let delay = Math.round(ceiling / 2 + (this.#options.random() * ceiling) / 2);
     if (error.retryAfterMs !== undefined) {
       delay = Math.max(delay, error.retryAfterMs);
@@ -489,25 +522,7 @@ export class Notifier extends Component<NotifierEvents> {
 
   #complete(item: Item): void {
     this.#pending--;
-    const left = (this.#outstanding.get(item.seq) ?? 1) - 1;
-    if (left > 0) {
-      this.#outstanding.set(item.seq, left);
-      return;
-    }
-    this.#outstanding.delete(item.seq);
-    for (let i = this.#flushWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.#flushWaiters[i];
-      if (waiter !== undefined && this.#settledUpTo(waiter.upTo)) {
-        this.#flushWaiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
-  }
-
-  // Sequence numbers enter #outstanding in increasing order, so its first key is the oldest.
-  #settledUpTo(upTo: number): boolean {
-    const oldest = this.#outstanding.keys().next();
-    return oldest.done === true || oldest.value > upTo;
+    this.#settle.settle(item.seq);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -523,43 +538,4 @@ export class Notifier extends Component<NotifierEvents> {
       halt.addEventListener('abort', done, { once: true });
     });
   }
-}
-
-function checkAlert(alert: Alert): void {
-  const ok =
-    typeof alert === 'object' &&
-    alert !== null &&
-    typeof alert.key === 'string' &&
-    typeof alert.title === 'string' &&
-    (alert.status === 'firing' || alert.status === 'resolved') &&
-    isSeverity(alert.severity) &&
-    alert.time instanceof Date;
-  if (!ok) throw new InvalidOptionError('alert', alert, 'an Alert (see createAlert())');
-}
-
-function asDeliveryError(thrown: unknown, channel: string): DeliveryError {
-  if (thrown instanceof DeliveryError) return thrown;
-  if (thrown instanceof AbortedError) return new DeliveryError(`${channel}: ${thrown.message}`, { channel, retryable: true, cause: thrown });
-  const error = toError(thrown);
-  // A channel that throws something else (a user's own) may have hit anything; retry it.
-  return new DeliveryError(`${channel}: ${error.message}`, { channel, retryable: true, cause: error });
-}
-
-// A channel that ignores its signal must not stall the Notifier past the send timeout.
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

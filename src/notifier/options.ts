@@ -72,8 +72,9 @@ export interface NotifierOptions extends ComponentOptions {
   /** Per-channel rate limits by channel name; they win over the channel's own `rateLimit`. */
   readonly rateLimits?: Readonly<Record<string, RateLimit>>;
   /**
-   * Notifications waiting per channel; beyond it new ones are dropped with a `'suppressed'`
-   * event (`reason: 'rate-limit'`) and, with an outbox, kept there for the next start.
+   * Notifications waiting per channel. Without an outbox, beyond it new ones are dropped
+   * with a `'suppressed'` event (`reason: 'rate-limit'`); with one, they wait in the
+   * outbox and are queued as the channel catches up.
    * @defaultValue `1000`
    */
   readonly maxQueue?: number;
@@ -161,7 +162,7 @@ export function resolveNotifierOptions(options: NotifierOptions): ResolvedNotifi
     outbox = Object.freeze({
       directory: expectString('outbox.directory', options.outbox.directory),
       ttl: num('outbox.ttl', options.outbox.ttl, 24 * HOUR, 1),
-      maxAttempts: num('outbox.maxAttempts', options.outbox.maxAttempts, 20, 1, true),
+      maxAttempts: num('outbox.maxAttempts', options.outbox.maxAttempts, 1000, 1, true),
       compactAfter: num('outbox.compactAfter', options.outbox.compactAfter, 1000, 1, true),
     });
   }

@@ -17,8 +17,10 @@ export interface OutboxOptions {
    */
   readonly ttl?: number;
   /**
-   * Delivery attempts per channel (across restarts) before an entry goes to the dead-letter file.
-   * @defaultValue `20`
+   * Delivery attempts per channel (across restarts) before an entry goes to the dead-letter
+   * file. With the default backoff (at most a minute apart) the TTL usually comes first, so
+   * an alert accepted during a long outage still arrives after it.
+   * @defaultValue `1000`
    */
   readonly maxAttempts?: number;
   /**
@@ -35,6 +37,8 @@ export interface OutboxEntry {
   readonly alert: Alert;
   /** Channels still owed a delivery, with the attempts already made. */
   readonly channels: Map<string, number>;
+  /** For a resolved notice: each channel's receipt of the firing message, to thread under it. */
+  refs?: Map<string, string>;
 }
 
 /** A dedup memory row, so a restart does not re-announce what was already announced. @internal */
@@ -47,7 +51,7 @@ export interface SeenRecord {
 }
 
 type OutboxRecord =
-  | { t: 'a'; id: string; at: number; alert: SerializedAlert; ch: string[] }
+  | { t: 'a'; id: string; at: number; alert: SerializedAlert; ch: string[]; refs?: Record<string, string> }
   | { t: 'd'; id: string; ch: string; ref?: string }
   | { t: 'n'; id: string; ch: string; n: number }
   | { t: 'x'; id: string; ch: string }
@@ -77,6 +81,9 @@ export class Outbox {
   #writing: Promise<void> | undefined;
   #sinceCompaction = 0;
   #locked = false;
+  readonly #sideWrites = new Set<Promise<void>>();
+  /** Between open() and close(); the handle itself is briefly absent while compacting. */
+  #open = false;
 
   constructor(options: { directory: string; compactAfter: number; logger: Logger; snapshotSeen: () => Iterable<SeenRecord> }) {
     this.#dir = options.directory;
@@ -131,17 +138,33 @@ export class Outbox {
     }
     if (bad > 0) this.#logger.warn('Outbox: skipped unreadable records', { file: this.#file, count: bad });
     const entries = [...this.#entries.values()];
-    await this.#compact([...seen.values()]);
+    try {
+      await this.#compact([...seen.values()]);
+    } catch (cause) {
+      await this.#unlock();
+      throw new IoError(`Cannot rewrite the outbox ${this.#file}`, { path: this.#file, syscall: 'write', cause });
+    }
+    this.#open = true;
     return { entries, seen: [...seen.values()] };
   }
 
   /** Records an accepted alert owed to `channels`; resolves once it is fsync'd. */
-  async append(alert: Alert, channels: readonly string[], acceptedAt: number): Promise<string> {
-    if (this.#handle === undefined) throw new StateError('The outbox is not open');
+  async append(alert: Alert, channels: readonly string[], acceptedAt: number, refs?: ReadonlyMap<string, string>): Promise<string> {
+    if (!this.#open) throw new StateError('The outbox is not open');
     const id = randomUUID();
-    this.#entries.set(id, { id, acceptedAt, alert, channels: new Map(channels.map((c) => [c, 0])) });
+    const entry: OutboxEntry = { id, acceptedAt, alert, channels: new Map(channels.map((c) => [c, 0])) };
     const record: OutboxRecord = { t: 'a', id, at: acceptedAt, alert: serializeAlert(alert), ch: [...channels] };
-    await this.#write(JSON.stringify(record));
+    if (refs !== undefined && refs.size > 0) {
+      entry.refs = new Map(refs);
+      record.refs = Object.fromEntries(refs);
+    }
+    this.#entries.set(id, entry);
+    try {
+      await this.#write(JSON.stringify(record));
+    } catch (error) {
+      this.#entries.delete(id); // not on disk, so not accepted
+      throw error;
+    }
     return id;
   }
 
@@ -176,7 +199,14 @@ export class Outbox {
   }
 
   /** Appends an alert that could not be delivered to the dead-letter file (fsync'd). */
-  async deadLetter(id: string, channel: string, reason: string, now: number): Promise<void> {
+  deadLetter(id: string, channel: string, reason: string, now: number): Promise<void> {
+    // close() waits for these, so the 'dead' record is journalled before the file is closed.
+    const task = this.#deadLetter(id, channel, reason, now).finally(() => this.#sideWrites.delete(task));
+    this.#sideWrites.add(task);
+    return task;
+  }
+
+  async #deadLetter(id: string, channel: string, reason: string, now: number): Promise<void> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     const line = `${JSON.stringify({
@@ -202,7 +232,9 @@ export class Outbox {
 
   /** Waits for queued records, compacts, closes and unlocks. */
   async close(): Promise<void> {
-    if (this.#handle === undefined) return;
+    if (!this.#open) return;
+    await Promise.allSettled([...this.#sideWrites]);
+    this.#open = false;
     try {
       await this.#drain();
       await this.#compact([...this.#snapshotSeen()]);
@@ -218,7 +250,11 @@ export class Outbox {
       case 'a': {
         const alert = reviveAlert(record.alert);
         if (alert === undefined || !Array.isArray(record.ch)) return onBad();
-        this.#entries.set(record.id, { id: record.id, acceptedAt: record.at, alert, channels: new Map(record.ch.map((c) => [c, 0])) });
+        const entry: OutboxEntry = { id: record.id, acceptedAt: record.at, alert, channels: new Map(record.ch.map((c) => [c, 0])) };
+        if (typeof record.refs === 'object' && record.refs !== null) {
+          entry.refs = new Map(Object.entries(record.refs).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
+        }
+        this.#entries.set(record.id, entry);
         return;
       }
       case 'd':
@@ -256,7 +292,7 @@ export class Outbox {
   }
 
   #background(line: string): void {
-    if (this.#handle === undefined) return;
+    if (!this.#open) return;
     this.#write(line).catch((error: unknown) => this.#logger.error('Outbox: cannot record delivery state', { error: String(error) }));
   }
 
@@ -291,7 +327,9 @@ export class Outbox {
           const error = cause instanceof StateError ? cause : new IoError(`Cannot write the outbox ${this.#file}`, { path: this.#file, syscall: 'write', cause });
           for (const w of waiters) w.reject(error);
         }
-        if (this.#sinceCompaction >= this.#compactAfter && this.#queue.length === 0) {
+        // Records queued meanwhile are harmless after a compaction: a repeated 'a' replays to
+        // the same entry and a 'd' for an entry the compaction dropped is ignored.
+        if (this.#sinceCompaction >= this.#compactAfter) {
           await this.#compact([...this.#snapshotSeen()]).catch((error: unknown) =>
             this.#logger.error('Outbox: compaction failed; the journal keeps growing', { error: String(error) }),
           );
@@ -308,7 +346,9 @@ export class Outbox {
     const lines: string[] = [];
     for (const s of seen) lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, sev: s.severity }, s.ref)));
     for (const e of this.#entries.values()) {
-      lines.push(JSON.stringify({ t: 'a', id: e.id, at: e.acceptedAt, alert: serializeAlert(e.alert), ch: [...e.channels.keys()] } satisfies OutboxRecord));
+      const record: OutboxRecord = { t: 'a', id: e.id, at: e.acceptedAt, alert: serializeAlert(e.alert), ch: [...e.channels.keys()] };
+      if (e.refs !== undefined && e.refs.size > 0) record.refs = Object.fromEntries(e.refs);
+      lines.push(JSON.stringify(record));
       for (const [ch, n] of e.channels) if (n > 0) lines.push(JSON.stringify({ t: 'n', id: e.id, ch, n } satisfies OutboxRecord));
     }
     const tmp = `${this.#file}.tmp`;
@@ -331,7 +371,7 @@ export class Outbox {
     for (let tries = 0; tries < 2; tries++) {
       try {
         const handle = await open(this.#lockFile, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
-        await handle.writeFile(`${process.pid}\n`);
+        await handle.writeFile(`${JSON.stringify({ pid: process.pid, started: PROCESS_STARTED })}\n`);
         await handle.close();
         this.#locked = true;
         return;
@@ -340,12 +380,12 @@ export class Outbox {
           throw new IoError(`Cannot create the outbox lock ${this.#lockFile}`, { path: this.#lockFile, syscall: 'open', cause });
         }
       }
-      const pid = Number.parseInt(await readFile(this.#lockFile, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      const { pid, started } = parseLock(await readFile(this.#lockFile, 'utf8').catch(() => ''));
+      if (pid !== undefined && isAlive(pid, started)) {
         throw new StateError(`The outbox ${this.#dir} is in use by process ${pid}${pid === process.pid ? ' (this process: another Notifier)' : ''}; give each Notifier its own directory`);
       }
       // The holder died (e.g. killed by SIGKILL) without unlocking: the lock is stale.
-      this.#logger.warn('Outbox: removing a stale lock', { file: this.#lockFile, pid: Number.isNaN(pid) ? null : pid });
+      this.#logger.warn('Outbox: removing a stale lock', { file: this.#lockFile, pid: pid ?? null });
       await unlink(this.#lockFile).catch(() => {});
     }
     throw new StateError(`Cannot lock the outbox ${this.#dir}: another process keeps taking the lock`);
@@ -358,8 +398,27 @@ export class Outbox {
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+// When this process started (ms since the epoch), recorded in the lock: in a container the
+// application is often pid 1 in every incarnation, so a pid alone cannot tell "another
+// Notifier in this process" from "the previous incarnation of this container".
+const PROCESS_STARTED = Math.round(Date.now() - process.uptime() * 1000);
+
+function parseLock(text: string): { pid: number | undefined; started: number | undefined } {
+  const asPid = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { pid: undefined, started: undefined };
+  }
+  if (typeof value === 'number') return { pid: asPid(value), started: undefined }; // a bare pid
+  if (typeof value !== 'object' || value === null) return { pid: undefined, started: undefined };
+  const { pid, started } = value as { pid?: unknown; started?: unknown };
+  return { pid: asPid(pid), started: typeof started === 'number' ? started : undefined };
+}
+
+function isAlive(pid: number, started: number | undefined): boolean {
+  if (pid === process.pid) return started === undefined || Math.abs(started - PROCESS_STARTED) < 2000;
   try {
     process.kill(pid, 0);
     return true;

@@ -9,6 +9,14 @@ import { escapeHtml, oneLine, stripControl, truncate } from '../escape.js';
 import { headline, labelPairs, notificationSeverity, plainText, statusTag } from '../format.js';
 import { redactText, sanitizeError } from '../redact.js';
 
+/** SMTP credentials of an {@link EmailChannel}. */
+export interface EmailAuth {
+  /** SMTP user name. */
+  readonly user: string;
+  /** SMTP password; redacted from every error. */
+  readonly pass: string;
+}
+
 /** Options of {@link EmailChannel}. */
 export interface EmailChannelOptions {
   /** SMTP server host name or address. */
@@ -29,7 +37,7 @@ export interface EmailChannelOptions {
    */
   readonly requireTLS?: boolean;
   /** SMTP credentials; the password never appears in logs or errors. */
-  readonly auth?: { readonly user: string; readonly pass: string };
+  readonly auth?: EmailAuth;
   /** The sender, e.g. `'hostwarden <alerts@example.com>'`. */
   readonly from: string;
   /** Recipient address(es). */

@@ -71,6 +71,16 @@ const RETRYABLE_PLATFORM = new Set(['ratelimited', 'rate_limited', 'internal_err
 /** A Block Kit block, as sent to `chat.postMessage`. */
 export type SlackBlock = Record<string, unknown>;
 
+/** The legacy attachment that carries the severity colour bar. */
+export interface SlackAttachment {
+  /** Hex colour of the bar: red, orange, blue by severity; green when resolved. */
+  color: string;
+  /** Plain-text fallback (same as the message text). */
+  fallback: string;
+  /** One escaped line beside the bar: severity, count, group. */
+  text: string;
+}
+
 /** The `chat.postMessage` arguments {@link SlackChannel} builds (without the channel). */
 export interface SlackMessage {
   /** Fallback text for notifications and clients without Block Kit; escaped. */
@@ -78,7 +88,7 @@ export interface SlackMessage {
   /** The Block Kit blocks (at most 50); every text escaped. */
   readonly blocks: SlackBlock[];
   /** Severity colour bar. */
-  readonly attachments: { color: string; fallback: string }[];
+  readonly attachments: SlackAttachment[];
   /** The firing message's `ts`, for a resolved notice. */
   readonly thread_ts?: string;
 }
@@ -204,7 +214,9 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   const icon = notification.status === 'resolved' ? ':white_check_mark:' : EMOJI[severity];
   const line = `${statusTag(notification)} ${headline(notification, 400)}`;
   const blocks: SlackBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: escapeThenTruncate(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`, HEADER_MAX, escapeSlack), emoji: true } },
+    // plain_text is never parsed for mentions or links, and whether Slack decodes entities
+    // there is not documented, so angle brackets become look-alikes instead of entities.
+    { type: 'header', text: { type: 'plain_text', text: truncate(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), HEADER_MAX), emoji: true } },
   ];
   const shown = notification.alerts.slice(0, maxAlerts);
   // Each alert takes up to 4 blocks; keep 2 for the header and the "more" note.
@@ -215,10 +227,13 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   const hidden = notification.alerts.length - Math.min(shown.length, Math.floor((BLOCKS_MAX - 2) / 4));
   if (hidden > 0) {
     const titles = notification.alerts.slice(notification.alerts.length - hidden, notification.alerts.length - hidden + 20).map((a) => `• ${oneLine(a.title)}`);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeThenTruncate(`…and ${hidden} more:\n${titles.join('\n')}`, SECTION_MAX, escapeSlack) } });
+    blocks.push({ type: 'section', text: mrkdwn(escapeThenTruncate(`…and ${hidden} more:\n${titles.join('\n')}`, SECTION_MAX, escapeSlack)) });
   }
   const text = escapeThenTruncate(`${icon} ${line}`, TEXT_MAX, escapeSlack);
-  const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color: notification.status === 'resolved' ? '#2eb67d' : COLOR[severity], fallback: text }] };
+  const n = notification.alerts.length;
+  const bar = escapeThenTruncate(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${oneLine(notification.groupKey)}`, 500, escapeSlack);
+  const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
+  const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
   return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };
 }
 
@@ -227,21 +242,30 @@ function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {
   const title = inDigest ? `*${escapeSlack(truncate(oneLine(alert.title), 500))}*\n` : '';
   const summary = alert.summary === alert.title ? '' : stripControl(alert.summary);
   const body = `${title}${escapeSlack(truncate(summary, SECTION_MAX - 600))}`.trim();
-  if (body.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: body } });
+  if (body.length > 0) blocks.push({ type: 'section', text: mrkdwn(body) });
   const fields = labelPairs(alert)
     .slice(0, FIELDS_MAX)
-    .map(([k, v]) => ({ type: 'mrkdwn', text: escapeThenTruncate(`*${oneLine(k)}*\n${oneLine(v)}`, FIELD_MAX, escapeSlack) }));
+    .map(([k, v]) => mrkdwn(escapeThenTruncate(`*${oneLine(k)}*\n${oneLine(v)}`, FIELD_MAX, escapeSlack)));
   if (fields.length > 0) blocks.push({ type: 'section', fields });
   if (alert.evidence !== undefined && alert.evidence.length > 0) {
     const lines = alert.evidence.slice(0, 30).map((e) => truncate(stripControl(e).replace(/\n/g, ' '), 500));
     const code = escapeThenTruncate(lines.join('\n'), SECTION_MAX - 8, escapeSlackCode);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`\n${code}\n\`\`\`` } });
+    blocks.push({ type: 'section', text: mrkdwn(`\`\`\`\n${code}\n\`\`\``) });
   }
   // The date token is ours (digits and an ISO string), so it is the one unescaped `<…>`.
   const date = `<!date^${Math.floor(alert.time.getTime() / 1000)}^{date_short_pretty} {time_secs}|${alert.time.toISOString()}>`;
   const context = escapeThenTruncate(`${alert.severity} · ${oneLine(alert.rule)} · ${oneLine(alert.hostname)}`, 2000, escapeSlack);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${context} · ${date}` }] });
   return blocks;
+}
+
+function plainSafe(text: string): string {
+  return text.replace(/</g, '‹').replace(/>/g, '›');
+}
+
+// verbatim: Slack must not auto-link URLs, channel names or mentions in attacker text.
+function mrkdwn(text: string): { type: 'mrkdwn'; text: string; verbatim: true } {
+  return { type: 'mrkdwn', text, verbatim: true };
 }
 
 function severityGlyph(severity: Severity): string {

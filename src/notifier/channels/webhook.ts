@@ -44,6 +44,12 @@ export interface WebhookChannelOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** An {@link Alert} as JSON: the same fields, `time` as an ISO 8601 string. */
+export interface WebhookAlert extends Omit<Alert, 'time'> {
+  /** When the condition was observed, ISO 8601. */
+  time: string;
+}
+
 /** The JSON body a {@link WebhookChannel} posts. */
 export interface WebhookPayload {
   /** Payload format version. */
@@ -53,7 +59,7 @@ export interface WebhookPayload {
   /** What the alerts were grouped by. */
   readonly groupKey: string;
   /** The alerts, `time` as an ISO string. */
-  readonly alerts: readonly (Omit<Alert, 'time'> & { time: string })[];
+  readonly alerts: readonly WebhookAlert[];
 }
 
 /** Name of the signature header: `sha256=<hex>` over `` `${timestamp}.${body}` ``. */
