@@ -36,7 +36,7 @@ interface WebhookPayload {
 
 function notification(alerts: Alert[]): Notification {
   const first = alerts[0];
-  assert.ok(first);
+  assert.ok(first, 'first');
   return { status: first.status, alerts, groupKey: `${first.source}:${first.rule}` };
 }
 
@@ -187,7 +187,7 @@ receivers:
       createdBy: 'hostwarden tests',
       comment: 'maintenance on db-2',
     });
-    assert.ok(silence.silenceID);
+    assert.ok(silence.silenceID, 'silence.silenceID');
 
     const cpu = (hostname: string): Alert =>
       createAlert({ source: 'resource', rule: 'cpu.high', severity: 'warning', title: `CPU 97 % on ${hostname}`, hostname });
@@ -208,7 +208,7 @@ receivers:
     // Give Alertmanager further group intervals: still nothing about db-2.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const everything = received.filter((p) => p.groupLabels['alertname'] === 'cpu.high').flatMap((p) => p.alerts);
-    assert.ok(everything.length > 0);
+    assert.ok(everything.length > 0, 'everything.length > 0');
     assert.ok(everything.every((a) => a.labels['instance'] === 'db-1'), 'the receiver never heard of db-2');
   });
 
@@ -220,13 +220,13 @@ receivers:
       const list = await alertsOf('sshd.resend-test');
       return list.length === 1 ? list : undefined;
     });
-    assert.ok(first);
+    assert.ok(first, 'first');
     // endsAt is four intervals ahead and moves forward with every re-send.
     await eventually('endsAt to move forward', async () => {
       const [now] = await alertsOf('sshd.resend-test');
       return now && Date.parse(now.endsAt) > Date.parse(first.endsAt) ? true : undefined;
     });
-    assert.ok(channel.stats.resends >= 1);
+    assert.ok(channel.stats.resends >= 1, 'channel.stats.resends >= 1');
     await channel.close();
     // With nobody re-posting, Alertmanager resolves it by itself after endsAt.
     await eventually('the alert to expire', async () => ((await alertsOf('sshd.resend-test')).length === 0 ? true : undefined), 20_000);
@@ -240,7 +240,7 @@ receivers:
 
     const alone = channelFor('web-3', { urls: [dead], timeout: 2_000 });
     await assert.rejects(send(alone, hostAlert('web-3', 'sshd.ha-test')), (error: unknown) => {
-      assert.ok(error instanceof DeliveryError);
+      assert.ok(error instanceof DeliveryError, 'error instanceof DeliveryError');
       assert.equal(error.retryable, true);
       assert.match(error.message, /network error/);
       return true;
