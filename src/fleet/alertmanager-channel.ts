@@ -167,6 +167,8 @@ export class AlertmanagerChannel implements Channel {
   readonly #firing = new Map<string, Tracked>();
   /** By label set: resolved alerts still re-posted. */
   readonly #resolved = new Map<string, Tracked>();
+  /** By alert key: when its last resolve happened, to drop firing retries older than it. */
+  readonly #resolvedKeys = new Map<string, { readonly time: number; readonly forgetAt: number }>();
   #timer: NodeJS.Timeout | undefined;
   #closing: AbortController | undefined;
   #resending: Promise<void> | undefined;
@@ -230,9 +232,15 @@ export class AlertmanagerChannel implements Channel {
       const labels = alertmanagerLabels(alert);
       const labelKey = labelSetKey(labels);
       const previous = this.#firing.get(alert.key);
+      const time = timeOf(alert, now);
+      if (alert.status === 'firing' && time < (this.#resolvedKeys.get(alert.key)?.time ?? -Infinity)) {
+        // A firing the Notifier kept retrying while its resolve went through: posting it
+        // now would bring a finished alert back to life.
+        continue;
+      }
       const generatorURL = this.#generatorURL(alert);
       if (alert.status === 'firing') {
-        const startsAt = previous?.labelKey === labelKey ? Math.min(previous.startsAt, alert.time.getTime()) : alert.time.getTime();
+        const startsAt = previous?.labelKey === labelKey ? Math.min(previous.startsAt, time) : time;
         const entry: Tracked = {
           labels,
           labelKey,
@@ -255,13 +263,15 @@ export class AlertmanagerChannel implements Channel {
         // Stop re-firing at once, whatever the outcome: if this resolve never gets
         // through, the alert still expires in Alertmanager at its last endsAt.
         if (previous) this.#firing.delete(alert.key);
-        const base = previous ?? { labels, labelKey, annotations: alertmanagerAnnotations(alert), startsAt: alert.time.getTime(), generatorURL };
+        this.#resolvedKeys.delete(alert.key);
+        this.#resolvedKeys.set(alert.key, { time, forgetAt: now + this.#options.resolvedRetention });
+        const base = previous ?? { labels, labelKey, annotations: alertmanagerAnnotations(alert), startsAt: time, generatorURL };
         const entry: Tracked = {
           ...base,
           annotations: alertmanagerAnnotations(alert),
           // Never in the future: Alertmanager keeps a firing alert's later endsAt over a
           // resolve that has not ended yet by its clock.
-          endsAt: Math.max(Math.min(alert.time.getTime(), now), base.startsAt),
+          endsAt: Math.max(Math.min(time, now), base.startsAt),
           forgetAt: now + this.#options.resolvedRetention,
         };
         posts.push(toPostable(entry, entry.endsAt ?? now));
@@ -269,6 +279,7 @@ export class AlertmanagerChannel implements Channel {
       }
     }
 
+    if (posts.length === 0) return;
     await postToAll(this.#options.targets, posts, {
       channel: this.name,
       signal: context.signal,
@@ -349,6 +360,8 @@ export class AlertmanagerChannel implements Channel {
 
   #prune(now: number): void {
     for (const [key, entry] of this.#resolved) if (entry.forgetAt <= now) this.#resolved.delete(key);
+    for (const [key, entry] of this.#resolvedKeys) if (entry.forgetAt <= now) this.#resolvedKeys.delete(key);
+    while (this.#resolvedKeys.size > this.#options.maxAlerts) this.#resolvedKeys.delete(this.#resolvedKeys.keys().next().value as string);
     while (this.#resolved.size > this.#options.maxAlerts) this.#resolved.delete(this.#resolved.keys().next().value as string);
   }
 
@@ -365,6 +378,14 @@ export class AlertmanagerChannel implements Channel {
       return undefined;
     }
   }
+}
+
+// Alerts revived from an outbox or built by JavaScript callers may carry the time as a
+// string or number; an unreadable one counts as now rather than failing the delivery.
+function timeOf(alert: Alert, now: number): number {
+  const raw: unknown = alert.time;
+  const ms = raw instanceof Date ? raw.getTime() : typeof raw === 'string' || typeof raw === 'number' ? new Date(raw).getTime() : Number.NaN;
+  return Number.isFinite(ms) ? ms : now;
 }
 
 function toPostable(entry: Tracked, endsAt: number): PostableAlert {

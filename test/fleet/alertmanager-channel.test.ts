@@ -192,6 +192,27 @@ describe('AlertmanagerChannel', () => {
     assert.equal(channel.stats.firing, 1);
   });
 
+  it('drops a stale firing retried after its resolve went through, but not a new firing', async () => {
+    const channel = make();
+    const firing = alert({ time: new Date(T0 - 10_000) });
+    await send(channel, [resolveAlert(firing, { time: new Date(T0 - 5_000) })]);
+    a.requests.length = 0;
+    // The Notifier's retry of the older firing arrives late: nothing is posted or re-sent.
+    await send(channel, [firing]);
+    assert.equal(a.requests.length, 0);
+    assert.equal(channel.stats.firing, 0);
+    // The condition comes back later: that is a new firing.
+    await send(channel, [alert({ time: new Date(T0 - 1_000) })]);
+    assert.equal(posted(a)[0]?.startsAt, new Date(T0 - 1_000).toISOString());
+    assert.equal(channel.stats.firing, 1);
+  });
+
+  it('reads a time revived as a string (an outbox written by another version)', async () => {
+    const channel = make();
+    await send(channel, [{ ...alert(), time: new Date(T0 - 2_000).toISOString() as unknown as Date }]);
+    assert.equal(posted(a)[0]?.startsAt, new Date(T0 - 2_000).toISOString());
+  });
+
   it('sets generatorURL from a fixed URL or a function, and drops an invalid one', async () => {
     await send(make({ generatorURL: 'https://grafana.example.com/d/host' }), [alert()]);
     assert.equal(posted(a)[0]?.generatorURL, 'https://grafana.example.com/d/host');
