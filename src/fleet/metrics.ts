@@ -76,7 +76,12 @@ export class HostwardenMetrics implements Disposable {
   constructor(options: HostwardenMetricsOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
     const registry = options.registry ?? new Registry();
-    if (!(registry instanceof Registry)) throw new InvalidOptionError('registry', registry, 'a prom-client Registry');
+    // Duck-typed rather than instanceof: a service may hold a Registry from its own copy
+    // of prom-client, which stores our metrics just as well.
+    const methods = ['registerMetric', 'removeSingleMetric', 'getSingleMetric', 'metrics'] as const;
+    if (typeof registry !== 'object' || registry === null || methods.some((m) => typeof (registry as unknown as Record<string, unknown>)[m] !== 'function')) {
+      throw new InvalidOptionError('registry', registry, 'a prom-client Registry');
+    }
     const prefix = options.prefix ?? 'hostwarden_';
     if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
       throw new InvalidOptionError('prefix', prefix, 'a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');

@@ -266,9 +266,20 @@ describe('with a real Prometheus', { skip }, () => {
         return { linesRead: 42, bytesRead: 4_200, matches: 3, filesFollowed: 1 };
       }
     }
+    class ResourceMonitor extends HostwardenEmitter<{ error: [Error]; sample: [sample: object] }> {}
     const watcher = new LogWatcher();
+    const monitor = new ResourceMonitor();
     const registry = new Registry();
-    metrics = new HostwardenMetrics({ registry }).observe(watcher);
+    metrics = new HostwardenMetrics({ registry }).observe(watcher, monitor);
+    monitor.emit('sample', {
+      time: new Date(),
+      cpu: { percent: 12.5 },
+      memory: { percent: 40 },
+      disks: [
+        { mount: '/', fsType: 'ext4', usedPercent: 91, sizeBytes: 1e11, usedBytes: 9.1e10 },
+        { mount: '/var', fsType: 'xfs', usedPercent: 35, sizeBytes: 1e11, usedBytes: 3.5e10 },
+      ],
+    });
     for (let i = 0; i < 3; i++) watcher.emit('match', { rule: { id: 'sshd.auth-failure' }, line: `Failed password ${i}` });
     watcher.emit('alert', hostAlert('web-1', 'sshd.brute-force'));
 
@@ -309,6 +320,9 @@ scrape_configs:
     assert.deepEqual(lines.map((r) => [r.metric['component'], r.value[1]]), [['LogWatcher', '42']]);
     const alerts = await query('hostwarden_alerts_total{rule="sshd.brute-force",status="firing",severity="critical",source="log"}');
     assert.equal(alerts[0]?.value[1], '1');
+
+    const full = await query('hostwarden_resource_disk_used_percent > 90');
+    assert.deepEqual(full.map((r) => [r.metric['mount'], r.metric['fstype'], r.value[1]]), [['/', 'ext4', '91']]);
 
     // A later value reaches Prometheus on the next scrape.
     watcher.emit('match', { rule: { id: 'sshd.auth-failure' }, line: 'Failed password 4' });
