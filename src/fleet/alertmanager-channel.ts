@@ -86,7 +86,7 @@ export interface AlertmanagerChannelOptions {
    * The clock, in ms since the epoch; for tests.
    * @defaultValue `Date.now`
    */
-  readonly clock?: () => number;
+  readonly now?: () => number;
 }
 
 /** What {@link AlertmanagerChannel.stats} reports. */
@@ -113,7 +113,7 @@ interface ResolvedOptions {
   readonly persistent: boolean;
   readonly logger: Logger;
   readonly fetch: typeof globalThis.fetch;
-  readonly clock: () => number;
+  readonly now: () => number;
 }
 
 interface Tracked {
@@ -222,7 +222,7 @@ export class AlertmanagerChannel implements Channel {
    * @throws {@link DeliveryError} when none accepted (retryable unless all answered 4xx).
    */
   async send(notification: Notification, context: SendContext): Promise<void> {
-    const now = this.#options.clock();
+    const now = this.#options.now();
     const validUntil = now + 4 * this.#options.resendInterval;
     const posts: PostableAlert[] = [];
     const fired: [string, Tracked][] = [];
@@ -312,7 +312,7 @@ export class AlertmanagerChannel implements Channel {
   }
 
   async #resendRound(): Promise<void> {
-    const now = this.#options.clock();
+    const now = this.#options.now();
     this.#prune(now);
     const validUntil = now + 4 * this.#options.resendInterval;
     const posts = [
@@ -420,8 +420,8 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new InvalidOptionError('fetch', fetchImpl, 'a fetch function');
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new InvalidOptionError('clock', clock, 'a function returning ms since the epoch');
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning ms since the epoch');
   return Object.freeze({
     name: expectString('name', options.name ?? 'alertmanager'),
     minSeverity: expectSeverity('minSeverity', options.minSeverity ?? 'info'),
@@ -434,7 +434,7 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
     persistent: expectBoolean('persistent', options.persistent ?? false),
     logger: expectLogger('logger', options.logger ?? silentLogger),
     fetch: fetchImpl,
-    clock,
+    now,
   });
 }
 

@@ -17,6 +17,11 @@ export interface HostwardenMetricsOptions {
    * @defaultValue `'hostwarden_'`
    */
   readonly prefix?: string;
+  /**
+   * The clock, in ms since the epoch, for `last_error_timestamp_seconds`; for tests.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number;
 }
 
 interface Observed {
@@ -54,6 +59,7 @@ export class HostwardenMetrics implements Disposable {
   readonly #observed = new Map<ObservableComponent, Observed>();
   readonly #metrics: Metric[] = [];
   readonly #resource: ResourceGauges;
+  readonly #now: () => number;
   #closed = false;
 
   readonly #logMatches: Counter<'rule'>;
@@ -86,8 +92,11 @@ export class HostwardenMetrics implements Disposable {
     if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
       throw new InvalidOptionError('prefix', prefix, 'a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
     }
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning ms since the epoch');
     this.registry = registry;
     this.prefix = prefix;
+    this.#now = now;
     const self = this;
 
     try {
@@ -204,7 +213,7 @@ export class HostwardenMetrics implements Disposable {
       rotate: (event) => this.#rotations.inc({ component: name, reason: labelValue(str(pick(event, 'reason'))) }),
       error: (error) => {
         this.#errors.inc({ component: name });
-        this.#lastError.set({ component: name }, Date.now() / 1000);
+        this.#lastError.set({ component: name }, this.#now() / 1000);
         // Listening must not change what an error does: a hostwarden emitter rethrows an
         // 'error' nobody listens to, and the metrics are not somebody.
         if (listenerCount(component, 'error') === 1) {
