@@ -418,6 +418,13 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
   if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => typeof v !== 'string')) {
     throw new InvalidOptionError('headers', headers, 'an object of string header values');
   }
+  try {
+    // Catches a header fetch would refuse on every request (a newline, a non-Latin-1 byte).
+    new Headers(headers);
+  } catch {
+    // No cause: fetch's message quotes the value, which may be a token.
+    throw new InvalidOptionError('headers', headers, 'valid HTTP header names and values');
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new InvalidOptionError('fetch', fetchImpl, 'a fetch function');
   const now = options.now ?? Date.now;

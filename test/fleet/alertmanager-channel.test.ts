@@ -390,6 +390,7 @@ describe('AlertmanagerChannel', () => {
       [{ urls: [a.url], generatorURL: 'relative/path' }, 'generatorURL'],
       [{ urls: [a.url], maxAlerts: 0 }, 'maxAlerts'],
       [{ urls: [a.url], headers: { authorization: 1 as never } }, 'headers'],
+      [{ urls: [a.url], headers: { authorization: 'Bearer x\r\nX-Evil: 1' } }, 'headers'],
       [{ urls: [a.url], name: '' }, 'name'],
     ];
     for (const [options, option] of bad) {
