@@ -60,6 +60,15 @@ export interface AlertmanagerChannelOptions {
    */
   readonly maxAlerts?: number;
   /**
+   * How long, in ms, a firing alert is re-posted without hearing of it again. Sources
+   * resolve conditions (CPU back to normal) but some alerts are events that nobody
+   * resolves (a file found, an attack seen); with a limit such an alert expires in
+   * Alertmanager this long after the last time it fired. Each new firing of the same
+   * alert starts the time again.
+   * @defaultValue `Infinity` (re-post until resolved)
+   */
+  readonly maxFiringAge?: number;
+  /**
    * How long, in ms, a resolved alert keeps being re-posted with its `endsAt`, so an
    * Alertmanager that missed the resolve (down, or another HA member) still learns it.
    * @defaultValue `900_000` (15 minutes, as Prometheus)
@@ -110,6 +119,7 @@ interface ResolvedOptions {
   readonly generatorURL: ((alert: Alert) => string | undefined) | undefined;
   readonly maxAlerts: number;
   readonly resolvedRetention: number;
+  readonly maxFiringAge: number;
   readonly persistent: boolean;
   readonly logger: Logger;
   readonly fetch: typeof globalThis.fetch;
@@ -124,7 +134,7 @@ interface Tracked {
   readonly generatorURL: string | undefined;
   /** For resolved entries: when it ended; for firing ones: undefined. */
   readonly endsAt: number | undefined;
-  /** When a resolved entry stops being re-posted. */
+  /** When the entry stops being re-posted (firing: `maxFiringAge` after its last firing). */
   readonly forgetAt: number;
 }
 
@@ -248,7 +258,7 @@ export class AlertmanagerChannel implements Channel {
           startsAt,
           generatorURL,
           endsAt: undefined,
-          forgetAt: Infinity,
+          forgetAt: now + this.#options.maxFiringAge,
         };
         posts.push(toPostable(entry, validUntil));
         fired.push([alert.key, entry]);
@@ -359,6 +369,7 @@ export class AlertmanagerChannel implements Channel {
   }
 
   #prune(now: number): void {
+    for (const [key, entry] of this.#firing) if (entry.forgetAt <= now) this.#firing.delete(key);
     for (const [key, entry] of this.#resolved) if (entry.forgetAt <= now) this.#resolved.delete(key);
     for (const [key, entry] of this.#resolvedKeys) if (entry.forgetAt <= now) this.#resolvedKeys.delete(key);
     while (this.#resolvedKeys.size > this.#options.maxAlerts) this.#resolvedKeys.delete(this.#resolvedKeys.keys().next().value as string);
@@ -438,6 +449,8 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
     generatorURL: makeGeneratorURL,
     maxAlerts: expectNumber('maxAlerts', options.maxAlerts ?? 10_000, { min: 1, integer: true }),
     resolvedRetention: expectNumber('resolvedRetention', options.resolvedRetention ?? 900_000, { min: 0 }),
+    maxFiringAge:
+      options.maxFiringAge === undefined || options.maxFiringAge === Infinity ? Infinity : expectNumber('maxFiringAge', options.maxFiringAge, { min: 1 }),
     persistent: expectBoolean('persistent', options.persistent ?? false),
     logger: expectLogger('logger', options.logger ?? silentLogger),
     fetch: fetchImpl,

@@ -361,6 +361,31 @@ describe('AlertmanagerChannel', () => {
       assert.ok(channel.stats.resends >= 2, `resends: ${channel.stats.resends}`);
     });
 
+    it('stops re-posting an alert nobody fired again within maxFiringAge', async () => {
+      const channel = make({ maxFiringAge: 60_000 });
+      await send(channel, [alert({ key: 'old', labels: { host: 'old' } })]);
+      now = T0 + 30_000;
+      await send(channel, [alert({ key: 'new', labels: { host: 'new' } })]);
+      now = T0 + 61_000;
+      await channel.resend();
+      assert.deepEqual(posted(a).map((x) => x.labels['host']), ['new']);
+      assert.equal(channel.stats.firing, 1);
+      // Firing again restarts its time.
+      await send(channel, [alert({ key: 'new', labels: { host: 'new' } })]);
+      now = T0 + 120_000;
+      await channel.resend();
+      assert.deepEqual(posted(a).map((x) => x.labels['host']), ['new']);
+    });
+
+    it('re-sends many alerts in batches of 500', async () => {
+      const channel = make();
+      const many = Array.from({ length: 1_200 }, (_, i) => alert({ key: `k${i}`, labels: { host: `10.0.${i >> 8}.${i & 255}` } }));
+      await send(channel, many);
+      a.requests.length = 0;
+      await channel.resend();
+      assert.deepEqual(a.requests.map((r) => (JSON.parse(r.body) as unknown[]).length), [500, 500, 200]);
+    });
+
     it('remembers a bounded number of firing alerts, oldest forgotten first', async () => {
       const logger = recordingLogger();
       const channel = make({ maxAlerts: 2, logger });
@@ -389,6 +414,7 @@ describe('AlertmanagerChannel', () => {
       [{ urls: [a.url], minSeverity: 'fatal' as never }, 'minSeverity'],
       [{ urls: [a.url], generatorURL: 'relative/path' }, 'generatorURL'],
       [{ urls: [a.url], maxAlerts: 0 }, 'maxAlerts'],
+      [{ urls: [a.url], maxFiringAge: -5 }, 'maxFiringAge'],
       [{ urls: [a.url], headers: { authorization: 1 as never } }, 'headers'],
       [{ urls: [a.url], headers: { authorization: 'Bearer x\r\nX-Evil: 1' } }, 'headers'],
       [{ urls: [a.url], name: '' }, 'name'],
