@@ -97,7 +97,6 @@ export class HostwardenMetrics implements Disposable {
     this.registry = registry;
     this.prefix = prefix;
     this.#now = now;
-    const self = this;
 
     try {
       this.#logMatches = this.#counter('log_matches_total', 'Log lines matched, per rule.', ['rule']);
@@ -121,7 +120,7 @@ export class HostwardenMetrics implements Disposable {
       this.#warnings = this.#counter('warnings_total', "'warning' events (unreadable or vanished paths, cut lines…), per component and reason.", ['component', 'reason']);
       this.#errors = this.#counter('errors_total', "'error' events, per component.", ['component']);
       this.#lastError = this.#gauge('last_error_timestamp_seconds', "Unix time of a component's last 'error' event.", ['component']);
-      this.#resource = new ResourceGauges((name, help, labels) => self.#gauge(name, help, labels));
+      this.#resource = new ResourceGauges((name, help, labels) => this.#gauge(name, help, labels));
     } catch (error) {
       this.#unregister();
       if (error instanceof InvalidOptionError) throw error;
@@ -136,7 +135,7 @@ export class HostwardenMetrics implements Disposable {
 
   /**
    * Starts observing components: LogWatchers, ResourceMonitors, FileScanners,
-   * Quarantines, Notifiers or your own emitters. Each is labelled by its class name
+   * Notifiers or your own emitters. Each is labelled by its class name
    * unless given as `{ component, name }`. Observing one twice is a no-op.
    * Returns `this`, for chaining.
    */
