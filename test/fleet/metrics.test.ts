@@ -40,14 +40,14 @@ describe('HostwardenMetrics', () => {
     watcher.emit('match', match('sudo.auth-failure'));
     watcher.emit('alert', brute);
     watcher.emit('alert', resolveAlert(brute));
-    watcher.emit('rotate', { file: '/var/log/auth.log', reason: 'renamed', whileStopped: false });
+    watcher.emit('rotate', { file: '/var/log/auth.log', reason: 'rename', whileStopped: false });
     watcher.emit('warning', { kind: 'line-truncated', file: '/var/log/auth.log', message: 'cut' });
 
     assert.equal(await value(registry, 'hostwarden_log_matches_total', { rule: 'sshd.auth-failure' }), 2);
     assert.equal(await value(registry, 'hostwarden_log_matches_total', { rule: 'sudo.auth-failure' }), 1);
     assert.equal(await value(registry, 'hostwarden_alerts_total', { rule: 'sshd.brute-force', status: 'firing', severity: 'critical', source: 'log' }), 1);
     assert.equal(await value(registry, 'hostwarden_alerts_total', { rule: 'sshd.brute-force', status: 'resolved' }), 1);
-    assert.equal(await value(registry, 'hostwarden_log_rotations_total', { component: 'LogWatcher', reason: 'renamed' }), 1);
+    assert.equal(await value(registry, 'hostwarden_log_rotations_total', { component: 'LogWatcher', reason: 'rename' }), 1);
     assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'LogWatcher', reason: 'line-truncated' }), 1);
 
     watcher.statsValue = { linesRead: 120, bytesRead: 9_000, matches: 3, filesFollowed: 2 };
