@@ -96,6 +96,10 @@ route:
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
+inhibit_rules:
+  - source_matchers: ['alertname="disk.space"']
+    target_matchers: ['alertname="disk.inodes"']
+    equal: ['instance', 'mount']
 receivers:
   - name: hook
     webhook_configs:
@@ -210,6 +214,21 @@ receivers:
     const everything = received.filter((p) => p.groupLabels['alertname'] === 'cpu.high').flatMap((p) => p.alerts);
     assert.ok(everything.length > 0, 'everything.length > 0');
     assert.ok(everything.every((a) => a.labels['instance'] === 'db-1'), 'the receiver never heard of db-2');
+  });
+
+  it("Alertmanager's inhibition applies across labels from hostwarden", async () => {
+    const disk = (rule: string, hostname: string, mount: string): Alert =>
+      createAlert({ source: 'resource', rule, severity: 'warning', title: `${rule} on ${mount}`, hostname, key: `resource:${rule}:${mount}`, labels: { mount } });
+    const channel = channelFor('fs-1');
+    await send(channel, disk('disk.space', 'fs-1', '/var'), disk('disk.inodes', 'fs-1', '/var'), disk('disk.inodes', 'fs-1', '/home'));
+    const inodes = await eventually('inhibition to be computed', async () => {
+      const list = await alertsOf('disk.inodes');
+      return list.length === 2 && list.some((a) => a.status.state === 'suppressed') ? list : undefined;
+    });
+    const byMount = new Map(inodes.map((a) => [a.labels['mount'], a.status.state]));
+    // Same instance and mount as the disk.space alert: inhibited; another mount: not.
+    assert.equal(byMount.get('/var'), 'suppressed');
+    assert.equal(byMount.get('/home'), 'active');
   });
 
   it('re-posts firing alerts while open, and lets them expire once this host stops', async () => {
