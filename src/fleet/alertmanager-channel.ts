@@ -60,6 +60,15 @@ export interface AlertmanagerChannelOptions {
    */
   readonly maxAlerts?: number;
   /**
+   * How long, in ms, a firing alert is re-posted without hearing of it again. Sources
+   * resolve conditions (CPU back to normal) but some alerts are events that nobody
+   * resolves (a file found, an attack seen); with a limit such an alert expires in
+   * Alertmanager this long after the last time it fired. Each new firing of the same
+   * alert starts the time again.
+   * @defaultValue `Infinity` (re-post until resolved)
+   */
+  readonly maxFiringAge?: number;
+  /**
    * How long, in ms, a resolved alert keeps being re-posted with its `endsAt`, so an
    * Alertmanager that missed the resolve (down, or another HA member) still learns it.
    * @defaultValue `900_000` (15 minutes, as Prometheus)
@@ -86,7 +95,7 @@ export interface AlertmanagerChannelOptions {
    * The clock, in ms since the epoch; for tests.
    * @defaultValue `Date.now`
    */
-  readonly clock?: () => number;
+  readonly now?: () => number;
 }
 
 /** What {@link AlertmanagerChannel.stats} reports. */
@@ -110,10 +119,11 @@ interface ResolvedOptions {
   readonly generatorURL: ((alert: Alert) => string | undefined) | undefined;
   readonly maxAlerts: number;
   readonly resolvedRetention: number;
+  readonly maxFiringAge: number;
   readonly persistent: boolean;
   readonly logger: Logger;
   readonly fetch: typeof globalThis.fetch;
-  readonly clock: () => number;
+  readonly now: () => number;
 }
 
 interface Tracked {
@@ -124,7 +134,7 @@ interface Tracked {
   readonly generatorURL: string | undefined;
   /** For resolved entries: when it ended; for firing ones: undefined. */
   readonly endsAt: number | undefined;
-  /** When a resolved entry stops being re-posted. */
+  /** When the entry stops being re-posted (firing: `maxFiringAge` after its last firing). */
   readonly forgetAt: number;
 }
 
@@ -167,6 +177,8 @@ export class AlertmanagerChannel implements Channel {
   readonly #firing = new Map<string, Tracked>();
   /** By label set: resolved alerts still re-posted. */
   readonly #resolved = new Map<string, Tracked>();
+  /** By alert key: when its last resolve happened, to drop firing retries older than it. */
+  readonly #resolvedKeys = new Map<string, { readonly time: number; readonly forgetAt: number }>();
   #timer: NodeJS.Timeout | undefined;
   #closing: AbortController | undefined;
   #resending: Promise<void> | undefined;
@@ -220,7 +232,7 @@ export class AlertmanagerChannel implements Channel {
    * @throws {@link DeliveryError} when none accepted (retryable unless all answered 4xx).
    */
   async send(notification: Notification, context: SendContext): Promise<void> {
-    const now = this.#options.clock();
+    const now = this.#options.now();
     const validUntil = now + 4 * this.#options.resendInterval;
     const posts: PostableAlert[] = [];
     const fired: [string, Tracked][] = [];
@@ -230,9 +242,15 @@ export class AlertmanagerChannel implements Channel {
       const labels = alertmanagerLabels(alert);
       const labelKey = labelSetKey(labels);
       const previous = this.#firing.get(alert.key);
+      const time = timeOf(alert, now);
+      if (alert.status === 'firing' && time < (this.#resolvedKeys.get(alert.key)?.time ?? -Infinity)) {
+        // A firing the Notifier kept retrying while its resolve went through: posting it
+        // now would bring a finished alert back to life.
+        continue;
+      }
       const generatorURL = this.#generatorURL(alert);
       if (alert.status === 'firing') {
-        const startsAt = previous?.labelKey === labelKey ? Math.min(previous.startsAt, alert.time.getTime()) : alert.time.getTime();
+        const startsAt = previous?.labelKey === labelKey ? Math.min(previous.startsAt, time) : time;
         const entry: Tracked = {
           labels,
           labelKey,
@@ -240,7 +258,7 @@ export class AlertmanagerChannel implements Channel {
           startsAt,
           generatorURL,
           endsAt: undefined,
-          forgetAt: Infinity,
+          forgetAt: now + this.#options.maxFiringAge,
         };
         posts.push(toPostable(entry, validUntil));
         fired.push([alert.key, entry]);
@@ -255,13 +273,15 @@ export class AlertmanagerChannel implements Channel {
         // Stop re-firing at once, whatever the outcome: if this resolve never gets
         // through, the alert still expires in Alertmanager at its last endsAt.
         if (previous) this.#firing.delete(alert.key);
-        const base = previous ?? { labels, labelKey, annotations: alertmanagerAnnotations(alert), startsAt: alert.time.getTime(), generatorURL };
+        this.#resolvedKeys.delete(alert.key);
+        this.#resolvedKeys.set(alert.key, { time, forgetAt: now + this.#options.resolvedRetention });
+        const base = previous ?? { labels, labelKey, annotations: alertmanagerAnnotations(alert), startsAt: time, generatorURL };
         const entry: Tracked = {
           ...base,
           annotations: alertmanagerAnnotations(alert),
           // Never in the future: Alertmanager keeps a firing alert's later endsAt over a
           // resolve that has not ended yet by its clock.
-          endsAt: Math.max(Math.min(alert.time.getTime(), now), base.startsAt),
+          endsAt: Math.max(Math.min(time, now), base.startsAt),
           forgetAt: now + this.#options.resolvedRetention,
         };
         posts.push(toPostable(entry, entry.endsAt ?? now));
@@ -269,6 +289,7 @@ export class AlertmanagerChannel implements Channel {
       }
     }
 
+    if (posts.length === 0) return;
     await postToAll(this.#options.targets, posts, {
       channel: this.name,
       signal: context.signal,
@@ -301,7 +322,7 @@ export class AlertmanagerChannel implements Channel {
   }
 
   async #resendRound(): Promise<void> {
-    const now = this.#options.clock();
+    const now = this.#options.now();
     this.#prune(now);
     const validUntil = now + 4 * this.#options.resendInterval;
     const posts = [
@@ -348,7 +369,10 @@ export class AlertmanagerChannel implements Channel {
   }
 
   #prune(now: number): void {
+    for (const [key, entry] of this.#firing) if (entry.forgetAt <= now) this.#firing.delete(key);
     for (const [key, entry] of this.#resolved) if (entry.forgetAt <= now) this.#resolved.delete(key);
+    for (const [key, entry] of this.#resolvedKeys) if (entry.forgetAt <= now) this.#resolvedKeys.delete(key);
+    while (this.#resolvedKeys.size > this.#options.maxAlerts) this.#resolvedKeys.delete(this.#resolvedKeys.keys().next().value as string);
     while (this.#resolved.size > this.#options.maxAlerts) this.#resolved.delete(this.#resolved.keys().next().value as string);
   }
 
@@ -365,6 +389,14 @@ export class AlertmanagerChannel implements Channel {
       return undefined;
     }
   }
+}
+
+// Alerts revived from an outbox or built by JavaScript callers may carry the time as a
+// string or number; an unreadable one counts as now rather than failing the delivery.
+function timeOf(alert: Alert, now: number): number {
+  const raw: unknown = alert.time;
+  const ms = raw instanceof Date ? raw.getTime() : typeof raw === 'string' || typeof raw === 'number' ? new Date(raw).getTime() : Number.NaN;
+  return Number.isFinite(ms) ? ms : now;
 }
 
 function toPostable(entry: Tracked, endsAt: number): PostableAlert {
@@ -397,10 +429,17 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
   if (typeof headers !== 'object' || headers === null || Object.values(headers).some((v) => typeof v !== 'string')) {
     throw new InvalidOptionError('headers', headers, 'an object of string header values');
   }
+  try {
+    // Catches a header fetch would refuse on every request (a newline, a non-Latin-1 byte).
+    new Headers(headers);
+  } catch {
+    // No cause: fetch's message quotes the value, which may be a token.
+    throw new InvalidOptionError('headers', headers, 'valid HTTP header names and values');
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new InvalidOptionError('fetch', fetchImpl, 'a fetch function');
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new InvalidOptionError('clock', clock, 'a function returning ms since the epoch');
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning ms since the epoch');
   return Object.freeze({
     name: expectString('name', options.name ?? 'alertmanager'),
     minSeverity: expectSeverity('minSeverity', options.minSeverity ?? 'info'),
@@ -410,10 +449,12 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
     generatorURL: makeGeneratorURL,
     maxAlerts: expectNumber('maxAlerts', options.maxAlerts ?? 10_000, { min: 1, integer: true }),
     resolvedRetention: expectNumber('resolvedRetention', options.resolvedRetention ?? 900_000, { min: 0 }),
+    maxFiringAge:
+      options.maxFiringAge === undefined || options.maxFiringAge === Infinity ? Infinity : expectNumber('maxFiringAge', options.maxFiringAge, { min: 1 }),
     persistent: expectBoolean('persistent', options.persistent ?? false),
     logger: expectLogger('logger', options.logger ?? silentLogger),
     fetch: fetchImpl,
-    clock,
+    now,
   });
 }
 

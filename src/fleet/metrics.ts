@@ -17,6 +17,11 @@ export interface HostwardenMetricsOptions {
    * @defaultValue `'hostwarden_'`
    */
   readonly prefix?: string;
+  /**
+   * The clock, in ms since the epoch, for `last_error_timestamp_seconds`; for tests.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number;
 }
 
 interface Observed {
@@ -54,6 +59,7 @@ export class HostwardenMetrics implements Disposable {
   readonly #observed = new Map<ObservableComponent, Observed>();
   readonly #metrics: Metric[] = [];
   readonly #resource: ResourceGauges;
+  readonly #now: () => number;
   #closed = false;
 
   readonly #logMatches: Counter<'rule'>;
@@ -62,41 +68,47 @@ export class HostwardenMetrics implements Disposable {
   readonly #bytesScanned: Counter<string>;
   readonly #bytesHashed: Counter<string>;
   readonly #findings: Counter<'detector' | 'rule' | 'severity'>;
-  readonly #scanWarnings: Counter<'reason'>;
+  readonly #warnings: Counter<'component' | 'reason'>;
   readonly #quarantined: Counter<string>;
   readonly #quarantinedBytes: Counter<string>;
   readonly #sent: Counter<'channel'>;
   readonly #failed: Counter<'channel' | 'permanent'>;
   readonly #suppressed: Counter<'channel' | 'reason'>;
   readonly #retries: Counter<'channel'>;
-  readonly #rotations: Counter<'component'>;
+  readonly #rotations: Counter<'component' | 'reason'>;
   readonly #errors: Counter<'component'>;
   readonly #lastError: Gauge<'component'>;
 
   constructor(options: HostwardenMetricsOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
     const registry = options.registry ?? new Registry();
-    if (!(registry instanceof Registry)) throw new InvalidOptionError('registry', registry, 'a prom-client Registry');
+    // Duck-typed rather than instanceof: a service may hold a Registry from its own copy
+    // of prom-client, which stores our metrics just as well.
+    const methods = ['registerMetric', 'removeSingleMetric', 'getSingleMetric', 'metrics'] as const;
+    if (typeof registry !== 'object' || registry === null || methods.some((m) => typeof (registry as unknown as Record<string, unknown>)[m] !== 'function')) {
+      throw new InvalidOptionError('registry', registry, 'a prom-client Registry');
+    }
     const prefix = options.prefix ?? 'hostwarden_';
     if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
       throw new InvalidOptionError('prefix', prefix, 'a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
     }
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning ms since the epoch');
     this.registry = registry;
     this.prefix = prefix;
-    const self = this;
+    this.#now = now;
 
     try {
       this.#logMatches = this.#counter('log_matches_total', 'Log lines matched, per rule.', ['rule']);
       this.#counterFromStats('log_lines_read_total', 'Log lines read by a LogWatcher.', 'linesRead');
       this.#counterFromStats('log_bytes_read_total', 'Log bytes read by a LogWatcher.', 'bytesRead');
       this.#gaugeFromStats('log_files_followed', 'Files a LogWatcher is following now.', 'filesFollowed');
-      this.#rotations = this.#counter('log_rotations_total', 'Log rotations (rename, truncate, recreate) a LogWatcher followed.', ['component']);
+      this.#rotations = this.#counter('log_rotations_total', 'Rotations (rename, truncate, delete, create) a LogWatcher followed, per reason.', ['component', 'reason']);
       this.#alerts = this.#counter('alerts_total', 'Alerts raised by the components, firing and resolved.', ['source', 'rule', 'severity', 'status']);
       this.#filesScanned = this.#counter('files_scanned_total', 'Regular files inspected by FileScanner scans.', []);
       this.#bytesScanned = this.#counter('bytes_scanned_total', 'Sum of the sizes of the files inspected.', []);
       this.#bytesHashed = this.#counter('bytes_hashed_total', 'Bytes read in full to hash or search file contents.', []);
       this.#findings = this.#counter('scan_findings_total', 'Suspicious files found, per detector, rule and severity.', ['detector', 'rule', 'severity']);
-      this.#scanWarnings = this.#counter('scan_warnings_total', 'Paths a scan could not (fully) look at or isolate, per reason.', ['reason']);
       this.#quarantined = this.#counter('quarantined_files_total', 'Files moved into the quarantine.', []);
       this.#quarantinedBytes = this.#counter('quarantined_bytes_total', 'Bytes of the files moved into the quarantine.', []);
       this.#sent = this.#counter('notifications_sent_total', 'Notifications delivered, per channel (a digest counts once).', ['channel']);
@@ -105,9 +117,10 @@ export class HostwardenMetrics implements Disposable {
       this.#retries = this.#counter('notification_retries_total', 'Delivery attempts that failed and will be retried, per channel.', ['channel']);
       this.#gaugeFromStats('notifier_pending', 'Deliveries accepted by a Notifier and not yet delivered or given up.', 'pending');
       this.#gaugeFromStats('notifier_outbox_depth', 'Entries in a Notifier outbox still owed to a channel.', 'outboxDepth');
+      this.#warnings = this.#counter('warnings_total', "'warning' events (unreadable or vanished paths, cut lines…), per component and reason.", ['component', 'reason']);
       this.#errors = this.#counter('errors_total', "'error' events, per component.", ['component']);
       this.#lastError = this.#gauge('last_error_timestamp_seconds', "Unix time of a component's last 'error' event.", ['component']);
-      this.#resource = new ResourceGauges((name, help, labels) => self.#gauge(name, help, labels));
+      this.#resource = new ResourceGauges((name, help, labels) => this.#gauge(name, help, labels));
     } catch (error) {
       this.#unregister();
       if (error instanceof InvalidOptionError) throw error;
@@ -122,7 +135,7 @@ export class HostwardenMetrics implements Disposable {
 
   /**
    * Starts observing components: LogWatchers, ResourceMonitors, FileScanners,
-   * Quarantines, Notifiers or your own emitters. Each is labelled by its class name
+   * Notifiers or your own emitters. Each is labelled by its class name
    * unless given as `{ component, name }`. Observing one twice is a no-op.
    * Returns `this`, for chaining.
    */
@@ -183,7 +196,9 @@ export class HostwardenMetrics implements Disposable {
           severity: isSeverity(severity) ? severity : 'unknown',
         });
       },
-      warning: (warning) => this.#scanWarnings.inc({ reason: labelValue(str(pick(warning, 'reason'))) }),
+      // FileScanner warnings say `reason`, LogWatcher warnings `kind`.
+      warning: (warning) =>
+        this.#warnings.inc({ component: name, reason: labelValue(str(pick(warning, 'reason')) ?? str(pick(warning, 'kind'))) }),
       quarantined: (event) => {
         this.#quarantined.inc();
         // The payload is the QuarantineRecord, or an event holding it as `record`.
@@ -194,10 +209,17 @@ export class HostwardenMetrics implements Disposable {
       failed: (event) => this.#failed.inc({ channel: channelOf(event), permanent: String(pick(event, 'permanent') === true) }),
       suppressed: (event) => this.#suppressed.inc({ channel: channelOf(event), reason: labelValue(str(pick(event, 'reason'))) }),
       retry: (event) => this.#retries.inc({ channel: channelOf(event) }),
-      rotate: () => this.#rotations.inc({ component: name }),
-      error: () => {
+      rotate: (event) => this.#rotations.inc({ component: name, reason: labelValue(str(pick(event, 'reason'))) }),
+      error: (error) => {
         this.#errors.inc({ component: name });
-        this.#lastError.set({ component: name }, Date.now() / 1000);
+        this.#lastError.set({ component: name }, this.#now() / 1000);
+        // Listening must not change what an error does: a hostwarden emitter rethrows an
+        // 'error' nobody listens to, and the metrics are not somebody.
+        if (listenerCount(component, 'error') === 1) {
+          process.nextTick(() => {
+            throw error;
+          });
+        }
       },
     };
     // Each handler is guarded: a payload the metrics do not understand must never turn
@@ -314,6 +336,13 @@ function isNamed(value: ObservableComponent | NamedComponent): value is NamedCom
 function defaultName(component: ObservableComponent): string | undefined {
   const name = str((component as { constructor?: { name?: unknown } }).constructor?.name);
   return name === 'Object' || name === 'EventEmitter' ? undefined : name;
+}
+
+function listenerCount(component: ObservableComponent, event: string): number | undefined {
+  const count = (component as { listenerCount?: (event: string) => unknown }).listenerCount;
+  if (typeof count !== 'function') return undefined;
+  const n = count.call(component, event);
+  return typeof n === 'number' ? n : undefined;
 }
 
 function channelOf(event: unknown): string {

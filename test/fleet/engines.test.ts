@@ -36,7 +36,7 @@ interface WebhookPayload {
 
 function notification(alerts: Alert[]): Notification {
   const first = alerts[0];
-  assert.ok(first);
+  assert.ok(first, 'first');
   return { status: first.status, alerts, groupKey: `${first.source}:${first.rule}` };
 }
 
@@ -96,6 +96,10 @@ route:
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
+inhibit_rules:
+  - source_matchers: ['alertname="disk.space"']
+    target_matchers: ['alertname="disk.inodes"']
+    equal: ['instance', 'mount']
 receivers:
   - name: hook
     webhook_configs:
@@ -187,7 +191,7 @@ receivers:
       createdBy: 'hostwarden tests',
       comment: 'maintenance on db-2',
     });
-    assert.ok(silence.silenceID);
+    assert.ok(silence.silenceID, 'silence.silenceID');
 
     const cpu = (hostname: string): Alert =>
       createAlert({ source: 'resource', rule: 'cpu.high', severity: 'warning', title: `CPU 97 % on ${hostname}`, hostname });
@@ -208,8 +212,23 @@ receivers:
     // Give Alertmanager further group intervals: still nothing about db-2.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const everything = received.filter((p) => p.groupLabels['alertname'] === 'cpu.high').flatMap((p) => p.alerts);
-    assert.ok(everything.length > 0);
+    assert.ok(everything.length > 0, 'everything.length > 0');
     assert.ok(everything.every((a) => a.labels['instance'] === 'db-1'), 'the receiver never heard of db-2');
+  });
+
+  it("Alertmanager's inhibition applies across labels from hostwarden", async () => {
+    const disk = (rule: string, hostname: string, mount: string): Alert =>
+      createAlert({ source: 'resource', rule, severity: 'warning', title: `${rule} on ${mount}`, hostname, key: `resource:${rule}:${mount}`, labels: { mount } });
+    const channel = channelFor('fs-1');
+    await send(channel, disk('disk.space', 'fs-1', '/var'), disk('disk.inodes', 'fs-1', '/var'), disk('disk.inodes', 'fs-1', '/home'));
+    const inodes = await eventually('inhibition to be computed', async () => {
+      const list = await alertsOf('disk.inodes');
+      return list.length === 2 && list.some((a) => a.status.state === 'suppressed') ? list : undefined;
+    });
+    const byMount = new Map(inodes.map((a) => [a.labels['mount'], a.status.state]));
+    // Same instance and mount as the disk.space alert: inhibited; another mount: not.
+    assert.equal(byMount.get('/var'), 'suppressed');
+    assert.equal(byMount.get('/home'), 'active');
   });
 
   it('re-posts firing alerts while open, and lets them expire once this host stops', async () => {
@@ -220,13 +239,13 @@ receivers:
       const list = await alertsOf('sshd.resend-test');
       return list.length === 1 ? list : undefined;
     });
-    assert.ok(first);
+    assert.ok(first, 'first');
     // endsAt is four intervals ahead and moves forward with every re-send.
     await eventually('endsAt to move forward', async () => {
       const [now] = await alertsOf('sshd.resend-test');
       return now && Date.parse(now.endsAt) > Date.parse(first.endsAt) ? true : undefined;
     });
-    assert.ok(channel.stats.resends >= 1);
+    assert.ok(channel.stats.resends >= 1, 'channel.stats.resends >= 1');
     await channel.close();
     // With nobody re-posting, Alertmanager resolves it by itself after endsAt.
     await eventually('the alert to expire', async () => ((await alertsOf('sshd.resend-test')).length === 0 ? true : undefined), 20_000);
@@ -240,7 +259,7 @@ receivers:
 
     const alone = channelFor('web-3', { urls: [dead], timeout: 2_000 });
     await assert.rejects(send(alone, hostAlert('web-3', 'sshd.ha-test')), (error: unknown) => {
-      assert.ok(error instanceof DeliveryError);
+      assert.ok(error instanceof DeliveryError, 'error instanceof DeliveryError');
       assert.equal(error.retryable, true);
       assert.match(error.message, /network error/);
       return true;
@@ -266,9 +285,20 @@ describe('with a real Prometheus', { skip }, () => {
         return { linesRead: 42, bytesRead: 4_200, matches: 3, filesFollowed: 1 };
       }
     }
+    class ResourceMonitor extends HostwardenEmitter<{ error: [Error]; sample: [sample: object] }> {}
     const watcher = new LogWatcher();
+    const monitor = new ResourceMonitor();
     const registry = new Registry();
-    metrics = new HostwardenMetrics({ registry }).observe(watcher);
+    metrics = new HostwardenMetrics({ registry }).observe(watcher, monitor);
+    monitor.emit('sample', {
+      time: new Date(),
+      cpu: { percent: 12.5 },
+      memory: { percent: 40 },
+      disks: [
+        { mount: '/', fsType: 'ext4', usedPercent: 91, sizeBytes: 1e11, usedBytes: 9.1e10 },
+        { mount: '/var', fsType: 'xfs', usedPercent: 35, sizeBytes: 1e11, usedBytes: 3.5e10 },
+      ],
+    });
     for (let i = 0; i < 3; i++) watcher.emit('match', { rule: { id: 'sshd.auth-failure' }, line: `Failed password ${i}` });
     watcher.emit('alert', hostAlert('web-1', 'sshd.brute-force'));
 
@@ -309,6 +339,9 @@ scrape_configs:
     assert.deepEqual(lines.map((r) => [r.metric['component'], r.value[1]]), [['LogWatcher', '42']]);
     const alerts = await query('hostwarden_alerts_total{rule="sshd.brute-force",status="firing",severity="critical",source="log"}');
     assert.equal(alerts[0]?.value[1], '1');
+
+    const full = await query('hostwarden_resource_disk_used_percent > 90');
+    assert.deepEqual(full.map((r) => [r.metric['mount'], r.metric['fstype'], r.value[1]]), [['/', 'ext4', '91']]);
 
     // A later value reaches Prometheus on the next scrape.
     watcher.emit('match', { rule: { id: 'sshd.auth-failure' }, line: 'Failed password 4' });

@@ -51,7 +51,13 @@ async function startEngine(spec: EngineSpec, readyTimeoutMs = 60_000): Promise<E
   let child: ChildProcess | undefined;
   let output = '';
   let exited = false;
+  // If the test process ends abruptly, do not leave an engine running behind it.
+  const killOnExit = (): void => {
+    if (child && !exited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     if (child && !exited) {
       const gone = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
       child.kill('SIGTERM');
