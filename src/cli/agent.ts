@@ -84,12 +84,14 @@ function channelFrom(c: ChannelConfig, i: number, env: AgentEnvironment): Channe
 function resourceRules(config: NonNullable<HostwardenConfig['resources']>): ResourceRule[] | undefined {
   const { cpu, memory, disk, rules } = config;
   if (cpu === undefined && memory === undefined && disk === undefined && rules === undefined) return undefined;
-  // The seed's thresholds unless overridden, plus any extra rules.
-  const out: ResourceRule[] = [
-    { id: 'cpu.high', metric: 'cpu', above: cpu ?? 80, for: 120_000, severity: 'warning' },
-    { id: 'memory.high', metric: 'memory', above: memory ?? 90, for: 60_000, severity: 'warning' },
-    { id: 'disk.space', metric: 'disk.space', above: disk ?? 90, severity: 'warning' },
+  const seed: Array<[number | undefined, ResourceRule]> = [
+    [cpu, { id: 'cpu.high', metric: 'cpu', above: cpu ?? 80, for: 120_000, severity: 'warning' }],
+    [memory, { id: 'memory.high', metric: 'memory', above: memory ?? 90, for: 60_000, severity: 'warning' }],
+    [disk, { id: 'disk.space', metric: 'disk.space', above: disk ?? 90, severity: 'warning' }],
   ];
+  // Without explicit rules, the seed's three with any threshold overridden; with rules,
+  // exactly those plus the shorthands actually written.
+  const out = seed.filter(([given]) => rules === undefined || given !== undefined).map(([, rule]) => rule);
   for (const r of rules ?? []) out.push({ ...r });
   return out;
 }

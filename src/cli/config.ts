@@ -234,7 +234,7 @@ export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
   constructor(source: string, issues: readonly ConfigIssue[]) {
-    super(`Invalid config ${source}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    super(`Invalid config${source === 'config' ? '' : ` ${source}`}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
     this.name = 'ConfigError';
     this.issues = issues;
   }

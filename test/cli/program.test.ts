@@ -63,4 +63,53 @@ describe('hostwarden CLI', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /valid/);
   });
+
+  it('run --check builds every channel type, reading secrets from the environment only', async () => {
+    const file = join(dir, 'all.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        logs: { files: [join(dir, 'auth.log')], rules: ['auth', 'ssh-probe'], maxRetry: 3, findTime: '2m' },
+        resources: { interval: '5s', cpu: 85, rules: [{ metric: 'disk.inodes', above: 95, mount: '/' }] },
+        scan: { roots: [dir], extensions: ['.exe', '.scr'], quarantine: { directory: join(dir, 'q') } },
+        notifier: {
+          channels: [
+            { type: 'slack', tokenEnv: 'HW_TEST_SLACK', channel: '#ops' },
+            { type: 'email', host: '127.0.0.1', port: 2525, user: 'ops', passwordEnv: 'HW_TEST_SMTP', from: 'hw@example.com', to: ['ops@example.com'] },
+            { type: 'webhook', url: 'http://127.0.0.1:9/hook', headers: { 'x-team': 'ops' } },
+            { type: 'console', minSeverity: 'warning' },
+            { type: 'alertmanager', urls: ['http://127.0.0.1:9093'] },
+          ],
+        },
+      }),
+    );
+    const ok = await cli(['run', '--config', file, '--check'], { env: { HW_TEST_SLACK: 'xoxb-from-env', HW_TEST_SMTP: 'smtp-secret' } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /valid \(5 channels\)/);
+    const noEnv = await cli(['run', '--config', file, '--check'], { env: { HW_TEST_SMTP: 'smtp-secret' } });
+    assert.equal(noEnv.code, 2);
+    assert.match(noEnv.stderr, /config\.notifier\.channels\[0\]\.tokenEnv: environment variable HW_TEST_SLACK is not set/);
+    assert.ok(!noEnv.stderr.includes('smtp-secret'));
+  });
+
+  it('run reports what a part rejects under its config section', async () => {
+    const file = join(dir, 'part.json');
+    await writeFile(file, JSON.stringify({ resources: { rules: [{ metric: 'memory', above: 50, clearBelow: 70 }] }, notifier: { channels: [{ type: 'console' }] } }));
+    const result = await cli(['run', '--config', file, '--check']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /config\.resources: Expected `rules\[\d\]\.clearBelow`/);
+  });
+
+  it('run starts the agent and stops it when the signal aborts', async () => {
+    const file = join(dir, 'run.json');
+    await writeFile(join(dir, 'run-auth.log'), '');
+    await writeFile(file, JSON.stringify({ logs: { files: [join(dir, 'run-auth.log')] }, notifier: { channels: [{ type: 'console' }] } }));
+    const controller = new AbortController();
+    const running = cli(['run', '--config', file], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 500);
+    const result = await running;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /hostwarden running \(watcher, notifier\)/);
+    assert.match(result.stderr, /stopped/);
+  });
 });

@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cli } from '../cli/helpers.js';
 import { ROOT } from './child.js';
 import { startSlackServer, type SlackServer } from './slack-server.js';
 
@@ -64,5 +65,17 @@ describe('npm run demo', () => {
     // …and nothing is left behind.
     // (tsx keeps its compile cache in TMPDIR too; that one is not the demo's.)
     assert.deepEqual((await readdir(tmp)).filter((name) => !name.startsWith('tsx-')), [], 'the demo removed its temp dir');
+  });
+
+  it('stops early and still prints its summary when interrupted (Ctrl-C)', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const running = cli(['demo', '--duration', '10m', '--auth-log', join(tmp, 'missing.log')], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 1500);
+    const { code, stdout } = await running;
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 60_000, 'the abort ended the 10 minute run');
+    assert.match(stdout, /── hostwarden demo summary/);
+    assert.match(stdout, /Temp files removed\./);
   });
 });
