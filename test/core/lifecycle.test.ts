@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { AbortedError, Component, StateError, type BaseEvents, type ComponentOptions } from '../../src/index.js';
 import { runScript } from '../helpers/run-script.js';
@@ -131,22 +133,39 @@ describe('Component lifecycle', () => {
 
 describe('timers and the event loop', () => {
   it('a stopped component leaves nothing that keeps the process alive', async () => {
-    const result = await runScript(fixture, ['persistent-stop'], 5_000);
+    const result = await runScript(fixture, ['persistent-stop'], 30_000);
     assert.equal(result.timedOut, false, 'the child exits by itself');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /state=stopped/);
   });
 
   it('a running non-persistent component does not hold the process open either', async () => {
-    const result = await runScript(fixture, ['running'], 5_000);
+    const result = await runScript(fixture, ['running'], 30_000);
     assert.equal(result.timedOut, false);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /state=running/);
   });
 
   it('a running persistent component does keep the process alive (the control case)', async () => {
-    const result = await runScript(fixture, ['persistent-no-stop'], 1_500);
-    assert.equal(result.timedOut, true, 'a persistent timer holds the loop until stop()');
-    assert.match(result.stdout, /state=running/);
+    // Wait until the child reports it is running (start-up time varies with load), then
+    // give it a full second in which an unheld loop would certainly have ended.
+    const child = spawn(process.execPath, ['--import=tsx/esm', fileURLToPath(fixture), 'persistent-no-stop'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let stdout = '';
+      child.stdout.setEncoding('utf8');
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: string) => {
+          stdout += chunk;
+          if (stdout.includes('state=running')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(child.exitCode, null, 'a persistent timer holds the loop until stop()');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
