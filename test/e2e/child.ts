@@ -35,7 +35,7 @@ export function startChild(entry: string, args: readonly string[], env: NodeJS.P
   return {
     process: child,
     output: () => output,
-    waitForOutput(pattern, timeoutMs = 30_000) {
+    waitForOutput(pattern, timeoutMs = 45_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           if (pattern.test(output)) done(undefined);

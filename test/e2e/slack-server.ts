@@ -89,7 +89,7 @@ export async function startSlackServer(): Promise<SlackServer> {
   return {
     url: `http://127.0.0.1:${port}/api/`,
     messages,
-    waitFor(predicate, timeoutMs = 20_000) {
+    waitFor(predicate, timeoutMs = 45_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           if (predicate(messages)) {
