@@ -208,9 +208,10 @@ export const authRules: readonly LogRule[] = Object.freeze([
   }),
   rule({
     id: 'tcpd.refused',
-    description: 'Connection refused by TCP wrappers (hosts.deny)',
+    description: 'SSH connection refused by TCP wrappers (hosts.deny)',
     severity: 'info',
-    tags: ['auth-failure'],
+    tags: ['auth-failure', 'ssh'],
+    programs: SSHD,
     pattern: re(String.raw`^refused connect from \S+ \(${HOST}\)$`),
     alert: SSH_BRUTE_FORCE,
   }),
