@@ -107,7 +107,7 @@ export class ThresholdTracker {
       alerts.push(state.firing);
       this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
     }
-    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t);
+    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t, alerts);
   }
 
   /**
@@ -148,7 +148,7 @@ export class ThresholdTracker {
       else next = Math.min(next, deadline);
     }
     this.#nextDeadline = next;
-    this.#prune(t);
+    this.#prune(t, alerts);
   }
 
   /** The time the next firing alert may resolve at, or +Infinity. */
@@ -156,12 +156,20 @@ export class ThresholdTracker {
     return this.#nextDeadline;
   }
 
-  #prune(t: number): void {
-    // Least recently updated first: stop at the first key that is neither idle nor over the bound.
+  #prune(t: number, alerts: Alert[]): void {
+    // Least recently updated first: forget idle counting keys up to the first active one
+    // (firing ones wait for their resolved notice from sweep).
     for (const state of this.#keys.values()) {
-      if (state.firing !== undefined) continue;
-      if (state.last < t - state.spec.within || this.#keys.size > this.#maxKeys) this.#keys.delete(state.key);
-      else break;
+      if (state.last >= t - state.spec.within) break;
+      if (state.firing === undefined) this.#keys.delete(state.key);
+    }
+    // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
+    // IPv6): evict the least recently active keys. A firing one is resolved early, saying
+    // so, rather than dropped without a resolved notice or kept without limit.
+    for (const state of this.#keys.values()) {
+      if (this.#keys.size <= this.#maxKeys) break;
+      if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
+      else this.#keys.delete(state.key);
     }
   }
 
@@ -188,13 +196,13 @@ export class ThresholdTracker {
     });
   }
 
-  #resolve(state: KeyState): Alert {
+  #resolve(state: KeyState, why?: string): Alert {
     const firing = state.firing as Alert;
     this.#keys.delete(state.key);
     return resolveAlert(firing, {
-      time: new Date(state.last + state.spec.resolveAfter),
+      time: new Date(why === undefined ? state.last + state.spec.resolveAfter : state.last),
       title: `Resolved: ${firing.title}`,
-      summary: `${this.#summary(state)}\nQuiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`,
+      summary: `${this.#summary(state)}\n${why ?? `Quiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`}`,
       evidence: [...state.evidence],
     });
   }

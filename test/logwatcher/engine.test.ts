@@ -172,6 +172,20 @@ describe('RuleEngine thresholds', () => {
     assert.equal(engine.trackedKeys, 0);
   });
 
+  it('resolves the least recently active firing keys early when more than maxKeys fire', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h', maxKeys: 10 });
+    const alerts: Alert[] = [];
+    for (let host = 0; host < 30; host++) {
+      alerts.push(...feed(engine, [0, 1, 2, 3, 4].map((s) => failed(T0 + host * 10_000 + s * 1000, `2001:db8::${host.toString(16)}`))));
+    }
+    assert.ok(engine.trackedKeys <= 11, `${engine.trackedKeys} keys`);
+    assert.equal(alerts.filter((a) => a.status === 'firing').length, 30);
+    const early = alerts.filter((a) => a.status === 'resolved');
+    assert.ok(early.length >= 19);
+    assert.match(early[0]?.summary ?? '', /Resolved early: more than 10 keys/);
+    assert.equal(early[0]?.key, 'log:sshd.brute-force:2001:db8::0');
+  });
+
   it('a threshold without groupBy counts the whole rule under one key', () => {
     const rule: LogRule = { id: 'disk.io-error', description: 'I/O error', severity: 'critical', tags: [], pattern: /I\/O error/, alert: { count: 3, within: 60_000 } };
     const engine = new RuleEngine({ rules: [rule], hostname: 'h' });
