@@ -107,6 +107,15 @@ export const authRules: readonly LogRule[] = Object.freeze([
     alert: SSH_BRUTE_FORCE,
   }),
   rule({
+    id: 'sshd.invalid-user-request',
+    description: 'SSH authentication request for a user that does not exist (OpenSSH 6–7; counted through Invalid user)',
+    severity: 'info',
+    tags: ['auth-failure', 'ssh'],
+    programs: SSHD,
+    pattern: re(String.raw`^input_userauth_request: invalid user (?<user>.*?)${PREAUTH}$`),
+    alert: 'never',
+  }),
+  rule({
     id: 'sshd.max-auth-tries',
     description: 'SSH client exceeded MaxAuthTries',
     severity: 'warning',
@@ -198,12 +207,13 @@ export const authRules: readonly LogRule[] = Object.freeze([
   }),
   rule({
     id: 'sshd.auth-disconnect',
-    description: 'SSH client gave up authenticating (disconnect code 14, or a JSch "Auth fail")',
+    description: 'SSH client gave up authenticating (disconnect code 14, no more methods; or a JSch "Auth fail")',
     severity: 'info',
     tags: ['auth-failure', 'ssh'],
     programs: SSHD,
     prefilter: 'Received disconnect from ',
-    pattern: re(String.raw`^Received disconnect from ${HOST}(?: ${PORT})?:\s*(?:14: No (?:supported )?authentication methods available|3: .*Auth fail)${PREAUTH}$`),
+    // Disconnects other than code 11 are logged at error level, hence `error: `.
+    pattern: re(String.raw`^(?:error: )?Received disconnect from ${HOST}(?: ${PORT})?:\s*(?:14: .*|3: .*Auth fail.*)$`),
     alert: 'never',
   }),
   rule({
