@@ -62,6 +62,8 @@ export interface HandleResult {
   alerts: Alert[];
 }
 
+const NOTHING: HandleResult = Object.freeze({ matches: Object.freeze([]) as unknown as LogMatch[], alerts: Object.freeze([]) as unknown as Alert[] });
+
 /**
  * The rule engine behind the LogWatcher: matches lines against rules and turns matches
  * into Alerts by each rule's `alert` setting. It reads no files and sets no timers, so
@@ -105,13 +107,15 @@ export class RuleEngine {
    * Matches one line and returns its matches and the alerts it raised. Thresholds count
    * by the line's own time (falling back to `now()`); a line whose time shows that a
    * firing key has been quiet long enough also yields that key's resolved alert.
+   * A line that matched nothing returns one shared, frozen empty result (most lines
+   * match nothing, and this runs for every line).
    */
   handle(line: string, origin: LineOrigin): HandleResult {
     const out = this.#out;
     out.length = 0;
     const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
-    const result: HandleResult = { matches: n === 0 ? [] : [...out], alerts: [] };
-    if (n === 0) return result;
+    if (n === 0) return NOTHING;
+    const result: HandleResult = { matches: [...out], alerts: [] };
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
     for (const match of result.matches) {

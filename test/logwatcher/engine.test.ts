@@ -34,6 +34,18 @@ describe('RuleEngine thresholds', () => {
     assert.deepEqual(feed(engine, [5, 6, 7, 8].map((m) => failed(T0 + m * 60_000))), []);
   });
 
+  it('returns a shared frozen empty result for lines that match nothing', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const a = engine.handle('Mar  3 00:17:22 web1 CRON[1]: pam_unix(cron:session): session closed for user root', { file: 'f', lineNumber: 1 });
+    const b = engine.handle('', { file: 'f', lineNumber: 2 });
+    assert.equal(a, b);
+    assert.deepEqual(a, { matches: [], alerts: [] });
+    assert.ok(Object.isFrozen(a.matches) && Object.isFrozen(a.alerts));
+    const c = engine.handle(failed(T0), { file: 'f', lineNumber: 3 });
+    assert.equal(c.matches.length, 1);
+    assert.ok(!Object.isFrozen(c.matches));
+  });
+
   it('does not fire when the failures are spread wider than the window', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     assert.deepEqual(feed(engine, [0, 3, 6, 9, 12, 15, 18].map((m) => failed(T0 + m * 60_000))), []);
