@@ -338,7 +338,8 @@ const isNameChar = (c: number): boolean =>
  */
 function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): number {
   let q = p;
-  while (q - p < 64 && isNameChar(line.charCodeAt(q))) q++;
+  let base = p;
+  for (let c = line.charCodeAt(q); q - p < 64 && isNameChar(c); c = line.charCodeAt(++q)) if (c === 47) base = q + 1;
   if (q === p) return -1;
   const nameEnd = q;
   let pid = -1;
@@ -355,15 +356,8 @@ function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): numbe
   q++;
   if (q < line.length && line.charCodeAt(q) !== 32) return -1;
   // A path-qualified tag (`/usr/sbin/cron[12]:`) is known by its base name.
-  let start = p;
-  for (let i = nameEnd - 1; i >= p; i--) {
-    if (line.charCodeAt(i) === 47) {
-      start = i + 1;
-      break;
-    }
-  }
-  if (start === nameEnd) return -1;
-  s.progStart = start;
+  if (base === nameEnd) return -1;
+  s.progStart = base;
   s.progEnd = nameEnd;
   s.pid = pid;
   return q < line.length ? q + 1 : q;
