@@ -96,11 +96,21 @@ export class RuleEngine {
     const year = options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true });
     this.#matcher = new LineMatcher(rules, () => this.#now().getTime(), year);
     this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
-    for (const rule of rules) {
+    const shared = new Map<string, ThresholdSpec>();
+    rules.forEach((rule, i) => {
       const alert = rule.alert ?? 'never';
       if (alert === 'every') this.#specs.set(rule, 'every');
-      else if (alert !== 'never') this.#specs.set(rule, thresholdSpec(rule, alert));
-    }
+      else if (alert !== 'never') {
+        const spec = thresholdSpec(rule, alert);
+        // Rules naming one alert rule share its counters, so they must count alike.
+        const first = shared.get(spec.alertRule);
+        if (first === undefined) shared.set(spec.alertRule, spec);
+        else if (first.count !== spec.count || first.within !== spec.within || first.groupBy !== spec.groupBy || first.resolveAfter !== spec.resolveAfter) {
+          throw new InvalidOptionError(`rules[${i}].alert`, alert, `the same count, within, groupBy and resolveAfter as the other rules raising '${spec.alertRule}'`);
+        }
+        this.#specs.set(rule, spec);
+      }
+    });
   }
 
   /**

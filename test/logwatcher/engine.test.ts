@@ -143,6 +143,8 @@ describe('RuleEngine thresholds', () => {
     assert.throws(() => new RuleEngine({ rules: [bad] }), /rules\[0\]\.pattern/);
     assert.throws(() => new RuleEngine({ rules: authRules, maxEvidence: 0 }), /maxEvidence/);
     assert.throws(() => new RuleEngine({ rules: [authRules[0] as LogRule, authRules[0] as LogRule] }), /rules\[1\]\.id/);
+    const mine: LogRule = { id: 'my.rule', description: 'x', severity: 'info', tags: [], pattern: /x/, alert: { count: 2, within: 1000, groupBy: 'host', rule: 'sshd.brute-force' } };
+    assert.throws(() => new RuleEngine({ rules: [...authRules, mine] }), (e: unknown) => e instanceof InvalidOptionError && e.option === `rules[${authRules.length}].alert`);
   });
 
   it('adds up different failure rules that share an alert rule, and ignores never-counting duplicates', () => {
