@@ -210,7 +210,8 @@ function date(line: string, p: number, s: PrefixScan): number {
 /** RFC 3339 / ISO 8601 with optional zone (`Z`, `+hh:mm`, `+hhmm`); returns the end or -1. */
 function iso(line: string, p: number, s: PrefixScan): number {
   let q = date(line, p, s);
-  if (q < 0 || line.charCodeAt(q) !== 84 /* T */) return -1;
+  // `T`, or a space as in `2024-03-01 00:00:00` (syslog-ng and container runtimes).
+  if (q < 0 || (line.charCodeAt(q) !== 84 /* T */ && line.charCodeAt(q) !== 32)) return -1;
   q = clock(line, q + 1, s);
   if (q < 0) return -1;
   s.offset = Number.NaN;
