@@ -20,7 +20,7 @@ export interface SyslogLine {
 /**
  * The timestamp layouts {@link parseSyslogLine} recognises:
  * - `rfc3164`: `Mar  3 00:17:22` (also journalctl `short` and `short-precise`, `Mar 03 00:17:22.123456`);
- * - `rfc3339`: `2024-03-01T00:00:00.710570+00:00` (rsyslog high precision, journalctl `short-iso`);
+ * - `rfc3339`: `2024-03-01T00:00:00.710570+00:00` (rsyslog high precision, journalctl `short-iso`; also `2024-03-01 00:00:00`);
  * - `rfc5424`: `<38>1 2024-03-01T00:00:00Z host app 123 - - msg`;
  * - `short-full`: journalctl's `Sun 2024-03-03 00:17:22 UTC`;
  * - `unix`: journalctl's `short-unix`, `1709425042.123456`;
