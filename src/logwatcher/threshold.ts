@@ -18,7 +18,7 @@ interface KeyState {
   readonly key: string;
   readonly spec: ThresholdSpec;
   readonly group: string;
-  /** Times of the latest matches (at most `count`), oldest first. */
+  /** Times of the latest matches (at most 4 × count, at most two windows old), sorted. */
   readonly times: number[];
   first: number;
   last: number;
@@ -81,7 +81,8 @@ export class ThresholdTracker {
       if (value === undefined) return;
       group = value;
     }
-    const key = group === '' && spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${group}`;
+    // The group value may be attacker-chosen text (a user name): keys are shown too.
+    const key = spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${sanitizeValue(group)}`;
     let state = this.#keys.get(key);
     if (state !== undefined && state.firing !== undefined && t - state.last >= spec.resolveAfter) {
       alerts.push(this.#resolve(state));
@@ -107,15 +108,16 @@ export class ThresholdTracker {
       alerts.push(state.firing);
       this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
     }
-    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t);
+    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t, alerts);
   }
 
   /**
-   * Records `n` matches at `t` in the sorted `times` and says whether some window of
-   * `within` ms now holds `count` of them: returns how many that window holds, else 0. Lines from several files can arrive out of
-   * order, so the window is not simply "the last `within` ms before the newest line":
-   * a late line still completes a burst it belongs to. Times more than one window older
-   * than the newest are forgotten, and at most 4 × count are kept.
+   * Records `n` matches at `t` in the sorted `times`; returns how many matches the
+   * fullest window of `within` ms now holds when that reaches `count`, else 0. Lines from
+   * several files can arrive out of order, so the window is not simply "the last `within`
+   * ms before the newest line": a late line still completes the burst it belongs to.
+   * Times more than two windows older than the newest are forgotten, and at most
+   * 4 × count are kept.
    */
   #crossed(times: number[], t: number, n: number, spec: ThresholdSpec): number {
     let i = times.length;
@@ -148,7 +150,7 @@ export class ThresholdTracker {
       else next = Math.min(next, deadline);
     }
     this.#nextDeadline = next;
-    this.#prune(t);
+    this.#prune(t, alerts);
   }
 
   /** The time the next firing alert may resolve at, or +Infinity. */
@@ -156,12 +158,20 @@ export class ThresholdTracker {
     return this.#nextDeadline;
   }
 
-  #prune(t: number): void {
-    // Least recently updated first: stop at the first key that is neither idle nor over the bound.
+  #prune(t: number, alerts: Alert[]): void {
+    // Least recently updated first: forget idle counting keys up to the first active one
+    // (firing ones wait for their resolved notice from sweep).
     for (const state of this.#keys.values()) {
-      if (state.firing !== undefined) continue;
-      if (state.last < t - state.spec.within || this.#keys.size > this.#maxKeys) this.#keys.delete(state.key);
-      else break;
+      if (state.last >= t - state.spec.within) break;
+      if (state.firing === undefined) this.#keys.delete(state.key);
+    }
+    // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
+    // IPv6): evict the least recently active keys. A firing one is resolved early, saying
+    // so, rather than dropped without a resolved notice or kept without limit.
+    for (const state of this.#keys.values()) {
+      if (this.#keys.size <= this.#maxKeys) break;
+      if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
+      else this.#keys.delete(state.key);
     }
   }
 
@@ -188,13 +198,13 @@ export class ThresholdTracker {
     });
   }
 
-  #resolve(state: KeyState): Alert {
+  #resolve(state: KeyState, why?: string): Alert {
     const firing = state.firing as Alert;
     this.#keys.delete(state.key);
     return resolveAlert(firing, {
-      time: new Date(state.last + state.spec.resolveAfter),
+      time: new Date(why === undefined ? state.last + state.spec.resolveAfter : state.last),
       title: `Resolved: ${firing.title}`,
-      summary: `${this.#summary(state)}\nQuiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`,
+      summary: `${this.#summary(state)}\n${why ?? `Quiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`}`,
       evidence: [...state.evidence],
     });
   }
