@@ -39,7 +39,7 @@ export async function generateAuthLog(path: string, options: AuthLogOptions): Pr
   const attackShare = options.attackShare ?? 0.4;
   const pool = options.attackers ?? 20_000;
   const attackers = Array.from({ length: pool }, (_, i) =>
-    i % 10 === 9 ? `2001:db8:${(i >> 8).toString(16)}::${(i & 255).toString(16)}` : `${45 + (i % 150)}.${(i * 7) % 256}.${(i * 13) % 256}.${(i * 31) % 254 + 1}`,
+    i % 10 === 9 ? `2001:db8:${i >> 8 === 0 ? '' : `${(i >> 8).toString(16)}:`}:${(i & 255).toString(16)}` : `${45 + (i % 150)}.${(i * 7) % 256}.${(i * 13) % 256}.${(i * 31) % 254 + 1}`,
   );
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
   // A skewed choice: a few heavy hitters, a long tail.
@@ -62,7 +62,9 @@ export async function generateAuthLog(path: string, options: AuthLogOptions): Pr
     const d = new Date(t);
     const day = d.getDate();
     const stamp = `${MONTHS[d.getMonth()]} ${day < 10 ? ` ${day}` : day} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} web1`;
-    if (rand() < 0.3) pid++;
+    // A fresh pid per line: unrelated lines must not look like one connection (fail2ban
+    // correlates lines by pid), as they would in a real log.
+    pid = pid >= 4_000_000 ? 1000 : pid + 1;
     const port = 1024 + Math.floor(rand() * 64000);
     let line: string;
     if (rand() < attackShare) {

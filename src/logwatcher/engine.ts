@@ -129,7 +129,7 @@ export class RuleEngine {
    */
   sweep(now: Date = this.#now()): Alert[] {
     const alerts: Alert[] = [];
-    this.#tracker.sweep(now.getTime(), alerts);
+    this.#tracker.sweep(now.getTime(), alerts, true);
     return alerts;
   }
 

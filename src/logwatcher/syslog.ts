@@ -78,6 +78,11 @@ export class PrefixScan {
   progEnd = -1;
   pid = -1;
   msgStart = 0;
+  // The last timestamp and hostname texts: consecutive lines mostly repeat them, and
+  // comparing is cheaper than parsing. The broken-down time fields stay valid for `stamp`.
+  stamp = '';
+  stampKind = 0;
+  host = '';
   // Cache of bsdTime: the hour last converted.
   cacheKey = -1;
   cacheYear: number | undefined = undefined;
@@ -390,6 +395,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     while (q < 5 && isDigit(line.charCodeAt(q))) q++;
     if (q > 1 && line.charCodeAt(q) === 62 /* > */) {
       if (line.charCodeAt(q + 1) === 49 /* 1 */ && line.charCodeAt(q + 2) === 32) {
+        s.stamp = '';
         if (rfc5424(line, q + 3, s)) return;
         s.kind = Kind.None;
         s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
@@ -397,7 +403,17 @@ export function scanPrefix(line: string, s: PrefixScan): void {
       p = q + 1;
     }
   }
-  const end = timestamp(line, p, s);
+  let end: number;
+  const stamp = s.stamp;
+  if (stamp.length > 0 && line.startsWith(stamp, p) && line.charCodeAt(p + stamp.length) === 32) {
+    s.kind = s.stampKind;
+    s.timeStart = p;
+    end = s.timeEnd = p + stamp.length;
+  } else {
+    end = timestamp(line, p, s);
+    s.stamp = end > p && s.kind !== Kind.Mono ? line.slice(p, end) : '';
+    s.stampKind = s.kind;
+  }
   if (end < 0) {
     // No timestamp: accept only an unmistakable `name[pid]: ` tag, so a bare message
     // such as `error: maximum authentication attempts …` is not taken for one.
@@ -410,6 +426,14 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     return;
   }
   const t1 = skipSpaces(line, end);
+  const host = s.host;
+  if (host.length > 0 && line.startsWith(host, t1) && line.charCodeAt(t1 + host.length) === 32) {
+    s.hostStart = t1;
+    s.hostEnd = t1 + host.length;
+    const msg = tag(line, s.hostEnd + 1, s, false);
+    s.msgStart = msg >= 0 ? msg : s.hostEnd + 1;
+    return;
+  }
   let msg = tag(line, t1, s, false);
   if (msg >= 0) {
     s.msgStart = msg;
@@ -422,6 +446,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   }
   s.hostStart = t1;
   s.hostEnd = t1End;
+  s.host = line.slice(t1, t1End);
   const t2 = t1End + 1;
   msg = tag(line, t2, s, false);
   s.msgStart = msg >= 0 ? msg : t2;

@@ -101,26 +101,45 @@ export class ThresholdTracker {
     state.evidence.push(sanitizeLine(match.line));
     if (state.evidence.length > this.#maxEvidence) state.evidence.shift();
 
-    if (state.firing === undefined) {
-      const times = state.times;
-      for (let i = Math.min(weight, spec.count); i > 0; i--) times.push(t);
-      // Out-of-order lines (several files) are kept in order so the window stays exact.
-      times.sort((a, b) => a - b);
-      while (times.length > spec.count) times.shift();
-      const newest = times[times.length - 1] as number;
-      while (times.length > 0 && (times[0] as number) < newest - spec.within) times.shift();
-      if (times.length >= spec.count) {
-        state.firing = this.#fire(state, match, t);
-        alerts.push(state.firing);
-        this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
-      }
+    const inWindow = state.firing === undefined ? this.#crossed(state.times, t, Math.min(weight, spec.count), spec) : 0;
+    if (inWindow > 0) {
+      state.firing = this.#fire(state, match, t, inWindow);
+      alerts.push(state.firing);
+      this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
     }
-    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t);
+    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t, alerts);
   }
 
-  /** Resolves firing keys quiet for their resolve window at log time `t`; forgets idle keys. */
-  sweep(t: number, alerts: Alert[]): void {
-    if (t < this.#nextDeadline && this.#keys.size <= this.#maxKeys) return;
+  /**
+   * Records `n` matches at `t` in the sorted `times` and says whether some window of
+   * `within` ms now holds `count` of them: returns how many that window holds, else 0. Lines from several files can arrive out of
+   * order, so the window is not simply "the last `within` ms before the newest line":
+   * a late line still completes a burst it belongs to. Times more than one window older
+   * than the newest are forgotten, and at most 4 × count are kept.
+   */
+  #crossed(times: number[], t: number, n: number, spec: ThresholdSpec): number {
+    let i = times.length;
+    while (i > 0 && (times[i - 1] as number) > t) i--;
+    for (let k = 0; k < n; k++) times.splice(i, 0, t);
+    const newest = times[times.length - 1] as number;
+    let drop = 0;
+    while (drop < times.length && (times[drop] as number) < newest - 2 * spec.within) drop++;
+    drop = Math.max(drop, times.length - 4 * spec.count);
+    if (drop > 0) times.splice(0, drop);
+    let most = 0;
+    for (let lo = 0, hi = 0; hi < times.length; hi++) {
+      while ((times[hi] as number) - (times[lo] as number) > spec.within) lo++;
+      most = Math.max(most, hi - lo + 1);
+    }
+    return most >= spec.count ? most : 0;
+  }
+
+  /**
+   * Resolves firing keys quiet for their resolve window at log time `t` and forgets idle
+   * keys. Unless `force`d it returns at once when nothing can be due (the per-line call).
+   */
+  sweep(t: number, alerts: Alert[], force = false): void {
+    if (!force && t < this.#nextDeadline && this.#keys.size <= this.#maxKeys) return;
     let next = Number.POSITIVE_INFINITY;
     for (const state of this.#keys.values()) {
       if (state.firing === undefined) continue;
@@ -129,7 +148,7 @@ export class ThresholdTracker {
       else next = Math.min(next, deadline);
     }
     this.#nextDeadline = next;
-    this.#prune(t);
+    this.#prune(t, alerts);
   }
 
   /** The time the next firing alert may resolve at, or +Infinity. */
@@ -137,18 +156,25 @@ export class ThresholdTracker {
     return this.#nextDeadline;
   }
 
-  #prune(t: number): void {
-    // Least recently updated first: stop at the first key that is neither idle nor over the bound.
+  #prune(t: number, alerts: Alert[]): void {
+    // Least recently updated first: forget idle counting keys up to the first active one
+    // (firing ones wait for their resolved notice from sweep).
     for (const state of this.#keys.values()) {
-      if (state.firing !== undefined) continue;
-      if (state.last < t - state.spec.within || this.#keys.size > this.#maxKeys) this.#keys.delete(state.key);
-      else break;
+      if (state.last >= t - state.spec.within) break;
+      if (state.firing === undefined) this.#keys.delete(state.key);
+    }
+    // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
+    // IPv6): evict the least recently active keys. A firing one is resolved early, saying
+    // so, rather than dropped without a resolved notice or kept without limit.
+    for (const state of this.#keys.values()) {
+      if (this.#keys.size <= this.#maxKeys) break;
+      if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
+      else this.#keys.delete(state.key);
     }
   }
 
-  #fire(state: KeyState, match: LogMatch, t: number): Alert {
+  #fire(state: KeyState, match: LogMatch, t: number, count: number): Alert {
     const { spec } = state;
-    const count = state.total;
     const labels: Record<string, string> = {};
     if (spec.groupBy !== undefined) labels[spec.groupBy] = sanitizeValue(state.group);
     for (const name of ['host', 'user'] as const) {
@@ -170,13 +196,13 @@ export class ThresholdTracker {
     });
   }
 
-  #resolve(state: KeyState): Alert {
+  #resolve(state: KeyState, why?: string): Alert {
     const firing = state.firing as Alert;
     this.#keys.delete(state.key);
     return resolveAlert(firing, {
-      time: new Date(state.last + state.spec.resolveAfter),
+      time: new Date(why === undefined ? state.last + state.spec.resolveAfter : state.last),
       title: `Resolved: ${firing.title}`,
-      summary: `${this.#summary(state)}\nQuiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`,
+      summary: `${this.#summary(state)}\n${why ?? `Quiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`}`,
       evidence: [...state.evidence],
     });
   }

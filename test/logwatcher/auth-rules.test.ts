@@ -98,4 +98,18 @@ describe('authRules against crafted input', () => {
     ];
     assert.deepEqual(await collect(lines), []);
   });
+
+  it('prefix garbage of 100k characters completes without matching', async () => {
+    const lines = [
+      '1'.repeat(100_000),
+      `<${'1'.repeat(100_000)}`,
+      `<38>1 ${'['.repeat(100_000)}`,
+      `[${' '.repeat(100_000)}`,
+      `Mar  3 00:17:22 ${'x'.repeat(100_000)}`,
+      `Mar  3 00:17:22 web1 ${'a'.repeat(100_000)}[1]: Failed password for root from 192.0.2.1 port 22 ssh2`,
+      `2024-03-01T00:00:00${'9'.repeat(100_000)}`,
+      `Sun 2024-03-03 00:17:22 ${'U'.repeat(100_000)}`,
+    ];
+    assert.deepEqual(await collect(lines), []);
+  });
 });

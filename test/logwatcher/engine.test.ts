@@ -94,4 +94,111 @@ describe('RuleEngine thresholds', () => {
     assert.throws(() => new RuleEngine({ rules: authRules, maxEvidence: 0 }), /maxEvidence/);
     assert.throws(() => new RuleEngine({ rules: [authRules[0] as LogRule, authRules[0] as LogRule] }), /rules\[1\]\.id/);
   });
+
+  it('adds up different failure rules that share an alert rule, and ignores never-counting duplicates', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const host = '198.51.100.77';
+    const at = (m: number): string => iso(T0 + m * 1000);
+    const lines = [
+      `${at(0)} w sshd[1]: Invalid user admin from ${host} port 1`,
+      `${at(1)} w sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
+      `${at(2)} w sshd[1]: Failed password for invalid user admin from ${host} port 1 ssh2`,
+      `${at(3)} w sshd[1]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
+      `${at(4)} w sshd[1]: Connection closed by invalid user admin ${host} port 1 [preauth]`,
+      `${at(5)} w sshd[2]: User root from ${host} not allowed because not listed in AllowUsers`,
+      `${at(6)} w sshd[3]: Connection closed by authenticating user root ${host} port 2 [preauth]`,
+    ];
+    assert.deepEqual(feed(engine, lines), [], '4 counted failures so far');
+    const alerts = feed(engine, [`${at(7)} w sshd-session[4]: error: maximum authentication attempts exceeded for root from ${host} port 3 ssh2 [preauth]`]);
+    assert.equal(alerts.length, 1);
+    assert.match(alerts[0]?.summary ?? '', /sshd\.invalid-user, sshd\.failed-auth, sshd\.user-not-allowed, sshd\.closed-authenticating, sshd\.max-auth-tries/);
+    assert.match(alerts[0]?.summary ?? '', /Users tried: admin, root/);
+    assert.equal(alerts[0]?.labels.program, 'sshd-session');
+  });
+
+  it('counts an rsyslog "message repeated N times" line N times', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const a = feed(engine, [
+      `${iso(T0)} w sshd[1]: Failed password for root from 192.0.2.50 port 1 ssh2`,
+      `${iso(T0 + 1000)} w sshd[1]: message repeated 4 times: [ Failed password for root from 192.0.2.50 port 1 ssh2]`,
+    ]);
+    assert.equal(a.length, 1);
+    assert.equal(a[0]?.title, 'SSH brute force from 192.0.2.50 (5 failures in 10m)');
+  });
+
+  it('keeps the window exact for lines that arrive out of order (several files)', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    // 0, 20, 1, 2, 3 minutes: only four fall within 10 minutes of each other until the sixth.
+    assert.deepEqual(feed(engine, [0, 20, 1, 2, 3].map((m) => failed(T0 + m * 60_000))), []);
+    assert.equal(feed(engine, [failed(T0 + 4 * 60_000)]).length, 1);
+  });
+
+  it('escapes control and bidi characters from attacker-chosen text in titles, labels and evidence', () => {
+    const rule: LogRule = {
+      id: 'app.login',
+      description: 'App login failed',
+      severity: 'warning',
+      tags: ['auth-failure'],
+      pattern: /login failed for (?<user>.+) from (?<host>\S+)$/,
+      alert: { count: 2, within: 60_000, groupBy: 'host', title: 'Login failures for {user} from {host}' },
+    };
+    const engine = new RuleEngine({ rules: [rule], hostname: 'h' });
+    const evil = 'root\u001b[31m\u202e<!channel>';
+    const a = feed(engine, [`${iso(T0)} w app: login failed for ${evil} from 192.0.2.60`, `${iso(T0 + 1)} w app: login failed for ${evil} from 192.0.2.60`]);
+    assert.equal(a.length, 1);
+    const alert = a[0] as Alert;
+    assert.equal(alert.title, 'Login failures for root\\x1b[31m\\u202e<!channel> from 192.0.2.60');
+    assert.equal(alert.labels.user, 'root\\x1b[31m\\u202e<!channel>');
+    assert.ok(alert.evidence?.every((l) => !l.includes('\u001b') && !l.includes('\u202e')));
+  });
+
+  it('bounds evidence, and matches without the groupBy field do not count', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h', maxEvidence: 3 });
+    // `Disconnecting: Too many authentication failures for root` has no host.
+    const noHost = `${iso(T0)} w sshd[1]: User alice not allowed because account is locked`;
+    assert.deepEqual(feed(engine, Array.from({ length: 10 }, () => noHost)), []);
+    assert.equal(engine.trackedKeys, 0);
+    const a = feed(engine, [0, 1, 2, 3, 4, 5].map((m) => failed(T0 + m * 1000)));
+    assert.equal(a[0]?.evidence?.length, 3);
+    assert.equal(a[0]?.evidence?.[2], failed(T0 + 4000));
+  });
+
+  it('forgets idle keys and never tracks more than maxKeys', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h', maxKeys: 100 });
+    const lines = Array.from({ length: 1000 }, (_, i) => failed(T0 + i, `10.1.${i >> 8}.${i & 255}`));
+    assert.deepEqual(feed(engine, lines), []);
+    assert.ok(engine.trackedKeys <= 101, `${engine.trackedKeys} keys`);
+    engine.sweep(new Date(T0 + 3_600_000));
+    assert.equal(engine.trackedKeys, 0);
+  });
+
+  it('resolves the least recently active firing keys early when more than maxKeys fire', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h', maxKeys: 10 });
+    const alerts: Alert[] = [];
+    for (let host = 0; host < 30; host++) {
+      alerts.push(...feed(engine, [0, 1, 2, 3, 4].map((s) => failed(T0 + host * 10_000 + s * 1000, `2001:db8::${host.toString(16)}`))));
+    }
+    assert.ok(engine.trackedKeys <= 11, `${engine.trackedKeys} keys`);
+    assert.equal(alerts.filter((a) => a.status === 'firing').length, 30);
+    const early = alerts.filter((a) => a.status === 'resolved');
+    assert.ok(early.length >= 19);
+    assert.match(early[0]?.summary ?? '', /Resolved early: more than 10 keys/);
+    assert.equal(early[0]?.key, 'log:sshd.brute-force:2001:db8::0');
+  });
+
+  it('a threshold without groupBy counts the whole rule under one key', () => {
+    const rule: LogRule = { id: 'disk.io-error', description: 'I/O error', severity: 'critical', tags: [], pattern: /I\/O error/, alert: { count: 3, within: 60_000 } };
+    const engine = new RuleEngine({ rules: [rule], hostname: 'h' });
+    const a = feed(engine, [0, 1, 2].map((s) => `${iso(T0 + s * 1000)} w kernel: blk_update_request: I/O error, dev sda, sector 1`));
+    assert.equal(a.length, 1);
+    assert.equal(a[0]?.key, 'log:disk.io-error');
+    assert.equal(a[0]?.title, 'I/O error: 3 matches in 1m');
+  });
+
+  it('su failures are counted per invoking user', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const a = feed(engine, [0, 1, 2].map((s) => `${iso(T0 + s * 1000)} w su[9]: FAILED SU (to root) bob on pts/0`));
+    assert.deepEqual(a.map((x) => [x.rule, x.key, x.severity]), [['su.brute-force', 'log:su.brute-force:bob', 'warning']]);
+  });
 });
+

@@ -123,9 +123,49 @@ describe('matchLines', () => {
     const a = await collect(matchLines(gen(), { file: 'sample' }));
     assert.deepEqual(a.map((m) => [m.lineNumber, m.file]), [[1, 'sample'], [3, 'sample']]);
     assert.ok(!a[0]?.line.endsWith('\n'));
+    // A string is iterable (by character): refused rather than matched letter by letter.
+    assert.throws(() => matchLines('one line'), /lines/);
     const b = await collect(matchLines([failed(1)]));
     assert.equal(b[0]?.file, '<lines>');
     assert.equal(b[0]?.rule, authRules[0]);
+  });
+
+  it('parses every line on its own, whatever the line before it looked like', async () => {
+    const rule = defineRule({ id: 'any.line', description: 'any', severity: 'info', tags: [], pattern: /^(?<msg>.*)$/ });
+    const lines = [
+      'Mar  3 00:17:22 web1 sshd[1]: a',
+      'Mar  3 00:17:22 web1 sshd[2]: b',
+      'Mar  3 00:17:22.5 web1 sshd[3]: c',
+      'Mar  3 00:17:22 web2 sudo: d',
+      'Mar  3 00:17:22 sshd[4]: e',
+      'Mar  3 00:17:22 web2: f',
+      '<38>1 2024-03-01T00:00:00Z web3 su 5 - - g',
+      'Mar  3 00:17:23 web2 su[6]: h',
+      '2024-03-01T00:00:00Z web2 sshd[7]: i',
+      '2024-03-01T00:00:00Z web2 sshd[8]: j',
+      '2024-03-01T00:00:00+01:00 web2 sshd[9]: k',
+      'Mar 33 00:17:23 web2 su[6]: l',
+      'Mar  3 00:17:23 web2 su[6]: m',
+    ];
+    const matches = await collect(matchLines(lines, { rules: [rule], year: 2024 }));
+    assert.deepEqual(
+      matches.map((m) => [m.fields.msg, m.program, m.time.getTime()]),
+      [
+        ['a', 'sshd', new Date(2024, 2, 3, 0, 17, 22).getTime()],
+        ['b', 'sshd', new Date(2024, 2, 3, 0, 17, 22).getTime()],
+        ['c', 'sshd', new Date(2024, 2, 3, 0, 17, 22, 500).getTime()],
+        ['d', 'sudo', new Date(2024, 2, 3, 0, 17, 22).getTime()],
+        ['e', 'sshd', new Date(2024, 2, 3, 0, 17, 22).getTime()],
+        ['f', 'web2', new Date(2024, 2, 3, 0, 17, 22).getTime()],
+        ['g', 'su', Date.parse('2024-03-01T00:00:00Z')],
+        ['h', 'su', new Date(2024, 2, 3, 0, 17, 23).getTime()],
+        ['i', 'sshd', Date.parse('2024-03-01T00:00:00Z')],
+        ['j', 'sshd', Date.parse('2024-03-01T00:00:00Z')],
+        ['k', 'sshd', Date.parse('2024-02-29T23:00:00Z')],
+        ['Mar 33 00:17:23 web2 su[6]: l', undefined, matches[11]?.time.getTime()],
+        ['m', 'su', new Date(2024, 2, 3, 0, 17, 23).getTime()],
+      ],
+    );
   });
 
   it('gives lines without a timestamp the reference time', async () => {
