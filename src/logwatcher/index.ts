@@ -1,6 +1,7 @@
 /**
- * LogWatcher's rules half: syslog parsing, rule types, the built-in auth rules, the
- * threshold engine and the fail2ban-regex equivalents `matchLines` / `matchFile`.
+ * LogWatcher: following logs without losing a line (files through every rotation style,
+ * globs, the state file, journald) and its rules (syslog parsing, rule types, the built-in
+ * auth rules, the threshold engine and the fail2ban-regex equivalents `matchLines` / `matchFile`).
  *
  * @module
  */

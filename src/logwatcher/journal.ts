@@ -54,6 +54,8 @@ export interface JournalSink {
   /** One entry, as a syslog line (RFC 3339 time, host, `ident[pid]:`, message). */
   entry(lines: readonly string[], cursor: string): void;
   error(error: Error): void;
+  /** What journalctl said on stderr while running (e.g. that permissions hide the system journal). */
+  warn(message: string): void;
   /** Schedules a (cancellable) timer through the owning component. */
   timer(fn: () => void, ms: number): () => void;
 }
@@ -144,9 +146,18 @@ export class JournalSource {
         }
       });
       child.stderr.setEncoding('utf8');
+      let stderrPending = '';
+      let warned = 0;
       child.stderr.on('data', (chunk: string) => {
         // Bounded: only the end matters for the error message.
         stderr = (stderr + chunk).slice(-2000);
+        stderrPending = (stderrPending + chunk).slice(-4000);
+        const lines = stderrPending.split('\n');
+        stderrPending = lines.pop() ?? '';
+        for (const line of lines) {
+          // A few lines are worth passing on ("insufficient permissions"); a flood is not.
+          if (line.trim() !== '' && warned++ < 10) this.#sink.warn(`journalctl: ${line.trim().slice(0, 500)}`);
+        }
       });
       child.once('spawn', () => resolve());
       child.once('error', (error) => {

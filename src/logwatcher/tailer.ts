@@ -44,7 +44,8 @@ export interface LogWatcherWarning {
    *   found (deleted or compressed), so lines written after the last checkpoint are lost.
    * - `state-discarded`: the state file was unreadable or malformed; reading starts at `startAt`.
    * - `not-regular`: the path is not a regular file (a FIFO, a directory, a symlink in a glob).
-   * - `unreadable`: the file cannot be opened or read (often EACCES); retried every poll.
+   * - `unreadable`: the file cannot be opened or read (often EACCES); retried every poll. For
+   *   the journal: what journalctl reported on stderr (e.g. insufficient permissions).
    */
   readonly kind: 'line-truncated' | 'rotated-lost' | 'state-discarded' | 'not-regular' | 'unreadable';
   /** The path concerned (the state file's path for `state-discarded`). */
@@ -257,7 +258,7 @@ export class Tailer {
           this.#sink.rotate({ file: this.path, reason: nlink > 0 ? 'rename' : 'delete', whileStopped: false });
         }
       } else {
-        this.#reportOnce(code, 'unreadable', `Cannot stat ${this.path}: ${code}`, error);
+        this.#reportOnce(code, 'unreadable', `Cannot stat ${shown(this.path)}: ${code}`, error);
       }
       return;
     }
@@ -303,7 +304,7 @@ export class Tailer {
       const st = await fh.stat({ bigint: true });
       if (!st.isFile()) {
         await fh.close();
-        this.#reportOnce('not-regular', 'not-regular', `${this.path} is not a regular file; it is not read`);
+        this.#reportOnce('not-regular', 'not-regular', `${shown(this.path)} is not a regular file; it is not read`);
         return undefined;
       }
       this.#reported = undefined;
@@ -312,8 +313,8 @@ export class Tailer {
       await fh?.close().catch(() => {});
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       if (MISSING.has(code)) return undefined;
-      if (code === 'ELOOP') this.#reportOnce(code, 'not-regular', `${this.path} is a symbolic link; links found by a glob are not followed`);
-      else this.#reportOnce(code, 'unreadable', `Cannot open ${this.path}: ${code}`, error);
+      if (code === 'ELOOP') this.#reportOnce(code, 'not-regular', `${shown(this.path)} is a symbolic link; links found by a glob are not followed`);
+      else this.#reportOnce(code, 'unreadable', `Cannot open ${shown(this.path)}: ${code}`, error);
       return undefined;
     }
   }
@@ -333,7 +334,7 @@ export class Tailer {
       this.#sink.warn({
         kind: 'rotated-lost',
         file: this.path,
-        message: `${this.path} was rotated while the watcher was stopped and its previous file was not found (deleted or compressed); lines written to it after the last checkpoint were not read`,
+        message: `${shown(this.path)} was rotated while the watcher was stopped and its previous file was not found (deleted or compressed); lines written to it after the last checkpoint were not read`,
       });
     }
   }
@@ -369,7 +370,7 @@ export class Tailer {
           file: this.path,
           lineNumber: file.lineNumber,
           cutBytes,
-          message: `Line ${file.lineNumber} of ${this.path} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`,
+          message: `Line ${file.lineNumber} of ${shown(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`,
         });
       }
       this.#sink.line(line, this.path, file.lineNumber);
@@ -392,7 +393,7 @@ export class Tailer {
         file.splitter.push(buf, bytesRead, emit);
       }
     } catch (error) {
-      this.#reportOnce('read', 'unreadable', `Cannot read ${file.path}`, error);
+      this.#reportOnce('read', 'unreadable', `Cannot read ${shown(file.path)}`, error);
     }
     return total;
   }
@@ -445,4 +446,14 @@ async function endOfLastLine(fh: FileHandle, size: number, window: number): Prom
 
 function hashPrefix(prefix: Buffer, length: number): string {
   return createHash('sha256').update(prefix.subarray(0, length)).digest('hex');
+}
+
+/**
+ * A path made safe for a message: a file name in a watched directory may be chosen by an
+ * attacker, and control characters in it must not forge log lines or terminal escapes.
+ * @internal
+ */
+export function shown(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path) ? JSON.stringify(path) : path;
 }

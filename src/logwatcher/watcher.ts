@@ -10,7 +10,7 @@ import { expandGlob, parseFileSpec, type FileSpec } from './glob.js';
 import { JournalSource } from './journal.js';
 import { resolveOptions, type LogWatcherOptions, type ResolvedOptions } from './options.js';
 import type { LogMatch } from './rule.js';
-import { Tailer, type LogWatcherWarning, type RotateEvent, type TailerSink } from './tailer.js';
+import { shown, Tailer, type LogWatcherWarning, type RotateEvent, type TailerSink } from './tailer.js';
 
 /** Events of {@link LogWatcher}. */
 export interface LogWatcherEvents extends BaseEvents {
@@ -128,6 +128,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.#journal = new JournalSource(o.journal, this.#saved.journalCursor, o.startAt, {
         entry: (lines) => this.#onJournal(lines),
         error: (error) => this.emitError(error),
+        warn: (message) => this.#warn({ kind: 'unreadable', file: o.journal?.label ?? 'journal', message }),
         timer: (fn, ms) => this.setTimer(fn, ms),
       });
       await this.#journal.start();
@@ -254,7 +255,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #sink: TailerSink = {
     line: (text, file, lineNumber) => this.#handle(text, file, lineNumber),
     rotate: (event) => {
-      this.logger.info(`hostwarden: ${event.file}: ${event.reason}${event.previousPath ? ` (previous file ${event.previousPath})` : ''}`);
+      this.logger.info(`hostwarden: ${shown(event.file)}: ${event.reason}${event.previousPath ? ` (previous file ${shown(event.previousPath)})` : ''}`);
       this.emitSafely('rotate', event);
     },
     warn: (warning) => {

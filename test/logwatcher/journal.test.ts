@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/logwatcher/checkpoint.js';
@@ -161,6 +162,20 @@ test('a huge journal message is cut to maxLineLength and reported', { skip }, as
   const cut = h.warnings.find((w) => w.kind === 'line-truncated');
   assert.equal(cut?.file, 'journal');
   assert.equal(cut?.lineNumber, 1);
+});
+
+test("journalctl's complaints on stderr become warnings", async (t) => {
+  const dir = await tempDir(t);
+  // A stand-in journalctl that behaves like the real one without the rights to the system journal.
+  const fake = join(dir, 'journalctl');
+  await writeFile(fake, '#!/bin/sh\necho "No journal files were opened due to insufficient permissions." >&2\nexec sleep 30\n', { mode: 0o755 });
+  const h = harness(t, { files: [], journal: { journalctl: fake } });
+  await h.watcher.start();
+  await h.until(() => h.warnings.length > 0, 'the warning');
+  assert.equal(h.warnings[0]?.kind, 'unreadable');
+  assert.match(h.warnings[0]?.message ?? '', /insufficient permissions/);
+  await h.watcher.stop();
+  assert.deepEqual(h.errors, [], 'stopping journalctl is not an error');
 });
 
 test('a missing journalctl is reported as an error and retried', async (t) => {
