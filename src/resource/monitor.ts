@@ -87,6 +87,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
   readonly #anomaly: AnomalyDetector | undefined;
   readonly #firing = new Map<string, Alert>();
   #opened: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #skipped = 0;
@@ -174,12 +175,22 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
 
   protected override async onStop(): Promise<void> {
     await this.#queue;
-    await this.#opened?.catch(() => {});
-    try {
-      await this.#source.close?.();
-    } catch (error) {
-      this.emitError(toError(error));
-    }
+    await this.#closeSource();
+  }
+
+  // Once, whether from onStop() or from the cleanup registered when sample() opened the
+  // source on a monitor that was never started (stop() does not call onStop() then).
+  #closeSource(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (!this.#opened) return;
+      await this.#opened.catch(() => {});
+      try {
+        await this.#source.close?.();
+      } catch (error) {
+        this.emitError(toError(error));
+      }
+    })();
+    return this.#closing;
   }
 
   #now(): number {
@@ -187,6 +198,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
   }
 
   #open(): Promise<void> {
+    if (!this.#opened) this.onCleanup(() => void this.#closeSource());
     this.#opened ??= (async () => {
       try {
         await this.#source.open?.();

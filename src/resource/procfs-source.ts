@@ -1,3 +1,4 @@
+import type { BigIntStatsFs } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -59,6 +60,8 @@ export interface ProcfsSampleSourceOptions {
   readonly cgroup?: boolean;
   /** A monotonic clock in ms for CPU windows. @defaultValue `performance.now` */
   readonly now?: () => number;
+  /** Replaces `fs.promises.statfs` (tests simulate a hung mount with it). @internal */
+  readonly statfs?: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
 }
 
 /**
@@ -81,6 +84,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #statfsTimeout: number;
   readonly #useCgroup: boolean;
   readonly #now: () => number;
+  readonly #statfsCall: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
   #layout: CgroupLayout | undefined;
   #detected: Promise<void> | undefined;
   #prevStat: { stat: CpuStat; at: number } | undefined;
@@ -106,6 +110,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
     this.#now = options.now ?? (() => performance.now());
+    this.#statfsCall = options.statfs ?? statfs;
   }
 
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
@@ -240,7 +245,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       return null;
     }
     this.#pendingStatfs.set(entry.mount, this.#now());
-    const call = statfs(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
+    const call = this.#statfsCall(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.#statfsTimeout);

@@ -181,6 +181,41 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(r.memory?.percent, 75, 'the rest of the sample is intact');
   });
 
+  it('reports a hung statfs once it times out, and does not pile up calls on that mount', async () => {
+    const t = await procTree('hung', '0::/\n');
+    await mkdir(t.gone, { recursive: true });
+    let calls = 0;
+    let release: () => void = () => {};
+    const { statfs: realStatfs } = await import('node:fs/promises');
+    const source = new ProcfsSampleSource({
+      procRoot: t.proc,
+      sysRoot: t.sys,
+      statfsTimeout: 20,
+      statfs: (path, options) => {
+        if (path !== t.gone) return realStatfs(path, options);
+        calls++;
+        return new Promise((resolve, reject) => (release = () => reject(new Error('late'))));
+      },
+    });
+    // The sampler's timeout timer is unref'ed (it must not hold a service open); the test
+    // holds the loop open itself while it waits.
+    const keepAlive = setInterval(() => {}, 1000);
+    after(() => clearInterval(keepAlive));
+    const first = await source.read();
+    assert.deepEqual(first.disks?.map((d) => d.mount), [t.data], 'the healthy mount is measured');
+    assert.match(first.errors?.[0]?.message ?? '', /statfs\(.*gone\) timed out after 20 ms/);
+    const second = await source.read();
+    assert.equal(calls, 1, 'no second call while the first hangs');
+    assert.match(second.errors?.[0]?.message ?? '', /still has not returned; mount skipped/);
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    await source.read();
+    assert.equal(calls, 2, 'tried again once the hung call returned');
+    release();
+    await source.close();
+    clearInterval(keepAlive);
+  });
+
   it('turns an unreadable /proc file into an error and keeps the other metrics', async () => {
     const t = await procTree('unreadable', '0::/\n');
     await rm(join(t.proc, 'loadavg'));

@@ -327,6 +327,16 @@ describe('ResourceMonitor options', () => {
     assert.doesNotThrow(() => new ResourceMonitor({ rules: [{ metric: 'cpu', above: 80 }, { id: 'cpu.critical', metric: 'cpu', above: 95, severity: 'critical' }] }));
   });
 
+  it('closes the source on stop() even when it only sampled, never started', async () => {
+    const source = new ScriptedSource();
+    const monitor = new ResourceMonitor({ source, rules: [] });
+    await monitor.sample();
+    assert.equal(source.opened, 1);
+    await monitor.stop();
+    await settle();
+    assert.equal(source.closed, 1);
+  });
+
   it('refuses to sample after stop', async () => {
     const monitor = new ResourceMonitor({ source: new ScriptedSource(), rules: [] });
     await monitor.stop();
