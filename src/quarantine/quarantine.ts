@@ -90,7 +90,7 @@ export interface QuarantineRecord {
   readonly reason: string;
 }
 
-const ID = /^q-[0-9a-z]{8,16}-[0-9a-f]{12}$/;
+const ID = /^q-[0-9a-z]{1,16}-[0-9a-f]{12}$/;
 
 /**
  * Isolates files like ClamAV's `--move` or maldet's quarantine, without their races: the

@@ -6,7 +6,7 @@ import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { basename } from 'node:path';
 import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
-import { displayPath } from './display.js';
+import { displayPath, displayText } from './display.js';
 import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
@@ -430,7 +430,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
             detector: detector.name,
             rule: r.rule,
             severity: r.severity,
-            reason: r.reason,
+            // A user's detector may echo file content or names: keep the reason one safe line.
+            reason: displayText(String(r.reason), 500),
             size: file.size,
             ...(sha256 === undefined ? {} : { sha256 }),
             labels: { ...r.labels },

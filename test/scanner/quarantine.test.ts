@@ -218,6 +218,17 @@ describe('Quarantine', () => {
     assert.ok(await exists(path));
   });
 
+  it('uses the injected clock for quarantinedAt (even the epoch)', async () => {
+    const q = new Quarantine({ directory: join(dir, 'clock-q'), now: () => new Date(0) });
+    const path = join(dir, 'clock.exe');
+    await writeFile(path, content);
+    const record = await q.isolate(path, { reason: 'clock' });
+    assert.equal(record.quarantinedAt.getTime(), 0);
+    assert.deepEqual((await q.list()).map((r) => r.id), [record.id]);
+    await q.restore(record.id);
+    assert.deepEqual(await readFile(path), content);
+  });
+
   it('validates its options', () => {
     assert.throws(() => new Quarantine({ directory: '' }), InvalidOptionError);
     assert.throws(() => new Quarantine({ directory: 'x', logger: {} as never }), /logger/);
