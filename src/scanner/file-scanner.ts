@@ -59,6 +59,7 @@ interface Run {
   readonly pool: ContentPool | undefined;
   readonly cache: ScanCache | undefined;
   readonly findings: Finding[];
+  findingCount: number;
   readonly skipped: SkippedPath[];
   readonly quarantined: string[];
   filesScanned: number;
@@ -139,6 +140,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         pool,
         cache,
         findings: [],
+        findingCount: 0,
         skipped: [],
         quarantined: [],
         filesScanned: 0,
@@ -173,6 +175,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         symlinks: run.symlinks,
         cached: run.cached,
         findings: run.findings,
+        findingCount: run.findingCount,
         skipped: run.skipped,
         skippedCount: run.skippedCount,
         quarantined: run.quarantined,
@@ -444,7 +447,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     if (run.signal.aborted) return false;
     for (const finding of found) {
-      run.findings.push(finding);
+      run.findingCount++;
+      if (run.findings.length < this.#options.maxReportedFindings) run.findings.push(finding);
       this.emitSafely('finding', finding);
       this.emitSafely('alert', alertForFinding(finding, this.#options.now()));
     }
@@ -488,7 +492,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       filesScanned: run.filesScanned,
       bytesScanned: run.bytesScanned,
       bytesHashed: run.bytesHashed,
-      findings: run.findings.length,
+      findings: run.findingCount,
       skipped: run.skippedCount,
       cached: run.cached,
       ...(run.currentPath === undefined ? {} : { currentPath: displayPath(run.currentPath) }),
