@@ -234,7 +234,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         for await (const item of typeof root === 'string' ? walkRoot(root, walkOptions) : walkNested(root, walkOptions)) {
           run.signal.throwIfAborted();
           if (item.type === 'directory') run.directories++;
-          else if (item.type === 'skip') this.#skip(run, item.path, item.reason, item.detail, item.error);
+          else if (item.type === 'skip') {
+            // Not entering another file system is what was asked for: listed, not warned about.
+            this.#skip(run, item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
+          }
           else {
             while (inFlight >= this.#options.concurrency) {
               await new Promise<void>((resolve) => (wake = resolve));
@@ -475,7 +478,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const shown = displayPath(path);
     run.skippedCount++;
     if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
-    // Special files and too-large files are policy, not trouble: listed, not warned about.
+    // Special files, too-large files and other mounts are policy, not trouble: listed, not warned about.
     if (warn) this.#warn({ path: shown, reason, message: `${skipReasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
   }
 
