@@ -213,8 +213,9 @@ try {
 
   const pipeline = `find '${tree.root}' -type f -print0 | xargs -0 sha256sum > /dev/null`;
   const sums = gnuTime ? await timed(gnuTime, ['-v', 'sh', '-c', pipeline]) : await timed('sh', ['-c', pipeline]);
-  rows.push(['find | xargs sha256sum', fmt(sums.ms), fmt(sums.ms), cpu(sums.cpuMs), String(total), '', '', mb(sums.peakRssMb)]);
+  rows.push(['find \\| xargs sha256sum', fmt(sums.ms), fmt(sums.ms), cpu(sums.cpuMs), String(total), '', '', mb(sums.peakRssMb)]);
 
+  console.log('');
   console.log('| run | scan (s) | process (s) | CPU (s) | files | hash matches | all findings | peak RSS (MB) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
