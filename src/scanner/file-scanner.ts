@@ -336,7 +336,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     const prefetched = st.content?.head ?? st.head;
     const headOk = prefetched !== undefined && (prefetched.length >= head || prefetched.length >= file.size);
-    if (st.content && fullRead && speculation?.key === fullKey && headOk && !st.content.truncated) {
+    const covered = speculation !== undefined && [...hashes].every((h) => speculation.hashes.includes(h)) && [...patterns].every((p) => speculation.patterns.includes(p));
+    if (st.content && fullRead && covered && headOk && !st.content.truncated) {
+      // The speculative read asked for at least what the detectors need now; extra digests
+      // and matches are harmless (matches are filtered per detector below).
       read = st.content;
     } else if (!fullRead && prefetched && headOk) {
       read = { ok: true, head: prefetched.subarray(0, head), hashes: {}, matches: [], bytesRead: st.content?.bytesRead ?? 0, truncated: false };

@@ -237,6 +237,9 @@ describe('hashDetector and ClamAV databases', () => {
     const found = report.findings.map((f) => `${f.path.slice(tree.length + 1)}:${f.rule}`).sort();
     assert.deepEqual(found, ['big.bin:file.hash-match', 'small15.txt:file.signature', 'small29.txt:file.hash-match']);
     assert.equal(report.bytesHashed, report.bytesScanned, 'every file counted as read in full once');
+    // small29's digest is in the list but it was read speculatively with the signature search
+    // too: the extra match list must not leak into other detectors.
+    assert.equal(report.findings.filter((f) => f.rule === 'file.signature').length, 1);
   });
 
   it('rejects a malformed database with the line number', async () => {
