@@ -11,7 +11,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EICAR_TEST_STRING, executableDetector, extensionDetector, FileScanner, hashDetector } from '../src/index.js';
@@ -188,7 +188,8 @@ try {
   console.log(
     `Tree: ${total} files, ${(tree.bytes / 1024 / 1024).toFixed(0)} MiB in ${DIRS} dirs (generated in ${fmt(performance.now() - t0)} s); ` +
       `planted: ${tree.planted.hash} blocklisted (incl. EICAR), ${tree.planted.disguised} PEs named .pdf, ${tree.planted.exe} .EXE; ` +
-      `.hsb with ${tree.planted.hash + 5000} signatures. Node ${process.version}, ${availableParallelism()} CPUs, warm page cache, one run each.\n`,
+      `.hsb with ${tree.planted.hash + 5000} signatures. Node ${process.version}, ${availableParallelism()} CPUs ` +
+      `(load average ${loadavg()[0]?.toFixed(1)} when it started), warm page cache, one run each.\n`,
   );
   const gnuTime = (await which('/usr/bin/time')) ? '/usr/bin/time' : undefined;
   const rows: string[][] = [];
@@ -212,8 +213,9 @@ try {
 
   const pipeline = `find '${tree.root}' -type f -print0 | xargs -0 sha256sum > /dev/null`;
   const sums = gnuTime ? await timed(gnuTime, ['-v', 'sh', '-c', pipeline]) : await timed('sh', ['-c', pipeline]);
-  rows.push(['find | xargs sha256sum', fmt(sums.ms), fmt(sums.ms), cpu(sums.cpuMs), String(total), '', '', mb(sums.peakRssMb)]);
+  rows.push(['find \\| xargs sha256sum', fmt(sums.ms), fmt(sums.ms), cpu(sums.cpuMs), String(total), '', '', mb(sums.peakRssMb)]);
 
+  console.log('');
   console.log('| run | scan (s) | process (s) | CPU (s) | files | hash matches | all findings | peak RSS (MB) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

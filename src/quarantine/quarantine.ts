@@ -90,7 +90,7 @@ export interface QuarantineRecord {
   readonly reason: string;
 }
 
-const ID = /^q-[0-9a-z]{8,16}-[0-9a-f]{12}$/;
+const ID = /^q-[0-9a-z]{1,16}-[0-9a-f]{12}$/;
 
 /**
  * Isolates files like ClamAV's `--move` or maldet's quarantine, without their races: the
@@ -216,11 +216,14 @@ export class Quarantine {
         if (!now || now.dev !== st.dev || now.ino !== st.ino || now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
           refuse('it changed or was replaced while being copied');
         }
+        // Other hard links to the same inode stay behind: make them unreadable too
+        // (on one file system the chmod above already did, as the inode is shared).
+        if (st.nlink > 1) await handle.chmod(0);
         await unlink(target);
         await syncDirectory(dirname(target)).catch(() => {});
       }
       await syncDirectory(this.directory);
-      this.#logger.info('file quarantined', { id, path: target, sha256, reason });
+      this.#logger.info('file quarantined', { id, path: target, sha256, reason, ...(st.nlink > 1 ? { otherHardLinks: st.nlink - 1 } : {}) });
       return record;
     } catch (error) {
       if (landed && !(await this.#stillInPlace(target))) {

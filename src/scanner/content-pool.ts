@@ -188,34 +188,132 @@ function stat(job) {
   const read = run({ path: job.path, dev: st.dev, ino: st.ino, head: job.head, full: false });
   return read.ok ? { ok: true, stats, head: read.head } : { ok: true, stats, openError: read };
 }
+const KINDS = ['file', 'directory', 'symlink', 'fifo', 'socket', 'block-device', 'character-device', 'unknown'];
+const W = 12;
+const decode = (a) => ({
+  op: a[0] === 0 ? 'stat' : 'read', path: a[1], head: a[2], full: a[3] === 1,
+  hashes: a[4] ? a[4].split(',') : [], patterns: a[5] ? a[5].split(',').map(Number) : [],
+  dev: a[6], ino: a[7], maxBytes: a[8],
+});
+// Replies are packed: numbers in one Float64Array, heads in one byte arena (both
+// transferred, not copied), and an object only where there is more to say (errors,
+// digests, matches). Serializing an object per file cost more than the syscalls.
 parentPort.on('message', (message) => {
   if (message.type === 'pattern') {
     patterns[message.index] = compile(message.spec);
     return;
   }
-  const results = message.jobs.map((job) => (job.op === 'stat' ? stat(job) : run(job)));
-  // All heads of a batch go back in one transferred buffer (no copy), not one clone each.
+  const jobs = message.jobs;
+  const results = jobs.map((packed) => {
+    const job = decode(packed);
+    return job.op === 'stat' ? stat(job) : run(job);
+  });
   let total = 0;
   for (const r of results) {
-    const c = r.content || r;
-    if (r.head) total += r.head.length;
-    if (c !== r && c.head) total += c.head.length;
+    const head = r.content ? r.content.head : r.head;
+    if (head) total += head.length;
   }
+  const nums = new Float64Array(results.length * W);
   const arena = new Uint8Array(total);
+  const extra = new Array(results.length).fill(null);
   let at = 0;
-  const move = (head) => {
-    arena.set(head, at);
-    const view = arena.subarray(at, at + head.length);
-    at += head.length;
-    return view;
-  };
-  for (const r of results) {
-    if (r.head) r.head = move(r.head);
-    if (r.content && r.content.head) r.content.head = move(r.content.head);
-  }
-  parentPort.postMessage(results, [arena.buffer]);
+  results.forEach((r, i) => {
+    const b = i * W;
+    nums[b + 10] = -1;
+    if (!r.ok) {
+      nums[b] = 1;
+      extra[i] = r;
+      return;
+    }
+    const head = r.content ? r.content.head : r.head;
+    if (head) {
+      arena.set(head, at);
+      nums[b + 10] = at;
+      nums[b + 11] = head.length;
+      at += head.length;
+    }
+    const c = r.stats ? r.content : r;
+    if (c && (c.bytesRead > 0 || c.truncated || c.matches.length > 0 || Object.keys(c.hashes).length > 0)) {
+      extra[i] = { hashes: c.hashes, matches: c.matches, bytesRead: c.bytesRead, truncated: c.truncated };
+    }
+    if (!r.stats) {
+      nums[b] = 2;
+      return;
+    }
+    const st = r.stats;
+    nums[b + 1] = KINDS.indexOf(st.kind);
+    nums[b + 2] = st.size; nums[b + 3] = st.dev; nums[b + 4] = st.ino; nums[b + 5] = st.mode;
+    nums[b + 6] = st.uid; nums[b + 7] = st.gid; nums[b + 8] = st.mtimeMs; nums[b + 9] = st.ctimeMs;
+    if (r.openError) {
+      extra[i] = { openError: r.openError };
+    } else if (r.content) {
+      extra[i] = extra[i] || { hashes: {}, matches: [], bytesRead: 0, truncated: false };
+      extra[i].speculative = true;
+    }
+  });
+  parentPort.postMessage({ nums, arena, extra }, [nums.buffer, arena.buffer]);
 });
 `;
+
+// The worker protocol, packed (see the worker source): one array per job, and per batch
+// reply a Float64Array of WIRE_WIDTH numbers per result, a byte arena for heads, and extras.
+const WIRE_WIDTH = 12;
+const KINDS: readonly WireStats['kind'][] = ['file', 'directory', 'symlink', 'fifo', 'socket', 'block-device', 'character-device', 'unknown'];
+const EMPTY = new Uint8Array(0);
+
+interface PackedReply {
+  readonly nums: Float64Array;
+  readonly arena: Uint8Array;
+  readonly extra: readonly (PackedExtra | ContentFailure | null)[];
+}
+
+interface PackedExtra {
+  readonly hashes?: Partial<Record<HashAlgorithm, string>>;
+  readonly matches?: readonly (readonly [number, number])[];
+  readonly bytesRead?: number;
+  readonly truncated?: boolean;
+  readonly speculative?: boolean;
+  readonly openError?: ContentFailure;
+}
+
+function pack(job: WireJob): unknown[] {
+  const dev = job.op === 'read' ? job.dev : 0;
+  const ino = job.op === 'read' ? job.ino : 0;
+  return [job.op === 'stat' ? 0 : 1, job.path, job.head, job.full ? 1 : 0, job.hashes.join(','), job.patterns.join(','), dev, ino, job.maxBytes];
+}
+
+function unpack(reply: PackedReply, i: number, op: WireJob['op']): ContentOutcome | StatOutcome {
+  const { nums, arena } = reply;
+  const b = i * WIRE_WIDTH;
+  const extra = reply.extra[i] ?? null;
+  if (nums[b] === 1) return extra as ContentFailure;
+  const x = (extra ?? {}) as PackedExtra;
+  const offset = nums[b + 10] as number;
+  const head = offset >= 0 ? arena.subarray(offset, offset + (nums[b + 11] as number)) : undefined;
+  const content = (): ContentResult => ({
+    ok: true,
+    head: head ?? EMPTY,
+    hashes: x.hashes ?? {},
+    matches: x.matches ?? [],
+    bytesRead: x.bytesRead ?? 0,
+    truncated: x.truncated ?? false,
+  });
+  if (op === 'read') return content();
+  const stats: WireStats = {
+    kind: KINDS[nums[b + 1] as number] ?? 'unknown',
+    size: nums[b + 2] as number,
+    dev: nums[b + 3] as number,
+    ino: nums[b + 4] as number,
+    mode: nums[b + 5] as number,
+    uid: nums[b + 6] as number,
+    gid: nums[b + 7] as number,
+    mtimeMs: nums[b + 8] as number,
+    ctimeMs: nums[b + 9] as number,
+  };
+  if (x.openError) return { ok: true, stats, openError: x.openError };
+  if (x.speculative) return { ok: true, stats, content: content() };
+  return head ? { ok: true, stats, head } : { ok: true, stats };
+}
 
 interface PatternSpec {
   readonly regex?: { readonly source: string; readonly flags: string };
@@ -334,9 +432,9 @@ export class ContentPool {
     // generation alone would add tens of MB of RSS per thread.
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#data, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
     const slot: Slot = { worker, outstanding: [] };
-    worker.on('message', (outcomes: never[]) => {
+    worker.on('message', (reply: PackedReply) => {
       const batch = slot.outstanding.shift() ?? [];
-      batch.forEach((task, i) => task.resolve(outcomes[i] as never));
+      batch.forEach((task, i) => task.resolve(unpack(reply, i, task.job.op) as never));
       this.#dispatch();
     });
     // A worker that dies (out of memory, a bug) fails its batches, and a fresh one takes its place.
@@ -374,7 +472,7 @@ export class ContentPool {
       const batch = this.#queue.splice(0, Math.min(MAX_BATCH, share));
       this.#turn = (this.#slots.indexOf(best) + 1) % this.#slots.length;
       best.outstanding.push(batch);
-      best.worker.postMessage({ type: 'batch', jobs: batch.map((t) => t.job) });
+      best.worker.postMessage({ type: 'batch', jobs: batch.map((t) => pack(t.job)) });
     }
   }
 }

@@ -14,10 +14,15 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u206
  * @internal
  */
 export function displayPath(path: string): string {
-  const escaped = path.replace(UNSAFE, (ch) => {
+  return displayText(path, MAX_DISPLAY_PATH);
+}
+
+/** {@link displayPath}'s escaping for any attacker-influenced text, cut at `max` characters. @internal */
+export function displayText(text: string, max: number): string {
+  const escaped = text.replace(UNSAFE, (ch) => {
     if (ch === '\\') return '\\\\';
     const code = ch.codePointAt(0) ?? 0;
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
-  return escaped.length > MAX_DISPLAY_PATH ? `${escaped.slice(0, MAX_DISPLAY_PATH - 1)}…` : escaped;
+  return escaped.length > max ? `${escaped.slice(0, max - 1)}…` : escaped;
 }

@@ -6,7 +6,7 @@ import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { basename } from 'node:path';
 import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
-import { displayPath } from './display.js';
+import { displayPath, displayText } from './display.js';
 import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
@@ -59,6 +59,7 @@ interface Run {
   readonly pool: ContentPool | undefined;
   readonly cache: ScanCache | undefined;
   readonly findings: Finding[];
+  findingCount: number;
   readonly skipped: SkippedPath[];
   readonly quarantined: string[];
   filesScanned: number;
@@ -139,6 +140,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         pool,
         cache,
         findings: [],
+        findingCount: 0,
         skipped: [],
         quarantined: [],
         filesScanned: 0,
@@ -173,6 +175,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         symlinks: run.symlinks,
         cached: run.cached,
         findings: run.findings,
+        findingCount: run.findingCount,
         skipped: run.skipped,
         skippedCount: run.skippedCount,
         quarantined: run.quarantined,
@@ -231,7 +234,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         for await (const item of typeof root === 'string' ? walkRoot(root, walkOptions) : walkNested(root, walkOptions)) {
           run.signal.throwIfAborted();
           if (item.type === 'directory') run.directories++;
-          else if (item.type === 'skip') this.#skip(run, item.path, item.reason, item.detail, item.error);
+          else if (item.type === 'skip') {
+            // Not entering another file system is what was asked for: listed, not warned about.
+            this.#skip(run, item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
+          }
           else {
             while (inFlight >= this.#options.concurrency) {
               await new Promise<void>((resolve) => (wake = resolve));
@@ -330,7 +336,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     const prefetched = st.content?.head ?? st.head;
     const headOk = prefetched !== undefined && (prefetched.length >= head || prefetched.length >= file.size);
-    if (st.content && fullRead && speculation?.key === fullKey && headOk && !st.content.truncated) {
+    const covered = speculation !== undefined && [...hashes].every((h) => speculation.hashes.includes(h)) && [...patterns].every((p) => speculation.patterns.includes(p));
+    if (st.content && fullRead && covered && headOk && !st.content.truncated) {
+      // The speculative read asked for at least what the detectors need now; extra digests
+      // and matches are harmless (matches are filtered per detector below).
       read = st.content;
     } else if (!fullRead && prefetched && headOk) {
       read = { ok: true, head: prefetched.subarray(0, head), hashes: {}, matches: [], bytesRead: st.content?.bytesRead ?? 0, truncated: false };
@@ -430,7 +439,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
             detector: detector.name,
             rule: r.rule,
             severity: r.severity,
-            reason: r.reason,
+            // A user's detector may echo file content or names: keep the reason one safe line.
+            reason: displayText(String(r.reason), 500),
             size: file.size,
             ...(sha256 === undefined ? {} : { sha256 }),
             labels: { ...r.labels },
@@ -443,7 +453,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     if (run.signal.aborted) return false;
     for (const finding of found) {
-      run.findings.push(finding);
+      run.findingCount++;
+      if (run.findings.length < this.#options.maxReportedFindings) run.findings.push(finding);
       this.emitSafely('finding', finding);
       this.emitSafely('alert', alertForFinding(finding, this.#options.now()));
     }
@@ -470,7 +481,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const shown = displayPath(path);
     run.skippedCount++;
     if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
-    // Special files and too-large files are policy, not trouble: listed, not warned about.
+    // Special files, too-large files and other mounts are policy, not trouble: listed, not warned about.
     if (warn) this.#warn({ path: shown, reason, message: `${skipReasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
   }
 
@@ -487,7 +498,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       filesScanned: run.filesScanned,
       bytesScanned: run.bytesScanned,
       bytesHashed: run.bytesHashed,
-      findings: run.findings.length,
+      findings: run.findingCount,
       skipped: run.skippedCount,
       cached: run.cached,
       ...(run.currentPath === undefined ? {} : { currentPath: displayPath(run.currentPath) }),

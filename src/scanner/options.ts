@@ -77,6 +77,12 @@ export interface FileScannerOptions {
    * @defaultValue `10000`
    */
   readonly maxReportedSkips?: number;
+  /**
+   * At most this many findings are kept in the report (all are counted and emitted as events),
+   * so a scan of a huge tree full of executables keeps its memory bounded.
+   * @defaultValue `100000`
+   */
+  readonly maxReportedFindings?: number;
   /** Cancels a running scan: `scan()` rejects with an `AbortedError`. */
   readonly signal?: AbortSignal;
   /**
@@ -124,6 +130,7 @@ export interface ResolvedScannerOptions {
   readonly regexOverlap: number;
   readonly progressInterval: number;
   readonly maxReportedSkips: number;
+  readonly maxReportedFindings: number;
   readonly signal: AbortSignal | undefined;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -165,6 +172,8 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
     chunkSize: options.chunkSize === undefined ? 1 << 20 : expectNumber('chunkSize', options.chunkSize, { min: 4096, max: 64 << 20, integer: true }),
     regexOverlap: options.regexOverlap === undefined ? 4096 : expectNumber('regexOverlap', options.regexOverlap, { min: 0, max: 1 << 20, integer: true }),
     progressInterval: options.progressInterval === undefined ? 500 : expectNumber('progressInterval', options.progressInterval, { min: 0 }),
+    maxReportedFindings:
+      options.maxReportedFindings === undefined ? 100_000 : expectNumber('maxReportedFindings', options.maxReportedFindings, { min: 0, integer: true }),
     maxReportedSkips: options.maxReportedSkips === undefined ? 10_000 : expectNumber('maxReportedSkips', options.maxReportedSkips, { min: 0, integer: true }),
     signal: options.signal === undefined ? undefined : expectSignal('signal', options.signal),
     logger: options.logger === undefined ? silentLogger : expectLogger('logger', options.logger),

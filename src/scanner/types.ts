@@ -215,8 +215,10 @@ export interface ScanReport {
   readonly symlinks: number;
   /** Files skipped because the incremental cache showed them unchanged and clean. */
   readonly cached: number;
-  /** Every finding (in the order they were found). */
+  /** The findings in the order they were found, at most `maxReportedFindings` of them. */
   readonly findings: readonly Finding[];
+  /** How many findings there were in all (may exceed `findings.length`). */
+  readonly findingCount: number;
   /** Skipped paths with reasons, at most `maxReportedSkips` of them. */
   readonly skipped: readonly SkippedPath[];
   /** How many paths were skipped in all (may exceed `skipped.length`). */

@@ -205,6 +205,43 @@ describe('hashDetector and ClamAV databases', () => {
     assert.deepEqual(report.findings.map((f) => f.labels['algorithm']), ['md5']);
   });
 
+  it('re-reads its databases at every scan', async () => {
+    const db = join(dir, 'updated.hsb');
+    await writeFile(db, `${sha256('unrelated')}:9:Nothing-1\n`);
+    const scanner = new FileScanner({ roots: [join(dir, 'tree')], threads: 1, detectors: [hashDetector({ files: [db] })] });
+    assert.equal((await scanner.scan()).findings.length, 0);
+    await writeFile(db, `${sha256(malware)}:${malware.length}:Test.Dropper-2\n`);
+    const second = await scanner.scan();
+    assert.deepEqual(second.findings.map((f) => f.labels['signature']), ['Test.Dropper-2']);
+  });
+
+  it('reads each file right when most files share one read and a few need another', async () => {
+    // Many small files needing hashes and a signature search (read with their lstat once
+    // the pattern is learned), then a big one past the signature detector's size limit.
+    const tree = join(dir, 'mixed');
+    await mkdir(tree);
+    for (let i = 0; i < 30; i++) await writeFile(join(tree, `small${String(i).padStart(2, '0')}.txt`), `small file ${i}\n`);
+    await writeFile(join(tree, 'small15.txt'), `prefix ${EICAR_TEST_STRING}`);
+    const big = Buffer.alloc(300_000, 0x42);
+    await writeFile(join(tree, 'big.bin'), big);
+    const scanner = new FileScanner({
+      roots: [tree],
+      threads: 2,
+      concurrency: 4,
+      detectors: [
+        hashDetector({ sha256: [sha256(big), sha256('small file 29\n')] }),
+        signatureDetector({ signatures: [EICAR_SIGNATURE], maxFileSize: 100_000 }),
+      ],
+    });
+    const report = await scanner.scan();
+    const found = report.findings.map((f) => `${f.path.slice(tree.length + 1)}:${f.rule}`).sort();
+    assert.deepEqual(found, ['big.bin:file.hash-match', 'small15.txt:file.signature', 'small29.txt:file.hash-match']);
+    assert.equal(report.bytesHashed, report.bytesScanned, 'every file counted as read in full once');
+    // small29's digest is in the list but it was read speculatively with the signature search
+    // too: the extra match list must not leak into other detectors.
+    assert.equal(report.findings.filter((f) => f.rule === 'file.signature').length, 1);
+  });
+
   it('rejects a malformed database with the line number', async () => {
     const bad = join(dir, 'bad.hsb');
     await writeFile(bad, `${sha256(malware)}:${malware.length}:Ok-1\nnot-a-hash:12:Broken\n`);

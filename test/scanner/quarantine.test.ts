@@ -218,6 +218,28 @@ describe('Quarantine', () => {
     assert.ok(await exists(path));
   });
 
+  it('leaves other hard links to the isolated file unreadable', async () => {
+    const path = join(dir, 'linked.exe');
+    await writeFile(path, content);
+    await chmod(path, 0o755);
+    const other = join(dir, 'other-name.bin');
+    const { link } = await import('node:fs/promises');
+    await link(path, other);
+    await quarantine.isolate(path, { reason: 'hard link' });
+    assert.equal((await stat(other)).mode & 0o7777, 0);
+  });
+
+  it('uses the injected clock for quarantinedAt (even the epoch)', async () => {
+    const q = new Quarantine({ directory: join(dir, 'clock-q'), now: () => new Date(0) });
+    const path = join(dir, 'clock.exe');
+    await writeFile(path, content);
+    const record = await q.isolate(path, { reason: 'clock' });
+    assert.equal(record.quarantinedAt.getTime(), 0);
+    assert.deepEqual((await q.list()).map((r) => r.id), [record.id]);
+    await q.restore(record.id);
+    assert.deepEqual(await readFile(path), content);
+  });
+
   it('validates its options', () => {
     assert.throws(() => new Quarantine({ directory: '' }), InvalidOptionError);
     assert.throws(() => new Quarantine({ directory: 'x', logger: {} as never }), /logger/);
@@ -249,6 +271,8 @@ describe('Quarantine across file systems', () => {
     const path = join(dir, 'cross.exe');
     await writeFile(path, content);
     await chmod(path, 0o751);
+    const { link } = await import('node:fs/promises');
+    await link(path, join(dir, 'cross-hardlink'));
     const mtime = new Date('2022-02-02T02:02:02.000Z');
     await utimes(path, mtime, mtime);
     const record = await quarantine.isolate(path, { reason: 'cross-fs' });
@@ -258,6 +282,7 @@ describe('Quarantine across file systems', () => {
     assert.equal(st.mode & 0o7777, 0);
     assert.equal(st.size, content.length);
     assert.equal(record.sha256, sha256(content));
+    assert.equal((await stat(join(dir, 'cross-hardlink'))).mode & 0o7777, 0, 'a second name of the inode is neutered too');
 
     await quarantine.restore(record.id);
     assert.deepEqual(await readFile(path), content);

@@ -150,6 +150,7 @@ describe('FileScanner', () => {
     assert.equal(last.bytesScanned, report.bytesScanned);
     assert.equal(last.bytesHashed, report.bytesScanned);
     assert.equal(last.findings, 1);
+    assert.equal(report.findingCount, 1);
     assert.equal(last.skipped, 0);
     assert.equal(last.cached, 0);
     assert.equal(typeof last.currentPath, 'string');
@@ -235,6 +236,23 @@ describe('FileScanner', () => {
     assert.equal(report.findings.length, 2);
     assert.ok(errors.some((e) => /Detector 'broken' failed on .*a\.exe/.test(e.message)));
     assert.equal(errors.filter((e) => e instanceof ListenerError).length, 2);
+  });
+
+  it('bounds the findings and skips kept in the report, but counts them all', async () => {
+    const tree = join(dir, 'bounded');
+    await mkdir(tree);
+    for (let i = 0; i < 12; i++) await writeFile(join(tree, `f${i}.exe`), peImage());
+    const { execFileSync } = await import('node:child_process');
+    for (let i = 0; i < 5; i++) execFileSync('mkfifo', [join(tree, `p${i}`)]);
+    const scanner = new FileScanner({ roots: [tree], threads: 1, maxReportedFindings: 5, maxReportedSkips: 2, detectors: [extensionDetector()] });
+    let events = 0;
+    scanner.on('finding', () => events++);
+    const report = await scanner.scan();
+    assert.equal(report.findings.length, 5);
+    assert.equal(report.findingCount, 12);
+    assert.equal(events, 12);
+    assert.equal(report.skipped.length, 2);
+    assert.equal(report.skippedCount, 5);
   });
 
   it('scans a root that is a single file, and reports a missing root as skipped', async () => {
