@@ -14,6 +14,7 @@ import {
   type NotifierOptions,
   type SuppressedEvent,
 } from '../../src/index.js';
+import { runScript } from '../helpers/run-script.js';
 import { MemoryChannel, alert, recordingLogger } from './helpers.js';
 
 /** A Notifier with fast timers for tests; the clock is a variable the test moves. */
@@ -302,6 +303,13 @@ describe('Notifier retries and failures', () => {
 });
 
 describe('Notifier lifecycle', () => {
+  it('flush() holds a script open until delivery; an idle Notifier does not hold it open', async () => {
+    const result = await runScript(new URL('fixtures/exit-child.ts', import.meta.url), [], 30_000);
+    assert.equal(result.timedOut, false, 'the script exits by itself');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /delivered=from a script/);
+  });
+
   it('attach() subscribes to alert events (also before start) and detaches on stop', async () => {
     interface SourceEvents extends BaseEvents {
       /** An alert. */
