@@ -80,6 +80,7 @@ export class Outbox {
   #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #writing: Promise<void> | undefined;
   #sinceCompaction = 0;
+  #torn = false;
   #locked = false;
   readonly #sideWrites = new Set<Promise<void>>();
   /** Between open() and close(); the handle itself is briefly absent while compacting. */
@@ -319,11 +320,15 @@ export class Outbox {
         try {
           const handle = this.#handle;
           if (handle === undefined) throw new StateError('The outbox is closed');
-          await handle.appendFile(`${lines.join('\n')}\n`);
+          // After a failed write (ENOSPC mid-line) start on a fresh line, so the torn
+          // fragment cannot swallow the next, durable record.
+          await handle.appendFile(`${this.#torn ? '\n' : ''}${lines.join('\n')}\n`);
           await handle.datasync();
+          this.#torn = false;
           this.#sinceCompaction += lines.length;
           for (const w of waiters) w.resolve();
         } catch (cause) {
+          this.#torn = true;
           const error = cause instanceof StateError ? cause : new IoError(`Cannot write the outbox ${this.#file}`, { path: this.#file, syscall: 'write', cause });
           for (const w of waiters) w.reject(error);
         }
