@@ -1,5 +1,5 @@
 import type { Alert } from '../core/alert.js';
-import { AbortedError, DeliveryError, InvalidOptionError, StateError } from '../core/errors.js';
+import { AbortedError, DeliveryError, InvalidOptionError, ListenerError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { isAtLeast } from '../core/severity.js';
 import type { Channel, DeliveryReceipt, Notification } from './channel.js';
@@ -286,7 +286,7 @@ export class Notifier extends Component<NotifierEvents> {
 
   #rejects(alert: Alert, channel: Channel): SuppressReason | undefined {
     if (!isAtLeast(alert.severity, channel.minSeverity)) return 'severity';
-    if (this.#options.route !== undefined && !this.#options.route(alert, channel)) return 'route';
+    if (this.#options.route !== undefined && !this.#userCall('route', () => this.#options.route?.(alert, channel) ?? true, true)) return 'route';
     return undefined;
   }
 
@@ -326,9 +326,24 @@ export class Notifier extends Component<NotifierEvents> {
     }
   }
 
+  #groupKey(alert: Alert): string {
+    const key = this.#userCall('groupBy', () => this.#options.groupBy(alert), `${alert.source}:${alert.rule}`);
+    return typeof key === 'string' ? key : String(key);
+  }
+
+  // A throwing `route` or `groupBy` must not lose the alert: report it, use the default.
+  #userCall<T>(option: string, call: () => T, fallback: T): T {
+    try {
+      return call();
+    } catch (error) {
+      this.emitError(new ListenerError(option, error));
+      return fallback;
+    }
+  }
+
   #enqueue(lane: Lane, item: Item): void {
     this.#pending++;
-    const groupKey = this.#options.groupBy(item.alert);
+    const groupKey = this.#groupKey(item.alert);
     const key = `${item.alert.status}\u0000${groupKey}`;
     let group = lane.groups.get(key);
     if (group === undefined) {
@@ -392,7 +407,7 @@ export class Notifier extends Component<NotifierEvents> {
     const groups = new Map<string, Batch>();
     while (lane.parked.length > 0 && lane.queue.length + groups.size < this.#options.maxQueue) {
       const item = lane.parked.shift() as Item;
-      const groupKey = this.#options.groupBy(item.alert);
+      const groupKey = this.#groupKey(item.alert);
       const key = `${item.alert.status}\u0000${groupKey}`;
       let batch = groups.get(key);
       if (batch === undefined || batch.items.length >= this.#options.maxGroupSize) {

@@ -133,6 +133,30 @@ describe('Notifier dedup', () => {
     await notifier.stop();
   });
 
+  it('a throwing route or groupBy is reported and the alert still goes out', async () => {
+    const ch = new MemoryChannel();
+    const notifier = new Notifier({
+      channels: [ch],
+      groupWait: 0,
+      persistent: true,
+      route: () => {
+        throw new Error('route bug');
+      },
+      groupBy: () => {
+        throw new Error('groupBy bug');
+      },
+    });
+    const errors: Error[] = [];
+    notifier.on('error', (e) => errors.push(e));
+    await notifier.start();
+    await notifier.notify(alert({ source: 'log', rule: 'r' }));
+    await notifier.flush();
+    await notifier.stop();
+    assert.equal(ch.alerts.length, 1);
+    assert.equal(ch.sent[0]?.groupKey, 'log:r');
+    assert.deepEqual(errors.map((e) => e.message), ["A listener for 'route' threw: route bug", "A listener for 'groupBy' threw: groupBy bug"]);
+  });
+
   it('keeps dedup memory bounded (least recently seen keys forgotten)', async () => {
     const ch = new MemoryChannel();
     const { notifier } = make([ch], { maxKeys: 10 });
