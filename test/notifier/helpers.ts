@@ -133,7 +133,7 @@ export class FakeSlack {
         json(200, { ok: false, error: reply.error });
         return;
       case 'slow':
-        await new Promise((resolve) => setTimeout(resolve, reply.ms));
+        await new Promise((resolve) => setTimeout(resolve, reply.ms).unref());
         if (!res.destroyed) json(200, { ok: true, ts: `${++this.#ts}.000100` });
         return;
     }

@@ -63,7 +63,7 @@ async function startHook(): Promise<Hook> {
         res.writeHead(reply.status, reply.headers ?? {});
         res.end();
       };
-      if (reply.delay) setTimeout(send, reply.delay);
+      if (reply.delay) setTimeout(send, reply.delay).unref();
       else send();
     });
   });
