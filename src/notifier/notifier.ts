@@ -1,8 +1,9 @@
 import type { Alert } from '../core/alert.js';
-import { AbortedError, DeliveryError, InvalidOptionError, StateError } from '../core/errors.js';
+import { AbortedError, DeliveryError, InvalidOptionError, ListenerError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { isAtLeast } from '../core/severity.js';
 import type { Channel, DeliveryReceipt, Notification } from './channel.js';
+import { packBatches, splitByThread, type Batch, type Item } from './batch.js';
 import { DedupMemory, type ChannelSeen } from './dedup.js';
 import type { NotifierEvents, SuppressReason } from './events.js';
 import { resolveNotifierOptions, type NotifierOptions, type ResolvedNotifierOptions } from './options.js';
@@ -33,21 +34,6 @@ export interface NotifierStats {
   readonly failed: number;
   /** Alert × channel pairs suppressed (dedup, severity, route, full queue). */
   readonly suppressed: number;
-}
-
-interface Item {
-  readonly alert: Alert;
-  readonly seq: number;
-  readonly entryId: string | undefined;
-  /** The dedup record this delivery belongs to (the firing's, for a resolved notice). */
-  readonly seen: ChannelSeen | undefined;
-}
-
-interface Batch {
-  readonly status: 'firing' | 'resolved';
-  readonly groupKey: string;
-  readonly items: Item[];
-  attempt: number;
 }
 
 interface Group {
@@ -286,7 +272,7 @@ export class Notifier extends Component<NotifierEvents> {
 
   #rejects(alert: Alert, channel: Channel): SuppressReason | undefined {
     if (!isAtLeast(alert.severity, channel.minSeverity)) return 'severity';
-    if (this.#options.route !== undefined && !this.#options.route(alert, channel)) return 'route';
+    if (this.#options.route !== undefined && !this.#userCall('route', () => this.#options.route?.(alert, channel) ?? true, true)) return 'route';
     return undefined;
   }
 
@@ -326,9 +312,24 @@ export class Notifier extends Component<NotifierEvents> {
     }
   }
 
+  #groupKey(alert: Alert): string {
+    const key = this.#userCall('groupBy', () => this.#options.groupBy(alert), `${alert.source}:${alert.rule}`);
+    return typeof key === 'string' ? key : String(key);
+  }
+
+  // A throwing `route` or `groupBy` must not lose the alert: report it, use the default.
+  #userCall<T>(option: string, call: () => T, fallback: T): T {
+    try {
+      return call();
+    } catch (error) {
+      this.emitError(new ListenerError(option, error));
+      return fallback;
+    }
+  }
+
   #enqueue(lane: Lane, item: Item): void {
     this.#pending++;
-    const groupKey = this.#options.groupBy(item.alert);
+    const groupKey = this.#groupKey(item.alert);
     const key = `${item.alert.status}\u0000${groupKey}`;
     let group = lane.groups.get(key);
     if (group === undefined) {
@@ -389,33 +390,15 @@ export class Notifier extends Component<NotifierEvents> {
   }
 
   #unpark(lane: Lane): void {
-    const groups = new Map<string, Batch>();
-    while (lane.parked.length > 0 && lane.queue.length + groups.size < this.#options.maxQueue) {
-      const item = lane.parked.shift() as Item;
-      const groupKey = this.#options.groupBy(item.alert);
-      const key = `${item.alert.status}\u0000${groupKey}`;
-      let batch = groups.get(key);
-      if (batch === undefined || batch.items.length >= this.#options.maxGroupSize) {
-        if (batch !== undefined) lane.queue.push(batch);
-        batch = { status: item.alert.status, groupKey, items: [], attempt: 0 };
-        groups.set(key, batch);
-      }
-      batch.items.push(item);
-    }
-    lane.queue.push(...groups.values());
+    const room = this.#options.maxQueue - lane.queue.length;
+    lane.queue.push(...packBatches(lane.parked, room, this.#options.maxGroupSize, (alert) => this.#groupKey(alert)));
   }
 
   // A resolved digest can reply in one thread only; split it by the firing messages' refs.
   #splitByThread(lane: Lane, batch: Batch): boolean {
-    const refs = new Map<string | undefined, Item[]>();
-    for (const item of batch.items) {
-      const ref = item.seen?.ref;
-      const list = refs.get(ref);
-      if (list === undefined) refs.set(ref, [item]);
-      else list.push(item);
-    }
-    if (refs.size <= 1) return false;
-    lane.queue.splice(0, 1, ...[...refs.values()].map((items) => ({ ...batch, items })));
+    const parts = splitByThread(batch);
+    if (parts.length <= 1) return false;
+    lane.queue.splice(0, 1, ...parts);
     return true;
   }
 

@@ -80,6 +80,7 @@ export class Outbox {
   #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #writing: Promise<void> | undefined;
   #sinceCompaction = 0;
+  #torn = false;
   #locked = false;
   readonly #sideWrites = new Set<Promise<void>>();
   /** Between open() and close(); the handle itself is briefly absent while compacting. */
@@ -141,8 +142,11 @@ export class Outbox {
     try {
       await this.#compact([...seen.values()]);
     } catch (cause) {
-      await this.#unlock();
-      throw new IoError(`Cannot rewrite the outbox ${this.#file}`, { path: this.#file, syscall: 'write', cause });
+      if (this.#handle === undefined) {
+        await this.#unlock();
+        throw new IoError(`Cannot open the outbox ${this.#file}`, { path: this.#file, syscall: 'open', cause });
+      }
+      this.#logger.error('Outbox: cannot compact (disk full?); appending to the journal as it is', { file: this.#file, error: String(cause) });
     }
     this.#open = true;
     return { entries, seen: [...seen.values()] };
@@ -237,7 +241,9 @@ export class Outbox {
     this.#open = false;
     try {
       await this.#drain();
-      await this.#compact([...this.#snapshotSeen()]);
+      await this.#compact([...this.#snapshotSeen()]).catch((error: unknown) =>
+        this.#logger.error('Outbox: cannot compact on close (disk full?); the journal stays valid', { file: this.#file, error: String(error) }),
+      );
     } finally {
       await this.#handle?.close().catch(() => {});
       this.#handle = undefined;
@@ -319,11 +325,15 @@ export class Outbox {
         try {
           const handle = this.#handle;
           if (handle === undefined) throw new StateError('The outbox is closed');
-          await handle.appendFile(`${lines.join('\n')}\n`);
+          // After a failed write (ENOSPC mid-line) start on a fresh line, so the torn
+          // fragment cannot swallow the next, durable record.
+          await handle.appendFile(`${this.#torn ? '\n' : ''}${lines.join('\n')}\n`);
           await handle.datasync();
+          this.#torn = false;
           this.#sinceCompaction += lines.length;
           for (const w of waiters) w.resolve();
         } catch (cause) {
+          this.#torn = true;
           const error = cause instanceof StateError ? cause : new IoError(`Cannot write the outbox ${this.#file}`, { path: this.#file, syscall: 'write', cause });
           for (const w of waiters) w.reject(error);
         }
@@ -352,12 +362,19 @@ export class Outbox {
       for (const [ch, n] of e.channels) if (n > 0) lines.push(JSON.stringify({ t: 'n', id: e.id, ch, n } satisfies OutboxRecord));
     }
     const tmp = `${this.#file}.tmp`;
-    const out = await open(tmp, 'w', 0o600);
     try {
-      await out.writeFile(lines.length > 0 ? `${lines.join('\n')}\n` : '');
-      await out.sync();
-    } finally {
-      await out.close();
+      const out = await open(tmp, 'w', 0o600);
+      try {
+        await out.writeFile(lines.length > 0 ? `${lines.join('\n')}\n` : '');
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+    } catch (error) {
+      // A full disk: the journal as it is stays valid, so keep appending to it.
+      await unlink(tmp).catch(() => {});
+      this.#handle ??= await open(this.#file, 'a', 0o600);
+      throw error;
     }
     await this.#handle?.close().catch(() => {});
     this.#handle = undefined;

@@ -81,13 +81,13 @@ export class FakeSlack {
     this.#server = server;
   }
 
-  static async start(): Promise<FakeSlack> {
+  static async start(port = 0): Promise<FakeSlack> {
     const server = createServer();
     const fake = new FakeSlack(server);
     server.on('request', (req, res) => {
       void fake.#handle(req, res);
     });
-    server.listen(0, '127.0.0.1');
+    server.listen(port, '127.0.0.1');
     await once(server, 'listening');
     return fake;
   }
@@ -133,7 +133,7 @@ export class FakeSlack {
         json(200, { ok: false, error: reply.error });
         return;
       case 'slow':
-        await new Promise((resolve) => setTimeout(resolve, reply.ms));
+        await new Promise((resolve) => setTimeout(resolve, reply.ms).unref());
         if (!res.destroyed) json(200, { ok: true, ts: `${++this.#ts}.000100` });
         return;
     }

@@ -14,6 +14,7 @@ import {
   type NotifierOptions,
   type SuppressedEvent,
 } from '../../src/index.js';
+import { runScript } from '../helpers/run-script.js';
 import { MemoryChannel, alert, recordingLogger } from './helpers.js';
 
 /** A Notifier with fast timers for tests; the clock is a variable the test moves. */
@@ -130,6 +131,30 @@ describe('Notifier dedup', () => {
     assert.equal(a.alerts.length, 2);
     assert.deepEqual(b.alerts.map((x) => x.source), ['file']);
     await notifier.stop();
+  });
+
+  it('a throwing route or groupBy is reported and the alert still goes out', async () => {
+    const ch = new MemoryChannel();
+    const notifier = new Notifier({
+      channels: [ch],
+      groupWait: 0,
+      persistent: true,
+      route: () => {
+        throw new Error('route bug');
+      },
+      groupBy: () => {
+        throw new Error('groupBy bug');
+      },
+    });
+    const errors: Error[] = [];
+    notifier.on('error', (e) => errors.push(e));
+    await notifier.start();
+    await notifier.notify(alert({ source: 'log', rule: 'r' }));
+    await notifier.flush();
+    await notifier.stop();
+    assert.equal(ch.alerts.length, 1);
+    assert.equal(ch.sent[0]?.groupKey, 'log:r');
+    assert.deepEqual(errors.map((e) => e.message), ["A listener for 'route' threw: route bug", "A listener for 'groupBy' threw: groupBy bug"]);
   });
 
   it('keeps dedup memory bounded (least recently seen keys forgotten)', async () => {
@@ -302,6 +327,13 @@ describe('Notifier retries and failures', () => {
 });
 
 describe('Notifier lifecycle', () => {
+  it('flush() holds a script open until delivery; an idle Notifier does not hold it open', async () => {
+    const result = await runScript(new URL('fixtures/exit-child.ts', import.meta.url), [], 30_000);
+    assert.equal(result.timedOut, false, 'the script exits by itself');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /delivered=from a script/);
+  });
+
   it('attach() subscribes to alert events (also before start) and detaches on stop', async () => {
     interface SourceEvents extends BaseEvents {
       /** An alert. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, appendFile, readdir } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,46 @@ describe('Notifier outbox', () => {
     const notifier = make(new MemoryChannel(), { outbox: { directory: join(dir, 'a-file', 'outbox') } });
     await assert.rejects(notifier.start(), (e: unknown) => e instanceof IoError && e.path === join(dir, 'a-file', 'outbox'));
     assert.equal(notifier.state, 'stopped');
+  });
+
+  it('a full disk: notify() rejects (nothing half-accepted) and every accepted alert survives', async (t) => {
+    const small = join(dir, 'small');
+    await mkdir(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', small], { stdio: 'ignore' });
+    } catch {
+      t.skip('mounting a 64 KiB tmpfs needs root with CAP_SYS_ADMIN, which this machine does not grant');
+      return;
+    }
+    try {
+      const outbox = { directory: join(small, 'outbox') };
+      const ch = new MemoryChannel();
+      ch.gate = new Promise(() => {}); // the peer is down: nothing leaves the outbox
+      const first = make(ch, { outbox });
+      await first.start();
+      const accepted: string[] = [];
+      let rejected: unknown;
+      for (let i = 0; i < 500 && rejected === undefined; i++) {
+        const a = alert({ title: `fill ${i}`, summary: 'x'.repeat(2000) });
+        await first.notify(a).then(
+          () => accepted.push(a.title),
+          (error: unknown) => (rejected = error),
+        );
+      }
+      assert.ok(rejected instanceof IoError, String(rejected));
+      assert.equal(rejected.errno, 'ENOSPC');
+      assert.ok(accepted.length > 5, `${accepted.length} accepted`);
+      await first.stop();
+
+      const up = new MemoryChannel();
+      const second = make(up, { outbox });
+      await second.start();
+      await second.flush();
+      await second.stop();
+      assert.deepEqual(new Set(up.alerts.map((a) => a.title)), new Set(accepted));
+    } finally {
+      execFileSync('umount', [small]);
+    }
   });
 
   it('moves permanent failures, exhausted retries and expired entries to the dead-letter file', async () => {

@@ -206,4 +206,27 @@ describe('SlackChannel through the real WebClient', () => {
     assert.ok(!everything.includes(TOKEN));
     assert.ok(!everything.includes('SECRETSECRET'));
   });
+
+  it('an outage (Slack unreachable) then recovery: the alert accepted during it arrives after', async () => {
+    const port = await refusedPort();
+    const channel = new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: `http://127.0.0.1:${port}/api/` });
+    const notifier = new Notifier({ channels: [channel], groupWait: 0, persistent: true, retry: { initialDelay: 5, maxDelay: 20, maxAttempts: 1000 } });
+    notifier.on('error', (e) => assert.fail(e));
+    const retries: string[] = [];
+    let recovered: FakeSlack | undefined;
+    notifier.on('retry', (e) => {
+      retries.push(e.error.message);
+      // After a few refused connections, Slack comes back on the same address.
+      if (retries.length === 3) void FakeSlack.start(port).then((s) => (recovered = s));
+    });
+    await notifier.start();
+    await notifier.notify(createAlert({ source: 'log', rule: 'sshd.brute-force', severity: 'critical', title: 'accepted during the outage' }));
+    await notifier.flush();
+    await notifier.stop();
+    assert.ok(retries.length >= 3);
+    assert.match(retries[0] ?? '', /ECONNREFUSED/);
+    assert.ok(recovered);
+    assert.match(recovered.posted[0]?.text ?? '', /accepted during the outage/);
+    await recovered.close();
+  });
 });

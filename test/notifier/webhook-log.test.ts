@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   DeliveryError,
+  SlackChannel,
+  silentLogger,
   closeLogger,
   createLogger,
   LogChannel,
@@ -61,7 +63,7 @@ async function startHook(): Promise<Hook> {
         res.writeHead(reply.status, reply.headers ?? {});
         res.end();
       };
-      if (reply.delay) setTimeout(send, reply.delay);
+      if (reply.delay) setTimeout(send, reply.delay).unref();
       else send();
     });
   });
@@ -145,6 +147,18 @@ describe('WebhookChannel', () => {
     assert.equal(got.length, 4);
     assert.ok(got.every((g) => g.verified));
     assert.equal(notifier.stats.sent, 1);
+  });
+});
+
+describe('channel options', () => {
+  it('are validated at construction, naming the option, never echoing a secret', () => {
+    assert.throws(() => new SlackChannel({ token: '', channel: 'C1' }), /`token`/);
+    assert.throws(() => new SlackChannel({ token: 'xoxb-1', channel: '' }), /`channel`/);
+    assert.throws(() => new SlackChannel({ token: 'xoxb-1', channel: 'C1', timeout: 0 }), /`timeout`/);
+    assert.throws(() => new WebhookChannel({ url: 'ftp://example.com/x' }), /`url`/);
+    assert.throws(() => new WebhookChannel({ url: `not a url ${SECRET}` }), (e: unknown) => e instanceof Error && /`url`/.test(e.message) && !e.message.includes(SECRET));
+    assert.throws(() => new WebhookChannel({ url: 'https://example.com', secret: '' }), /`secret`/);
+    assert.throws(() => new LogChannel({ logger: silentLogger, minSeverity: 'fatal' as never }), /`minSeverity`/);
   });
 });
 
