@@ -30,7 +30,7 @@ export interface AlertmanagerChannelOptions {
   readonly minSeverity?: Severity;
   /**
    * How often, in ms, every alert still firing is re-posted (from `open()` until
-   * `close()`). Firing alerts are posted with `endsAt` set to four intervals ahead, as
+   * `close()`), with ±10 % jitter so hosts restarted together spread out. Firing alerts are posted with `endsAt` set to four intervals ahead, as
    * Prometheus does: if this host stops re-posting (it died, or the process ended),
    * Alertmanager resolves its alerts by itself after that time, whatever its
    * `resolve_timeout`.
@@ -204,12 +204,21 @@ export class AlertmanagerChannel implements Channel {
 
   /** Starts re-posting firing alerts every `resendInterval`; called by `Notifier.start()`. */
   async open(): Promise<void> {
-    if (this.#timer) return;
-    this.#closing = new AbortController();
-    this.#timer = setInterval(() => {
-      void this.resend();
-    }, this.#options.resendInterval);
-    if (!this.#options.persistent) this.#timer.unref();
+    if (this.#closing && !this.#closing.signal.aborted) return;
+    const closing = new AbortController();
+    this.#closing = closing;
+    const schedule = (): void => {
+      // ±10 % jitter: a fleet restarted by one deploy must not re-post in lockstep and
+      // hit Alertmanager with every host's alerts in the same second, every minute.
+      const delay = this.#options.resendInterval * (0.9 + Math.random() * 0.2);
+      this.#timer = setTimeout(() => {
+        void this.resend().finally(() => {
+          if (!closing.signal.aborted) schedule();
+        });
+      }, delay);
+      if (!this.#options.persistent) this.#timer.unref();
+    };
+    schedule();
   }
 
   /**
@@ -218,11 +227,12 @@ export class AlertmanagerChannel implements Channel {
    * went away shows up there.
    */
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    const closing = this.#closing;
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#closing?.abort();
+    closing?.abort();
     await this.#resending;
-    this.#closing = undefined;
+    if (this.#closing === closing) this.#closing = undefined;
   }
 
   /**

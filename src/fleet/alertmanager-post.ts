@@ -66,6 +66,7 @@ async function postOne(target: AlertmanagerTarget, body: string, options: PostOp
       headers: { ...target.headers, 'content-type': 'application/json', accept: 'application/json' },
       body,
       signal,
+      // A redirect would carry the Authorization header to wherever it points.
       redirect: 'error',
     });
   } catch (error) {

@@ -359,6 +359,11 @@ describe('AlertmanagerChannel', () => {
       assert.equal(a.requests.length, count, 'no re-send after close()');
       // The round in flight at close() is aborted, not counted.
       assert.ok(channel.stats.resends >= 2, `resends: ${channel.stats.resends}`);
+      // A Notifier restarted with the same channel opens it again.
+      await channel.open();
+      await channel.open();
+      await a.waitFor(count + 2);
+      await channel.close();
     });
 
     it('stops re-posting an alert nobody fired again within maxFiringAge', async () => {
