@@ -16,6 +16,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  EICAR_SIGNATURE,
   FileScanner,
   HostwardenMetrics,
   LogChannel,
@@ -27,7 +28,10 @@ import {
   closeLogger,
   createLogger,
   defaultResourceRules,
+  executableDetector,
+  extensionDetector,
   serveMetrics,
+  signatureDetector,
   type Channel,
   type MetricsServer,
 } from 'hostwarden';
@@ -59,6 +63,7 @@ const monitor = new ResourceMonitor({ interval: Number(flags.interval), rules: d
 const stop = new AbortController();
 const scanner = new FileScanner({
   roots: flags.root ?? ['/home'],
+  detectors: [extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })],
   quarantine: { into: new Quarantine({ directory: join(stateDir, 'quarantine'), logger }), minSeverity: 'critical' },
   cache: { file: join(stateDir, 'scan-cache.json') }, // rescans skip files unchanged since they were found clean
   signal: stop.signal,
