@@ -10,6 +10,8 @@ export interface DetectorChoice {
   readonly extensions?: readonly string[] | undefined;
   /** ClamAV `.hsb`/`.hdb` databases for the hash detector. */
   readonly hashDb?: readonly string[] | undefined;
+  /** Report `#!` scripts. @defaultValue `true` */
+  readonly scripts?: boolean | undefined;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface DetectorChoice {
 export function cliDetectors(choice: DetectorChoice = {}): Detector[] {
   const detectors: Detector[] = [
     extensionDetector(choice.extensions === undefined ? {} : { extensions: choice.extensions }),
-    executableDetector(),
+    executableDetector({ scripts: choice.scripts ?? true }),
     signatureDetector({ signatures: [EICAR_SIGNATURE] }),
   ];
   if (choice.hashDb !== undefined && choice.hashDb.length > 0) detectors.push(hashDetector({ files: choice.hashDb }));

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { HostwardenError } from '../core/errors.js';
+import type { Severity } from '../core/severity.js';
 import { ConfigError } from './config.js';
 import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
@@ -79,6 +80,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--exclude <glob>', 'skip paths matching this glob (repeatable)', collect)
     .option('--max-file-size <bytes>', 'skip files larger than this', positiveInt)
     .option('--extensions <list>', 'comma-separated extensions the extension detector flags (default .exe,.dll)')
+    .addOption(new Option('--min-severity <level>', 'report (and quarantine) findings at least this severe').choices(['info', 'warning', 'critical']).default('info'))
+    .option('--no-scripts', 'do not report #! scripts (trees full of legitimate scripts)')
     .option('--no-progress', 'never draw the progress line (it is only drawn on a terminal anyway)')
     .option('--json', 'print one JSON report on stdout')
     .action(async (paths: string[], opts: ScanCliOptions) => {
@@ -165,6 +168,8 @@ export interface ScanCliOptions {
   readonly exclude?: string[];
   readonly maxFileSize?: number;
   readonly extensions?: string;
+  readonly minSeverity: Severity;
+  readonly scripts: boolean;
   readonly progress: boolean;
   readonly json?: boolean;
 }

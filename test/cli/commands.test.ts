@@ -92,6 +92,18 @@ describe('hostwarden scan', () => {
     assert.match((await cli(['quarantine', 'list', '--dir', qdir])).stdout, /No files in quarantine/);
   });
 
+  it('--min-severity and --no-scripts narrow what is reported and quarantined', async () => {
+    const tree = join(dir, 'severity');
+    await plantDemoTree(tree);
+    const critical = JSON.parse((await cli(['scan', tree, '--json', '--min-severity', 'critical'])).stdout) as { findings: { path: string; severity: string }[] };
+    assert.deepEqual(critical.findings.map((f) => f.path.slice(tree.length + 1)).sort(), ['alice/Downloads/eicar.com.txt', 'bob/Downloads/invoice.pdf']);
+    const scripts = join(dir, 'scripts');
+    await mkdir(scripts);
+    await writeFile(join(scripts, 'deploy.sh'), '#!/bin/sh\necho deploy\n');
+    assert.equal((await cli(['scan', scripts])).code, 1, 'a script is reported by default');
+    assert.equal((await cli(['scan', scripts, '--no-scripts'])).code, 0);
+  });
+
   it('an unreadable hash database is an error (exit 2)', async () => {
     const result = await cli(['scan', dir, '--hash-db', join(dir, 'nope.hsb')]);
     assert.equal(result.code, 2);

@@ -1,7 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import { Quarantine } from '../../quarantine/quarantine.js';
 import { FileScanner } from '../../scanner/file-scanner.js';
-import type { ScanReport } from '../../scanner/types.js';
+import type { Finding, ScanReport } from '../../scanner/types.js';
+import { isAtLeast } from '../../core/severity.js';
 import { EXIT, type CliContext } from '../context.js';
 import { cliDetectors, parseExtensions } from '../detectors.js';
 import { formatBytes, formatDuration } from '../duration.js';
@@ -34,11 +35,11 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
   const quarantine = opts.quarantine === undefined ? undefined : new Quarantine({ directory: opts.quarantine });
   const scanner = new FileScanner({
     roots,
-    detectors: cliDetectors({ extensions: opts.extensions === undefined ? undefined : parseExtensions(opts.extensions), hashDb: opts.hashDb }),
+    detectors: cliDetectors({ extensions: opts.extensions === undefined ? undefined : parseExtensions(opts.extensions), hashDb: opts.hashDb, scripts: opts.scripts }),
     ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }),
     ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
-    // "--quarantine" means every finding goes, whatever its severity.
-    ...(quarantine === undefined ? {} : { quarantine: { into: quarantine, minSeverity: 'info' as const } }),
+    // "--quarantine" isolates every reported finding.
+    ...(quarantine === undefined ? {} : { quarantine: { into: quarantine, minSeverity: opts.minSeverity } }),
     signal: ctx.signal,
   });
   const progress = new ProgressLine(ctx.stderr, 'scanning', { enabled: opts.progress && !opts.json && ctx.stderr.isTTY === true });
@@ -48,7 +49,8 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
     ctx.stdout.write(s);
   };
   let quarantineFailures = 0;
-  scanner.on('finding', (f) => text(`${escapeTerminal(f.path, { singleLine: true })}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] FOUND\n`));
+  const reported = (f: Finding): boolean => isAtLeast(f.severity, opts.minSeverity);
+  scanner.on('finding', (f) => reported(f) && text(`${escapeTerminal(f.path, { singleLine: true })}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] FOUND\n`));
   scanner.on('quarantined', ({ record }) => text(`${escapeTerminal(record.originalPath, { singleLine: true })}: moved to quarantine as ${record.id}\n`));
   scanner.on('warning', (w) => {
     if (w.reason === 'quarantine-failed') quarantineFailures++;
@@ -71,6 +73,7 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
   } finally {
     progress.clear();
   }
+  report = { ...report, findings: report.findings.filter(reported) };
   const unreadable = report.skipped.filter((s) => ERROR_SKIPS.has(s.reason)).length;
   const code = report.findings.length > 0 ? EXIT.found : errors + unreadable + quarantineFailures + missing > 0 ? EXIT.error : EXIT.ok;
   if (opts.json) {
