@@ -26,3 +26,4 @@ export { HostwardenEmitter, type BaseEvents, type EventIteratorOptions, type Eve
 export { Component, type ComponentOptions, type ComponentState } from './core/lifecycle.js';
 export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type Logger } from './core/logger.js';
 export type { Channel, DeliveryReceipt, Notification, SendContext } from './notifier/channel.js';
+export * from './logwatcher/index.js';

@@ -1,0 +1,182 @@
+import { hostname as osHostname } from 'node:os';
+import { createAlert, type Alert } from '../core/alert.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { expectNumber, expectString } from '../core/validate.js';
+import { LineMatcher } from './matcher.js';
+import { validateRules, type LogMatch, type LogRule } from './rule.js';
+import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type ThresholdSpec } from './threshold.js';
+
+/** Options of {@link RuleEngine}. */
+export interface RuleEngineOptions {
+  /** The rules to match, e.g. {@link authRules} plus your own. */
+  readonly rules: readonly LogRule[];
+  /**
+   * The `hostname` of raised alerts.
+   *
+   * @defaultValue this machine's host name
+   */
+  readonly hostname?: string;
+  /**
+   * The clock: the time of lines without a timestamp, and the reference for the year of
+   * RFC 3164 timestamps.
+   *
+   * @defaultValue `() => new Date()`
+   */
+  readonly now?: () => Date;
+  /**
+   * How many of the latest lines an alert carries as evidence.
+   *
+   * @defaultValue 10
+   */
+  readonly maxEvidence?: number;
+  /**
+   * How many threshold keys (e.g. source addresses) are tracked at once; the least
+   * recently seen idle ones are forgotten first, so a flood of addresses cannot exhaust memory.
+   *
+   * @defaultValue 100000
+   */
+  readonly maxKeys?: number;
+  /**
+   * The year of RFC 3164 timestamps.
+   *
+   * @defaultValue inferred from `now` (see {@link ParseSyslogOptions.year})
+   */
+  readonly year?: number;
+}
+
+/** Where a line handed to {@link RuleEngine.handle} came from. */
+export interface LineOrigin {
+  /** The file (or source label) the line was read from. */
+  readonly file: string;
+  /** Its 1-based line number. */
+  readonly lineNumber: number;
+  /** Whether the reader cut the line because it exceeded its length limit. */
+  readonly truncated?: boolean;
+}
+
+/** What {@link RuleEngine.handle} found in one line. */
+export interface HandleResult {
+  /** One entry per rule that matched the line. */
+  matches: LogMatch[];
+  /** Alerts raised by the line: firing ones, and resolved ones its time proved quiet. */
+  alerts: Alert[];
+}
+
+const NOTHING: HandleResult = Object.freeze({ matches: Object.freeze([]) as unknown as LogMatch[], alerts: Object.freeze([]) as unknown as Alert[] });
+
+/**
+ * The rule engine behind the LogWatcher: matches lines against rules and turns matches
+ * into Alerts by each rule's `alert` setting. It reads no files and sets no timers, so
+ * the same lines give the same alerts whether they arrive live or from an old file:
+ * thresholds and quiet windows are measured in the lines' own time.
+ *
+ * @example
+ * const engine = new RuleEngine({ rules: authRules });
+ * const { matches, alerts } = engine.handle(line, { file: '/var/log/auth.log', lineNumber: 1 });
+ * setInterval(() => engine.sweep().forEach(send), 30_000); // resolved alerts in quiet times
+ */
+export class RuleEngine {
+  readonly #matcher: LineMatcher;
+  readonly #tracker: ThresholdTracker;
+  readonly #specs = new Map<LogRule, ThresholdSpec | 'every'>();
+  readonly #hostname: string;
+  readonly #now: () => Date;
+  readonly #out: LogMatch[] = [];
+
+  /** @throws {@link InvalidOptionError} naming the faulty option or rule field. */
+  constructor(options: RuleEngineOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    const rules = validateRules(options.rules);
+    const now = options.now ?? (() => new Date());
+    if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning a Date');
+    this.#now = now;
+    this.#hostname = options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname);
+    const maxEvidence = options.maxEvidence === undefined ? 10 : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true });
+    const maxKeys = options.maxKeys === undefined ? 100_000 : expectNumber('maxKeys', options.maxKeys, { min: 1, integer: true });
+    const year = options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true });
+    this.#matcher = new LineMatcher(rules, () => this.#now().getTime(), year);
+    this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
+    const shared = new Map<string, ThresholdSpec>();
+    rules.forEach((rule, i) => {
+      const alert = rule.alert ?? 'never';
+      if (alert === 'every') this.#specs.set(rule, 'every');
+      else if (alert !== 'never') {
+        const spec = thresholdSpec(rule, alert);
+        // Rules naming one alert rule share its counters, so they must count alike.
+        const first = shared.get(spec.alertRule);
+        if (first === undefined) shared.set(spec.alertRule, spec);
+        else if (first.count !== spec.count || first.within !== spec.within || first.groupBy !== spec.groupBy || first.resolveAfter !== spec.resolveAfter) {
+          throw new InvalidOptionError(`rules[${i}].alert`, alert, `the same count, within, groupBy and resolveAfter as the other rules raising '${spec.alertRule}'`);
+        }
+        this.#specs.set(rule, spec);
+      }
+    });
+  }
+
+  /**
+   * Matches one line and returns its matches and the alerts it raised. Thresholds count
+   * by the line's own time (falling back to `now()`); a line whose time shows that a
+   * firing key has been quiet long enough also yields that key's resolved alert.
+   * A line that matched nothing returns one shared, frozen empty result (most lines
+   * match nothing, and this runs for every line).
+   */
+  handle(line: string, origin: LineOrigin): HandleResult {
+    const out = this.#out;
+    out.length = 0;
+    const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
+    if (n === 0) return NOTHING;
+    const result: HandleResult = { matches: [...out], alerts: [] };
+    const t = this.#matcher.time;
+    this.#tracker.sweep(t, result.alerts);
+    for (const match of result.matches) {
+      const spec = this.#specs.get(match.rule);
+      if (spec === undefined) continue;
+      if (spec === 'every') result.alerts.push(this.#single(match, t));
+      else this.#tracker.observe(spec, match, t, match.repeated ?? 1, result.alerts);
+    }
+    return result;
+  }
+
+  /**
+   * Resolved alerts for firing keys with no match for their `resolveAfter` window before
+   * `now`, and forgets idle keys. The LogWatcher calls it on a timer.
+   */
+  sweep(now: Date = this.#now()): Alert[] {
+    const alerts: Alert[] = [];
+    this.#tracker.sweep(now.getTime(), alerts, true);
+    return alerts;
+  }
+
+  /** How many threshold keys are tracked right now (firing or counting). */
+  get trackedKeys(): number {
+    return this.#tracker.size;
+  }
+
+  #single(match: LogMatch, t: number): Alert {
+    const { rule, fields } = match;
+    const labels: Record<string, string> = {};
+    const parts: string[] = [];
+    if (fields.user !== undefined) {
+      labels.user = sanitizeValue(fields.user);
+      parts.push(`user ${labels.user}`);
+    }
+    if (fields.host !== undefined) {
+      labels.host = sanitizeValue(fields.host);
+      parts.push(`from ${labels.host}`);
+    }
+    if (match.program !== undefined) labels.program = sanitizeValue(match.program);
+    const group = fields.host ?? fields.user;
+    return createAlert({
+      source: 'log',
+      rule: rule.id,
+      severity: rule.severity,
+      key: group === undefined ? `log:${rule.id}` : `log:${rule.id}:${sanitizeValue(group)}`,
+      title: parts.length > 0 ? `${rule.description}: ${parts.join(' ')}` : rule.description,
+      summary: `${rule.description} (${match.file}:${match.lineNumber}).`,
+      hostname: this.#hostname,
+      time: new Date(t),
+      labels,
+      evidence: [sanitizeLine(match.line)],
+    });
+  }
+}

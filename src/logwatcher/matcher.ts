@@ -1,0 +1,190 @@
+import type { LogMatch, LogRule } from './rule.js';
+import { firstChars, literalAnchor, numberGroups, stickyVariant } from './pattern.js';
+import { PrefixScan, scanPrefix, timeOf } from './syslog.js';
+
+/** A rule prepared for the hot path. @internal */
+interface CompiledRule {
+  readonly rule: LogRule;
+  /** Literal text the message must start with, derived from a `^literal…` pattern. */
+  readonly anchor: string | undefined;
+  /** Char codes (< 128) a match can start with; undefined: any. */
+  readonly first: ReadonlySet<number> | undefined;
+  /** Literals that must all occur in the message. */
+  readonly literals: readonly string[];
+  readonly regex: RegExp;
+  /**
+   * The same pattern without its leading `^` and with the `y` flag: run on the whole line
+   * from the message offset, it spares slicing the message out. Undefined when the
+   * rewrite would change the meaning (lookbehind, another `^`, the `m` flag).
+   */
+  readonly sticky: RegExp | undefined;
+  /** Capture index of each named group, in `regex` (which has the names stripped). */
+  readonly groups: readonly (readonly [index: number, name: string])[];
+}
+
+/** Candidate rules by the message's first character: ASCII codes, then one list for the rest. */
+type Dispatch = readonly (readonly CompiledRule[])[];
+
+const REPEATED = 'message repeated ';
+
+function dispatch(rules: readonly CompiledRule[]): Dispatch {
+  const table: CompiledRule[][] = [];
+  for (let c = 0; c <= 128; c++) table.push(rules.filter((r) => r.first === undefined || (c < 128 && r.first.has(c))));
+  return table;
+}
+
+/**
+ * Matches lines against a rule list: one prefix scan per line, rules picked by program
+ * and by the message's first character, then literal anchors and prefilters, and only
+ * then a regular expression.
+ *
+ * @internal
+ */
+export class LineMatcher {
+  readonly #byProgram = new Map<string, Dispatch>();
+  /** Rules without a `programs` list: for lines whose program no rule names. */
+  readonly #anyProgram: Dispatch;
+  /** Every rule: for lines without a recognisable program. */
+  readonly #all: Dispatch;
+  readonly #scan = new PrefixScan();
+  readonly #now: () => number;
+  readonly #year: number | undefined;
+  #lastProgram = '';
+  #lastDispatch: Dispatch;
+  /** Epoch ms of the last matched line, set by {@link match}. */
+  time = 0;
+
+  constructor(rules: readonly LogRule[], now: () => number, year?: number) {
+    const compiled = rules.map(compile);
+    this.#all = dispatch(compiled);
+    this.#anyProgram = dispatch(compiled.filter((c) => c.rule.programs === undefined));
+    const names = new Set(rules.flatMap((r) => r.programs ?? []));
+    for (const name of names) {
+      this.#byProgram.set(name, dispatch(compiled.filter((c) => c.rule.programs === undefined || c.rule.programs.includes(name))));
+    }
+    this.#lastDispatch = this.#anyProgram;
+    this.#now = now;
+    this.#year = year;
+  }
+
+  /**
+   * Appends the matches of `line` to `out` and returns how many were added.
+   * When any matched, {@link time} holds the line's time (its own, else now).
+   */
+  match(line: string, file: string, lineNumber: number, truncated: boolean, out: LogMatch[]): number {
+    const s = this.#scan;
+    scanPrefix(line, s);
+    let table: Dispatch;
+    if (s.progStart < 0) table = this.#all;
+    else {
+      const len = s.progEnd - s.progStart;
+      // Consecutive lines mostly come from the same program: compare in place, no slice.
+      if (this.#lastProgram.length === len && line.startsWith(this.#lastProgram, s.progStart)) table = this.#lastDispatch;
+      else {
+        const program = line.slice(s.progStart, s.progEnd);
+        table = this.#byProgram.get(program) ?? this.#anyProgram;
+        this.#lastProgram = program;
+        this.#lastDispatch = table;
+      }
+    }
+
+    let start = s.msgStart;
+    let end = line.length;
+    let repeated = 0;
+    if (line.charCodeAt(start) === 109 /* m */ && line.startsWith(REPEATED, start)) {
+      const inner = this.#unwrapRepeated(line, start);
+      if (inner > 0) {
+        repeated = this.#repeatCount;
+        start = inner;
+        end = line.charCodeAt(end - 1) === 93 ? end - 1 : end;
+      }
+    }
+    const c = line.charCodeAt(start);
+    const candidates = (c < 128 ? table[c] : table[128]) as readonly CompiledRule[];
+    if (candidates.length === 0) return 0;
+
+    let message: string | undefined;
+    let added = 0;
+    outer: for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i] as CompiledRule;
+      if (c.anchor !== undefined && !line.startsWith(c.anchor, start)) continue;
+      for (let j = 0; j < c.literals.length; j++) if (line.indexOf(c.literals[j] as string, start) < 0) continue outer;
+      let m: RegExpExecArray | null;
+      if (c.sticky !== undefined && end === line.length) {
+        c.sticky.lastIndex = start;
+        m = c.sticky.exec(line);
+      } else {
+        message ??= line.slice(start, end);
+        m = c.regex.exec(message);
+      }
+      if (m === null) continue;
+      if (added === 0) {
+        const t = timeOf(s, line, this.#now(), this.#year);
+        this.time = Number.isNaN(t) ? this.#now() : t;
+      }
+      const fields: Record<string, string> = {};
+      for (let k = 0; k < c.groups.length; k++) {
+        const [index, name] = c.groups[k] as readonly [number, string];
+        const value = m[index];
+        if (value !== undefined && value.length > 0) fields[name] = detach(value);
+      }
+      const result: LogMatch = { rule: c.rule, line: detach(line), file, lineNumber, time: new Date(this.time), fields };
+      if (s.progStart >= 0) result.program = this.#lastProgram;
+      if (s.pid >= 0) result.pid = s.pid;
+      if (repeated > 1) result.repeated = repeated;
+      if (truncated) result.truncated = true;
+      out.push(result);
+      added++;
+    }
+    return added;
+  }
+
+  #repeatCount = 0;
+
+  /**
+   * rsyslog folds identical lines into `message repeated N times: [ inner]`; the inner
+   * message is what rules must see, and it stands for N lines. Returns the offset of
+   * `inner` (count in #repeatCount), or -1.
+   */
+  #unwrapRepeated(line: string, start: number): number {
+    let p = start + REPEATED.length;
+    let n = 0;
+    const d = p;
+    while (p - d < 9) {
+      const c = line.charCodeAt(p);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + c - 48;
+      p++;
+  }
+    if (p === d || !line.startsWith(' times: [', p)) return -1;
+    p += 9;
+    if (line.charCodeAt(p) === 32) p++;
+    this.#repeatCount = n;
+    return p;
+  }
+}
+
+/**
+ * A copy of `s` that does not keep a larger string alive. V8 represents slices of
+ * 13+ characters as views into their parent (here, a whole 1 MiB read chunk), so a
+ * kept match would otherwise pin its chunk.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+function compile(rule: LogRule): CompiledRule {
+  const literals = rule.prefilter === undefined ? [] : typeof rule.prefilter === 'string' ? [rule.prefilter] : [...rule.prefilter];
+  const flags = rule.pattern.flags.replace(/[gyd]/g, '');
+  const numbered = numberGroups(rule.pattern.source);
+  return {
+    rule,
+    anchor: literalAnchor(rule.pattern),
+    first: firstChars(rule.pattern),
+    literals,
+    regex: new RegExp(numbered.source, flags),
+    sticky: stickyVariant(numbered.source, flags),
+    groups: numbered.groups,
+  };
+}
+

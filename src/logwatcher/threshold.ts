@@ -1,0 +1,278 @@
+import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
+import type { Severity } from '../core/severity.js';
+import type { LogMatch, LogRule, RuleThreshold } from './rule.js';
+
+/** A threshold resolved against its rule. @internal */
+export interface ThresholdSpec {
+  readonly alertRule: string;
+  readonly count: number;
+  readonly within: number;
+  readonly groupBy: string | undefined;
+  readonly resolveAfter: number;
+  readonly severity: Severity;
+  readonly title: string | undefined;
+  readonly description: string;
+}
+
+interface KeyState {
+  readonly key: string;
+  readonly spec: ThresholdSpec;
+  readonly group: string;
+  /** Times of the latest matches (at most 4 × count, at most two windows old), sorted. */
+  readonly times: number[];
+  first: number;
+  last: number;
+  total: number;
+  readonly evidence: string[];
+  readonly rules: Set<string>;
+  readonly users: Set<string>;
+  firing: Alert | undefined;
+}
+
+/** Most distinct user names listed in a summary. */
+const MAX_USERS = 10;
+
+/** @internal */
+export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
+  return Object.freeze({
+    alertRule: t.rule ?? rule.id,
+    count: t.count,
+    within: t.within,
+    groupBy: t.groupBy,
+    resolveAfter: t.resolveAfter ?? t.within,
+    severity: t.severity ?? rule.severity,
+    title: t.title,
+    description: rule.description,
+  });
+}
+
+/**
+ * Counts matches per alert rule and group value in sliding windows of log time, fires
+ * one alert per key when a threshold is crossed, absorbs further matches while it fires,
+ * and resolves it after a quiet window. Memory is bounded by `maxKeys`.
+ *
+ * @internal
+ */
+export class ThresholdTracker {
+  // Insertion order doubles as least-recently-updated order: updates re-insert.
+  readonly #keys = new Map<string, KeyState>();
+  readonly #hostname: string;
+  readonly #maxEvidence: number;
+  readonly #maxKeys: number;
+  #nextDeadline = Number.POSITIVE_INFINITY;
+  #observed = 0;
+
+  constructor(hostname: string, maxEvidence: number, maxKeys: number) {
+    this.#hostname = hostname;
+    this.#maxEvidence = maxEvidence;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Number of keys being tracked (for tests and diagnostics). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Counts one match (`weight` lines, for rsyslog's repeated messages) at log time `t`. */
+  observe(spec: ThresholdSpec, match: LogMatch, t: number, weight: number, alerts: Alert[]): void {
+    let group = '';
+    if (spec.groupBy !== undefined) {
+      const value = match.fields[spec.groupBy];
+      if (value === undefined) return;
+      group = value;
+    }
+    // The group value may be attacker-chosen text (a user name): keys are shown too.
+    const key = spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${sanitizeValue(group)}`;
+    let state = this.#keys.get(key);
+    if (state !== undefined && state.firing !== undefined && t - state.last >= spec.resolveAfter) {
+      alerts.push(this.#resolve(state));
+      state = undefined;
+    }
+    if (state === undefined) {
+      state = { key, spec, group, times: [], first: t, last: t, total: 0, evidence: [], rules: new Set(), users: new Set(), firing: undefined };
+    } else this.#keys.delete(key);
+    this.#keys.set(key, state);
+
+    state.total += weight;
+    if (t > state.last) state.last = t;
+    if (t < state.first) state.first = t;
+    state.rules.add(match.rule.id);
+    const user = match.fields.user;
+    if (user !== undefined && state.users.size < MAX_USERS) state.users.add(user);
+    state.evidence.push(sanitizeLine(match.line));
+    if (state.evidence.length > this.#maxEvidence) state.evidence.shift();
+
+    const inWindow = state.firing === undefined ? this.#crossed(state.times, t, Math.min(weight, spec.count), spec) : 0;
+    if (inWindow > 0) {
+      state.firing = this.#fire(state, match, t, inWindow);
+      alerts.push(state.firing);
+      this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
+    }
+    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t, alerts);
+  }
+
+  /**
+   * Records `n` matches at `t` in the sorted `times`; returns how many matches the
+   * fullest window of `within` ms now holds when that reaches `count`, else 0. Lines from
+   * several files can arrive out of order, so the window is not simply "the last `within`
+   * ms before the newest line": a late line still completes the burst it belongs to.
+   * Times more than two windows older than the newest are forgotten, and at most
+   * 4 × count are kept.
+   */
+  #crossed(times: number[], t: number, n: number, spec: ThresholdSpec): number {
+    let i = times.length;
+    while (i > 0 && (times[i - 1] as number) > t) i--;
+    for (let k = 0; k < n; k++) times.splice(i, 0, t);
+    const newest = times[times.length - 1] as number;
+    let drop = 0;
+    while (drop < times.length && (times[drop] as number) < newest - 2 * spec.within) drop++;
+    drop = Math.max(drop, times.length - 4 * spec.count);
+    if (drop > 0) times.splice(0, drop);
+    let most = 0;
+    for (let lo = 0, hi = 0; hi < times.length; hi++) {
+      while ((times[hi] as number) - (times[lo] as number) > spec.within) lo++;
+      most = Math.max(most, hi - lo + 1);
+    }
+    return most >= spec.count ? most : 0;
+  }
+
+  /**
+   * Resolves firing keys quiet for their resolve window at log time `t` and forgets idle
+   * keys. Unless `force`d it returns at once when nothing can be due (the per-line call).
+   */
+  sweep(t: number, alerts: Alert[], force = false): void {
+    if (!force && t < this.#nextDeadline && this.#keys.size <= this.#maxKeys) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const state of this.#keys.values()) {
+      if (state.firing === undefined) continue;
+      const deadline = state.last + state.spec.resolveAfter;
+      if (deadline <= t) alerts.push(this.#resolve(state));
+      else next = Math.min(next, deadline);
+    }
+    this.#nextDeadline = next;
+    this.#prune(t, alerts);
+  }
+
+  /** The time the next firing alert may resolve at, or +Infinity. */
+  get nextDeadline(): number {
+    return this.#nextDeadline;
+  }
+
+  #prune(t: number, alerts: Alert[]): void {
+    // Least recently updated first: forget idle counting keys up to the first active one
+    // (firing ones wait for their resolved notice from sweep).
+    for (const state of this.#keys.values()) {
+      if (state.last >= t - state.spec.within) break;
+      if (state.firing === undefined) this.#keys.delete(state.key);
+    }
+    // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
+    // IPv6): evict the least recently active keys. A firing one is resolved early, saying
+    // so, rather than dropped without a resolved notice or kept without limit.
+    for (const state of this.#keys.values()) {
+      if (this.#keys.size <= this.#maxKeys) break;
+      if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
+      else this.#keys.delete(state.key);
+    }
+  }
+
+  #fire(state: KeyState, match: LogMatch, t: number, count: number): Alert {
+    const { spec } = state;
+    const labels: Record<string, string> = {};
+    if (spec.groupBy !== undefined) labels[spec.groupBy] = sanitizeValue(state.group);
+    for (const name of ['host', 'user'] as const) {
+      const value = match.fields[name];
+      if (value !== undefined && labels[name] === undefined) labels[name] = sanitizeValue(value);
+    }
+    if (match.program !== undefined) labels.program = sanitizeValue(match.program);
+    return createAlert({
+      source: 'log',
+      rule: spec.alertRule,
+      severity: spec.severity,
+      key: state.key,
+      title: renderTitle(spec, state, match, count),
+      summary: this.#summary(state),
+      hostname: this.#hostname,
+      time: new Date(t),
+      labels,
+      evidence: [...state.evidence],
+    });
+  }
+
+  #resolve(state: KeyState, why?: string): Alert {
+    const firing = state.firing as Alert;
+    this.#keys.delete(state.key);
+    return resolveAlert(firing, {
+      time: new Date(why === undefined ? state.last + state.spec.resolveAfter : state.last),
+      title: `Resolved: ${firing.title}`,
+      summary: `${this.#summary(state)}\n${why ?? `Quiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`}`,
+      evidence: [...state.evidence],
+    });
+  }
+
+  #summary(state: KeyState): string {
+    const what = state.group === '' ? '' : ` for ${state.spec.groupBy ?? 'key'} ${sanitizeValue(state.group)}`;
+    const lines = [
+      `${state.total} match${state.total === 1 ? '' : 'es'}${what} between ${new Date(state.first).toISOString()} and ${new Date(state.last).toISOString()} (threshold ${state.spec.count} in ${formatDuration(state.spec.within)}).`,
+      `Rules: ${[...state.rules].join(', ')}.`,
+    ];
+    if (state.users.size > 0) lines.push(`Users tried: ${[...state.users].map((u) => sanitizeValue(u, 64)).join(', ')}${state.users.size >= MAX_USERS ? ', …' : ''}.`);
+    return lines.join('\n');
+  }
+}
+
+function renderTitle(spec: ThresholdSpec, state: KeyState, match: LogMatch, count: number): string {
+  const within = formatDuration(spec.within);
+  const template = spec.title ?? `${spec.description}: {count} matches${spec.groupBy === undefined ? '' : ' for {group}'} in {within}`;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    if (name === 'count') return String(count);
+    if (name === 'within') return within;
+    if (name === 'group') return sanitizeValue(state.group);
+    const value = match.fields[name];
+    return value === undefined ? whole : sanitizeValue(value);
+  });
+}
+
+/**
+ * `600000` → `10m`: the largest unit that divides the duration exactly.
+ *
+ * @internal
+ */
+export function formatDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
+  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10}s` : `${ms}ms`;
+}
+
+// C0/C1 controls, line and paragraph separators, and bidirectional overrides can forge
+// or hide text wherever an alert is shown; they come from attacker-chosen user names.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(ch: string): string {
+  const code = ch.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A field value made safe to show: unsafe characters escaped, length capped.
+ *
+ * @internal
+ */
+export function sanitizeValue(value: string, max = 200): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  return cut.replace(UNSAFE, escapeChar);
+}
+
+/**
+ * An evidence line made safe to show: unsafe characters escaped, at most 1000 characters.
+ *
+ * @internal
+ */
+export function sanitizeLine(line: string): string {
+  return sanitizeValue(line, 1000);
+}
