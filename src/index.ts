@@ -27,3 +27,4 @@ export { Component, type ComponentOptions, type ComponentState } from './core/li
 export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type Logger } from './core/logger.js';
 export type { Channel, DeliveryReceipt, Notification, SendContext } from './notifier/channel.js';
 export * from './logwatcher/index.js';
+export * from './resource/index.js';

@@ -1,0 +1,62 @@
+import { loadSystemInformation } from './systeminformation-source.js';
+
+/** One process as named in a CPU or memory alert. */
+export interface ProcessInfo {
+  /** Process id. */
+  readonly pid: number;
+  /** Executable name. */
+  readonly name: string;
+  /** CPU use, % of one CPU (as `ps` and `top` show it). */
+  readonly cpuPercent: number;
+  /** Resident memory, in bytes. */
+  readonly memoryBytes: number;
+  /** Resident memory as a % of host memory. */
+  readonly memoryPercent: number;
+}
+
+/** Lists processes; called only when a CPU or memory alert fires. */
+export type ProcessLister = () => Promise<readonly ProcessInfo[]>;
+
+/**
+ * The default {@link ProcessLister}: systeminformation's `processes()`, called twice 500 ms
+ * apart, because its first answer averages CPU over each process's whole life and only the
+ * second measures what is happening now. It may start `ps`, which is why the monitor calls
+ * it only when an alert fires, never per sample.
+ */
+export const systemInformationProcesses: ProcessLister = async () => {
+  const si = await loadSystemInformation();
+  await si.processes();
+  await new Promise<void>((resolve) => setTimeout(resolve, 500));
+  const data = await si.processes();
+  return data.list.map((p) => ({ pid: p.pid, name: p.name, cpuPercent: p.cpu, memoryBytes: p.memRss * 1024, memoryPercent: p.mem }));
+};
+
+/** The top `count` processes by CPU or by memory. @internal */
+export function topProcesses(list: readonly ProcessInfo[], by: 'cpu' | 'memory', count: number): ProcessInfo[] {
+  const key = by === 'cpu' ? (p: ProcessInfo) => p.cpuPercent : (p: ProcessInfo) => p.memoryBytes;
+  return [...list].sort((a, b) => key(b) - key(a) || a.pid - b.pid).slice(0, count);
+}
+
+// Process names come from the (possibly hostile) process itself: keep them on one line,
+// printable and short, so they cannot forge extra summary lines.
+function clean(name: string): string {
+  const printable = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return printable.length > 64 ? `${printable.slice(0, 63)}…` : printable;
+}
+
+/** One line per process, for an alert's summary and evidence. @internal */
+export function formatProcess(p: ProcessInfo): string {
+  return `pid ${p.pid} ${clean(p.name)}: CPU ${p.cpuPercent.toFixed(1)} %, memory ${formatBytes(p.memoryBytes)} (${p.memoryPercent.toFixed(1)} %)`;
+}
+
+/** Bytes in binary units, e.g. `1.5 GiB`. @internal */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
