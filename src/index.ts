@@ -28,3 +28,4 @@ export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type
 export type { Channel, DeliveryReceipt, Notification, SendContext } from './notifier/channel.js';
 export * from './logwatcher/index.js';
 export * from './resource/index.js';
+export * from './scanner/index.js';

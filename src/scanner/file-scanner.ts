@@ -1,0 +1,509 @@
+import type { Alert } from '../core/alert.js';
+import { AbortedError, StateError } from '../core/errors.js';
+import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
+import { toError } from '../core/lifecycle.js';
+import { compareSeverity, isAtLeast } from '../core/severity.js';
+import type { QuarantineRecord } from '../quarantine/quarantine.js';
+import { basename } from 'node:path';
+import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
+import { displayPath, displayText } from './display.js';
+import { alertForFinding, skipReasonText } from './finding-alert.js';
+import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
+import { ScanCache } from './scan-cache.js';
+import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
+import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry } from './walker.js';
+
+/** Payload of the `'quarantined'` event. */
+export interface QuarantinedEvent {
+  /** The most severe finding that triggered the isolation. */
+  readonly finding: Finding;
+  /** What the quarantine recorded. */
+  readonly record: QuarantineRecord;
+}
+
+/** Options of {@link FileScanner.scan}. */
+export interface ScanOptions {
+  /** Cancels this scan (as does the constructor's `signal`). */
+  readonly signal?: AbortSignal;
+}
+
+/** The events of {@link FileScanner}. */
+export interface FileScannerEvents extends BaseEvents {
+  /** A detector reported something about a file (one event per detector finding). */
+  finding: [finding: Finding];
+  /** The same finding as an {@link Alert} (`source: 'file'`, key `file:<rule>:<path>`), for the Notifier. */
+  alert: [alert: Alert];
+  /** Counters, at most every `progressInterval` ms and once at the end. */
+  progress: [progress: ScanProgress];
+  /** A path could not be scanned (unreadable, vanished, changed) or isolated; the scan goes on. */
+  warning: [warning: ScanWarning];
+  /** A file was moved into the quarantine. */
+  quarantined: [event: QuarantinedEvent];
+}
+
+// A first guess of how many head bytes to read with the lstat, until the detectors tell.
+const DEFAULT_PREFETCH = 4096;
+
+// Consecutive files needing the same full read before the next ones are read speculatively.
+const SPECULATE_AFTER = 8;
+
+const EMPTY_CONTENT: FileContent = Object.freeze({ head: new Uint8Array(0), hashes: Object.freeze({}), matches: Object.freeze([]), complete: false });
+
+interface Plan {
+  readonly detector: Detector;
+  readonly needs: ContentNeeds | undefined;
+}
+
+interface Run {
+  readonly signal: AbortSignal;
+  readonly pool: ContentPool | undefined;
+  readonly cache: ScanCache | undefined;
+  readonly findings: Finding[];
+  findingCount: number;
+  readonly skipped: SkippedPath[];
+  readonly quarantined: string[];
+  filesScanned: number;
+  bytesScanned: number;
+  bytesHashed: number;
+  directories: number;
+  symlinks: number;
+  cached: number;
+  skippedCount: number;
+  lastProgress: number;
+  currentPath: string | undefined;
+  /** Head bytes the worker reads along with the lstat; tracks the largest head any detector asked for. */
+  prefetch: number;
+  maxHeadSeen: number;
+  /** The full read every recent file needed, asked for with the lstat (see #learn). */
+  speculation: { readonly key: string; readonly hashes: HashAlgorithm[]; readonly patterns: number[] } | undefined;
+  streak: number;
+  lastFullKey: string;
+  /** Directories met as entries (no d_type), walked after the roots. */
+  readonly extraRoots: NestedRoot[];
+}
+
+/**
+ * Walks directory trees and runs detectors on every entry, like `clamscan -r` or maldet:
+ * one-shot (`scan()` resolves to a {@link ScanReport}; no `start()` needed), never
+ * following a symlink, never opening a FIFO, socket or device, reading each regular file
+ * at most once for all detectors (content reads, hashing and signature searches run in
+ * worker threads, in bounded memory), and optionally isolating what it finds.
+ *
+ * @example
+ * const scanner = new FileScanner({
+ *   roots: ['/home'],
+ *   detectors: [extensionDetector(), executableDetector(), hashDetector({ files: ['/var/lib/clamav/local.hsb'] })],
+ *   quarantine: { into: '/var/lib/hostwarden/quarantine', minSeverity: 'critical' },
+ * });
+ * scanner.on('finding', (f) => logger.warn(`${f.path}: ${f.reason}`));
+ * const report = await scanner.scan();
+ */
+export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
+  readonly #options: ResolvedScannerOptions;
+  #cache: ScanCache | undefined;
+  #running = false;
+
+  /** @throws {@link InvalidOptionError} naming the first invalid option. */
+  constructor(options: FileScannerOptions) {
+    super();
+    this.#options = resolveScannerOptions(options);
+  }
+
+  /** Whether a scan is in progress. */
+  get scanning(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Scans every root once and resolves to the report. Scans of one scanner cannot overlap
+   * (a new call while one runs rejects with a {@link StateError}); successive scans share
+   * the incremental cache when one is configured.
+   *
+   * @throws {@link AbortedError} when cancelled; {@link ParseError} / {@link IoError} when a
+   * detector cannot load its signatures.
+   */
+  async scan(options: ScanOptions = {}): Promise<ScanReport> {
+    if (this.#running) throw new StateError('A scan is already running on this FileScanner');
+    this.#running = true;
+    const signals = [this.#options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([...signals, controller.signal]);
+    let pool: ContentPool | undefined;
+    try {
+      signal.throwIfAborted();
+      const startedAt = this.#options.now();
+      for (const detector of this.#options.detectors) await detector.prepare?.(signal);
+      const cache = await this.#openCache();
+      pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap);
+      const run: Run = {
+        signal,
+        pool,
+        cache,
+        findings: [],
+        findingCount: 0,
+        skipped: [],
+        quarantined: [],
+        filesScanned: 0,
+        bytesScanned: 0,
+        bytesHashed: 0,
+        directories: 0,
+        symlinks: 0,
+        cached: 0,
+        skippedCount: 0,
+        lastProgress: Date.now(),
+        currentPath: undefined,
+        // With the incremental cache most files are never read, so nothing is prefetched.
+        prefetch: cache ? 0 : DEFAULT_PREFETCH,
+        maxHeadSeen: 0,
+        speculation: undefined,
+        streak: 0,
+        lastFullKey: '',
+        extraRoots: [],
+      };
+      await this.#walk(run);
+      signal.throwIfAborted();
+      if (cache && this.#options.cacheFile) {
+        await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
+      }
+      this.#progress(run, true);
+      return {
+        roots: this.#options.roots,
+        filesScanned: run.filesScanned,
+        bytesScanned: run.bytesScanned,
+        bytesHashed: run.bytesHashed,
+        directories: run.directories,
+        symlinks: run.symlinks,
+        cached: run.cached,
+        findings: run.findings,
+        findingCount: run.findingCount,
+        skipped: run.skipped,
+        skippedCount: run.skippedCount,
+        quarantined: run.quarantined,
+        startedAt,
+        durationMs: Math.max(0, this.#options.now().getTime() - startedAt.getTime()),
+      };
+    } catch (error) {
+      if (signal.aborted) throw new AbortedError('The scan was aborted', { cause: signal.reason });
+      throw error;
+    } finally {
+      controller.abort();
+      await pool?.close();
+      this.#running = false;
+    }
+  }
+
+  async #openCache(): Promise<ScanCache | undefined> {
+    if (!this.#options.cacheEnabled) return undefined;
+    const fingerprint = this.#options.detectors.map((d) => `${d.name}=${d.fingerprint ?? ''}`).join('|');
+    if (!this.#cache) {
+      this.#cache = new ScanCache(fingerprint);
+      if (this.#options.cacheFile) {
+        await this.#cache.load(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('ignoring an unreadable scan cache', { error: String(error) }));
+      }
+    } else {
+      this.#cache.begin(fingerprint);
+    }
+    return this.#cache;
+  }
+
+  async #walk(run: Run): Promise<void> {
+    // Bounded concurrency: the walk waits while this many files are being inspected, so a
+    // tree of millions of files never holds more than a few hundred entries in memory.
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+    let drained: (() => void) | undefined;
+    const done = (): void => {
+      inFlight--;
+      wake?.();
+      if (inFlight === 0) drained?.();
+    };
+    const visited = new Set<string>();
+    const isExcluded = exclusionMatcher(this.#options.exclude);
+    const roots: (string | NestedRoot)[] = [...this.#options.roots];
+    for (let r = 0; r < roots.length || inFlight > 0 || run.extraRoots.length > 0; r++) {
+      if (r >= roots.length) {
+        // Entries still being inspected may turn out to be directories to walk.
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+        drained = undefined;
+        roots.push(...run.extraRoots.splice(0));
+        if (r >= roots.length) break;
+      }
+      const root = roots[r] as string | NestedRoot;
+      const walkOptions = { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal };
+      try {
+        for await (const item of typeof root === 'string' ? walkRoot(root, walkOptions) : walkNested(root, walkOptions)) {
+          run.signal.throwIfAborted();
+          if (item.type === 'directory') run.directories++;
+          else if (item.type === 'skip') {
+            // Not entering another file system is what was asked for: listed, not warned about.
+            this.#skip(run, item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
+          }
+          else {
+            while (inFlight >= this.#options.concurrency) {
+              await new Promise<void>((resolve) => (wake = resolve));
+              wake = undefined;
+            }
+            inFlight++;
+            this.#inspect(run, item.entry)
+              // After an abort the pool is closed under in-flight reads: their errors are expected.
+              .catch((error: unknown) => run.signal.aborted || this.emitError(toError(error)))
+              .finally(done);
+          }
+        }
+      } catch (error) {
+        if (run.signal.aborted) break;
+        // readdirp destroys its stream on an unexpected error (EIO, EMFILE): report the
+        // root as not fully scanned and carry on with the next one.
+        this.#skip(run, typeof root === 'string' ? root : root.path, skipReasonOf(error), errnoDetail(error), asError(error));
+      }
+    }
+  }
+
+  async #inspect(run: Run, entry: WalkEntry): Promise<void> {
+    run.currentPath = entry.path;
+    const pool = run.pool as ContentPool;
+    // One worker round trip: the lstat, and for a regular file the first bytes most
+    // detectors want (learned from what they asked for so far).
+    const maybeFile = entry.kind === 'file' || entry.kind === 'unknown';
+    const speculation = maybeFile ? run.speculation : undefined;
+    const st = await pool.stat({
+      path: entry.path,
+      head: maybeFile ? run.prefetch : 0,
+      full: speculation !== undefined,
+      hashes: speculation?.hashes ?? [],
+      patterns: speculation?.patterns ?? [],
+      maxBytes: this.#options.maxFileSize,
+    });
+    if (!st.ok) {
+      const error = Object.assign(new Error(st.message), { code: st.code, syscall: st.syscall });
+      if (st.code === 'ENOENT' && basename(entry.path).includes('\uFFFD')) {
+        // readdirp decodes names as UTF-8; a name that is not valid UTF-8 comes back with
+        // U+FFFD and cannot be opened by that string. Malware can hide this way: say so.
+        this.#skip(run, entry.path, 'unreadable', 'the file name is not valid UTF-8, so it cannot be opened by name', error);
+        return;
+      }
+      this.#skip(run, entry.path, skipReasonOf(error), errnoDetail(error), error);
+      return;
+    }
+    if (st.stats.kind === 'directory') {
+      // Only on file systems without d_type (or a race): walk it after the current roots.
+      run.extraRoots.push({ path: entry.path, relativePath: entry.relativePath, rootDev: entry.rootDev });
+      return;
+    }
+    const file: ScannedFile = { path: entry.path, relativePath: entry.relativePath, name: basename(entry.path), ...st.stats, kind: st.stats.kind };
+    if (file.kind === 'symlink') {
+      run.symlinks++;
+      await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
+      return;
+    }
+    if (file.kind !== 'file') {
+      // Never opened: a FIFO would block, a device could be endless or have side effects.
+      this.#skip(run, file.path, 'special-file', file.kind, undefined, false);
+      await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
+      return;
+    }
+    if (run.cache?.hit(file)) {
+      run.cached++;
+      run.filesScanned++;
+      run.bytesScanned += file.size;
+      this.#progress(run);
+      return;
+    }
+    const plans: Plan[] = this.#options.detectors.map((detector) => ({ detector, needs: this.#needsOf(detector, file) }));
+    const tooLarge = file.size > this.#options.maxFileSize;
+    let head = 0;
+    const hashes = new Set<HashAlgorithm>();
+    const patterns = new Set<number>();
+    for (const { needs } of plans) {
+      head = Math.max(head, needs?.head ?? 0);
+      run.maxHeadSeen = Math.max(run.maxHeadSeen, needs?.head ?? 0);
+      for (const algorithm of needs?.hashes ?? []) hashes.add(algorithm);
+      for (const p of needs?.patterns ?? []) patterns.add(pool.indexOf(p));
+    }
+    const fullRead = !tooLarge && (hashes.size > 0 || patterns.size > 0);
+    const fullKey = fullRead ? `${[...hashes].sort().join(',')}|${[...patterns].sort((a, b) => a - b).join(',')}` : '';
+    this.#learn(run, fullKey, [...hashes], [...patterns]);
+    if (tooLarge && (hashes.size > 0 || patterns.size > 0)) {
+      this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
+    }
+
+    if (run.cache === undefined) run.prefetch = run.maxHeadSeen;
+    let read: ContentResult | undefined;
+    if (st.openError) {
+      this.#readFailed(run, file, st.openError);
+      if (!st.openError.changed && skipReasonOf(st.openError) === 'unreadable') await this.#judge(run, file, plans, () => EMPTY_CONTENT);
+      return;
+    }
+    const prefetched = st.content?.head ?? st.head;
+    const headOk = prefetched !== undefined && (prefetched.length >= head || prefetched.length >= file.size);
+    const covered = speculation !== undefined && [...hashes].every((h) => speculation.hashes.includes(h)) && [...patterns].every((p) => speculation.patterns.includes(p));
+    if (st.content && fullRead && covered && headOk && !st.content.truncated) {
+      // The speculative read asked for at least what the detectors need now; extra digests
+      // and matches are harmless (matches are filtered per detector below).
+      read = st.content;
+    } else if (!fullRead && prefetched && headOk) {
+      read = { ok: true, head: prefetched.subarray(0, head), hashes: {}, matches: [], bytesRead: st.content?.bytesRead ?? 0, truncated: false };
+    } else if (fullRead || head > 0) {
+      const outcome = await this.#read(run, file, head, fullRead ? [...hashes] : [], fullRead ? [...patterns] : []);
+      if (outcome === 'unreadable') {
+        // Reported as skipped; its name can still give it away (a 0000 `dropper.exe`).
+        await this.#judge(run, file, plans, () => EMPTY_CONTENT);
+        return;
+      }
+      if (outcome === 'gone') return;
+      read = outcome;
+    }
+    run.filesScanned++;
+    run.bytesScanned += file.size;
+    run.bytesHashed += read?.bytesRead ?? 0;
+    const contentFor = (plan: Plan): FileContent => {
+      if (!read) return EMPTY_CONTENT;
+      const result = read;
+      const matches = [];
+      if (plan.needs?.patterns) {
+        for (const p of plan.needs.patterns) {
+          const index = pool.indexOf(p);
+          const found = result.matches.find(([i]) => i === index);
+          if (found) matches.push({ id: p.id, offset: found[1] });
+        }
+      }
+      return { head: read.head, hashes: read.hashes, matches, complete: fullRead };
+    };
+    const clean = await this.#judge(run, file, plans, contentFor, read?.hashes.sha256);
+    if (clean && !tooLarge) run.cache?.remember(file);
+    this.#progress(run);
+  }
+
+  // When every recent file needed the same full read (size-less hash signatures, content
+  // signatures), ask for it together with the lstat: one worker round trip per file, not two.
+  #learn(run: Run, key: string, hashes: HashAlgorithm[], patterns: number[]): void {
+    if (key !== '' && key === run.lastFullKey) run.streak++;
+    else run.streak = key === '' ? 0 : 1;
+    run.lastFullKey = key;
+    if (run.streak >= SPECULATE_AFTER) {
+      if (run.speculation?.key !== key) run.speculation = { key, hashes, patterns };
+    } else if (run.streak === 0 || run.speculation?.key !== key) {
+      run.speculation = undefined;
+    }
+  }
+
+  #readFailed(run: Run, file: ScannedFile, failure: ContentFailure): 'unreadable' | 'gone' {
+    const error = Object.assign(new Error(failure.message), { code: failure.code, syscall: failure.syscall });
+    if (failure.changed) {
+      const detail = failure.code === 'ELOOP' ? 'became a symbolic link after it was listed' : failure.message;
+      this.#skip(run, file.path, 'changed', detail, error);
+      return 'gone';
+    }
+    const reason = skipReasonOf(error);
+    this.#skip(run, file.path, reason, errnoDetail(error), error);
+    return reason === 'unreadable' ? 'unreadable' : 'gone';
+  }
+
+  #needsOf(detector: Detector, file: ScannedFile): ContentNeeds | undefined {
+    try {
+      return detector.needs?.(file);
+    } catch (error) {
+      this.emitError(new Error(`Detector '${detector.name}' failed to plan ${displayPath(file.path)}`, { cause: error }));
+      return undefined;
+    }
+  }
+
+  // A worker opens the file the walk saw (never through a symlink, never blocking on a
+  // FIFO), checks it is still the same inode, and reads what the detectors need.
+  async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], patterns: number[]): Promise<ContentResult | 'unreadable' | 'gone'> {
+    const pool = run.pool as ContentPool;
+    const full = hashes.length > 0 || patterns.length > 0;
+    const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns, maxBytes: this.#options.maxFileSize });
+    if (!outcome.ok) return this.#readFailed(run, file, outcome);
+    if (outcome.truncated) {
+      this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
+      return 'gone';
+    }
+    return outcome;
+  }
+
+  // Runs every detector, emits the findings, isolates if asked. Resolves to whether the file is clean.
+  async #judge(run: Run, file: ScannedFile, plans: readonly Plan[] | undefined, contentFor: (plan: Plan) => FileContent, sha256?: string): Promise<boolean> {
+    const found: Finding[] = [];
+    // Escaped only when something is to be shown: most files have no finding.
+    let escaped: string | undefined;
+    const shown = (): string => (escaped ??= displayPath(file.path));
+    const regular = plans !== undefined;
+    for (const plan of plans ?? this.#options.detectors.map((detector) => ({ detector, needs: undefined }))) {
+      const detector = plan.detector;
+      try {
+        const returned = detector.inspect(file, contentFor(plan));
+        // Most detectors answer synchronously: skip the microtask an await would cost per file.
+        const results = returned instanceof Promise ? await returned : returned;
+        for (const r of results) {
+          const finding: Finding = {
+            path: shown(),
+            detector: detector.name,
+            rule: r.rule,
+            severity: r.severity,
+            // A user's detector may echo file content or names: keep the reason one safe line.
+            reason: displayText(String(r.reason), 500),
+            size: file.size,
+            ...(sha256 === undefined ? {} : { sha256 }),
+            labels: { ...r.labels },
+          };
+          found.push(finding);
+        }
+      } catch (error) {
+        this.emitError(new Error(`Detector '${detector.name}' failed on ${shown()}`, { cause: error }));
+      }
+    }
+    if (run.signal.aborted) return false;
+    for (const finding of found) {
+      run.findingCount++;
+      if (run.findings.length < this.#options.maxReportedFindings) run.findings.push(finding);
+      this.emitSafely('finding', finding);
+      this.emitSafely('alert', alertForFinding(finding, this.#options.now()));
+    }
+    const quarantine = this.#options.quarantine;
+    if (quarantine && regular && found.length > 0) {
+      const worst = [...found].sort((a, b) => compareSeverity(b.severity, a.severity))[0] as Finding;
+      if (isAtLeast(worst.severity, quarantine.minSeverity)) {
+        try {
+          const record = await quarantine.into.isolate(file.path, {
+            reason: `${worst.rule}: ${worst.reason}`,
+            expect: { dev: file.dev, ino: file.ino, ctimeMs: file.ctimeMs, size: file.size, ...(sha256 === undefined ? {} : { sha256 }) },
+          });
+          run.quarantined.push(record.id);
+          this.emitSafely('quarantined', { finding: worst, record });
+        } catch (error) {
+          this.#warn({ path: shown(), reason: 'quarantine-failed', message: `Could not quarantine ${shown()}: ${toError(error).message}`, error: toError(error) });
+        }
+      }
+    }
+    return found.length === 0;
+  }
+
+  #skip(run: Run, path: string, reason: SkipReason, detail: string, error?: Error, warn = true): void {
+    const shown = displayPath(path);
+    run.skippedCount++;
+    if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
+    // Special files, too-large files and other mounts are policy, not trouble: listed, not warned about.
+    if (warn) this.#warn({ path: shown, reason, message: `${skipReasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
+  }
+
+  #warn(warning: ScanWarning): void {
+    this.#options.logger.warn(warning.message, { path: warning.path, reason: warning.reason });
+    this.emitSafely('warning', warning);
+  }
+
+  #progress(run: Run, final = false): void {
+    const now = Date.now();
+    if (!final && now - run.lastProgress < this.#options.progressInterval) return;
+    run.lastProgress = now;
+    this.emitSafely('progress', {
+      filesScanned: run.filesScanned,
+      bytesScanned: run.bytesScanned,
+      bytesHashed: run.bytesHashed,
+      findings: run.findingCount,
+      skipped: run.skippedCount,
+      cached: run.cached,
+      ...(run.currentPath === undefined ? {} : { currentPath: displayPath(run.currentPath) }),
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { createAlert, type Alert } from '../core/alert.js';
+import type { Finding, SkipReason } from './types.js';
+
+/**
+ * The {@link Alert} for a finding: `source: 'file'`, the finding's rule and severity, key
+ * `file:<rule>:<path>` (stable across scans, so the Notifier dedups a file reported again),
+ * and the detector's labels plus `path`, `detector` and `sha256`. The path in a finding is
+ * already escaped; the title keeps only its end, where the file name is.
+ *
+ * @internal
+ */
+export function alertForFinding(finding: Finding, time: Date): Alert {
+  const shortPath = finding.path.length > 200 ? `…${finding.path.slice(-199)}` : finding.path;
+  return createAlert({
+    source: 'file',
+    rule: finding.rule,
+    severity: finding.severity,
+    key: `file:${finding.rule}:${finding.path}`,
+    title: `${finding.reason}: ${shortPath}`,
+    summary: [
+      `File: ${finding.path}`,
+      `Detector: ${finding.detector}`,
+      `Reason: ${finding.reason}`,
+      `Size: ${finding.size} bytes`,
+      ...(finding.sha256 ? [`SHA-256: ${finding.sha256}`] : []),
+    ].join('\n'),
+    time,
+    labels: { ...finding.labels, path: finding.path, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
+  });
+}
+
+/** The start of a warning's message for a skip reason. @internal */
+export function skipReasonText(reason: SkipReason): string {
+  switch (reason) {
+    case 'too-large':
+      return 'Not fully scanned (too large)';
+    case 'unreadable':
+      return 'Cannot read';
+    case 'vanished':
+      return 'Vanished during the scan';
+    case 'changed':
+      return 'Changed during the scan';
+    case 'special-file':
+      return 'Special file not opened';
+    case 'other-filesystem':
+      return 'Other file system not entered';
+    case 'loop':
+      return 'Directory loop not entered';
+  }
+}
