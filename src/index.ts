@@ -29,3 +29,4 @@ export type { Channel, DeliveryReceipt, Notification, SendContext } from './noti
 export * from './logwatcher/index.js';
 export * from './resource/index.js';
 export * from './scanner/index.js';
+export * from './notifier/index.js';

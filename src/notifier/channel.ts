@@ -34,6 +34,20 @@ export interface DeliveryReceipt {
 }
 
 /**
+ * A message rate for a token bucket: up to `burst` messages at once, refilled at
+ * `perSecond` messages per second.
+ */
+export interface RateLimit {
+  /** Sustained messages per second (may be fractional: 0.2 is one every 5 s). */
+  readonly perSecond: number;
+  /**
+   * Messages that may go out back to back after a quiet period.
+   * @defaultValue `1`
+   */
+  readonly burst?: number;
+}
+
+/**
  * A place alerts go: Slack, e-mail, a webhook, a log, Alertmanager, or your own.
  * A channel only delivers; dedup, grouping, rate limits, retries and the outbox
  * belong to the Notifier.
@@ -57,6 +71,11 @@ export interface Channel {
   readonly name: string;
   /** Alerts below this severity are not sent to this channel. */
   readonly minSeverity: Severity;
+  /**
+   * How fast the peer accepts messages; the Notifier queues the rest. Overridden by the
+   * Notifier's `rateLimits[name]`; when both are absent the Notifier's `rateLimit` applies.
+   */
+  readonly rateLimit?: RateLimit;
   /** Delivers one notification; throws a `DeliveryError` on failure. */
   send(notification: Notification, context: SendContext): Promise<DeliveryReceipt | void>;
   /** Called by `Notifier.start()` before the first delivery (e.g. to start a re-send timer). */

@@ -1,0 +1,273 @@
+import {
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+  LogLevel,
+  type Logger as SlackLogger,
+} from '@slack/web-api';
+import type { Alert } from '../../core/alert.js';
+import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
+import type { Severity } from '../../core/severity.js';
+import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
+import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
+import { escapeSlack, escapeSlackCode, escapeThenTruncate, oneLine, stripControl, truncate } from '../escape.js';
+import { headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
+import { redactText, sanitizeError } from '../redact.js';
+
+/** Options of {@link SlackChannel}. */
+export interface SlackChannelOptions {
+  /** A bot token (`xoxb-…`) with `chat:write`. Never logged nor put in an error. */
+  readonly token: string;
+  /** Channel ID (`C0123…`) or name (`#ops`) to post to. */
+  readonly channel: string;
+  /**
+   * Base URL of the Web API, ending in `/` (a test server, a proxy).
+   * @defaultValue `'https://slack.com/api/'`
+   */
+  readonly slackApiUrl?: string;
+  /**
+   * Alerts below this severity are not posted.
+   * @defaultValue `'info'`
+   */
+  readonly minSeverity?: Severity;
+  /**
+   * The channel's name in events, metrics and the outbox.
+   * @defaultValue `'slack'`
+   */
+  readonly name?: string;
+  /**
+   * HTTP timeout of one `chat.postMessage` call, in ms.
+   * @defaultValue `10_000`
+   */
+  readonly timeout?: number;
+  /**
+   * Messages per second to this Slack channel (Slack allows about one).
+   * @defaultValue `{ perSecond: 1, burst: 3 }`
+   */
+  readonly rateLimit?: RateLimit;
+  /**
+   * Alerts shown in full in one digest message (the rest are counted).
+   * @defaultValue `10`
+   */
+  readonly maxAlertsPerMessage?: number;
+}
+
+// Slack's documented Block Kit limits.
+const HEADER_MAX = 150;
+const SECTION_MAX = 3000;
+const FIELD_MAX = 2000;
+const FIELDS_MAX = 10;
+const BLOCKS_MAX = 50;
+const TEXT_MAX = 3000;
+
+const EMOJI: Readonly<Record<Severity, string>> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
+const COLOR: Readonly<Record<Severity, string>> = { critical: '#d40e0d', warning: '#e8a317', info: '#2b7bb9' };
+
+// Errors that retrying cannot fix: credentials, the channel, the payload.
+const RETRYABLE_PLATFORM = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+
+/** A Block Kit block, as sent to `chat.postMessage`. */
+export type SlackBlock = Record<string, unknown>;
+
+/** The legacy attachment that carries the severity colour bar. */
+export interface SlackAttachment {
+  /** Hex colour of the bar: red, orange, blue by severity; green when resolved. */
+  color: string;
+  /** Plain-text fallback (same as the message text). */
+  fallback: string;
+  /** One escaped line beside the bar: severity, count, group. */
+  text: string;
+}
+
+/** The `chat.postMessage` arguments {@link SlackChannel} builds (without the channel). */
+export interface SlackMessage {
+  /** Fallback text for notifications and clients without Block Kit; escaped. */
+  readonly text: string;
+  /** The Block Kit blocks (at most 50); every text escaped. */
+  readonly blocks: SlackBlock[];
+  /** Severity colour bar. */
+  readonly attachments: SlackAttachment[];
+  /** The firing message's `ts`, for a resolved notice. */
+  readonly thread_ts?: string;
+}
+
+/**
+ * Posts alerts to Slack with `chat.postMessage`: a Block Kit message (header, labels as
+ * fields, evidence in a code block, severity colour and emoji) with a text fallback,
+ * within Slack's limits. Resolved notices reply in the firing message's thread.
+ * Every piece of alert text is escaped, so a log line containing `<!channel>` or
+ * `<https://evil|click>` shows as text.
+ *
+ * The Web API client's own retry loop (about 30 minutes by default) is switched off:
+ * a 429 is reported with its Retry-After and the Notifier retries.
+ *
+ * @example
+ * new SlackChannel({ token: process.env.SLACK_BOT_TOKEN!, channel: 'C0123456789', minSeverity: 'warning' });
+ */
+export class SlackChannel implements Channel {
+  /** The channel's name in events and the outbox. */
+  readonly name: string;
+  /** Alerts below this severity are not posted. */
+  readonly minSeverity: Severity;
+  /** Messages per second to this Slack channel. */
+  readonly rateLimit: RateLimit;
+  readonly #client: WebClient;
+  readonly #channel: string;
+  readonly #secrets: readonly string[];
+  readonly #maxAlerts: number;
+
+  /** @throws {@link InvalidOptionError} naming the first invalid option (never echoing the token). */
+  constructor(options: SlackChannelOptions) {
+    // Only an empty or non-string token fails, so the error cannot echo a real secret.
+    if (typeof options?.token !== 'string' || options.token.length === 0) throw new InvalidOptionError('token', options?.token, 'a non-empty string (a Slack bot token)');
+    this.#channel = expectString('channel', options.channel);
+    this.name = options.name === undefined ? 'slack' : expectString('name', options.name);
+    this.minSeverity = options.minSeverity === undefined ? 'info' : expectSeverity('minSeverity', options.minSeverity);
+    this.rateLimit = options.rateLimit ?? { perSecond: 1, burst: 3 };
+    this.#maxAlerts = options.maxAlertsPerMessage === undefined ? 10 : expectNumber('maxAlertsPerMessage', options.maxAlertsPerMessage, { min: 1, max: 10, integer: true });
+    const timeout = options.timeout === undefined ? 10_000 : expectNumber('timeout', options.timeout, { min: 1 });
+    let slackApiUrl: string | undefined;
+    if (options.slackApiUrl !== undefined) {
+      slackApiUrl = expectString('slackApiUrl', options.slackApiUrl);
+      if (!slackApiUrl.endsWith('/')) slackApiUrl += '/';
+    }
+    this.#secrets = [options.token];
+    this.#client = new WebClient(options.token, {
+      ...(slackApiUrl === undefined ? {} : { slackApiUrl }),
+      // The Notifier owns retries, backoff and rate limits; the client's defaults would
+      // hold one message for ~30 minutes and stall every alert behind it.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout,
+      logger: silentSlackLogger(),
+      allowAbsoluteUrls: false,
+    });
+  }
+
+  /** Posts one notification; the receipt's `ref` is the message `ts`. */
+  async send(notification: Notification, context: SendContext): Promise<DeliveryReceipt> {
+    const message = renderSlackMessage(notification, { maxAlerts: this.#maxAlerts });
+    try {
+      const result = await this.#client.chat.postMessage({
+        channel: this.#channel,
+        ...message,
+        // Never let Slack turn plain words (`@channel`, URLs) into pings or previews.
+        link_names: false,
+        unfurl_links: false,
+        unfurl_media: false,
+        mrkdwn: true,
+      } as Parameters<WebClient['chat']['postMessage']>[0]);
+      context.signal.throwIfAborted();
+      return typeof result.ts === 'string' ? { ref: result.ts } : {};
+    } catch (error) {
+      throw this.#toDeliveryError(error);
+    }
+  }
+
+  #toDeliveryError(error: unknown): DeliveryError {
+    const cause = sanitizeError(error, this.#secrets);
+    const base = { channel: this.name, cause };
+    if (error instanceof DeliveryError) return error;
+    if (error instanceof WebAPIRateLimitedError) {
+      return new DeliveryError(`Slack rate-limited ${this.name}; retry after ${error.retryAfter} s`, { ...base, retryable: true, retryAfterMs: error.retryAfter * 1000, status: 429 });
+    }
+    if (error instanceof WebAPIPlatformError) {
+      const code = redactText(String(error.data.error), this.#secrets);
+      return new DeliveryError(`Slack refused the message to ${this.name}: ${code}`, { ...base, retryable: RETRYABLE_PLATFORM.has(code) });
+    }
+    if (error instanceof WebAPIHTTPError) {
+      const retryable = error.statusCode >= 500 || error.statusCode === 408;
+      return new DeliveryError(`Slack answered HTTP ${error.statusCode} for ${this.name}`, { ...base, retryable, status: error.statusCode });
+    }
+    if (error instanceof WebAPIRequestError) {
+      const original = error.original as Error & { name?: string };
+      const timedOut = original.name === 'TimeoutError' || original.name === 'AbortError';
+      return new DeliveryError(`Slack request for ${this.name} failed: ${timedOut ? 'timed out' : redactText(describeNetworkError(original), this.#secrets)}`, { ...base, retryable: true });
+    }
+    return new DeliveryError(`Slack delivery to ${this.name} failed: ${redactText(error instanceof Error ? error.message : String(error), this.#secrets)}`, { ...base, retryable: true });
+  }
+}
+
+function describeNetworkError(error: Error): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+}
+
+function silentSlackLogger(): SlackLogger {
+  const noop = (): void => {};
+  return { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => LogLevel.ERROR, setName: noop };
+}
+
+/**
+ * Renders a notification as `chat.postMessage` arguments: escaped, truncated, within
+ * Block Kit's limits. Exposed so the message can be previewed or tested.
+ *
+ * @example
+ * const { text, blocks } = renderSlackMessage({ status: 'firing', alerts: [alert], groupKey: 'log:sshd.brute-force' });
+ */
+export function renderSlackMessage(notification: Notification, options: { maxAlerts?: number } = {}): SlackMessage {
+  const maxAlerts = options.maxAlerts ?? 10;
+  const severity = notificationSeverity(notification);
+  const icon = notification.status === 'resolved' ? ':white_check_mark:' : EMOJI[severity];
+  const line = `${statusTag(notification)} ${headline(notification, 400)}`;
+  const blocks: SlackBlock[] = [
+    // plain_text is never parsed for mentions or links, and whether Slack decodes entities
+    // there is not documented, so angle brackets become look-alikes instead of entities.
+    { type: 'header', text: { type: 'plain_text', text: truncate(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), HEADER_MAX), emoji: true } },
+  ];
+  const shown = notification.alerts.slice(0, maxAlerts);
+  // Each alert takes up to 4 blocks; keep 2 for the header and the "more" note.
+  for (const alert of shown) {
+    if (blocks.length + 4 > BLOCKS_MAX - 1) break;
+    blocks.push(...alertBlocks(alert, notification.alerts.length > 1));
+  }
+  const hidden = notification.alerts.length - Math.min(shown.length, Math.floor((BLOCKS_MAX - 2) / 4));
+  if (hidden > 0) {
+    const titles = notification.alerts.slice(notification.alerts.length - hidden, notification.alerts.length - hidden + 20).map((a) => `• ${oneLine(a.title)}`);
+    blocks.push({ type: 'section', text: mrkdwn(escapeThenTruncate(`…and ${hidden} more:\n${titles.join('\n')}`, SECTION_MAX, escapeSlack)) });
+  }
+  const text = escapeThenTruncate(`${icon} ${line}`, TEXT_MAX, escapeSlack);
+  const n = notification.alerts.length;
+  const bar = escapeThenTruncate(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${oneLine(notification.groupKey)}`, 500, escapeSlack);
+  const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
+  const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
+  return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };
+}
+
+function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {
+  const blocks: SlackBlock[] = [];
+  const title = inDigest ? `*${escapeSlack(truncate(oneLine(alert.title), 500))}*\n` : '';
+  const summary = alert.summary === alert.title ? '' : stripControl(alert.summary);
+  const body = `${title}${escapeSlack(truncate(summary, SECTION_MAX - 600))}`.trim();
+  if (body.length > 0) blocks.push({ type: 'section', text: mrkdwn(body) });
+  const fields = labelPairs(alert)
+    .slice(0, FIELDS_MAX)
+    .map(([k, v]) => mrkdwn(escapeThenTruncate(`*${oneLine(k)}*\n${oneLine(v)}`, FIELD_MAX, escapeSlack)));
+  if (fields.length > 0) blocks.push({ type: 'section', fields });
+  if (alert.evidence !== undefined && alert.evidence.length > 0) {
+    const lines = alert.evidence.slice(0, 30).map((e) => truncate(stripControl(e).replace(/\n/g, ' '), 500));
+    const code = escapeThenTruncate(lines.join('\n'), SECTION_MAX - 8, escapeSlackCode);
+    blocks.push({ type: 'section', text: mrkdwn(`\`\`\`\n${code}\n\`\`\``) });
+  }
+  // The date token is ours (digits and an ISO string), so it is the one unescaped `<…>`.
+  const date = `<!date^${Math.floor(alert.time.getTime() / 1000)}^{date_short_pretty} {time_secs}|${alert.time.toISOString()}>`;
+  const context = escapeThenTruncate(`${alert.severity} · ${oneLine(alert.rule)} · ${oneLine(alert.hostname)}`, 2000, escapeSlack);
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${context} · ${date}` }] });
+  return blocks;
+}
+
+function plainSafe(text: string): string {
+  return text.replace(/</g, '‹').replace(/>/g, '›');
+}
+
+// verbatim: Slack must not auto-link URLs, channel names or mentions in attacker text.
+function mrkdwn(text: string): { type: 'mrkdwn'; text: string; verbatim: true } {
+  return { type: 'mrkdwn', text, verbatim: true };
+}
+
+function severityGlyph(severity: Severity): string {
+  return severity === 'critical' ? '🔴' : severity === 'warning' ? '🟠' : '🔵';
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SMTPServer } from 'smtp-server';
+import { DeliveryError, EmailChannel, Notifier, createAlert, type Alert, type FailedEvent, type Notification } from '../../src/index.js';
+import { dump, refusedPort } from './helpers.js';
+
+const PASSWORD = 'hunter2-SMTP-PASSWORD-9f8e7d';
+const signal = new AbortController().signal;
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+/** A real SMTP server on 127.0.0.1 (smtp-server) that keeps every message. */
+async function startSmtp(): Promise<{ server: SMTPServer; port: number; mails: Received[] }> {
+  const mails: Received[] = [];
+  const server = new SMTPServer({
+    secure: false,
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: false,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.username === 'alerts' && auth.password === PASSWORD) callback(null, { user: 'alerts' });
+      else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, callback) {
+      if (address.address.startsWith('nobody@')) return callback(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
+      if (address.address.startsWith('busy@')) return callback(Object.assign(new Error('4.2.1 Mailbox busy, try later'), { responseCode: 451 }));
+      callback();
+    },
+    onData(stream, session, callback) {
+      let raw = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (raw += chunk));
+      stream.on('end', () => {
+        mails.push({ from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), raw });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return { server, port: address.port, mails };
+}
+
+/** The decoded body of a MIME part of the given content type (quoted-printable or base64). */
+function part(raw: string, type: string): string {
+  const boundary = /boundary="?([^";\r\n]+)"?/.exec(raw)?.[1];
+  assert.ok(boundary, 'multipart message');
+  for (const chunk of raw.split(`--${boundary}`)) {
+    const [head = '', ...rest] = chunk.split(/\r?\n\r?\n/);
+    if (!new RegExp(`content-type: ${type}`, 'i').test(head)) continue;
+    const body = rest.join('\n\n');
+    if (/content-transfer-encoding: base64/i.test(head)) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    if (/content-transfer-encoding: quoted-printable/i.test(head)) {
+      const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+      return Buffer.from(bytes, 'latin1').toString('utf8');
+    }
+    return body;
+  }
+  assert.fail(`no ${type} part`);
+}
+
+function note(alerts: Alert[]): Notification {
+  return { status: 'firing', alerts, groupKey: 'g' };
+}
+
+describe('EmailChannel with a real SMTP server', () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  before(async () => {
+    smtp = await startSmtp();
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => smtp.server.close(() => resolve()));
+  });
+
+  const make = (to: string | string[] = 'ops@example.com', pass = PASSWORD): EmailChannel =>
+    new EmailChannel({ host: '127.0.0.1', port: smtp.port, auth: { user: 'alerts', pass }, from: 'hostwarden <alerts@example.com>', to, timeout: 5000 });
+
+  it('sends a text and an HTML part; every field is HTML-escaped and the subject cannot inject headers', async () => {
+    const channel = make(['ops@example.com', 'sec@example.com']);
+    const a = createAlert({
+      source: 'file',
+      rule: 'file.hash-match',
+      severity: 'critical',
+      title: 'Malware <script>alert(1)</script>\r\nBcc: victim@example.com',
+      summary: 'Found in "/home/eve/<img src=x onerror=alert(2)>.exe" & more',
+      hostname: 'web-1<b>',
+      labels: { path: '/home/eve/<iframe src=//evil>.dll', "o'neil": 'a&b' },
+      evidence: ['<a href="http://evil.example">click</a>'],
+    });
+    const receipt = await channel.send(note([a]), { signal, attempt: 1 });
+    await channel.close();
+    assert.match(receipt.ref ?? '', /^<.+@.+>$/);
+    const mail = smtp.mails.at(-1);
+    assert.ok(mail);
+    assert.deepEqual(mail.to, ['ops@example.com', 'sec@example.com']);
+    const headers = mail.raw.split(/\r?\n\r?\n/)[0] ?? '';
+    assert.ok(!/^bcc:/im.test(headers), 'no injected Bcc header');
+    assert.match(headers, /^Subject: .*\[hostwarden\] \[FIRING\] Malware/m);
+    const html = part(mail.raw, 'text/html');
+    for (const raw of ['<script>', '<img', '<iframe', '<a href', '<b>']) assert.ok(!html.includes(raw), `raw ${raw} in HTML`);
+    assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+    assert.ok(html.includes('&lt;img src=x onerror=alert(2)&gt;'));
+    assert.ok(html.includes('o&#39;neil'));
+    assert.ok(html.includes('a&amp;b'));
+    const text = part(mail.raw, 'text/plain');
+    assert.match(text, /Malware <script>alert\(1\)<\/script> Bcc: victim@example.com/, 'text part shows the title on one line');
+  });
+
+  it('a 550 rejection is permanent, a 451 is retryable, a refused connection is retryable', async () => {
+    const attempt = async (channel: EmailChannel): Promise<DeliveryError> => {
+      const a = createAlert({ source: 's', rule: 'r', severity: 'critical', title: 't' });
+      const e = await channel.send(note([a]), { signal, attempt: 1 }).then(() => assert.fail('expected a failure'), (x: unknown) => x);
+      await channel.close();
+      assert.ok(e instanceof DeliveryError, String(e));
+      return e;
+    };
+    let e = await attempt(make('nobody@example.com'));
+    assert.deepEqual([e.retryable, e.status], [false, 550]);
+    e = await attempt(make('busy@example.com'));
+    assert.deepEqual([e.retryable, e.status], [true, 451]);
+    const refused = new EmailChannel({ host: '127.0.0.1', port: await refusedPort(), from: 'a@example.com', to: 'b@example.com', timeout: 2000 });
+    e = await attempt(refused);
+    assert.equal(e.retryable, true);
+    assert.match(e.message, /ECONNECTION|ECONNREFUSED/);
+  });
+
+  it('a wrong password fails permanently (535) and the password never appears', async () => {
+    const wrong = `${PASSWORD}-wrong`;
+    const channel = make('ops@example.com', wrong);
+    const notifier = new Notifier({ channels: [channel], groupWait: 0, persistent: true, retry: { initialDelay: 1 } });
+    const failed: FailedEvent[] = [];
+    notifier.on('failed', (f) => failed.push(f));
+    await notifier.start();
+    await notifier.notify(createAlert({ source: 's', rule: 'r', severity: 'critical', title: 't' }));
+    await notifier.flush();
+    await notifier.stop();
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]?.permanent, true);
+    assert.equal(failed[0]?.error.status, 535);
+    const text = dump(failed[0]?.error);
+    assert.ok(!text.includes(PASSWORD), text);
+  });
+
+  it('rejects invalid options without echoing the password', () => {
+    assert.throws(() => new EmailChannel({ host: '', from: 'a@b', to: 'c@d' }), /`host`/);
+    assert.throws(() => new EmailChannel({ host: 'h', from: 'a@b', to: [] }), /`to`/);
+    assert.throws(
+      () => new EmailChannel({ host: 'h', from: 'a@b', to: 'c@d', auth: { user: 'u', pass: 7 as unknown as string } }),
+      (e: unknown) => e instanceof Error && /auth\.pass/.test(e.message) && !e.message.includes('7'),
+    );
+  });
+});

@@ -1,0 +1,285 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { DeliveryError, IoError, Notifier, StateError, resolveAlert, type FailedEvent, type NotifierOptions, type SuppressedEvent } from '../../src/index.js';
+import { MemoryChannel, alert, recordingLogger, until } from './helpers.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hostwarden-outbox-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function make(channel: MemoryChannel, options: Partial<NotifierOptions> = {}): Notifier {
+  const notifier = new Notifier({
+    channels: [channel],
+    outbox: { directory: dir },
+    groupWait: 0,
+    persistent: true,
+    retry: { initialDelay: 1, maxDelay: 2 },
+    stopTimeout: 50,
+    ...options,
+  });
+  notifier.on('error', (e) => assert.fail(e));
+  return notifier;
+}
+
+const outage = (): DeliveryError => new DeliveryError('HTTP 503', { channel: 'memory', retryable: true, status: 503 });
+const lines = async (name = 'outbox.jsonl'): Promise<Record<string, unknown>[]> =>
+  (await readFile(join(dir, name), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('Notifier outbox', () => {
+  it('notify() resolves once the alert is on disk, before delivery', async () => {
+    const ch = new MemoryChannel();
+    ch.gate = new Promise(() => {}); // delivery never completes
+    const notifier = make(ch);
+    await notifier.start();
+    const a = alert({ title: 'durable' });
+    await notifier.notify(a);
+    const records = await lines();
+    const entry = records.find((r) => r.t === 'a');
+    assert.equal((entry?.alert as { title: string }).title, 'durable');
+    assert.deepEqual(entry?.ch, ['memory']);
+    assert.equal(notifier.stats.outboxDepth, 1);
+    await notifier.stop();
+  });
+
+  it('an alert accepted during an outage is delivered after a restart, and not re-announced later', async () => {
+    const down = new MemoryChannel();
+    for (let i = 0; i < 1000; i++) down.script.push(outage());
+    const first = make(down, { outbox: { directory: dir, maxAttempts: 1000 } });
+    await first.start();
+    for (let i = 0; i < 5; i++) await first.notify(alert({ key: `k${i}`, title: `outage ${i}` }));
+    await first.stop(); // gives up after stopTimeout; the alerts stay in the outbox
+    assert.equal(down.sent.length, 0);
+    assert.equal(first.stats.outboxDepth, 5);
+
+    const up = new MemoryChannel();
+    const second = make(up);
+    const suppressed: SuppressedEvent[] = [];
+    second.on('suppressed', (e) => suppressed.push(e));
+    await second.start();
+    await second.flush();
+    assert.deepEqual(up.alerts.map((a) => a.title).sort(), ['outage 0', 'outage 1', 'outage 2', 'outage 3', 'outage 4']);
+    assert.equal(second.stats.outboxDepth, 0);
+    // Attempts made before the restart count: the first delivery attempt now is not #1.
+    assert.ok((up.attempts[0]?.attempt ?? 0) > 1);
+    await second.notify(alert({ key: 'k0' }));
+    assert.equal(suppressed.at(-1)?.reason, 'duplicate');
+    await second.stop();
+
+    // A third start remembers the announcements (kept through compaction) and owes nothing.
+    const third = make(new MemoryChannel());
+    const again: SuppressedEvent[] = [];
+    third.on('suppressed', (e) => again.push(e));
+    await third.start();
+    assert.equal(third.stats.outboxDepth, 0);
+    await third.notify(alert({ key: 'k3' }));
+    assert.equal(again.at(-1)?.reason, 'duplicate');
+    await third.stop();
+  });
+
+  it('a resolved notice resumed after a restart still threads under its firing message', async () => {
+    const ch = new MemoryChannel();
+    const first = make(ch, { outbox: { directory: dir, maxAttempts: 1000 } });
+    await first.start();
+    const firing = alert({ key: 'disk:/' });
+    await first.notify(firing);
+    await first.flush();
+    for (let i = 0; i < 1000; i++) ch.script.push(outage());
+    await first.notify(resolveAlert(firing));
+    await first.stop();
+    const up = new MemoryChannel();
+    const second = make(up);
+    await second.start();
+    await second.flush();
+    await second.stop();
+    assert.equal(up.sent.length, 1);
+    assert.equal(up.sent[0]?.status, 'resolved');
+    assert.equal(up.sent[0]?.threadRef, 'memory-1', "the firing's receipt from the first process");
+  });
+
+  it('with an outbox, a full channel queue delays alerts instead of dropping them', async () => {
+    const ch = new MemoryChannel();
+    let release!: () => void;
+    ch.gate = new Promise<void>((resolve) => (release = resolve));
+    const notifier = make(ch, { maxQueue: 2, maxGroupSize: 1 });
+    const suppressed: SuppressedEvent[] = [];
+    notifier.on('suppressed', (e) => suppressed.push(e));
+    await notifier.start();
+    for (let i = 0; i < 20; i++) await notifier.notify(alert({ title: `q${i}` }));
+    const flushed = notifier.flush();
+    await until(() => ch.attempts.length === 1);
+    assert.equal(notifier.stats.pending, 20);
+    ch.gate = undefined;
+    release();
+    await flushed;
+    assert.equal(suppressed.length, 0);
+    assert.deepEqual(new Set(ch.alerts.map((a) => a.title)).size, 20);
+    assert.equal(notifier.stats.outboxDepth, 0);
+    await notifier.stop();
+  });
+
+  it('start() fails with an IoError when the outbox directory cannot be created', async () => {
+    await writeFile(join(dir, 'a-file'), 'x');
+    const notifier = make(new MemoryChannel(), { outbox: { directory: join(dir, 'a-file', 'outbox') } });
+    await assert.rejects(notifier.start(), (e: unknown) => e instanceof IoError && e.path === join(dir, 'a-file', 'outbox'));
+    assert.equal(notifier.state, 'stopped');
+  });
+
+  it('a full disk: notify() rejects (nothing half-accepted) and every accepted alert survives', async (t) => {
+    const small = join(dir, 'small');
+    await mkdir(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', small], { stdio: 'ignore' });
+    } catch {
+      t.skip('mounting a 64 KiB tmpfs needs root with CAP_SYS_ADMIN, which this machine does not grant');
+      return;
+    }
+    try {
+      const outbox = { directory: join(small, 'outbox') };
+      const ch = new MemoryChannel();
+      ch.gate = new Promise(() => {}); // the peer is down: nothing leaves the outbox
+      const first = make(ch, { outbox });
+      await first.start();
+      const accepted: string[] = [];
+      let rejected: unknown;
+      for (let i = 0; i < 500 && rejected === undefined; i++) {
+        const a = alert({ title: `fill ${i}`, summary: 'x'.repeat(2000) });
+        await first.notify(a).then(
+          () => accepted.push(a.title),
+          (error: unknown) => (rejected = error),
+        );
+      }
+      assert.ok(rejected instanceof IoError, String(rejected));
+      assert.equal(rejected.errno, 'ENOSPC');
+      assert.ok(accepted.length > 5, `${accepted.length} accepted`);
+      await first.stop();
+
+      const up = new MemoryChannel();
+      const second = make(up, { outbox });
+      await second.start();
+      await second.flush();
+      await second.stop();
+      assert.deepEqual(new Set(up.alerts.map((a) => a.title)), new Set(accepted));
+    } finally {
+      execFileSync('umount', [small]);
+    }
+  });
+
+  it('moves permanent failures, exhausted retries and expired entries to the dead-letter file', async () => {
+    const ch = new MemoryChannel();
+    ch.script.push(new DeliveryError('channel_not_found', { channel: 'memory', retryable: false }));
+    ch.script.push(outage(), outage(), outage());
+    const clock = { now: 1_000_000 };
+    const notifier = make(ch, { outbox: { directory: dir, maxAttempts: 3, ttl: 60_000 }, now: () => clock.now });
+    const failed: FailedEvent[] = [];
+    notifier.on('failed', (e) => failed.push(e));
+    await notifier.start();
+    await notifier.notify(alert({ title: 'permanent' }));
+    await notifier.flush();
+    await notifier.notify(alert({ title: 'exhausted' }));
+    await notifier.flush();
+    // The next one waits in a slow delivery while the clock passes the TTL.
+    let release!: () => void;
+    ch.gate = new Promise<void>((resolve) => (release = resolve));
+    await notifier.notify(alert({ title: 'first' }));
+    await notifier.notify(alert({ title: 'expired', rule: 'other' }));
+    await until(() => ch.attempts.at(-1)?.notification.alerts[0]?.title === 'first');
+    clock.now += 120_000;
+    ch.gate = undefined;
+    release();
+    await notifier.flush();
+    await notifier.stop();
+    assert.deepEqual(failed.map((f) => [f.alerts[0]?.title, f.permanent]), [['permanent', true], ['exhausted', false], ['expired', false]]);
+    const dead = await lines('dead-letter.jsonl');
+    assert.deepEqual(dead.map((d) => (d.alert as { title: string }).title), ['permanent', 'exhausted', 'expired']);
+    assert.match(String(dead[0]?.reason), /permanent: channel_not_found/);
+    assert.equal(dead[1]?.attempts, 3);
+    assert.match(String(dead[2]?.reason), /ttl/);
+    assert.deepEqual(ch.alerts.map((a) => a.title), ['first']);
+  });
+
+  it('compacts the journal and skips a torn last line', async () => {
+    const ch = new MemoryChannel();
+    const notifier = make(ch, { outbox: { directory: dir, compactAfter: 10 }, repeatInterval: 0 });
+    await notifier.start();
+    for (let i = 0; i < 50; i++) {
+      await notifier.notify(alert({ key: 'same' }));
+      await notifier.flush();
+    }
+    await notifier.stop();
+    const records = await lines();
+    assert.ok(records.length <= 3, `compacted to ${records.length} records`);
+    assert.ok(records.every((r) => r.t === 's'), 'only the dedup memory is left');
+    await appendFile(join(dir, 'outbox.jsonl'), '{"t":"a","id":"torn","al');
+    const logger = recordingLogger();
+    const next = make(new MemoryChannel(), { logger });
+    await next.start();
+    assert.equal(next.stats.outboxDepth, 0);
+    assert.ok(logger.lines.some((l) => /skipped unreadable records/.test(l)));
+    await next.stop();
+  });
+
+  it('refuses to share an outbox with a live Notifier, and takes over a stale lock', async () => {
+    const a = make(new MemoryChannel());
+    await a.start();
+    const b = make(new MemoryChannel());
+    await assert.rejects(b.start(), (e: unknown) => e instanceof StateError && /in use by process/.test(e.message));
+    await a.stop();
+    // A lock left by a process that no longer exists (pid far above pid_max) is stale.
+    await writeFile(join(dir, 'outbox.lock'), '4194999\n');
+    const c = make(new MemoryChannel());
+    await c.start();
+    await c.stop();
+    assert.ok(!(await readdir(dir)).includes('outbox.lock'), 'unlocked on stop');
+    // A container restarts its app as the same pid (often 1): same pid, earlier start time, stale.
+    await writeFile(join(dir, 'outbox.lock'), JSON.stringify({ pid: process.pid, started: Date.now() - process.uptime() * 1000 - 3_600_000 }));
+    const d = make(new MemoryChannel());
+    await d.start();
+    const lock = JSON.parse(await readFile(join(dir, 'outbox.lock'), 'utf8')) as { pid: number };
+    assert.equal(lock.pid, process.pid);
+    await d.stop();
+    // A lock held by a live process (our parent here) is respected.
+    await writeFile(join(dir, 'outbox.lock'), `${process.ppid}\n`);
+    await assert.rejects(make(new MemoryChannel()).start(), /in use by process/);
+    await rm(join(dir, 'outbox.lock'));
+  });
+
+  it('survives a crash between accept and delivery (SIGKILL): a new Notifier delivers every alert', async () => {
+    const script = fileURLToPath(new URL('fixtures/crash-child.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import=tsx/esm', script, dir, '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        out += c;
+        if (out.includes('accepted')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok((await readdir(dir)).includes('outbox.lock'), 'the killed process could not unlock');
+
+    const ch = new MemoryChannel();
+    const notifier = make(ch);
+    await notifier.start();
+    await notifier.flush();
+    await notifier.stop();
+    const titles = new Set(ch.alerts.map((a) => a.title));
+    assert.equal(titles.size, 25);
+    for (let i = 0; i < 25; i++) assert.ok(titles.has(`SSH brute force #${i}`));
+  });
+});
