@@ -30,3 +30,4 @@ export * from './logwatcher/index.js';
 export * from './resource/index.js';
 export * from './scanner/index.js';
 export * from './notifier/index.js';
+export * from './fleet/index.js';
