@@ -25,7 +25,6 @@ export {
 export { HostwardenEmitter, type BaseEvents, type EventIteratorOptions, type EventPayload } from './core/emitter.js';
 export { Component, type ComponentOptions, type ComponentState } from './core/lifecycle.js';
 export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type Logger } from './core/logger.js';
-export type { Channel, DeliveryReceipt, Notification, SendContext } from './notifier/channel.js';
 export * from './logwatcher/index.js';
 export * from './resource/index.js';
 export * from './scanner/index.js';
