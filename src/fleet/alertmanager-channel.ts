@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { toError } from '../core/lifecycle.js';
 import type { Severity } from '../core/severity.js';
 import { expectArray, expectBoolean, expectLogger, expectNumber, expectSeverity, expectString } from '../core/validate.js';
-import type { Channel, Notification, SendContext } from '../notifier/channel.js';
+import type { Channel, Notification, RateLimit, SendContext } from '../notifier/channel.js';
 import { alertmanagerAnnotations, alertmanagerLabels, labelSetKey, type PostableAlert } from './postable-alert.js';
 import { postToAll, type AlertmanagerTarget } from './alertmanager-post.js';
 
@@ -172,6 +172,11 @@ export class AlertmanagerChannel implements Channel {
   readonly name: string;
   /** Alerts below this severity are not sent. */
   readonly minSeverity: Severity;
+  /**
+   * Alertmanager batches, groups and throttles by itself, so the Notifier's chat-sized
+   * default (1 message/s) would only delay alerts: allow bursts of postings.
+   */
+  readonly rateLimit: RateLimit = { perSecond: 50, burst: 100 };
   readonly #options: ResolvedOptions;
   /** By hostwarden alert key: the last label set sent firing for it. */
   readonly #firing = new Map<string, Tracked>();

@@ -12,8 +12,10 @@ export function alertKey(rule: string, mount: string | undefined, hostname: stri
   return `resource:${rule}:${mount ?? hostname}`;
 }
 
+// No `host` label: in log alerts `host` is the remote peer (fail2ban's <HOST>), and this
+// machine's name already travels as `Alert.hostname` (Alertmanager's `instance`).
 function labels(sample: ResourceSample, metric: ResourceMetric, extra: Readonly<Record<string, string>>): Record<string, string> {
-  return { host: sample.hostname, metric, scope: sample.scope, ...extra };
+  return { metric, scope: sample.scope, ...extra };
 }
 
 function processLines(processes: readonly ProcessInfo[] | undefined, by: string): string[] {

@@ -425,7 +425,9 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   // Runs every detector, emits the findings, isolates if asked. Resolves to whether the file is clean.
   async #judge(run: Run, file: ScannedFile, plans: readonly Plan[] | undefined, contentFor: (plan: Plan) => FileContent, sha256?: string): Promise<boolean> {
     const found: Finding[] = [];
-    const shown = displayPath(file.path);
+    // Escaped only when something is to be shown: most files have no finding.
+    let escaped: string | undefined;
+    const shown = (): string => (escaped ??= displayPath(file.path));
     const regular = plans !== undefined;
     for (const plan of plans ?? this.#options.detectors.map((detector) => ({ detector, needs: undefined }))) {
       const detector = plan.detector;
@@ -435,7 +437,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         const results = returned instanceof Promise ? await returned : returned;
         for (const r of results) {
           const finding: Finding = {
-            path: shown,
+            path: shown(),
             detector: detector.name,
             rule: r.rule,
             severity: r.severity,
@@ -448,7 +450,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           found.push(finding);
         }
       } catch (error) {
-        this.emitError(new Error(`Detector '${detector.name}' failed on ${shown}`, { cause: error }));
+        this.emitError(new Error(`Detector '${detector.name}' failed on ${shown()}`, { cause: error }));
       }
     }
     if (run.signal.aborted) return false;
@@ -470,7 +472,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           run.quarantined.push(record.id);
           this.emitSafely('quarantined', { finding: worst, record });
         } catch (error) {
-          this.#warn({ path: shown, reason: 'quarantine-failed', message: `Could not quarantine ${shown}: ${toError(error).message}`, error: toError(error) });
+          this.#warn({ path: shown(), reason: 'quarantine-failed', message: `Could not quarantine ${shown()}: ${toError(error).message}`, error: toError(error) });
         }
       }
     }

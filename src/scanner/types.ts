@@ -58,7 +58,7 @@ export interface ContentPattern {
  * needs and reads the file once: the longest head, every digest, every pattern.
  */
 export interface ContentNeeds {
-  /** Bytes from the start of the file (magic numbers). */
+  /** Bytes from the start of the file (magic numbers); at most the scanner's `chunkSize`. */
   readonly head?: number;
   /** Digests of the whole content. */
   readonly hashes?: readonly HashAlgorithm[];

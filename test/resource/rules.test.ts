@@ -69,7 +69,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     assert.equal(firing?.time.getTime(), 1_700_000_000_000 + 70_000);
     assert.match(firing?.title ?? '', /CPU at 94\.0 % \(above 80\.0 % for 30s\)/);
     assert.match(firing?.summary ?? '', /peak 94\.0 %/);
-    assert.deepEqual(firing?.labels, { host: 'web-1', metric: 'cpu', scope: 'host' });
+    assert.deepEqual(firing?.labels, { metric: 'cpu', scope: 'host' });
     assert.deepEqual(monitor.firing().map((a) => a.id), [firing?.id]);
     await monitor.stop();
   });
@@ -148,7 +148,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     assert.deepEqual(summary(alerts), ['firing disk.space /', 'firing data.inodes /data/pg']);
     assert.equal(alerts[0]?.key, 'resource:disk.space:/');
     assert.equal(alerts[1]?.key, 'resource:data.inodes:/data/pg');
-    assert.deepEqual(alerts[0]?.labels, { host: 'web-1', metric: 'disk.space', scope: 'host', mount: '/', fsType: 'ext4', device: '/dev/root' });
+    assert.deepEqual(alerts[0]?.labels, { metric: 'disk.space', scope: 'host', mount: '/', fsType: 'ext4', device: '/dev/root' });
     assert.match(alerts[0]?.title ?? '', /Disk space on \/ at 95\.0 %/);
     await step({ disks: { '/': 95, '/data/pg': [50, 10], '/var': 93 } });
     // Rules are evaluated in their order.

@@ -11,6 +11,7 @@ import {
   FileScanner,
   hashDetector,
   InvalidOptionError,
+  IoError,
   ParseError,
   parseHashSignature,
   signatureDetector,
@@ -252,6 +253,11 @@ describe('hashDetector and ClamAV databases', () => {
       assert.equal(error.source, bad);
       return true;
     });
+  });
+
+  it('fails the scan with an IoError when a database cannot be read', async () => {
+    const scanner = new FileScanner({ roots: [join(dir, 'tree')], detectors: [hashDetector({ files: [join(dir, 'missing.hsb')] })] });
+    await assert.rejects(scanner.scan(), (error: unknown) => error instanceof IoError && error.path === join(dir, 'missing.hsb'));
   });
 
   it('parses the ClamAV line forms', () => {

@@ -181,6 +181,13 @@ describe('FileScanner', () => {
     const third = await scanner.scan();
     assert.equal(third.cached, 8);
 
+    // A damaged cache file is only a cache: ignored, and rewritten.
+    await writeFile(cacheFile, 'garbage\n\u0000\u0001');
+    const fresh = await new FileScanner(options).scan();
+    assert.equal(fresh.cached, 0);
+    assert.equal(fresh.findings.length, 1);
+    assert.equal((await new FileScanner(options).scan()).cached, 10);
+
     // New signatures invalidate the whole cache.
     const other = await new FileScanner({ ...options, detectors: [extensionDetector(), hashDetector({ sha256: [sha256('y')] })] }).scan();
     assert.equal(other.cached, 0);
