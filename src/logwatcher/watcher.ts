@@ -223,6 +223,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
           maxReadPerPoll: 64 * READ_CHUNK,
           noFollow: !literal.has(path),
           now: this.#clock,
+          stopping: () => this.stopping,
         },
         this.#sink,
       );
