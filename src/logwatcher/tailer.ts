@@ -79,6 +79,8 @@ export interface TailerOptions {
   readonly maxReadPerPoll: number;
   readonly noFollow: boolean;
   readonly now: () => number;
+  /** True once the owner is stopping: reading ends after the chunk in hand. */
+  readonly stopping: () => boolean;
 }
 
 interface OpenFile {
@@ -376,7 +378,7 @@ export class Tailer {
       this.#sink.line(line, this.path, file.lineNumber);
     };
     try {
-      while (total < budget) {
+      while (total < budget && !this.#o.stopping()) {
         const { bytesRead } = await file.fh.read(buf, 0, buf.length, file.readPos);
         if (bytesRead === 0) break;
         const known = file.fingerprintLength;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, copyFile, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -202,4 +203,50 @@ test('a state file that cannot be written is reported once as an error; followin
   assert.equal(h.errors.length, 1);
   assert.equal((h.errors[0] as { code?: string }).code, 'ERR_IO');
   assert.deepEqual(h.lines, ['one', 'two']);
+});
+
+test('stop() in the middle of a backlog, then restart: every line exactly once', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'auth.log');
+  const stateFile = join(dir, 'state.json');
+  const total = 100_000;
+  await writeFile(file, text(numbered('line', 1, total)));
+  const first = harness(t, { files: [file], stateFile, startAt: 'beginning' });
+  // Stop from inside a listener, while the watcher is mid-read.
+  let stopping: Promise<void> | undefined;
+  first.watcher.on('match', () => {
+    if (first.lines.length === 12_345) stopping = first.watcher.stop();
+  });
+  await first.watcher.start();
+  await first.until(() => stopping !== undefined, 'the stop');
+  await stopping;
+  assert.ok(first.lines.length >= 12_345 && first.lines.length < total, `read ${first.lines.length} before stopping`);
+  const second = harness(t, { files: [file], stateFile });
+  await second.watcher.start();
+  await second.waitLines(total - first.lines.length);
+  await second.settle();
+  const all = [...first.lines, ...second.lines];
+  assert.equal(all.length, total);
+  assert.deepEqual(all, numbered('line', 1, total));
+  assert.equal(second.where[0]?.lineNumber, first.lines.length + 1);
+});
+
+test('a journal cursor the journal does not know is dropped; reading falls back to startAt', { skip: !['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].some((p) => existsSync(p)) && 'systemd-journal-remote is not installed' }, async (t) => {
+  const dir = await tempDir(t);
+  const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p)) as string;
+  const journalFile = join(dir, 'j.journal');
+  const made = spawnSync(journalRemote, [`--output=${journalFile}`, '-'], {
+    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
+  });
+  assert.equal(made.status, 0, String(made.stderr));
+  const stateFile = join(dir, 'state.json');
+  await writeFile(stateFile, JSON.stringify({ version: 1, files: {}, journalCursor: 'not-a-cursor' }));
+  const h = harness(t, { files: [], journal: { files: [journalFile], restartDelay: 20 }, stateFile, startAt: 'beginning' });
+  await h.watcher.start();
+  await h.waitLines(1);
+  assert.match(h.lines[0] ?? '', /sshd\[7\]: hello from the journal$/);
+  assert.equal(h.errors.length, 1, 'the failed seek is reported once');
+  assert.match(h.errors[0]?.message ?? '', /cursor/);
+  await h.watcher.stop();
+  assert.match((await loadCheckpoint(stateFile)).journalCursor ?? '', /^s=/);
 });
