@@ -60,7 +60,7 @@ describe('seed examples and CLI, end to end', () => {
     const child = startChild('examples/server-anomaly-detection.ts', ['--log', log, '--cpu', '100', '--memory', '0', '--for', '0', '--interval', '200'], {});
     try {
       await child.waitForOutput(/SLACK_TOKEN and SLACK_CHANNEL are not set/);
-      await child.waitForOutput(/\[FIRING\] Memory at/);
+      await child.waitForOutput(/\[FIRING\].*Memory/);
     } finally {
       child.process.kill('SIGINT');
     }
@@ -72,6 +72,8 @@ describe('seed examples and CLI, end to end', () => {
     slack.messages.length = 0;
     const home = join(dir, 'home');
     const planted = await plantDemoTree(home);
+    // A name an attacker chose to rewrite the admin's terminal.
+    await writeFile(join(home, 'bob', 'clear\u001b[2J\u001b]0;owned\u0007.exe'), 'MZ');
     const quarantineDir = join(dir, 'quarantine');
     const logFile = join(dir, 'malicious_code.log');
     const child = startChild('examples/malicious-code-detection.ts', ['--root', home, '--quarantine', quarantineDir, '--log', logFile], {
@@ -87,11 +89,13 @@ describe('seed examples and CLI, end to end', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { level: string; message: string });
     const warned = entries.filter((e) => e.level === 'warn' && e.message.startsWith('Suspicious file:')).map((e) => e.message);
+    assert.ok(!/[\u0007\u001b]/.test(child.output()), 'no raw control character from a file name reaches the console');
+    assert.ok(warned.some((m) => m.includes('clear\\x1b[2J\\x1b]0;owned\\x07.exe')), 'the hostile name is reported, escaped');
     for (const p of ['invoice.pdf', 'eicar.com.txt', '.cache/update', 'plugin.dll']) assert.ok(warned.some((m) => m.includes(p)), `${p} logged; got ${warned.join('\n')}`);
     assert.ok(!warned.some((m) => m.includes('notes.txt') || m.includes('cat.jpg')), 'clean files are not reported');
 
     const records = await new Quarantine({ directory: quarantineDir }).list();
-    const suspicious = planted.filter((p) => p.expect !== null).map((p) => join(home, p.path)).sort();
+    const suspicious = [...planted.filter((p) => p.expect !== null).map((p) => join(home, p.path)), join(home, 'bob', 'clear\u001b[2J\u001b]0;owned\u0007.exe')].sort();
     assert.deepEqual(records.map((r) => r.originalPath).sort(), suspicious);
     const left = await readdir(join(home, 'bob', 'Downloads'));
     assert.deepEqual(left, [], 'the PE disguised as a PDF was moved out');
