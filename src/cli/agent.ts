@@ -155,6 +155,9 @@ export class Agent {
               persistent,
               ...(res.interval === undefined ? {} : { interval: res.interval }),
               ...(res.anomaly === undefined ? {} : { anomaly: res.anomaly }),
+              ...(res.scope === undefined ? {} : { scope: res.scope }),
+              ...(res.procRoot === undefined ? {} : { procRoot: res.procRoot }),
+              ...(res.sysRoot === undefined ? {} : { sysRoot: res.sysRoot }),
               ...(rules === undefined ? {} : { rules }),
             });
           });

@@ -91,6 +91,9 @@ export interface HostwardenConfig {
     readonly disk?: number;
     readonly rules?: ResourceRuleConfig[];
     readonly anomaly?: boolean;
+    readonly scope?: 'auto' | 'host' | 'cgroup';
+    readonly procRoot?: string;
+    readonly sysRoot?: string;
   };
   readonly scan?: {
     readonly roots: string[];
@@ -194,6 +197,9 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
         disk: optional(percent),
         rules: optional(arr(resourceRule)),
         anomaly: optional(bool()),
+        scope: optional(oneOf(['auto', 'host', 'cgroup'] as const)),
+        procRoot: optional(str()),
+        sysRoot: optional(str()),
       }),
     ),
     scan: optional(

@@ -22,13 +22,14 @@ describe('config validation', () => {
     const config = validateConfig({
       ...minimal,
       logs: { files: ['/var/log/auth.log'], findTime: '10m', maxRetry: 5 },
-      resources: { interval: '5s', cpu: 80, memory: 90, rules: [{ metric: 'load', above: 4, for: '1m' }] },
+      resources: { interval: '5s', cpu: 80, memory: 90, rules: [{ metric: 'load', above: 4, for: '1m' }], scope: 'host', procRoot: '/host/proc' },
       scan: { roots: ['/home'], interval: '1h', quarantine: { directory: '/var/lib/hostwarden/q' } },
     });
     assert.equal(config.logs?.findTime, 600_000);
     assert.equal(config.resources?.interval, 5000);
     assert.equal(config.resources?.rules?.[0]?.for, 60_000);
     assert.equal(config.scan?.interval, 3_600_000);
+    assert.equal(config.resources?.procRoot, '/host/proc');
   });
 
   it('names the bad key of a channel', () => {
