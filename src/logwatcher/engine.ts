@@ -62,6 +62,8 @@ export interface HandleResult {
   alerts: Alert[];
 }
 
+const NOTHING: HandleResult = Object.freeze({ matches: Object.freeze([]) as unknown as LogMatch[], alerts: Object.freeze([]) as unknown as Alert[] });
+
 /**
  * The rule engine behind the LogWatcher: matches lines against rules and turns matches
  * into Alerts by each rule's `alert` setting. It reads no files and sets no timers, so
@@ -94,24 +96,36 @@ export class RuleEngine {
     const year = options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true });
     this.#matcher = new LineMatcher(rules, () => this.#now().getTime(), year);
     this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
-    for (const rule of rules) {
+    const shared = new Map<string, ThresholdSpec>();
+    rules.forEach((rule, i) => {
       const alert = rule.alert ?? 'never';
       if (alert === 'every') this.#specs.set(rule, 'every');
-      else if (alert !== 'never') this.#specs.set(rule, thresholdSpec(rule, alert));
-    }
+      else if (alert !== 'never') {
+        const spec = thresholdSpec(rule, alert);
+        // Rules naming one alert rule share its counters, so they must count alike.
+        const first = shared.get(spec.alertRule);
+        if (first === undefined) shared.set(spec.alertRule, spec);
+        else if (first.count !== spec.count || first.within !== spec.within || first.groupBy !== spec.groupBy || first.resolveAfter !== spec.resolveAfter) {
+          throw new InvalidOptionError(`rules[${i}].alert`, alert, `the same count, within, groupBy and resolveAfter as the other rules raising '${spec.alertRule}'`);
+        }
+        this.#specs.set(rule, spec);
+      }
+    });
   }
 
   /**
    * Matches one line and returns its matches and the alerts it raised. Thresholds count
    * by the line's own time (falling back to `now()`); a line whose time shows that a
    * firing key has been quiet long enough also yields that key's resolved alert.
+   * A line that matched nothing returns one shared, frozen empty result (most lines
+   * match nothing, and this runs for every line).
    */
   handle(line: string, origin: LineOrigin): HandleResult {
     const out = this.#out;
     out.length = 0;
     const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
-    const result: HandleResult = { matches: n === 0 ? [] : [...out], alerts: [] };
-    if (n === 0) return result;
+    if (n === 0) return NOTHING;
+    const result: HandleResult = { matches: [...out], alerts: [] };
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
     for (const match of result.matches) {

@@ -91,7 +91,7 @@ export class LineMatcher {
     let start = s.msgStart;
     let end = line.length;
     let repeated = 0;
-    if (line.startsWith(REPEATED, start)) {
+    if (line.charCodeAt(start) === 109 /* m */ && line.startsWith(REPEATED, start)) {
       const inner = this.#unwrapRepeated(line, start);
       if (inner > 0) {
         repeated = this.#repeatCount;

@@ -20,7 +20,7 @@ export interface SyslogLine {
 /**
  * The timestamp layouts {@link parseSyslogLine} recognises:
  * - `rfc3164`: `Mar  3 00:17:22` (also journalctl `short` and `short-precise`, `Mar 03 00:17:22.123456`);
- * - `rfc3339`: `2024-03-01T00:00:00.710570+00:00` (rsyslog high precision, journalctl `short-iso`);
+ * - `rfc3339`: `2024-03-01T00:00:00.710570+00:00` (rsyslog high precision, journalctl `short-iso`; also `2024-03-01 00:00:00`);
  * - `rfc5424`: `<38>1 2024-03-01T00:00:00Z host app 123 - - msg`;
  * - `short-full`: journalctl's `Sun 2024-03-03 00:17:22 UTC`;
  * - `unix`: journalctl's `short-unix`, `1709425042.123456`;
@@ -210,7 +210,8 @@ function date(line: string, p: number, s: PrefixScan): number {
 /** RFC 3339 / ISO 8601 with optional zone (`Z`, `+hh:mm`, `+hhmm`); returns the end or -1. */
 function iso(line: string, p: number, s: PrefixScan): number {
   let q = date(line, p, s);
-  if (q < 0 || line.charCodeAt(q) !== 84 /* T */) return -1;
+  // `T`, or a space as in `2024-03-01 00:00:00` (syslog-ng and container runtimes).
+  if (q < 0 || (line.charCodeAt(q) !== 84 /* T */ && line.charCodeAt(q) !== 32)) return -1;
   q = clock(line, q + 1, s);
   if (q < 0) return -1;
   s.offset = Number.NaN;
@@ -338,7 +339,8 @@ const isNameChar = (c: number): boolean =>
  */
 function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): number {
   let q = p;
-  while (q - p < 64 && isNameChar(line.charCodeAt(q))) q++;
+  let base = p;
+  for (let c = line.charCodeAt(q); q - p < 64 && isNameChar(c); c = line.charCodeAt(++q)) if (c === 47) base = q + 1;
   if (q === p) return -1;
   const nameEnd = q;
   let pid = -1;
@@ -355,15 +357,8 @@ function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): numbe
   q++;
   if (q < line.length && line.charCodeAt(q) !== 32) return -1;
   // A path-qualified tag (`/usr/sbin/cron[12]:`) is known by its base name.
-  let start = p;
-  for (let i = nameEnd - 1; i >= p; i--) {
-    if (line.charCodeAt(i) === 47) {
-      start = i + 1;
-      break;
-    }
-  }
-  if (start === nameEnd) return -1;
-  s.progStart = start;
+  if (base === nameEnd) return -1;
+  s.progStart = base;
   s.progEnd = nameEnd;
   s.pid = pid;
   return q < line.length ? q + 1 : q;

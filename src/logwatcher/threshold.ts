@@ -18,7 +18,7 @@ interface KeyState {
   readonly key: string;
   readonly spec: ThresholdSpec;
   readonly group: string;
-  /** Times of the latest matches (at most `count`), oldest first. */
+  /** Times of the latest matches (at most 4 × count, at most two windows old), sorted. */
   readonly times: number[];
   first: number;
   last: number;
@@ -81,7 +81,8 @@ export class ThresholdTracker {
       if (value === undefined) return;
       group = value;
     }
-    const key = group === '' && spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${group}`;
+    // The group value may be attacker-chosen text (a user name): keys are shown too.
+    const key = spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${sanitizeValue(group)}`;
     let state = this.#keys.get(key);
     if (state !== undefined && state.firing !== undefined && t - state.last >= spec.resolveAfter) {
       alerts.push(this.#resolve(state));
@@ -111,11 +112,12 @@ export class ThresholdTracker {
   }
 
   /**
-   * Records `n` matches at `t` in the sorted `times` and says whether some window of
-   * `within` ms now holds `count` of them: returns how many that window holds, else 0. Lines from several files can arrive out of
-   * order, so the window is not simply "the last `within` ms before the newest line":
-   * a late line still completes a burst it belongs to. Times more than one window older
-   * than the newest are forgotten, and at most 4 × count are kept.
+   * Records `n` matches at `t` in the sorted `times`; returns how many matches the
+   * fullest window of `within` ms now holds when that reaches `count`, else 0. Lines from
+   * several files can arrive out of order, so the window is not simply "the last `within`
+   * ms before the newest line": a late line still completes the burst it belongs to.
+   * Times more than two windows older than the newest are forgotten, and at most
+   * 4 × count are kept.
    */
   #crossed(times: number[], t: number, n: number, spec: ThresholdSpec): number {
     let i = times.length;

@@ -34,6 +34,56 @@ describe('RuleEngine thresholds', () => {
     assert.deepEqual(feed(engine, [5, 6, 7, 8].map((m) => failed(T0 + m * 60_000))), []);
   });
 
+  it('returns a shared frozen empty result for lines that match nothing', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const a = engine.handle('Mar  3 00:17:22 web1 CRON[1]: pam_unix(cron:session): session closed for user root', { file: 'f', lineNumber: 1 });
+    const b = engine.handle('', { file: 'f', lineNumber: 2 });
+    assert.equal(a, b);
+    assert.deepEqual(a, { matches: [], alerts: [] });
+    assert.ok(Object.isFrozen(a.matches) && Object.isFrozen(a.alerts));
+    const c = engine.handle(failed(T0), { file: 'f', lineNumber: 3 });
+    assert.equal(c.matches.length, 1);
+    assert.ok(!Object.isFrozen(c.matches));
+  });
+
+  it('a log replayed from a file raises the same alerts as the same log watched live', () => {
+    // Two attackers, bursts separated by quiet gaps, noise in between; times in seconds.
+    const events: [number, string][] = [];
+    for (const [start, host] of [[0, '203.0.113.1'], [30, '203.0.113.2'], [1500, '203.0.113.1'], [4000, '203.0.113.2']] as const) {
+      for (let k = 0; k < 8; k++) events.push([start + k * 20, failed(T0 + (start + k * 20) * 1000, host)]);
+    }
+    for (let s = 0; s < 5000; s += 97) events.push([s, `${iso(T0 + s * 1000)} w CRON[1]: pam_unix(cron:session): session closed for user root`]);
+    events.sort((a, b) => a[0] - b[0]);
+    const summary = (alerts: Alert[]): string[] => alerts.map((a) => `${a.status} ${a.key} ${a.time.toISOString()} ${a.title}`).sort();
+
+    // Live: the clock follows the log, and a timer sweeps every 30 s.
+    let now = T0;
+    const live = new RuleEngine({ rules: authRules, hostname: 'h', now: () => new Date(now) });
+    const liveAlerts: Alert[] = [];
+    let nextSweep = T0 + 30_000;
+    for (const [s, line] of events) {
+      const t = T0 + s * 1000;
+      while (nextSweep <= t) {
+        now = nextSweep;
+        liveAlerts.push(...live.sweep());
+        nextSweep += 30_000;
+      }
+      now = t;
+      liveAlerts.push(...live.handle(line, { file: 'auth.log', lineNumber: 1 }).alerts);
+    }
+    now = T0 + 7_200_000;
+    liveAlerts.push(...live.sweep());
+
+    // Replay: read a day later in one go, one sweep at the end.
+    const replay = new RuleEngine({ rules: authRules, hostname: 'h', now: () => new Date(T0 + 86_400_000) });
+    const replayAlerts = events.flatMap(([, line]) => replay.handle(line, { file: 'auth.log', lineNumber: 1 }).alerts);
+    replayAlerts.push(...replay.sweep(new Date(T0 + 7_200_000)));
+
+    assert.equal(liveAlerts.filter((a) => a.status === 'firing').length, 4);
+    assert.equal(liveAlerts.filter((a) => a.status === 'resolved').length, 4);
+    assert.deepEqual(summary(replayAlerts), summary(liveAlerts));
+  });
+
   it('does not fire when the failures are spread wider than the window', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     assert.deepEqual(feed(engine, [0, 3, 6, 9, 12, 15, 18].map((m) => failed(T0 + m * 60_000))), []);
@@ -93,6 +143,8 @@ describe('RuleEngine thresholds', () => {
     assert.throws(() => new RuleEngine({ rules: [bad] }), /rules\[0\]\.pattern/);
     assert.throws(() => new RuleEngine({ rules: authRules, maxEvidence: 0 }), /maxEvidence/);
     assert.throws(() => new RuleEngine({ rules: [authRules[0] as LogRule, authRules[0] as LogRule] }), /rules\[1\]\.id/);
+    const mine: LogRule = { id: 'my.rule', description: 'x', severity: 'info', tags: [], pattern: /x/, alert: { count: 2, within: 1000, groupBy: 'host', rule: 'sshd.brute-force' } };
+    assert.throws(() => new RuleEngine({ rules: [...authRules, mine] }), (e: unknown) => e instanceof InvalidOptionError && e.option === `rules[${authRules.length}].alert`);
   });
 
   it('adds up different failure rules that share an alert rule, and ignores never-counting duplicates', () => {

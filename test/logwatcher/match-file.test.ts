@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -99,9 +99,32 @@ describe('matchFile', () => {
 
   it('reports an unreadable file as IoError from the iteration, bad options at once', async () => {
     await assert.rejects(collect(matchFile(join(dir, 'missing.log'))), (e: unknown) => e instanceof IoError && e.errno === 'ENOENT');
+    await assert.rejects(collect(matchFile(dir)), (e: unknown) => e instanceof IoError && e.errno === 'EISDIR' && e.path === dir);
     assert.throws(() => matchFile(''), InvalidOptionError);
     assert.throws(() => matchFile(join(dir, 'x'), { maxLineLength: 1 }), /maxLineLength/);
     assert.throws(() => matchFile(join(dir, 'x'), { rules: [{}] as never }), /rules\[0\]/);
+  });
+
+  it('closes the file when the loop breaks early', async () => {
+    const path = join(dir, 'early.log');
+    await writeFile(path, `${failed(1)}\n`.repeat(100_000));
+    const openOnPath = async (): Promise<number> => {
+      let n = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        try {
+          if ((await readlink(`/proc/self/fd/${fd}`)) === path) n++;
+        } catch {
+          // closed meanwhile
+        }
+      }
+      return n;
+    };
+    for await (const m of matchFile(path)) {
+      assert.equal(m.lineNumber, 1);
+      assert.equal(await openOnPath(), 1);
+      break;
+    }
+    assert.equal(await openOnPath(), 0);
   });
 
   it('stops on abort', async () => {

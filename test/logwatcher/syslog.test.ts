@@ -26,6 +26,7 @@ describe('parseSyslogLine', () => {
     ],
     ['RFC 3339 with offset', '2024-03-01T02:00:00+02:00 host sshd[1]: msg', { time: new Date('2024-03-01T00:00:00Z') }],
     ['journal short-iso (offset without colon)', '2024-03-03T00:17:22+0100 host sshd[1]: msg', { time: new Date('2024-03-02T23:17:22Z'), program: 'sshd' }],
+    ['ISO date and time with a space', '2024-03-01 00:00:00.250 host sshd[1]: msg', { format: 'rfc3339', time: new Date(2024, 2, 1, 0, 0, 0, 250), hostname: 'host', program: 'sshd' }],
     ['RFC 3339 without hostname', '2024-03-01T00:00:00Z sshd[1]: msg', { hostname: undefined, program: 'sshd', message: 'msg' }],
     [
       'RFC 5424',
