@@ -217,6 +217,7 @@ test('several files and a glob; new matches are picked up; symlinks and compress
   assert.ok(!h.watcher.files.includes(join(dir, 'app', 'link.log')));
   assert.ok(!h.watcher.files.includes(join(dir, 'app', 'old.log.gz')));
   assert.equal(h.watcher.stats.filesFollowed, 3);
+  assert.ok(h.rotations.some((r) => r.file === c && r.reason === 'create'), 'a file a glob finds later is announced');
 });
 
 test('a glob that matches rotated names does not read a renamed file twice', async (t) => {
