@@ -101,9 +101,6 @@ function parsePosition(raw: unknown, fail: (why: string) => never): FilePosition
     offset: int('offset'),
     lineNumber: int('lineNumber'),
   };
-  if (position.offset < position.fingerprintLength && position.offset !== 0) {
-    // Not a contradiction (a position may be taken before the fingerprint grows), so accept.
-  }
   return position;
 }
 
