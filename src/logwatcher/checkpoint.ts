@@ -29,6 +29,8 @@ export interface CheckpointState {
   readonly files: Readonly<Record<string, PathState>>;
   /** The journald cursor of the last entry handled. */
   readonly journalCursor?: string;
+  /** When the state was written (ms since the epoch, wall clock). */
+  readonly savedAt?: number;
 }
 
 const VERSION = 1;
@@ -76,7 +78,13 @@ function parseState(data: unknown, source: string): CheckpointState {
   }
   const cursor = record['journalCursor'];
   if (cursor !== undefined && typeof cursor !== 'string') fail('`journalCursor` is not a string');
-  return typeof cursor === 'string' ? { files, journalCursor: cursor } : { files };
+  const savedAt = record['savedAt'];
+  if (savedAt !== undefined && !Number.isSafeInteger(savedAt)) fail('`savedAt` is not a time');
+  return {
+    files,
+    ...(typeof cursor === 'string' ? { journalCursor: cursor } : {}),
+    ...(typeof savedAt === 'number' ? { savedAt } : {}),
+  };
 }
 
 function parsePosition(raw: unknown, fail: (why: string) => never): FilePosition {
@@ -93,9 +101,6 @@ function parsePosition(raw: unknown, fail: (why: string) => never): FilePosition
     offset: int('offset'),
     lineNumber: int('lineNumber'),
   };
-  if (position.offset < position.fingerprintLength && position.offset !== 0) {
-    // Not a contradiction (a position may be taken before the fingerprint grows), so accept.
-  }
   return position;
 }
 
@@ -111,7 +116,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @internal
  */
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
-  const body = `${JSON.stringify({ version: VERSION, ...state }, null, 1)}\n`;
+  const body = `${JSON.stringify({ version: VERSION, ...state, savedAt: Date.now() }, null, 1)}\n`;
   const dir = dirname(path);
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {

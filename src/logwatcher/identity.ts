@@ -52,8 +52,14 @@ export async function sameContent(fh: FileHandle, identity: Pick<FileIdentity, '
   return now.fingerprintLength === identity.fingerprintLength && now.fingerprint === identity.fingerprint;
 }
 
+/** Anything with a device and an inode number: a saved identity or a (bigint) stat. @internal */
+export interface InodeRef {
+  readonly dev: string | bigint;
+  readonly ino: string | bigint;
+}
+
 /** Whether two stats name the same inode. @internal */
-export function sameInode(a: Pick<FileIdentity, 'dev' | 'ino'>, b: BigIntStats | Pick<FileIdentity, 'dev' | 'ino'>): boolean {
+export function sameInode(a: InodeRef, b: InodeRef): boolean {
   return String(a.dev) === String(b.dev) && String(a.ino) === String(b.ino);
 }
 
@@ -107,7 +113,7 @@ export async function findRotated(path: string, identity: FileIdentity, minSize:
     try {
       fh = await open(candidate, openFlags(true));
       const opened = await fh.stat({ bigint: true });
-      if (!sameInode(st as unknown as FileIdentity, opened) || !(await sameContent(fh, identity))) {
+      if (!sameInode(st, opened) || !(await sameContent(fh, identity))) {
         await fh.close();
         continue;
       }

@@ -189,8 +189,15 @@ export class JournalSource {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelRestart?.();
-    this.#child?.kill('SIGTERM');
-    await this.#exited;
+    const child = this.#child;
+    if (child) {
+      child.kill('SIGTERM');
+      // journalctl ends on SIGTERM at once; a wrapper script might not, and stop() must end.
+      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
+      force.unref();
+      await this.#exited;
+      clearTimeout(force);
+    }
   }
 
   #failed(error: Error): void {

@@ -139,9 +139,11 @@ export class Tailer {
 
   /**
    * Positions the tailer before the first poll: at the saved checkpoint (finding the
-   * file among its rotated siblings if it moved while stopped), else at `startAt`.
+   * file among its rotated siblings if it moved while stopped), else at `startAt` — except
+   * that a file born after `createdAfter` (the last save: it appeared while the watcher
+   * was stopped) is new, and read from its start.
    */
-  async init(saved: PathState | undefined, startAt: 'beginning' | 'end'): Promise<void> {
+  async init(saved: PathState | undefined, startAt: 'beginning' | 'end', createdAfter?: number): Promise<void> {
     const opened = await this.#openPath();
     if (saved?.current) {
       const pos = saved.current;
@@ -174,7 +176,7 @@ export class Tailer {
         await opened.fh.close();
       } else if (known && (await sameContent(opened.fh, known))) {
         this.#current = await this.#track(opened.fh, opened.st, known.offset, known.lineNumber);
-      } else if (startAt === 'end') {
+      } else if (startAt === 'end' && !(createdAfter !== undefined && opened.st.birthtimeMs > BigInt(createdAfter))) {
         const { offset, lineNumber } = await endOfLastLine(opened.fh, Number(opened.st.size), this.#o.maxLineLength);
         this.#current = await this.#track(opened.fh, opened.st, offset, lineNumber);
       } else {

@@ -229,7 +229,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       );
       this.#tailers.set(path, tailer);
       // Files present at the first start honour startAt; a glob match found later is new.
-      await tailer.init(this.#saved.files[path], initial ? this.#o.startAt : 'beginning');
+      await tailer.init(this.#saved.files[path], initial ? this.#o.startAt : 'beginning', this.#saved.savedAt);
+      if (!initial && tailer.following) this.#sink.rotate({ file: path, reason: 'create', whileStopped: false });
     }
     for (const [path, tailer] of this.#tailers) {
       if (!wanted.has(path) && !literal.has(path) && tailer.openFiles === 0) this.#tailers.delete(path);

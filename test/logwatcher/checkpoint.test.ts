@@ -250,3 +250,20 @@ test('a journal cursor the journal does not know is dropped; reading falls back 
   await h.watcher.stop();
   assert.match((await loadCheckpoint(stateFile)).journalCursor ?? '', /^s=/);
 });
+
+test('glob matches resume from the state file too', async (t) => {
+  const dir = await tempDir(t);
+  const stateFile = join(dir, 'state.json');
+  const a = join(dir, 'a.log');
+  const b = join(dir, 'b.log');
+  await writeFile(a, 'a1\n');
+  await writeFile(b, 'b1\n');
+  const files = [join(dir, '*.log')];
+  const first = await session(t, { files, stateFile, startAt: 'beginning' }, 2);
+  assert.deepEqual([...first.lines].sort(), ['a1', 'b1']);
+  await appendFile(a, 'a2\n');
+  await appendFile(b, 'b2\n');
+  await writeFile(join(dir, 'c.log'), 'c1\n'); // new while stopped: read from its start
+  const second = await session(t, { files, stateFile }, 3);
+  assert.deepEqual([...second.lines].sort(), ['a2', 'b2', 'c1']);
+});

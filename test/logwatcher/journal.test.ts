@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/logwatcher/checkpoint.js';
@@ -148,6 +148,19 @@ test('journal matches and startAt end are passed to journalctl', { skip }, async
   assert.equal(h.lines.length, markers + 1);
   assert.match(h.lines[markers] ?? '', /sshd\[102\]: Failed password for root from 198\.51\.100\.2/);
   assert.equal(h.where[0]?.file, 'ssh-journal');
+});
+
+test('journal.directory reads the journal files of a directory', { skip }, async (t) => {
+  const dir = await tempDir(t);
+  const journals = join(dir, 'journal');
+  await mkdir(journals);
+  await writeJournal(join(journals, 'a.journal'), [sshd(1, '192.0.2.1')]);
+  await writeJournal(join(journals, 'b.journal'), [sshd(2, '192.0.2.2')]);
+  const h = harness(t, { files: [], journal: { directory: journals }, startAt: 'beginning' });
+  await h.watcher.start();
+  await h.waitLines(2);
+  await h.settle();
+  assert.deepEqual(h.lines.map((l) => /from (\S+)/.exec(l)?.[1]), ['192.0.2.1', '192.0.2.2']);
 });
 
 test('a huge journal message is cut to maxLineLength and reported', { skip }, async (t) => {

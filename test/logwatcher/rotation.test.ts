@@ -217,6 +217,7 @@ test('several files and a glob; new matches are picked up; symlinks and compress
   assert.ok(!h.watcher.files.includes(join(dir, 'app', 'link.log')));
   assert.ok(!h.watcher.files.includes(join(dir, 'app', 'old.log.gz')));
   assert.equal(h.watcher.stats.filesFollowed, 3);
+  assert.ok(h.rotations.some((r) => r.file === c && r.reason === 'create'), 'a file a glob finds later is announced');
 });
 
 test('a glob that matches rotated names does not read a renamed file twice', async (t) => {
@@ -261,4 +262,40 @@ test('a FIFO at the path is reported and never blocks the watcher', async (t) =>
   await h.waitLines(1);
   assert.ok(h.warnings.some((w) => w.kind === 'not-regular' && w.file === fifo));
   assert.deepEqual(h.lines, ['still read']);
+});
+
+test('rotation reasons, each seen between two polls', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'auth.log');
+  await writeFile(file, 'g1\n');
+  // No fs.watch and a long poll interval: the test decides when the watcher looks.
+  const h = harness(t, { files: [file], startAt: 'beginning', watch: false, pollInterval: 60_000, rescanInterval: 60_000 });
+  await h.watcher.start();
+  await h.waitLines(1);
+  const reasons = (): string[] => h.rotations.map((r) => r.reason);
+
+  await rename(file, `${file}.1`);
+  await writeFile(file, 'g2\n');
+  await h.waitLines(2);
+  assert.deepEqual(reasons(), ['rename']);
+
+  await unlink(file);
+  await writeFile(file, 'g3\n');
+  await h.waitLines(3);
+  assert.deepEqual(reasons(), ['rename', 'recreate']);
+
+  await unlink(file);
+  await h.watcher.poll();
+  assert.deepEqual(reasons(), ['rename', 'recreate', 'delete']);
+
+  await writeFile(file, 'g4\n');
+  await h.waitLines(4);
+  assert.deepEqual(reasons(), ['rename', 'recreate', 'delete', 'create']);
+
+  await truncate(file, 0);
+  await appendFile(file, 'g5\n');
+  await h.waitLines(5);
+  assert.deepEqual(reasons(), ['rename', 'recreate', 'delete', 'create', 'truncate']);
+  assert.deepEqual(h.lines, ['g1', 'g2', 'g3', 'g4', 'g5']);
+  assert.ok(h.rotations.every((r) => r.file === file && !r.whileStopped));
 });
