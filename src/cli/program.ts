@@ -61,6 +61,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--max-retry <n>', 'failures from one host that make an alert (fail2ban maxretry)', positiveInt)
     .option('--find-time <duration>', 'window for --max-retry (fail2ban findtime), e.g. 10m', durationArg)
     .option('--show-matches', 'print every matched line')
+    .option('--show-missed', 'print every line no rule matched (fail2ban-regex --print-all-missed)')
     .option('--json', 'print one JSON report on stdout')
     .action(async (file: string, opts: CheckLogCliOptions) => {
       const { checkLog } = await import('./commands/check-log.js');
@@ -158,6 +159,7 @@ export interface CheckLogCliOptions {
   readonly maxRetry?: number;
   readonly findTime?: number;
   readonly showMatches?: boolean;
+  readonly showMissed?: boolean;
   readonly json?: boolean;
 }
 

@@ -130,6 +130,9 @@ describe('hostwarden check-log', () => {
     assert.match(stdout, /203\.0\.113\.45 +6/);
     assert.match(stdout, /Alerts that would fire: 1/);
     assert.match(stdout, /\[CRITICAL\] FIRING {2}SSH brute force from 203\.0\.113\.45/);
+    const missed = await cli(['check-log', file, '--show-missed']);
+    assert.match(missed.stdout, /^8: \[missed\] not a syslog line$/m);
+    assert.doesNotMatch(missed.stdout, /\[missed\].*Failed password/);
   });
 
   it('--max-retry and --find-time tune the thresholds like fail2ban', async () => {

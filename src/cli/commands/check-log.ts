@@ -74,6 +74,7 @@ export async function checkLog(file: string, opts: CheckLogCliOptions, ctx: CliC
     if (truncated) truncatedLines++;
     const { matches, alerts: raised } = engine.handle(line, { file: label, lineNumber: lines, truncated });
     if (matches.length > 0) matchedLines++;
+    else if (opts.showMissed && !opts.json) ctx.stdout.write(`${lines}: [missed] ${escapeTerminal(line, { singleLine: true })}\n`);
     for (const match of matches) {
       const times = match.repeated ?? 1;
       bump(perRule, match.rule.id, times);
