@@ -1,0 +1,107 @@
+/**
+ * Splits a byte stream into text lines with bounded memory.
+ *
+ * Works on bytes, not text, so that byte offsets stay exact for checkpoints and so a
+ * multi-byte character is never split: a newline byte (0x0A) never occurs inside a
+ * UTF-8 sequence, so each complete line decodes on its own. Invalid UTF-8 becomes
+ * U+FFFD (Buffer's decoder never throws), a trailing CR is dropped (CRLF files), and
+ * NUL bytes — the runs rsyslog leaves after a crash, or binary garbage — are removed so
+ * that the text after them still parses.
+ *
+ * @internal
+ */
+export class LineSplitter {
+  readonly #maxLineLength: number;
+  #pending: Buffer | undefined;
+  #pendingLength = 0;
+  /** Bytes of the current (unfinished) line beyond `maxLineLength`, dropped. */
+  #overflow = 0;
+
+  constructor(maxLineLength: number) {
+    this.#maxLineLength = maxLineLength;
+  }
+
+  /** Bytes of the unfinished last line seen so far (kept or dropped): not yet committed. */
+  get pendingBytes(): number {
+    return this.#pendingLength + this.#overflow;
+  }
+
+  /** Forgets the unfinished line (after a truncation or when switching files). */
+  reset(): void {
+    this.#pendingLength = 0;
+    this.#overflow = 0;
+  }
+
+  /**
+   * Feeds bytes; calls `emit` for each complete line, in order, with the number of bytes
+   * cut from it (0 for a line within the limit). The chunk may be reused after return.
+   */
+  push(chunk: Buffer, length: number, emit: (line: string, cutBytes: number) => void): void {
+    let start = 0;
+    const hasNul = chunk.subarray(0, length).indexOf(0) !== -1;
+    if (this.#pendingLength > 0 || this.#overflow > 0) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1 || nl >= length) {
+        this.#append(chunk, 0, length);
+        return;
+      }
+      this.#append(chunk, 0, nl);
+      const pending = this.#pending as Buffer;
+      // The limit applies to the line as a whole, so the held part is already cut.
+      const cut = this.#overflow;
+      const line = this.#decode(pending, 0, this.#pendingLength, cut > 0, hasNul || pending.subarray(0, this.#pendingLength).includes(0));
+      this.#pendingLength = 0;
+      this.#overflow = 0;
+      emit(line, cut);
+      start = nl + 1;
+    }
+    const max = this.#maxLineLength;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1 || nl >= length) break;
+      const size = nl - start;
+      if (size > max) {
+        emit(this.#decode(chunk, start, start + max, true, hasNul), size - max);
+      } else {
+        emit(this.#decode(chunk, start, nl, false, hasNul), 0);
+      }
+      start = nl + 1;
+    }
+    if (start < length) this.#append(chunk, start, length);
+  }
+
+  #append(chunk: Buffer, from: number, to: number): void {
+    const room = this.#maxLineLength - this.#pendingLength;
+    const take = Math.min(room, to - from);
+    if (take > 0) {
+      if (this.#pending === undefined || this.#pending.length < this.#pendingLength + take) {
+        // Grow geometrically but never past the limit: memory stays bounded per file.
+        const size = Math.min(this.#maxLineLength, Math.max(4096, (this.#pendingLength + take) * 2));
+        const grown = Buffer.allocUnsafe(size);
+        this.#pending?.copy(grown, 0, 0, this.#pendingLength);
+        this.#pending = grown;
+      }
+      chunk.copy(this.#pending, this.#pendingLength, from, from + take);
+      this.#pendingLength += take;
+    }
+    this.#overflow += to - from - take;
+  }
+
+  #decode(buf: Buffer, from: number, to: number, cut: boolean, hasNul: boolean): string {
+    let end = to;
+    if (cut) {
+      // Back off to a character boundary rather than leave half a character as U+FFFD.
+      for (let p = end - 1; p >= from && p >= end - 3; p--) {
+        const byte = buf[p] ?? 0;
+        if ((byte & 0xc0) === 0x80) continue;
+        const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+        if (p + size > end) end = p;
+        break;
+      }
+    } else if (end > from && buf[end - 1] === 13) {
+      end--;
+    }
+    const text = buf.toString('utf8', from, end);
+    return hasNul && text.includes('\0') ? text.replaceAll('\0', '') : text;
+  }
+}
