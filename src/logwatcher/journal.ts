@@ -58,6 +58,8 @@ export interface JournalSink {
   warn(message: string): void;
   /** Schedules a (cancellable) timer through the owning component. */
   timer(fn: () => void, ms: number): () => void;
+  /** Whether journalctl may keep the process alive (the component's `persistent`). */
+  readonly persistent: boolean;
 }
 
 /** The longest JSON line accepted from journalctl, in characters. */
@@ -159,7 +161,21 @@ export class JournalSource {
           if (line.trim() !== '' && warned++ < 10) this.#sink.warn(`journalctl: ${line.trim().slice(0, 500)}`);
         }
       });
-      child.once('spawn', () => resolve());
+      child.once('spawn', () => {
+        // Only once running: an unref'ed child before 'spawn' could let the process exit
+        // while start() is still pending.
+        if (!this.#sink.persistent) {
+          // Like the component's timers, journalctl must not hold a finished process open;
+          // and if the process exits without stop(), journalctl goes with it.
+          child.unref();
+          (child.stdout as Readable & { unref?: () => void }).unref?.();
+          (child.stderr as Readable & { unref?: () => void }).unref?.();
+          const killOnExit = (): void => void child.kill('SIGTERM');
+          process.once('exit', killOnExit);
+          child.once('close', () => process.off('exit', killOnExit));
+        }
+        resolve();
+      });
       child.once('error', (error) => {
         spawnError = error;
         resolve();
@@ -191,6 +207,9 @@ export class JournalSource {
     this.#cancelRestart?.();
     const child = this.#child;
     if (child) {
+      // Waiting for the exit must hold the loop open, or the process could end mid-stop().
+      child.ref();
+      (child.stdout as Readable & { ref?: () => void }).ref?.();
       child.kill('SIGTERM');
       // journalctl ends on SIGTERM at once; a wrapper script might not, and stop() must end.
       const force = setTimeout(() => child.kill('SIGKILL'), 2000);

@@ -132,6 +132,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         error: (error) => this.emitError(error),
         warn: (message) => this.#warn({ kind: 'unreadable', file: o.journal?.label ?? 'journal', message }),
         timer: (fn, ms) => this.setTimer(fn, ms),
+        persistent: this.persistent,
       });
       await this.#journal.start();
     }

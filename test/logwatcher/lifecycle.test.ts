@@ -49,6 +49,21 @@ test('stop() closes every file and watch; the process exits by itself', async (t
   assert.match(result.stdout, /stopped/);
 });
 
+test('without persistent, a running watcher (journalctl included) does not keep the process alive', async (t) => {
+  const dir = await tempDir(t);
+  const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p));
+  if (!journalRemote) return t.skip('systemd-journal-remote is not installed');
+  const { spawnSync } = await import('node:child_process');
+  const made = spawnSync(journalRemote, [`--output=${join(dir, 'j.journal')}`, '-'], {
+    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nMESSAGE=x\nSYSLOG_FACILITY=4\n\n',
+  });
+  assert.equal(made.status, 0, String(made.stderr));
+  const result = await runScript(new URL('./fixtures/no-stop-exits.ts', import.meta.url), [dir, join(dir, 'j.journal')], 60_000);
+  assert.equal(result.timedOut, false, `the process was kept alive: ${result.stderr}`);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /started/);
+});
+
 test('stop() releases file descriptors in this process too, and a stopped watcher cannot restart', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'auth.log');
