@@ -109,6 +109,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .description('move a quarantined file back to where it was, with its owner and mode')
     .argument('<id>', 'record id (from `list`)')
     .addOption(dirOption())
+    .option('--to <path>', 'restore to this absolute path instead of the original one (same checks; never overwrites)')
     .action(async (id: string, opts: QuarantineCliOptions) => {
       const { quarantineRestore } = await import('./commands/quarantine.js');
       result.code = await quarantineRestore(id, opts, ctx);
@@ -180,6 +181,7 @@ export interface ScanCliOptions {
 export interface QuarantineCliOptions {
   readonly dir: string;
   readonly json?: boolean;
+  readonly to?: string;
 }
 
 /** Options of `run`. */

@@ -87,7 +87,16 @@ describe('hostwarden scan', () => {
     const second = await cli(['scan', tree, '--hash-db', db, '--quarantine', qdir]);
     assert.equal(second.code, 1);
     const [record] = JSON.parse((await cli(['quarantine', 'list', '--dir', qdir, '--json'])).stdout) as { id: string }[];
-    const removed = await cli(['quarantine', 'remove', record?.id ?? '', '--dir', qdir]);
+    await writeFile(join(tree, 'payload.bin'), 'a new file took its place');
+    const refused = await cli(['quarantine', 'restore', record?.id ?? '', '--dir', qdir]);
+    assert.equal(refused.code, 2, 'restore never overwrites');
+    assert.equal(await readFile(join(tree, 'payload.bin'), 'utf8'), 'a new file took its place');
+    const elsewhere = await cli(['quarantine', 'restore', record?.id ?? '', '--dir', qdir, '--to', join(tree, 'payload.restored')]);
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.equal(await readFile(join(tree, 'payload.restored'), 'utf8'), payload);
+    await cli(['scan', join(tree, 'payload.restored'), '--hash-db', db, '--quarantine', qdir]);
+    const [again2] = JSON.parse((await cli(['quarantine', 'list', '--dir', qdir, '--json'])).stdout) as { id: string }[];
+    const removed = await cli(['quarantine', 'remove', again2?.id ?? '', '--dir', qdir]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match((await cli(['quarantine', 'list', '--dir', qdir])).stdout, /No files in quarantine/);
   });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Quarantine } from '../../quarantine/quarantine.js';
 import { EXIT, type CliContext } from '../context.js';
 import { formatBytes } from '../duration.js';
@@ -32,8 +33,8 @@ export async function quarantineList(opts: QuarantineCliOptions, ctx: CliContext
 
 /** `hostwarden quarantine restore <id>`: back where it was; refuses to overwrite. */
 export async function quarantineRestore(id: string, opts: QuarantineCliOptions, ctx: CliContext): Promise<number> {
-  const record = await new Quarantine({ directory: opts.dir }).restore(id);
-  ctx.stdout.write(`Restored ${one(record.id)} to ${one(record.originalPath)}\n`);
+  const record = await new Quarantine({ directory: opts.dir }).restore(id, opts.to === undefined ? {} : { to: resolve(opts.to) });
+  ctx.stdout.write(`Restored ${one(record.id)} to ${one(opts.to === undefined ? record.originalPath : resolve(opts.to))}\n`);
   return EXIT.ok;
 }
 
