@@ -5,7 +5,7 @@ import type { Severity } from '../core/severity.js';
 import { ConfigError } from './config.js';
 import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
-import { escapeTerminal } from './escape.js';
+import { escapeTerminal } from '../core/terminal.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
 
 // src/cli and dist/cli are both two levels below the package root.

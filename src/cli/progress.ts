@@ -1,4 +1,4 @@
-import { escapeTerminal, truncateMiddle } from './escape.js';
+import { escapeTerminal, truncateMiddle } from '../core/terminal.js';
 
 /** A writable terminal stream, as `process.stderr` is. */
 export interface ProgressStream {

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { OutStream } from './context.js';
-import { escapeTerminal } from './escape.js';
+import { escapeTerminal } from '../core/terminal.js';
 
 const ORDER = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { escapeTerminal } from './terminal.js';
 
 /**
  * The logging interface hostwarden writes to: any object with these four methods
@@ -57,9 +58,11 @@ export function createLogger(options: CreateLoggerOptions = {}): winston.Logger 
         stderrLevels: ['warn', 'error'],
         format: winston.format.combine(
           winston.format.timestamp(),
+          // Messages often carry attacker text (log lines, file names): one entry stays one
+          // line, and escape sequences cannot reach the terminal.
           winston.format.printf(({ timestamp, level: entryLevel, message, ...meta }) => {
             const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
-            return `${String(timestamp)} ${entryLevel}: ${String(message)}${extra}`;
+            return escapeTerminal(`${String(timestamp)} ${entryLevel}: ${String(message)}${extra}`, { singleLine: true });
           }),
         ),
       }),

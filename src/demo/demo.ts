@@ -17,7 +17,7 @@ import { ConsoleChannel } from '../cli/console-channel.js';
 import type { OutStream } from '../cli/context.js';
 import { cliDetectors } from '../cli/detectors.js';
 import { formatBytes, formatDuration } from '../cli/duration.js';
-import { escapeTerminal } from '../cli/escape.js';
+import { escapeTerminal } from '../core/terminal.js';
 import { wantsColor } from '../cli/format.js';
 import { ProgressLine } from '../cli/progress.js';
 import { bruteForceLines, plantDemoTree } from './samples.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAlert, resolveAlert } from '../../src/core/alert.js';
 import { formatDuration, formatBytes, parseDuration } from '../../src/cli/duration.js';
-import { escapeTerminal, truncateMiddle } from '../../src/cli/escape.js';
+import { escapeTerminal, truncateMiddle } from '../../src/core/terminal.js';
 import { formatAlert } from '../../src/cli/format.js';
 import { ProgressLine } from '../../src/cli/progress.js';
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { closeLogger, createLogger, silentLogger, type Logger } from '../../src/index.js';
+import { runScript } from '../helpers/run-script.js';
 
 describe('createLogger', () => {
   let dir: string;
@@ -32,6 +33,16 @@ describe('createLogger', () => {
     assert.equal(entries[1]?.message, 'Suspicious file: "invoice.pdf"\nnext line');
     assert.equal(entries[1]?.path, '/home/eve/invoice.pdf');
     for (const entry of entries) assert.ok(!Number.isNaN(Date.parse(String(entry.timestamp))));
+  });
+
+  it('keeps attacker text on one line and escape sequences off the terminal', async () => {
+    const result = await runScript(new URL('fixtures/hostile-console-log.ts', import.meta.url), [], 30_000);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, 'a newline in the message must not forge a second entry');
+    assert.doesNotMatch(result.stderr, /[\u001b\u0007\u202e]/);
+    assert.match(lines[0] ?? '', /warn: Failed password for \\x1b\[2J\\x1b\]0;pwned\\x07root\\nFAKE 00:00 info: all clear/);
+    assert.match(lines[0] ?? '', /\\u202e/);
   });
 
   it('is a Logger', () => {

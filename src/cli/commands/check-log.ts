@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Alert } from '../../core/alert.js';
 import { RuleEngine } from '../../logwatcher/engine.js';
 import { EXIT, UsageError, type CliContext } from '../context.js';
-import { escapeTerminal } from '../escape.js';
+import { escapeTerminal } from '../../core/terminal.js';
 import { formatAlert, wantsColor } from '../format.js';
 import { readLines } from '../lines.js';
 import type { CheckLogCliOptions } from '../program.js';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Quarantine } from '../../quarantine/quarantine.js';
 import { EXIT, type CliContext } from '../context.js';
 import { formatBytes } from '../duration.js';
-import { escapeTerminal } from '../escape.js';
+import { escapeTerminal } from '../../core/terminal.js';
 import type { QuarantineCliOptions } from '../program.js';
 
 const one = (s: string): string => escapeTerminal(s, { singleLine: true });

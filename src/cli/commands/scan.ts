@@ -6,7 +6,7 @@ import { isAtLeast } from '../../core/severity.js';
 import { EXIT, type CliContext } from '../context.js';
 import { cliDetectors, parseExtensions } from '../detectors.js';
 import { formatBytes, formatDuration } from '../duration.js';
-import { escapeTerminal } from '../escape.js';
+import { escapeTerminal } from '../../core/terminal.js';
 import { ProgressLine } from '../progress.js';
 import type { ScanCliOptions } from '../program.js';
 
