@@ -437,7 +437,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         const results = returned instanceof Promise ? await returned : returned;
         for (const r of results) {
           const finding: Finding = {
-            path: shown(),
+            // The exact path, so that code acting on a finding touches this file and no
+            // other; a rendering of a hostile name could name a different, innocent file.
+            path: file.path,
+            displayPath: shown(),
             detector: detector.name,
             rule: r.rule,
             severity: r.severity,

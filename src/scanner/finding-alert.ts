@@ -4,28 +4,29 @@ import type { Finding, SkipReason } from './types.js';
 /**
  * The {@link Alert} for a finding: `source: 'file'`, the finding's rule and severity, key
  * `file:<rule>:<path>` (stable across scans, so the Notifier dedups a file reported again),
- * and the detector's labels plus `path`, `detector` and `sha256`. The path in a finding is
- * already escaped; the title keeps only its end, where the file name is.
+ * and the detector's labels plus `path`, `detector` and `sha256`. Alerts are shown to people,
+ * so they carry the finding's escaped `displayPath`; the title keeps only its end, where the file name is.
  *
  * @internal
  */
 export function alertForFinding(finding: Finding, time: Date): Alert {
-  const shortPath = finding.path.length > 200 ? `…${finding.path.slice(-199)}` : finding.path;
+  const shown = finding.displayPath;
+  const shortPath = shown.length > 200 ? `…${shown.slice(-199)}` : shown;
   return createAlert({
     source: 'file',
     rule: finding.rule,
     severity: finding.severity,
-    key: `file:${finding.rule}:${finding.path}`,
+    key: `file:${finding.rule}:${shown}`,
     title: `${finding.reason}: ${shortPath}`,
     summary: [
-      `File: ${finding.path}`,
+      `File: ${shown}`,
       `Detector: ${finding.detector}`,
       `Reason: ${finding.reason}`,
       `Size: ${finding.size} bytes`,
       ...(finding.sha256 ? [`SHA-256: ${finding.sha256}`] : []),
     ].join('\n'),
     time,
-    labels: { ...finding.labels, path: finding.path, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
+    labels: { ...finding.labels, path: shown, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
   });
 }
 

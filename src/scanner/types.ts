@@ -131,8 +131,18 @@ export interface Detector {
 
 /** One suspicious file, as emitted in `'finding'` and listed in {@link ScanReport.findings}. */
 export interface Finding {
-  /** The path, with control characters escaped (see the docs); bounded to 4096 chars. */
+  /**
+   * The exact path, as the file system has it: pass this to `Quarantine.isolate()`.
+   * It may hold control characters or bidi overrides: never print it raw, show
+   * {@link Finding.displayPath} instead.
+   */
   readonly path: string;
+  /**
+   * The path for humans: control characters, bidi overrides and backslashes escaped
+   * (`\xNN`, `\u{NNNN}`, `\\`, so the rendering is unambiguous), cut at 4096 characters.
+   * Alerts, warnings and logs use it.
+   */
+  readonly displayPath: string;
   /** The detector's name. */
   readonly detector: string;
   /** The rule, e.g. `file.hash-match`. */

@@ -49,7 +49,10 @@ describe('FileScanner', () => {
     assert.equal(findings.length, 2);
     assert.deepEqual(report.findings, findings);
     const shown = `${tree}/evil\\x0a\\u{202e}txt.exe`;
-    for (const f of findings) assert.equal(f.path, shown);
+    for (const f of findings) {
+      assert.equal(f.path, join(tree, evil), 'the exact path, for code that acts on it');
+      assert.equal(f.displayPath, shown, 'the escaped path, for people');
+    }
     assert.equal(alerts.length, 2);
     const ext = alerts.find((a) => a.rule === 'file.extension') as Alert;
     assert.equal(ext.source, 'file');
@@ -61,6 +64,26 @@ describe('FileScanner', () => {
     assert.ok(!ext.title.includes('\n') && !ext.title.includes('\u202E'), 'no raw control or bidi characters in the title');
     assert.ok(alerts.some((a) => a.rule === 'file.executable' && a.severity === 'warning'));
     assert.equal(report.durationMs, 0);
+  });
+
+  it("a finding's path isolates exactly the file found, never one named like its rendering", async () => {
+    const tree = join(dir, 'lookalike');
+    await mkdir(tree, { recursive: true });
+    const hostile = join(tree, 'a\nb.exe');
+    // An innocent file whose name is the escaped rendering of the hostile one.
+    const decoy = join(tree, 'a\\x0ab.exe');
+    await writeFile(hostile, peImage());
+    await writeFile(decoy, 'innocent notes');
+    const scanner = new FileScanner({ roots: [tree], threads: 1, detectors: [executableDetector()] });
+    const report = await scanner.scan();
+    assert.equal(report.findings.length, 1, 'only the PE is a finding');
+    const finding = report.findings[0] as Finding;
+    assert.equal(finding.path, hostile);
+    const quarantine = new Quarantine({ directory: join(dir, 'lookalike-q') });
+    const record = await quarantine.isolate(finding.path, { reason: finding.reason });
+    assert.equal(record.originalPath, hostile);
+    await assert.rejects(stat(hostile), { code: 'ENOENT' });
+    assert.equal(await readFile(decoy, 'utf8'), 'innocent notes', 'the look-alike file is untouched');
   });
 
   it('keeps alert titles short for deep paths, with the file name', async () => {
