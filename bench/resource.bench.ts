@@ -1,6 +1,8 @@
 // ResourceMonitor's per-sample cost against the naive systeminformation sampler
 // (`currentLoad` + `mem` + `fsSize`): processes spawned, CPU time (own and children's)
-// and event-loop delay added. Run: npm run bench -- resource
+// and event-loop delay added: as timer lateness (noise-sensitive on a shared VM), and as the
+// main-thread work a sample runs per callback and per loop iteration (see docs/resource.md,
+// "Benchmark", for the method). Run: npm run bench -- resource
 import { createHook } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -129,8 +131,8 @@ function probeLoopDelay(histogram: RecordableHistogram): () => void {
 // kernel took the thread away (steal, pre-emption), process CPU alone counts libuv's worker
 // threads reading files meanwhile; the smaller of the two is still an upper bound on the main
 // thread's own work, and robust to both. A "turn" merges callbacks separated by less than
-// TURN_GAP_MS (the microtasks drained after an fs callback, say): nothing else can run on the
-// loop in such a gap, so a turn is what a due timer may have to wait for.
+// TURN_GAP_MS (the microtasks drained after an fs callback, say). That is a heuristic that can
+// span loop iterations, so it over-estimates; the loop-iteration pass in block() is exact.
 const TURN_GAP_MS = 0.05;
 const SPIN_MIN_MS = 3;
 interface SliceProbe {
