@@ -1,20 +1,25 @@
 // FileScanner against ClamAV's clamscan and `find | xargs sha256sum` on the same generated tree.
 //
-//   npm run bench -- scanner
+//   npm run bench -- scanner            (measures the built package: node dist/index.js)
+//   npm run bench -- scanner --src      (measures the TypeScript sources through tsx instead)
 //
 // Generates ~20,000 files (~300 MB) with planted samples in a temp dir (deleted afterwards),
 // writes one ClamAV .hsb for both tools, and runs each contender once on the warm page cache.
-// Every hostwarden run happens in a child process of its own so its peak RSS is its own.
+// Every hostwarden run happens in a child process of its own so its peak RSS is its own, and
+// that child is what a user runs: plain `node` importing the built package (dist/, rebuilt
+// with `npm run build` first when missing or older than src/), not tsx compiling sources.
 // "scan" is the time of `scanner.scan()` (signature loading included) for hostwarden, and the
-// whole command for the others; "process" adds Node's start-up (tsx compiling the sources).
-// "CPU" is user + system time of all threads: of the scan for hostwarden, of the command otherwise.
-import { execFile, spawn } from 'node:child_process';
+// whole command for the others; "process" is the whole child process (Node's start-up and
+// the package import included). "CPU" is user + system time of all threads: of the scan for
+// hostwarden, of the command otherwise.
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { EICAR_TEST_STRING, executableDetector, extensionDetector, FileScanner, hashDetector } from '../src/index.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EICAR_TEST_STRING } from '../src/index.js';
 
 const FILES = 20_000;
 const DIRS = 200;
@@ -32,29 +37,60 @@ interface RunResult {
 
 const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
-// --- child mode: one hostwarden scan, result as JSON on stdout --------------------------
-if (process.argv[2] === '--child') {
-  const [, , , mode, root, hsb] = process.argv as [string, string, string, 'default' | 'sizeless', string, string];
-  const detectors =
-    mode === 'default' ? [extensionDetector(), executableDetector(), hashDetector({ files: [hsb] })] : [hashDetector({ files: [hsb] })];
-  const scanner = new FileScanner({ roots: [root], detectors, maxFileSize: 1024 ** 3 });
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const report = await scanner.scan();
-  const ms = performance.now() - started;
-  // All threads of the process (main and workers), during the scan only.
-  const cpu = process.cpuUsage(cpuBefore);
-  const result: RunResult = {
-    ms,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    files: report.filesScanned,
-    hashMatches: report.findings.filter((f) => f.rule === 'file.hash-match').length,
-    findings: report.findings.length,
-    bytesHashed: report.bytesHashed,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-  };
-  process.stdout.write(JSON.stringify(result));
-  process.exit(0);
+// --- the measured child: plain JavaScript, one scan, result as JSON on stdout ----------------
+// Written to the temp dir and run by `node` (or `node --import=tsx/esm` with --src); it
+// imports hostwarden by URL, as a user's program imports the package.
+const CHILD_SOURCE = `
+const [entry, mode, root, hsb] = process.argv.slice(2);
+const { extensionDetector, executableDetector, hashDetector, FileScanner } = await import(entry);
+const detectors = mode === 'default' ? [extensionDetector(), executableDetector(), hashDetector({ files: [hsb] })] : [hashDetector({ files: [hsb] })];
+const scanner = new FileScanner({ roots: [root], detectors, maxFileSize: 1024 ** 3 });
+const started = performance.now();
+const cpuBefore = process.cpuUsage();
+const report = await scanner.scan();
+const ms = performance.now() - started;
+// All threads of the process (main and workers), during the scan only.
+const cpu = process.cpuUsage(cpuBefore);
+process.stdout.write(JSON.stringify({
+  ms,
+  cpuMs: (cpu.user + cpu.system) / 1000,
+  files: report.filesScanned,
+  hashMatches: report.findings.filter((f) => f.rule === 'file.hash-match').length,
+  findings: report.findings.length,
+  bytesHashed: report.bytesHashed,
+  peakRssMb: process.resourceUsage().maxRSS / 1024,
+}));
+process.exit(0);
+`;
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const fromSources = process.argv.includes('--src');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** The package entry the child imports: dist/index.js, built first when missing or stale. */
+function packageEntry(): string {
+  if (fromSources) return pathToFileURL(join(repo, 'src', 'index.ts')).href;
+  const dist = join(repo, 'dist', 'index.js');
+  let built = 0;
+  try {
+    built = statSync(dist).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (built === 0 || newestMtime(join(repo, 'src')) > built) {
+    console.log('Building the package (npm run build) so the bench measures what users run...');
+    const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repo, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error('npm run build failed');
+  }
+  return pathToFileURL(dist).href;
 }
 
 // --- the tree ------------------------------------------------------------------------------
@@ -139,17 +175,15 @@ async function generate(base: string): Promise<Tree> {
 }
 
 // --- contenders ----------------------------------------------------------------------------
-function runChild(mode: 'default' | 'sizeless', tree: Tree): Promise<RunResult & { processMs: number }> {
-  const self = fileURLToPath(import.meta.url);
+function runChild(mode: 'default' | 'sizeless', tree: Tree, child: string, entry: string): Promise<RunResult & { processMs: number }> {
   const started = performance.now();
+  const args = [...(fromSources ? ['--import=tsx/esm'] : []), child, entry, mode, tree.root, mode === 'default' ? tree.hsb : tree.sizelessHsb];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import=tsx/esm', self, '--child', mode, tree.root, mode === 'default' ? tree.hsb : tree.sizelessHsb], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const proc = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.on('error', reject);
-    child.on('close', (code) =>
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    proc.on('error', reject);
+    proc.on('close', (code) =>
       code === 0 ? resolve({ ...(JSON.parse(out) as RunResult), processMs: performance.now() - started }) : reject(new Error(`child exited ${code}`)),
     );
   });
@@ -180,8 +214,11 @@ const fmt = (ms: number): string => (ms / 1000).toFixed(2);
 const cpu = (ms: number | undefined): string => (ms === undefined ? 'n/a' : fmt(ms));
 const mb = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(0));
 
+const entry = packageEntry();
 const base = await mkdtemp(join(tmpdir(), 'hostwarden-bench-'));
 try {
+  const child = join(base, 'child.mjs');
+  await writeFile(child, CHILD_SOURCE);
   const t0 = performance.now();
   const tree = await generate(base);
   const total = FILES + tree.planted.hash + tree.planted.disguised + tree.planted.exe;
@@ -189,12 +226,12 @@ try {
     `Tree: ${total} files, ${(tree.bytes / 1024 / 1024).toFixed(0)} MiB in ${DIRS} dirs (generated in ${fmt(performance.now() - t0)} s); ` +
       `planted: ${tree.planted.hash} blocklisted (incl. EICAR), ${tree.planted.disguised} PEs named .pdf, ${tree.planted.exe} .EXE; ` +
       `.hsb with ${tree.planted.hash + 5000} signatures. Node ${process.version}, ${availableParallelism()} CPUs ` +
-      `(load average ${loadavg()[0]?.toFixed(1)} when it started), warm page cache, one run each.\n`,
+      `(load average ${loadavg()[0]?.toFixed(1)} when it started), warm page cache, one run each; hostwarden measured as \`${fromSources ? 'node --import=tsx/esm src/index.ts' : 'node dist/index.js'}\`.\n`,
   );
   const gnuTime = (await which('/usr/bin/time')) ? '/usr/bin/time' : undefined;
   const rows: string[][] = [];
 
-  const hw = await runChild('default', tree);
+  const hw = await runChild('default', tree, child, entry);
   rows.push(['hostwarden: extension + executable + hash (.hsb, sized)', fmt(hw.ms), fmt(hw.processMs), fmt(hw.cpuMs), String(hw.files), String(hw.hashMatches), String(hw.findings), mb(hw.peakRssMb)]);
 
   const clamscan = await which('clamscan');
@@ -208,7 +245,7 @@ try {
     rows.push(['clamscan (not installed: apt-get install clamav)', 'n/a', '', '', '', '', '', '']);
   }
 
-  const sizeless = await runChild('sizeless', tree);
+  const sizeless = await runChild('sizeless', tree, child, entry);
   rows.push(['hostwarden: hash only, size-less signatures (every file hashed)', fmt(sizeless.ms), fmt(sizeless.processMs), fmt(sizeless.cpuMs), String(sizeless.files), String(sizeless.hashMatches), String(sizeless.findings), mb(sizeless.peakRssMb)]);
 
   const pipeline = `find '${tree.root}' -type f -print0 | xargs -0 sha256sum > /dev/null`;

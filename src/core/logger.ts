@@ -1,5 +1,13 @@
-import winston from 'winston';
+import { createRequire } from 'node:module';
+import type winston from 'winston';
 import { escapeTerminal } from './terminal.js';
+
+// winston is loaded on the first createLogger()/closeLogger() call, not on import: it
+// costs ~0.2 s and ~11 MB of RSS at start-up, paid by every program that imports
+// hostwarden even when it passes its own logger (or none). winston is CommonJS, so a
+// synchronous require keeps createLogger() synchronous.
+let winstonModule: typeof winston | undefined;
+const loadWinston = (): typeof winston => (winstonModule ??= createRequire(import.meta.url)('winston') as typeof winston);
 
 /**
  * The logging interface hostwarden writes to: any object with these four methods
@@ -51,6 +59,7 @@ export interface CreateLoggerOptions {
  */
 export function createLogger(options: CreateLoggerOptions = {}): winston.Logger {
   const { level = 'info', file, console: toConsole = true } = options;
+  const winston = loadWinston();
   const transports: winston.transport[] = [];
   if (toConsole) {
     transports.push(
@@ -90,7 +99,8 @@ export function createLogger(options: CreateLoggerOptions = {}): winston.Logger 
  * await closeLogger(logger);
  */
 export async function closeLogger(logger: winston.Logger): Promise<void> {
-  const files = logger.transports.filter((t) => t instanceof winston.transports.File);
+  const { File } = loadWinston().transports;
+  const files = logger.transports.filter((t) => t instanceof File);
   const flushed = files.map((t) => new Promise<void>((resolve) => t.once('finish', () => resolve())));
   logger.end();
   await Promise.all(flushed);

@@ -1,4 +1,5 @@
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
+import type nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
@@ -141,7 +142,11 @@ export class EmailChannel implements Channel {
       disableUrlAccess: true,
     };
     if (options.auth !== undefined) transportOptions.auth = { user: options.auth.user, pass: options.auth.pass };
-    this.#transport = nodemailer.createTransport(transportOptions);
+    // Loaded here, not on import: programs that import hostwarden without e-mail alerts
+    // (a scanner, a log watcher) do not pay nodemailer's start-up time and memory.
+    // It is CommonJS, so the constructor stays synchronous.
+    const mailer = createRequire(import.meta.url)('nodemailer') as typeof nodemailer;
+    this.#transport = mailer.createTransport(transportOptions);
   }
 
   /** Sends one mail; the receipt's `ref` is its Message-ID (for `In-Reply-To` on the resolved notice). */
