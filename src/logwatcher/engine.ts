@@ -131,7 +131,8 @@ export class RuleEngine {
    */
   handle(line: string, origin: LineOrigin): HandleResult {
     const out = this.#out;
-    out.length = 0;
+    // Setting length is a runtime call even when it is already 0, and this runs per line.
+    if (out.length !== 0) out.length = 0;
     const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
     if (n === 0) return NOTHING;
     const result: HandleResult = { matches: [...out], alerts: [] };
