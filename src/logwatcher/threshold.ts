@@ -23,7 +23,7 @@ interface KeyState {
   first: number;
   last: number;
   total: number;
-  /** The latest lines, unsanitized but capped (see evidenceText); up to 2 × maxEvidence kept. */
+  /** The latest `maxEvidence` lines, unsanitized but capped (see evidenceText). */
   readonly evidence: string[];
   readonly rules: Set<string>;
   readonly users: Set<string>;
@@ -100,11 +100,10 @@ export class ThresholdTracker {
     state.rules.add(match.rule.id);
     const user = match.fields.user;
     if (user !== undefined && state.users.size < MAX_USERS) state.users.add(user);
-    // Raw (capped) lines, sanitized only when an alert is built: most matches never
-    // make one. Trimmed in batches: an array shift() per match costs O(maxEvidence).
+    // Raw (capped) lines, sanitized only when an alert is built: most matches never make one.
     const ev = state.evidence;
     ev.push(evidenceText(match.line));
-    if (ev.length >= 2 * this.#maxEvidence) ev.splice(0, ev.length - this.#maxEvidence);
+    if (ev.length > this.#maxEvidence) ev.shift();
 
     const inWindow = state.firing === undefined ? this.#crossed(state.times, t, Math.min(weight, spec.count), spec) : 0;
     if (inWindow > 0) {
@@ -206,11 +205,7 @@ export class ThresholdTracker {
 
   /** The latest `maxEvidence` lines of a key, made safe to show. */
   #evidence(state: KeyState): string[] {
-    const ev = state.evidence;
-    const from = Math.max(0, ev.length - this.#maxEvidence);
-    const out: string[] = [];
-    for (let i = from; i < ev.length; i++) out.push(sanitizeLine(ev[i] as string));
-    return out;
+    return state.evidence.map(sanitizeLine);
   }
 
   #resolve(state: KeyState, why?: string): Alert {
