@@ -1,5 +1,3 @@
-import { isAscii } from 'node:buffer';
-
 /**
  * Splits a byte stream into text lines with bounded memory.
  *
@@ -58,7 +56,6 @@ export class LineSplitter {
       start = nl + 1;
     }
     const max = this.#maxLineLength;
-    if (!hasNul) start = this.#asciiLines(chunk, start, length, max, emit);
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl === -1 || nl >= length) break;
@@ -71,28 +68,6 @@ export class LineSplitter {
       start = nl + 1;
     }
     if (start < length) this.#append(chunk, start, length);
-  }
-
-  /**
-   * The common case, a run of pure ASCII lines: decoded once as a whole (latin1, a plain
-   * copy) and sliced, instead of one decoder call per line. With one byte per character
-   * the byte limits and offsets are character ones. Returns where the run ended; the
-   * caller handles anything after it (non-ASCII lines, the unfinished tail).
-   */
-  #asciiLines(chunk: Buffer, start: number, length: number, max: number, emit: (line: string, cutBytes: number) => void): number {
-    const last = chunk.lastIndexOf(10, length - 1);
-    if (last < start || !isAscii(chunk.subarray(start, last))) return start;
-    const text = chunk.toString('latin1', start, last + 1);
-    let from = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', from);
-      if (nl === -1) break;
-      const size = nl - from;
-      if (size > max) emit(text.slice(from, from + max), size - max);
-      else emit(text.charCodeAt(nl - 1) === 13 && nl > from ? text.slice(from, nl - 1) : text.slice(from, nl), 0);
-      from = nl + 1;
-    }
-    return last + 1;
   }
 
   #append(chunk: Buffer, from: number, to: number): void {
