@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { AbortedError, InvalidOptionError, IoError } from '../core/errors.js';
 import { expectNumber, expectSignal, expectString } from '../core/validate.js';
@@ -248,7 +249,8 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
       }
       const last = buf.lastIndexOf(10, bytesRead - 1);
       if (last >= start) {
-        const text = buf.toString('utf8', start, last);
+        // Pure ASCII (the usual log) decodes as latin1, a plain copy, to the same text.
+        const text = buf.toString(isAscii(buf.subarray(start, last)) ? 'latin1' : 'utf8', start, last);
         let from = 0;
         for (;;) {
           const nl = text.indexOf('\n', from);

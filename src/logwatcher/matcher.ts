@@ -105,10 +105,17 @@ export class LineMatcher {
 
     let message: string | undefined;
     let added = 0;
+    let own = false;
     outer: for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i] as CompiledRule;
       if (c.anchor !== undefined && !line.startsWith(c.anchor, start)) continue;
       for (let j = 0; j < c.literals.length; j++) if (line.indexOf(c.literals[j] as string, start) < 0) continue outer;
+      if (!own) {
+        // Copied once before the first regex, so the line and the captures (slices of
+        // it) kept by a match do not pin the read chunk, without copying each capture.
+        line = detach(line);
+        own = true;
+      }
       let m: RegExpExecArray | null;
       if (c.sticky !== undefined && end === line.length) {
         c.sticky.lastIndex = start;
@@ -126,9 +133,10 @@ export class LineMatcher {
       for (let k = 0; k < c.groups.length; k++) {
         const [index, name] = c.groups[k] as readonly [number, string];
         const value = m[index];
-        if (value !== undefined && value.length > 0) fields[name] = detach(value);
+        // A short field kept alone (say, in a set of hosts) may pin a short line, not a huge one.
+        if (value !== undefined && value.length > 0) fields[name] = line.length > 256 ? detach(value) : value;
       }
-      const result: LogMatch = { rule: c.rule, line: detach(line), file, lineNumber, time: new Date(this.time), fields };
+      const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
       if (s.progStart >= 0) result.program = this.#lastProgram;
       if (s.pid >= 0) result.pid = s.pid;
       if (repeated > 1) result.repeated = repeated;

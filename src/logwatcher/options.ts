@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import { expectArray, expectBoolean, expectNumber, expectOneOf, expectString } from '../core/validate.js';
 import { validateRules, type LogRule } from './rule.js';
 import { authRules } from './auth-rules.js';
+import { systemNow } from './engine.js';
 import type { JournalOptions, ResolvedJournal } from './journal.js';
 
 /** Options of {@link LogWatcher}. */
@@ -147,7 +148,7 @@ export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
     sweepInterval: num('sweepInterval', 10_000, 10),
     watch: options.watch === undefined ? true : expectBoolean('watch', options.watch),
     hostname: options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname),
-    now: options.now ?? (() => new Date()),
+    now: options.now ?? systemNow,
     maxEvidence: options.maxEvidence === undefined ? undefined : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true }),
     cwd: options.cwd === undefined ? process.cwd() : expectString('cwd', options.cwd),
   });

@@ -23,6 +23,7 @@ interface KeyState {
   first: number;
   last: number;
   total: number;
+  /** The latest `maxEvidence` lines, unsanitized but capped (see evidenceText). */
   readonly evidence: string[];
   readonly rules: Set<string>;
   readonly users: Set<string>;
@@ -99,8 +100,10 @@ export class ThresholdTracker {
     state.rules.add(match.rule.id);
     const user = match.fields.user;
     if (user !== undefined && state.users.size < MAX_USERS) state.users.add(user);
-    state.evidence.push(sanitizeLine(match.line));
-    if (state.evidence.length > this.#maxEvidence) state.evidence.shift();
+    // Raw (capped) lines, sanitized only when an alert is built: most matches never make one.
+    const ev = state.evidence;
+    ev.push(evidenceText(match.line));
+    if (ev.length > this.#maxEvidence) ev.shift();
 
     const inWindow = state.firing === undefined ? this.#crossed(state.times, t, Math.min(weight, spec.count), spec) : 0;
     if (inWindow > 0) {
@@ -122,7 +125,9 @@ export class ThresholdTracker {
   #crossed(times: number[], t: number, n: number, spec: ThresholdSpec): number {
     let i = times.length;
     while (i > 0 && (times[i - 1] as number) > t) i--;
-    for (let k = 0; k < n; k++) times.splice(i, 0, t);
+    // In-order lines (the usual case) append; only a late line is spliced in.
+    if (i === times.length) for (let k = 0; k < n; k++) times.push(t);
+    else for (let k = 0; k < n; k++) times.splice(i, 0, t);
     const newest = times[times.length - 1] as number;
     let drop = 0;
     while (drop < times.length && (times[drop] as number) < newest - 2 * spec.within) drop++;
@@ -194,8 +199,13 @@ export class ThresholdTracker {
       hostname: this.#hostname,
       time: new Date(t),
       labels,
-      evidence: [...state.evidence],
+      evidence: this.#evidence(state),
     });
+  }
+
+  /** The latest `maxEvidence` lines of a key, made safe to show. */
+  #evidence(state: KeyState): string[] {
+    return state.evidence.map(sanitizeLine);
   }
 
   #resolve(state: KeyState, why?: string): Alert {
@@ -205,7 +215,7 @@ export class ThresholdTracker {
       time: new Date(why === undefined ? state.last + state.spec.resolveAfter : state.last),
       title: `Resolved: ${firing.title}`,
       summary: `${this.#summary(state)}\n${why ?? `Quiet for ${formatDuration(state.spec.resolveAfter)} since ${new Date(state.last).toISOString()}.`}`,
-      evidence: [...state.evidence],
+      evidence: this.#evidence(state),
     });
   }
 
@@ -265,7 +275,23 @@ function escapeChar(ch: string): string {
  */
 export function sanitizeValue(value: string, max = 200): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  return cut.replace(UNSAFE, escapeChar);
+  // Nearly every value (an address, a user name) is plain: a char scan is much cheaper than replace().
+  for (let i = 0; i < cut.length; i++) {
+    const c = cut.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
+      return cut.replace(UNSAFE, escapeChar);
+    }
+  }
+  return cut;
+}
+
+/**
+ * What a key keeps of an evidence line until an alert is built: the line itself, or for a
+ * long one a copy of just enough of it that {@link sanitizeLine} gives the same result
+ * (1001 characters still say "longer than 1000"), so kept lines stay small.
+ */
+function evidenceText(line: string): string {
+  return line.length <= 1001 ? line : (' ' + line.slice(0, 1001)).slice(1);
 }
 
 /**

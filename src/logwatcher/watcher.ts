@@ -5,7 +5,7 @@ import type { Alert } from '../core/alert.js';
 import type { BaseEvents } from '../core/emitter.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type FilePosition, type PathState } from './checkpoint.js';
-import { RuleEngine, type HandleResult } from './engine.js';
+import { RuleEngine, systemNow, type HandleResult } from './engine.js';
 import { expandGlob, parseFileSpec, type FileSpec } from './glob.js';
 import { JournalSource } from './journal.js';
 import { resolveOptions, type LogWatcherOptions, type ResolvedOptions } from './options.js';
@@ -90,7 +90,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     this.#o = resolveOptions(options);
     this.#specs = this.#o.files.map((f) => parseFileSpec(f, this.#o.cwd));
     const now = this.#o.now;
-    this.#clock = () => now().getTime();
+    this.#clock = now === systemNow ? Date.now : () => now().getTime();
     // Built here so a bad rule or option throws at construction, not at start().
     this.#engine = new RuleEngine({
       rules: this.#o.rules,
