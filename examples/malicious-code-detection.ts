@@ -76,7 +76,7 @@ const scanner = new FileScanner({
 
 // Paths are attacker-chosen: findings and warnings carry them escaped; a quarantine
 // record keeps the real path (to restore it), so strip control characters before logging it.
-scanner.on('finding', (f) => logger.warn(`Suspicious file: ${f.path}: ${f.reason}`, { rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 }));
+scanner.on('finding', (f) => logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 }));
 scanner.on('quarantined', ({ record }) => logger.warn(`Isolated ${oneLine(record.originalPath)} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
 scanner.on('warning', (w) => logger.warn(`Could not check ${w.path}: ${w.message}`, { reason: w.reason }));
 scanner.on('error', (error) => logger.error(error.message));
