@@ -110,11 +110,14 @@ export function metricPoints(sample: ResourceSample, metric: ResourceMetric): Me
   }
 }
 
-// Mount points come from the mount table, and unprivileged users can mount FUSE file systems
-// at paths they name: keep them on one printable line where they are shown in alert text.
-function printable(text: string): string {
+/**
+ * Hostile text (mount points named by unprivileged FUSE users, process names chosen by the
+ * process) on one printable line for alert text: controls become `?`, long text is cut.
+ * @internal
+ */
+export function printableLine(text: string, max: number): string {
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-  return clean.length > 200 ? `${clean.slice(0, 199)}…` : clean;
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
 /** A human name for a metric, used in alert titles. @internal */
@@ -143,9 +146,9 @@ export function metricLabel(metric: ResourceMetric, mount?: string): string {
     case 'load15':
       return 'Load (15m per CPU)';
     case 'disk.space':
-      return `Disk space on ${printable(mount ?? '?')}`;
+      return `Disk space on ${printableLine(mount ?? '?', 200)}`;
     case 'disk.inodes':
-      return `Inodes on ${printable(mount ?? '?')}`;
+      return `Inodes on ${printableLine(mount ?? '?', 200)}`;
   }
 }
 

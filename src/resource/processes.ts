@@ -1,4 +1,5 @@
 import { loadSystemInformation } from './systeminformation-source.js';
+import { printableLine } from './metrics.js';
 
 /** One process as named in a CPU or memory alert. */
 export interface ProcessInfo {
@@ -37,16 +38,9 @@ export function topProcesses(list: readonly ProcessInfo[], by: 'cpu' | 'memory',
   return [...list].sort((a, b) => key(b) - key(a) || a.pid - b.pid).slice(0, count);
 }
 
-// Process names come from the (possibly hostile) process itself: keep them on one line,
-// printable and short, so they cannot forge extra summary lines.
-function clean(name: string): string {
-  const printable = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-  return printable.length > 64 ? `${printable.slice(0, 63)}…` : printable;
-}
-
 /** One line per process, for an alert's summary and evidence. @internal */
 export function formatProcess(p: ProcessInfo): string {
-  return `pid ${p.pid} ${clean(p.name)}: CPU ${p.cpuPercent.toFixed(1)} %, memory ${formatBytes(p.memoryBytes)} (${p.memoryPercent.toFixed(1)} %)`;
+  return `pid ${p.pid} ${printableLine(p.name, 64)}: CPU ${p.cpuPercent.toFixed(1)} %, memory ${formatBytes(p.memoryBytes)} (${p.memoryPercent.toFixed(1)} %)`;
 }
 
 /** Bytes in binary units, e.g. `1.5 GiB`. @internal */

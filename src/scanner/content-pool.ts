@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { OPEN_NOFOLLOW_READ } from '../quarantine/safe-fs.js';
-import type { ContentPattern, EntryKind, HashAlgorithm } from './types.js';
+import type { ContentPattern, EntryKind, HashAlgorithm, ScannedFile } from './types.js';
 
 /** One file to read in a worker: opened there by path, checked against the walk's (dev, inode). @internal */
 export interface ContentJob {
@@ -43,18 +43,10 @@ export interface ContentFailure {
 /** @internal */
 export type ContentOutcome = ContentResult | ContentFailure;
 
-/** An entry's `lstat`, as the worker saw it. @internal */
-export interface WireStats {
+/** An entry's `lstat`, as the worker saw it: the {@link ScannedFile} stat fields. @internal */
+export type WireStats = Pick<ScannedFile, 'size' | 'dev' | 'ino' | 'mode' | 'uid' | 'gid' | 'mtimeMs' | 'ctimeMs'> & {
   readonly kind: EntryKind | 'directory';
-  readonly size: number;
-  readonly dev: number;
-  readonly ino: number;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-}
+};
 
 /**
  * An `lstat`, plus (for a regular file, when asked) its first bytes read through a
