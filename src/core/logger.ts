@@ -1,13 +1,10 @@
-import { createRequire } from 'node:module';
 import type winston from 'winston';
+import { lazyRequire } from './lazy-require.js';
 import { escapeTerminal } from './terminal.js';
 
-// winston is loaded on the first createLogger()/closeLogger() call, not on import: it
-// costs ~0.2 s and ~11 MB of RSS at start-up, paid by every program that imports
-// hostwarden even when it passes its own logger (or none). winston is CommonJS, so a
-// synchronous require keeps createLogger() synchronous.
-let winstonModule: typeof winston | undefined;
-const loadWinston = (): typeof winston => (winstonModule ??= createRequire(import.meta.url)('winston') as typeof winston);
+// winston is loaded on the first createLogger()/closeLogger() call, not on import: most
+// programs pass their own logger (or none).
+const loadWinston = lazyRequire<typeof winston>('winston');
 
 /**
  * The logging interface hostwarden writes to: any object with these four methods

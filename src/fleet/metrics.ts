@@ -1,8 +1,13 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import { InvalidOptionError } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-require.js';
 import { isSeverity } from '../core/severity.js';
 import { labelValue, matchRuleId, num, obj, pick, str, type NamedComponent, type ObservableComponent } from './observed.js';
 import { ResourceGauges } from './resource-gauges.js';
+
+// prom-client is loaded by the first HostwardenMetrics, not by importing hostwarden.
+const loadPromClient = lazyRequire<typeof PromClient>('prom-client');
 
 /** Options of {@link HostwardenMetrics}. */
 export interface HostwardenMetricsOptions {
@@ -81,7 +86,7 @@ export class HostwardenMetrics implements Disposable {
 
   constructor(options: HostwardenMetricsOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-    const registry = options.registry ?? new Registry();
+    const registry = options.registry ?? new (loadPromClient().Registry)();
     // Duck-typed rather than instanceof: a service may hold a Registry from its own copy
     // of prom-client, which stores our metrics just as well.
     const methods = ['registerMetric', 'removeSingleMetric', 'getSingleMetric', 'metrics'] as const;
@@ -280,13 +285,13 @@ export class HostwardenMetrics implements Disposable {
   }
 
   #counter<L extends string>(name: string, help: string, labelNames: L[], collect?: (this: Counter<L>) => void): Counter<L> {
-    const metric = new Counter<L>({ name: this.prefix + name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
+    const metric = new (loadPromClient().Counter)<L>({ name: this.prefix + name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
     this.#register(metric as Counter<string>);
     return metric;
   }
 
   #gauge<L extends string>(name: string, help: string, labelNames: L[], collect?: (this: Gauge<L>) => void): Gauge<L> {
-    const metric = new Gauge<L>({ name: this.prefix + name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
+    const metric = new (loadPromClient().Gauge)<L>({ name: this.prefix + name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
     this.#register(metric as Gauge<string>);
     return metric;
   }

@@ -1,20 +1,17 @@
-import {
-  WebAPIHTTPError,
-  WebAPIPlatformError,
-  WebAPIRateLimitedError,
-  WebAPIRequestError,
-  WebClient,
-  LogLevel,
-  type Logger as SlackLogger,
-} from '@slack/web-api';
+import type * as SlackWebApi from '@slack/web-api';
+import type { Logger as SlackLogger, WebClient } from '@slack/web-api';
 import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import type { Severity } from '../../core/severity.js';
 import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
 import { escapeSlack, escapeSlackCode, escapeThenTruncate, oneLine, stripControl, truncate } from '../escape.js';
 import { headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
 import { redactText, sanitizeError } from '../redact.js';
+
+// The Slack client is loaded by the first SlackChannel, not by importing hostwarden.
+const loadSlack = lazyRequire<typeof SlackWebApi>('@slack/web-api');
 
 /** Options of {@link SlackChannel}. */
 export interface SlackChannelOptions {
@@ -134,6 +131,7 @@ export class SlackChannel implements Channel {
       if (!slackApiUrl.endsWith('/')) slackApiUrl += '/';
     }
     this.#secrets = [options.token];
+    const { WebClient, LogLevel } = loadSlack();
     this.#client = new WebClient(options.token, {
       ...(slackApiUrl === undefined ? {} : { slackApiUrl }),
       // The Notifier owns retries, backoff and rate limits; the client's defaults would
@@ -141,7 +139,7 @@ export class SlackChannel implements Channel {
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout,
-      logger: silentSlackLogger(),
+      logger: silentSlackLogger(LogLevel.ERROR),
       allowAbsoluteUrls: false,
     });
   }
@@ -170,6 +168,7 @@ export class SlackChannel implements Channel {
     const cause = sanitizeError(error, this.#secrets);
     const base = { channel: this.name, cause };
     if (error instanceof DeliveryError) return error;
+    const { WebAPIRateLimitedError, WebAPIPlatformError, WebAPIHTTPError, WebAPIRequestError } = loadSlack();
     if (error instanceof WebAPIRateLimitedError) {
       return new DeliveryError(`Slack rate-limited ${this.name}; retry after ${error.retryAfter} s`, { ...base, retryable: true, retryAfterMs: error.retryAfter * 1000, status: 429 });
     }
@@ -196,9 +195,9 @@ function describeNetworkError(error: Error): string {
   return typeof code === 'string' ? `${error.message} (${code})` : error.message;
 }
 
-function silentSlackLogger(): SlackLogger {
+function silentSlackLogger(level: SlackWebApi.LogLevel): SlackLogger {
   const noop = (): void => {};
-  return { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => LogLevel.ERROR, setName: noop };
+  return { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => level, setName: noop };
 }
 
 /**
