@@ -64,6 +64,9 @@ export type StatOutcome =
     }
   | ContentFailure;
 
+/** Numbers per job in a batch message (see the worker's `decodeBatch`). */
+const JOB_WIDTH = 7;
+
 // The worker is plain JavaScript evaluated from a string: a worker file would need a
 // loader under tsx and a path under dist, and this one needs nothing but node:fs and
 // node:crypto. It opens, checks, reads and closes each file itself with synchronous calls:
@@ -182,11 +185,26 @@ function stat(job) {
 }
 const KINDS = ['file', 'directory', 'symlink', 'fifo', 'socket', 'block-device', 'character-device', 'unknown'];
 const W = 12;
-const decode = (a) => ({
-  op: a[0] === 0 ? 'stat' : 'read', path: a[1], head: a[2], full: a[3] === 1,
-  hashes: a[4] ? a[4].split(',') : [], patterns: a[5] ? a[5].split(',').map(Number) : [],
-  dev: a[6], ino: a[7], maxBytes: a[8],
-});
+// A batch arrives as one string of NUL-separated paths (no path holds a NUL), a
+// Float64Array of JOB_WIDTH numbers per job and a table of the distinct "hashes|patterns"
+// needs: cloning one array per job cost more than the syscalls of the job.
+const JOB_WIDTH = ${JOB_WIDTH};
+function decodeBatch(message) {
+  const paths = message.paths.split('\0');
+  const nums = message.nums;
+  const needs = message.needs.map((text) => {
+    const [hashes, patterns] = text.split('|');
+    return { hashes: hashes ? hashes.split(',') : [], patterns: patterns ? patterns.split(',').map(Number) : [] };
+  });
+  return paths.map((path, i) => {
+    const b = i * JOB_WIDTH;
+    const need = needs[nums[b + 5]];
+    return {
+      op: nums[b] === 0 ? 'stat' : 'read', path, head: nums[b + 1], full: nums[b + 2] === 1,
+      hashes: need.hashes, patterns: need.patterns, dev: nums[b + 3], ino: nums[b + 4], maxBytes: nums[b + 6],
+    };
+  });
+}
 // Replies are packed: numbers in one Float64Array, heads in one byte arena (both
 // transferred, not copied), and an object only where there is more to say (errors,
 // digests, matches). Serializing an object per file cost more than the syscalls.
@@ -195,11 +213,7 @@ parentPort.on('message', (message) => {
     patterns[message.index] = compile(message.spec);
     return;
   }
-  const jobs = message.jobs;
-  const results = jobs.map((packed) => {
-    const job = decode(packed);
-    return job.op === 'stat' ? stat(job) : run(job);
-  });
+  const results = decodeBatch(message).map((job) => (job.op === 'stat' ? stat(job) : run(job)));
   let total = 0;
   for (const r of results) {
     const head = r.content ? r.content.head : r.head;
@@ -268,10 +282,30 @@ interface PackedExtra {
   readonly openError?: ContentFailure;
 }
 
-function pack(job: WireJob): unknown[] {
-  const dev = job.op === 'read' ? job.dev : 0;
-  const ino = job.op === 'read' ? job.ino : 0;
-  return [job.op === 'stat' ? 0 : 1, job.path, job.head, job.full ? 1 : 0, job.hashes.join(','), job.patterns.join(','), dev, ino, job.maxBytes];
+/** The batch message the worker's `decodeBatch` reads (see there). */
+function packBatch(jobs: readonly WireJob[]): { type: 'batch'; paths: string; nums: Float64Array<ArrayBuffer>; needs: string[] } {
+  const nums = new Float64Array(jobs.length * JOB_WIDTH);
+  const needs: string[] = [];
+  const needIndex = new Map<string, number>();
+  const paths: string[] = [];
+  jobs.forEach((job, i) => {
+    const b = i * JOB_WIDTH;
+    const need = `${job.hashes.join(',')}|${job.patterns.join(',')}`;
+    let n = needIndex.get(need);
+    if (n === undefined) {
+      n = needs.push(need) - 1;
+      needIndex.set(need, n);
+    }
+    paths.push(job.path);
+    nums[b] = job.op === 'stat' ? 0 : 1;
+    nums[b + 1] = job.head;
+    nums[b + 2] = job.full ? 1 : 0;
+    nums[b + 3] = job.op === 'read' ? job.dev : 0;
+    nums[b + 4] = job.op === 'read' ? job.ino : 0;
+    nums[b + 5] = n;
+    nums[b + 6] = job.maxBytes;
+  });
+  return { type: 'batch', paths: paths.join('\0'), nums, needs };
 }
 
 function unpack(reply: PackedReply, i: number, op: WireJob['op']): ContentOutcome | StatOutcome {
@@ -464,7 +498,8 @@ export class ContentPool {
       const batch = this.#queue.splice(0, Math.min(MAX_BATCH, share));
       this.#turn = (this.#slots.indexOf(best) + 1) % this.#slots.length;
       best.outstanding.push(batch);
-      best.worker.postMessage({ type: 'batch', jobs: batch.map((t) => pack(t.job)) });
+      const message = packBatch(batch.map((t) => t.job));
+      best.worker.postMessage(message, [message.nums.buffer]);
     }
   }
 }
