@@ -63,7 +63,9 @@ export class PrefixScan {
   rfc5424 = false;
   timeStart = 0;
   timeEnd = 0;
-  // Broken-down time, filled while scanning (month 0-11; offset in minutes, NaN = local).
+  /** Whether the broken-down time below is the current line's; the fast path leaves it to {@link timeOf}. */
+  timeParsed = false;
+  // Broken-down time (month 0-11; offset in minutes, NaN = local).
   year = 0;
   month = 0;
   day = 0;
@@ -78,11 +80,6 @@ export class PrefixScan {
   progEnd = -1;
   pid = -1;
   msgStart = 0;
-  // The last timestamp and hostname texts: consecutive lines mostly repeat them, and
-  // comparing is cheaper than parsing. The broken-down time fields stay valid for `stamp`.
-  stamp = '';
-  stampKind = 0;
-  host = '';
   // Cache of bsdTime: the hour last converted.
   cacheKey = -1;
   cacheYear: number | undefined = undefined;
@@ -118,6 +115,12 @@ export function parseSyslogLine(line: string, options: ParseSyslogOptions = {}):
  * @internal
  */
 export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number): number {
+  if (!s.timeParsed) {
+    // The fast path only located the timestamp: parse it now that a line needs its time.
+    s.timeParsed = true;
+    if (s.kind === Kind.Bsd) bsd(line, s.timeStart, s);
+    else if (s.kind === Kind.Iso) iso(line, s.timeStart, s);
+  }
   switch (s.kind) {
     case Kind.Bsd:
       return bsdTime(s, nowMs, year);
@@ -374,14 +377,87 @@ function skipSpaces(line: string, p: number): number {
   return p;
 }
 
+// The layouts nearly every auth log uses, found by native regular expressions: on the
+// machines measured, a sticky RegExp#test locates a whole prefix ~10x faster than the
+// character loops below walk it. FAST_TIME is an RFC 3164 or RFC 3339 timestamp exactly
+// as bsd() and iso() accept it, plus the spaces after it; FAST_TAG is a tag as tag()
+// accepts it (name, optional [pid], colon, then a space or the end).
+const FAST_TIME =
+  /(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:0?[1-9]|[12]\d|3[01]) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) +/y;
+const FAST_TAG = /[\w\-./@]{1,64}(?:\[[^\]]{0,12}\])?:(?: |$)/y;
+
 /**
  * Finds the prefix parts of `line` without allocating (except for a time-zone name).
+ * Lines in the common layouts take the fast path, which leaves the timestamp's fields
+ * for {@link timeOf}; everything else, and anything the fast path is unsure of, takes
+ * {@link scanPrefixSlow}. Both give the same offsets (a test compares them on a corpus).
  *
  * @internal
  */
 export function scanPrefix(line: string, s: PrefixScan): void {
+  const c = line.charCodeAt(0);
+  if ((c < 65 || c > 90) && (c < 48 || c > 57)) return scanPrefixSlow(line, s);
+  FAST_TIME.lastIndex = 0;
+  if (!FAST_TIME.test(line)) return scanPrefixSlow(line, s);
+  const t1 = FAST_TIME.lastIndex;
+  let end = t1 - 1;
+  while (line.charCodeAt(end - 1) === 32) end--;
+  s.rfc5424 = false;
+  s.kind = c <= 57 ? Kind.Iso : Kind.Bsd;
+  s.timeStart = 0;
+  s.timeEnd = end;
+  s.timeParsed = false;
+  s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
+  FAST_TAG.lastIndex = t1;
+  if (FAST_TAG.test(line)) {
+    // `Mar  3 00:17:22 sshd[9]: …`: no hostname.
+    if (!fastTag(line, t1, FAST_TAG.lastIndex, s)) scanPrefixSlow(line, s);
+    return;
+  }
+  const t1End = line.indexOf(' ', t1);
+  if (t1End < 0) {
+    s.msgStart = t1;
+    return;
+  }
+  s.hostStart = t1;
+  s.hostEnd = t1End;
+  const t2 = t1End + 1;
+  FAST_TAG.lastIndex = t2;
+  if (!FAST_TAG.test(line)) s.msgStart = t2;
+  else if (!fastTag(line, t2, FAST_TAG.lastIndex, s)) scanPrefixSlow(line, s);
+}
+
+/** Sets program, pid and message start from a FAST_TAG match [p, end); false when tag() would refuse it. */
+function fastTag(line: string, p: number, end: number, s: PrefixScan): boolean {
+  const colon = line.charCodeAt(end - 1) === 58 ? end - 1 : end - 2;
+  let nameEnd = colon;
+  let pid = -1;
+  if (line.charCodeAt(colon - 1) === 93 /* ] */) {
+    // Name characters exclude '[', so the first one after p opens the pid.
+    nameEnd = line.indexOf('[', p);
+    if (colon - 1 > nameEnd + 1) pid = digits(line, nameEnd + 1, colon - 1 - (nameEnd + 1));
+  }
+  // A path-qualified tag (`/usr/sbin/cron[12]:`) is known by its base name. A loop, not
+  // lastIndexOf, which V8 runs outside its fast string builtins.
+  let base = nameEnd;
+  while (base > p && line.charCodeAt(base - 1) !== 47 /* / */) base--;
+  if (base === nameEnd) return false;
+  s.progStart = base;
+  s.progEnd = nameEnd;
+  s.pid = pid;
+  s.msgStart = end;
+  return true;
+}
+
+/**
+ * The reference prefix scanner: every layout, character by character.
+ *
+ * @internal
+ */
+export function scanPrefixSlow(line: string, s: PrefixScan): void {
   s.kind = Kind.None;
   s.rfc5424 = false;
+  s.timeParsed = true;
   s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
   s.msgStart = 0;
   let p = 0;
@@ -390,7 +466,6 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     while (q < 5 && isDigit(line.charCodeAt(q))) q++;
     if (q > 1 && line.charCodeAt(q) === 62 /* > */) {
       if (line.charCodeAt(q + 1) === 49 /* 1 */ && line.charCodeAt(q + 2) === 32) {
-        s.stamp = '';
         if (rfc5424(line, q + 3, s)) return;
         s.kind = Kind.None;
         s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
@@ -398,17 +473,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
       p = q + 1;
     }
   }
-  let end: number;
-  const stamp = s.stamp;
-  if (stamp.length > 0 && line.startsWith(stamp, p) && line.charCodeAt(p + stamp.length) === 32) {
-    s.kind = s.stampKind;
-    s.timeStart = p;
-    end = s.timeEnd = p + stamp.length;
-  } else {
-    end = timestamp(line, p, s);
-    s.stamp = end > p && s.kind !== Kind.Mono ? line.slice(p, end) : '';
-    s.stampKind = s.kind;
-  }
+  const end = timestamp(line, p, s);
   if (end < 0) {
     // No timestamp: accept only an unmistakable `name[pid]: ` tag, so a bare message
     // such as `error: maximum authentication attempts …` is not taken for one.
@@ -421,14 +486,6 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     return;
   }
   const t1 = skipSpaces(line, end);
-  const host = s.host;
-  if (host.length > 0 && line.startsWith(host, t1) && line.charCodeAt(t1 + host.length) === 32) {
-    s.hostStart = t1;
-    s.hostEnd = t1 + host.length;
-    const msg = tag(line, s.hostEnd + 1, s, false);
-    s.msgStart = msg >= 0 ? msg : s.hostEnd + 1;
-    return;
-  }
   let msg = tag(line, t1, s, false);
   if (msg >= 0) {
     s.msgStart = msg;
@@ -441,7 +498,6 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   }
   s.hostStart = t1;
   s.hostEnd = t1End;
-  s.host = line.slice(t1, t1End);
   const t2 = t1End + 1;
   msg = tag(line, t2, s, false);
   s.msgStart = msg >= 0 ? msg : t2;
