@@ -139,8 +139,12 @@ class FileMatches implements AsyncIterator<LogMatch> {
   readonly #batches: AsyncGenerator<LineBatch>;
   readonly #matcher: LineMatcher;
   readonly #path: string;
-  #buffer: LogMatch[] = [];
-  #index = 0;
+  /** Matches of the current line not handed out yet (a line may match several rules). */
+  readonly #pending: LogMatch[] = [];
+  #pendingIndex = 0;
+  /** The batch being matched, and the next line of it to match. */
+  #batch: LineBatch | undefined;
+  #lineIndex = 0;
   #lineNumber = 0;
   #done = false;
 
@@ -151,32 +155,49 @@ class FileMatches implements AsyncIterator<LogMatch> {
   }
 
   next(): Promise<IteratorResult<LogMatch>> {
-    if (this.#index < this.#buffer.length) return Promise.resolve({ value: this.#buffer[this.#index++] as LogMatch, done: false });
-    return this.#fill();
+    // Lines are matched only until the next match, so matches do not pile up per read:
+    // fewer of them outlive a young-generation collection, which then costs less.
+    const match = this.#pendingIndex < this.#pending.length ? this.#pending[this.#pendingIndex++] : this.#matchFromBatch();
+    return match !== undefined ? Promise.resolve({ value: match, done: false }) : this.#fill();
   }
 
   async return(): Promise<IteratorResult<LogMatch>> {
     this.#done = true;
-    this.#buffer = [];
+    this.#batch = undefined;
     await this.#batches.return(undefined);
     return { value: undefined, done: true };
   }
 
+  /** Matches lines of the current batch until one matches; undefined when the batch runs out. */
+  #matchFromBatch(): LogMatch | undefined {
+    const batch = this.#batch;
+    if (batch === undefined) return undefined;
+    const { lines, truncated } = batch;
+    const pending = this.#pending;
+    pending.length = 0;
+    this.#pendingIndex = 0;
+    const matcher = this.#matcher;
+    const file = this.#path;
+    for (let i = this.#lineIndex; i < lines.length; i++) {
+      const lineNumber = ++this.#lineNumber;
+      if (matcher.match(lines[i] as string, file, lineNumber, truncated !== undefined && truncated.has(i), pending) > 0) {
+        this.#lineIndex = i + 1;
+        this.#pendingIndex = 1;
+        return pending[0];
+      }
+    }
+    this.#batch = undefined;
+    return undefined;
+  }
+
   async #fill(): Promise<IteratorResult<LogMatch>> {
-    const out: LogMatch[] = [];
-    this.#buffer = out;
-    this.#index = 0;
     while (!this.#done) {
       const batch = await this.#batches.next();
       if (batch.done === true) break;
-      const { lines, truncated } = batch.value;
-      const matcher = this.#matcher;
-      const file = this.#path;
-      for (let i = 0; i < lines.length; i++) {
-        const lineNumber = ++this.#lineNumber;
-        matcher.match(lines[i] as string, file, lineNumber, truncated !== undefined && truncated.has(i), out);
-      }
-      if (out.length > 0) return { value: out[this.#index++] as LogMatch, done: false };
+      this.#batch = batch.value;
+      this.#lineIndex = 0;
+      const match = this.#matchFromBatch();
+      if (match !== undefined) return { value: match, done: false };
     }
     this.#done = true;
     return { value: undefined, done: true };

@@ -26,6 +26,7 @@ interface CompiledRule {
 type Dispatch = readonly (readonly CompiledRule[])[];
 
 const REPEATED = 'message repeated ';
+const RECENT_PROGRAMS = 8;
 
 function dispatch(rules: readonly CompiledRule[]): Dispatch {
   const table: CompiledRule[][] = [];
@@ -49,8 +50,13 @@ export class LineMatcher {
   readonly #scan = new PrefixScan();
   readonly #now: () => number;
   readonly #year: number | undefined;
-  #lastProgram = '';
-  #lastDispatch: Dispatch;
+  /**
+   * The programs of recent lines and their tables, most recent first. A log interleaves a
+   * handful of programs (sshd, CRON, sudo…): comparing in place against these spares
+   * slicing the name and hashing it into #byProgram for nearly every line.
+   */
+  readonly #recent: { name: string; table: Dispatch }[] = [];
+  #program = '';
   /** Epoch ms of the last matched line, set by {@link match}. */
   time = 0;
 
@@ -62,7 +68,6 @@ export class LineMatcher {
     for (const name of names) {
       this.#byProgram.set(name, dispatch(compiled.filter((c) => c.rule.programs === undefined || c.rule.programs.includes(name))));
     }
-    this.#lastDispatch = this.#anyProgram;
     this.#now = now;
     this.#year = year;
   }
@@ -76,17 +81,7 @@ export class LineMatcher {
     scanPrefix(line, s);
     let table: Dispatch;
     if (s.progStart < 0) table = this.#all;
-    else {
-      const len = s.progEnd - s.progStart;
-      // Consecutive lines mostly come from the same program: compare in place, no slice.
-      if (this.#lastProgram.length === len && line.startsWith(this.#lastProgram, s.progStart)) table = this.#lastDispatch;
-      else {
-        const program = line.slice(s.progStart, s.progEnd);
-        table = this.#byProgram.get(program) ?? this.#anyProgram;
-        this.#lastProgram = program;
-        this.#lastDispatch = table;
-      }
-    }
+    else table = this.#tableFor(line, s.progStart, s.progEnd - s.progStart);
 
     let start = s.msgStart;
     let end = line.length;
@@ -139,7 +134,7 @@ export class LineMatcher {
         if (value !== undefined && value.length > 0) fields[name] = line.length > 256 ? detach(value) : value;
       }
       const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
-      if (s.progStart >= 0) result.program = this.#lastProgram;
+      if (s.progStart >= 0) result.program = this.#program;
       if (s.pid >= 0) result.pid = s.pid;
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
@@ -150,6 +145,32 @@ export class LineMatcher {
   }
 
   #repeatCount = 0;
+
+  /** The table for the program at `line[start, start + len)`; sets #program to its name. */
+  #tableFor(line: string, start: number, len: number): Dispatch {
+    const recent = this.#recent;
+    for (let i = 0; i < recent.length; i++) {
+      const entry = recent[i] as { name: string; table: Dispatch };
+      if (entry.name.length === len && line.startsWith(entry.name, start)) {
+        if (i > 0) {
+          recent[i] = recent[0] as { name: string; table: Dispatch };
+          recent[0] = entry;
+        }
+        this.#program = entry.name;
+        return entry.table;
+      }
+    }
+    const name = line.slice(start, start + len);
+    const entry = { name: detach(name), table: this.#byProgram.get(name) ?? this.#anyProgram };
+    if (recent.length < RECENT_PROGRAMS) recent.push(entry);
+    else recent[recent.length - 1] = entry;
+    if (recent.length > 1) {
+      recent[recent.length - 1] = recent[0] as { name: string; table: Dispatch };
+      recent[0] = entry;
+    }
+    this.#program = entry.name;
+    return entry.table;
+  }
 
   /**
    * rsyslog folds identical lines into `message repeated N times: [ inner]`; the inner
