@@ -142,9 +142,8 @@ class FileMatches implements AsyncIterator<LogMatch> {
   /** Matches of the current line not handed out yet (a line may match several rules). */
   readonly #pending: LogMatch[] = [];
   #pendingIndex = 0;
-  /** The batch being matched, and the next line of it to match. */
+  /** The batch being matched. */
   #batch: LineBatch | undefined;
-  #lineIndex = 0;
   #lineNumber = 0;
   #done = false;
 
@@ -172,16 +171,14 @@ class FileMatches implements AsyncIterator<LogMatch> {
   #matchFromBatch(): LogMatch | undefined {
     const batch = this.#batch;
     if (batch === undefined) return undefined;
-    const { lines, truncated } = batch;
     const pending = this.#pending;
     pending.length = 0;
     this.#pendingIndex = 0;
     const matcher = this.#matcher;
     const file = this.#path;
-    for (let i = this.#lineIndex; i < lines.length; i++) {
+    for (let line = batch.nextLine(); line !== undefined; line = batch.nextLine()) {
       const lineNumber = ++this.#lineNumber;
-      if (matcher.match(lines[i] as string, file, lineNumber, truncated !== undefined && truncated.has(i), pending) > 0) {
-        this.#lineIndex = i + 1;
+      if (matcher.match(line, file, lineNumber, batch.truncated, pending) > 0) {
         this.#pendingIndex = 1;
         return pending[0];
       }
@@ -195,7 +192,6 @@ class FileMatches implements AsyncIterator<LogMatch> {
       const batch = await this.#batches.next();
       if (batch.done === true) break;
       this.#batch = batch.value;
-      this.#lineIndex = 0;
       const match = this.#matchFromBatch();
       if (match !== undefined) return { value: match, done: false };
     }
@@ -204,11 +200,46 @@ class FileMatches implements AsyncIterator<LogMatch> {
   }
 }
 
-/** One read's worth of complete lines. @internal */
-export interface LineBatch {
-  readonly lines: string[];
-  /** Indexes of lines that were cut. */
-  readonly truncated: Set<number> | undefined;
+/**
+ * One read's worth of complete lines, decoded at once and cut into lines on demand: a
+ * line string lives only while it is matched (an array of a read's ten thousand lines
+ * would outlive young-generation collections). A trailing CR is stripped from each line.
+ *
+ * @internal
+ */
+export class LineBatch {
+  readonly #text: string;
+  readonly #maxLineLength: number;
+  readonly #cut: boolean;
+  #from = 0;
+  #done = false;
+  /** Whether the line {@link nextLine} returned last was cut to `maxLineLength`. */
+  truncated = false;
+
+  /** `cut`: the text is one line that was already cut (a line carried across reads). */
+  constructor(text: string, maxLineLength: number, cut = false) {
+    this.#text = text;
+    this.#maxLineLength = maxLineLength;
+    this.#cut = cut;
+  }
+
+  /** The next line, or undefined after the last. */
+  nextLine(): string | undefined {
+    if (this.#done) return undefined;
+    const text = this.#text;
+    const from = this.#from;
+    const nl = text.indexOf('\n', from);
+    const end = nl < 0 ? text.length : nl;
+    if (nl < 0) this.#done = true;
+    else this.#from = nl + 1;
+    let line = text.charCodeAt(end - 1) === 13 && end > from ? text.slice(from, end - 1) : text.slice(from, end);
+    this.truncated = this.#cut;
+    if (line.length > this.#maxLineLength) {
+      line = line.slice(0, this.#maxLineLength);
+      this.truncated = true;
+    }
+    return line;
+  }
 }
 
 const CHUNK = 1 << 20;
@@ -242,16 +273,6 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
         throw new IoError(`Cannot read ${JSON.stringify(path)}`, { path, syscall: 'read', cause });
       }
       if (bytesRead === 0) break;
-      const lines: string[] = [];
-      let truncated: Set<number> | undefined;
-      const push = (line: string, cut: boolean): void => {
-        if (line.length > maxLineLength) {
-          line = line.slice(0, maxLineLength);
-          cut = true;
-        }
-        if (cut) (truncated ??= new Set()).add(lines.length);
-        lines.push(line);
-      };
       let start = 0;
       const first = buf.indexOf(10);
       if (first < 0 || first >= bytesRead) {
@@ -262,7 +283,7 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
       }
       if (carryLength > 0 || carryCut) {
         const cut = addCarry(carry, buf.subarray(0, first), maxLineLength - carryLength) || carryCut;
-        push(stripCr(Buffer.concat(carry).toString('utf8')), cut);
+        yield new LineBatch(Buffer.concat(carry).toString('utf8'), maxLineLength, cut);
         carry = [];
         carryLength = 0;
         carryCut = false;
@@ -271,26 +292,17 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
       const last = buf.lastIndexOf(10, bytesRead - 1);
       if (last >= start) {
         // Pure ASCII (the usual log) decodes as latin1, a plain copy, to the same text.
-        const text = buf.toString(isAscii(buf.subarray(start, last)) ? 'latin1' : 'utf8', start, last);
-        let from = 0;
-        for (;;) {
-          const nl = text.indexOf('\n', from);
-          const end = nl < 0 ? text.length : nl;
-          push(text.charCodeAt(end - 1) === 13 ? text.slice(from, end - 1) : text.slice(from, end), false);
-          if (nl < 0) break;
-          from = nl + 1;
-        }
+        yield new LineBatch(buf.toString(isAscii(buf.subarray(start, last)) ? 'latin1' : 'utf8', start, last), maxLineLength);
         start = last + 1;
       }
       if (start < bytesRead) {
         carryCut = addCarry(carry, buf.subarray(start, bytesRead), maxLineLength);
         carryLength = Math.min(maxLineLength, bytesRead - start);
       }
-      if (lines.length > 0) yield { lines, truncated };
     }
     if (carryLength > 0 || carryCut) {
       // A last line without a newline is still a line of finished input.
-      yield { lines: [stripCr(Buffer.concat(carry).toString('utf8'))], truncated: carryCut ? new Set([0]) : undefined };
+      yield new LineBatch(Buffer.concat(carry).toString('utf8'), maxLineLength, carryCut);
     }
   } finally {
     await fh.close();
@@ -304,8 +316,4 @@ function addCarry(carry: Buffer[], bytes: Buffer, room: number): boolean {
   // Copy: the read buffer is reused.
   carry.push(Buffer.from(keep));
   return keep.length < bytes.length;
-}
-
-function stripCr(line: string): string {
-  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
 }
