@@ -1,6 +1,6 @@
 import type { LogMatch, LogRule } from './rule.js';
 import { firstChars, literalAnchor, numberGroups, stickyVariant } from './pattern.js';
-import { PrefixScan, scanPrefix, timeOf } from './syslog.js';
+import { PrefixScan, pidOf, scanPrefix, timeOf } from './syslog.js';
 
 /** A rule prepared for the hot path. @internal */
 interface CompiledRule {
@@ -135,7 +135,8 @@ export class LineMatcher {
       }
       const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
       if (s.progStart >= 0) result.program = this.#program;
-      if (s.pid >= 0) result.pid = s.pid;
+      const pid = pidOf(s, line);
+      if (pid >= 0) result.pid = pid;
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
       out.push(result);

@@ -78,7 +78,9 @@ export class PrefixScan {
   hostEnd = -1;
   progStart = -1;
   progEnd = -1;
-  pid = -1;
+  /** The pid's digits are line[pidStart, pidEnd), read by {@link pidOf} only when wanted; -1 for none. */
+  pidStart = -1;
+  pidEnd = -1;
   msgStart = 0;
   // Cache of bsdTime: the hour last converted.
   cacheKey = -1;
@@ -105,8 +107,18 @@ export function parseSyslogLine(line: string, options: ParseSyslogOptions = {}):
   if (!Number.isNaN(ms)) out.time = new Date(ms);
   if (scan.hostStart >= 0) out.hostname = line.slice(scan.hostStart, scan.hostEnd);
   if (scan.progStart >= 0) out.program = line.slice(scan.progStart, scan.progEnd);
-  if (scan.pid >= 0) out.pid = scan.pid;
+  const pid = pidOf(scan, line);
+  if (pid >= 0) out.pid = pid;
   return out;
+}
+
+/**
+ * The pid of a scanned line (its digits read now), or -1 when it has none or it is not a number.
+ *
+ * @internal
+ */
+export function pidOf(s: PrefixScan, line: string): number {
+  return s.pidEnd > s.pidStart ? digits(line, s.pidStart, s.pidEnd - s.pidStart) : -1;
 }
 
 /**
@@ -346,14 +358,17 @@ function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): numbe
   for (let c = line.charCodeAt(q); q - p < 64 && isNameChar(c); c = line.charCodeAt(++q)) if (c === 47) base = q + 1;
   if (q === p) return -1;
   const nameEnd = q;
-  let pid = -1;
+  let pidStart = -1;
+  let pidEnd = -1;
   if (line.charCodeAt(q) === 91 /* [ */) {
     q++;
     const d = q;
     while (q - d < 12 && line.charCodeAt(q) !== 93 && q < line.length) q++;
     if (line.charCodeAt(q) !== 93) return -1;
-    const text = digits(line, d, q - d);
-    pid = q > d ? text : -1;
+    if (q > d) {
+      pidStart = d;
+      pidEnd = q;
+    }
     q++;
   } else if (requirePid) return -1;
   if (line.charCodeAt(q) !== 58 /* : */) return -1;
@@ -363,7 +378,8 @@ function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): numbe
   if (base === nameEnd) return -1;
   s.progStart = base;
   s.progEnd = nameEnd;
-  s.pid = pid;
+  s.pidStart = pidStart;
+  s.pidEnd = pidEnd;
   return q < line.length ? q + 1 : q;
 }
 
@@ -386,14 +402,16 @@ const TIME =
   '(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(?:0?[1-9]|[12]\\d|3[01]) \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?' +
   '|\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])[T ]\\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?(?:Z|[+-]\\d\\d:?\\d\\d)?)';
 const TAG = '[\\w\\-./@]{1,64}(?:\\[[^\\]]{0,12}\\])?:(?: |$)';
+/** TAG without path-qualified names (`/usr/sbin/cron[1]:`), which then take the longer way. */
+const PLAIN_TAG = TAG.replace('./@', '.@');
 /** Timestamp, spaces. */
 const FAST_TIME = new RegExp(`${TIME} +`, 'y');
 const FAST_TAG = new RegExp(TAG, 'y');
 /**
- * The usual line in one test: timestamp, hostname, tag. The hostname has no '[' and does
- * not end in ':', so it cannot be a tag itself (which the slow path would try first).
+ * The usual line in one test: timestamp, hostname, plain tag. The hostname has no '[' and
+ * does not end in ':', so it cannot be a tag itself (which the slow path would try first).
  */
-const FAST_HOST_TAG = new RegExp(`${TIME} +[^ [](?:[^ []*[^ [:])? ${TAG}`, 'y');
+const FAST_HOST_TAG = new RegExp(`${TIME} +[^ [](?:[^ []*[^ [:])? ${PLAIN_TAG}`, 'y');
 
 /**
  * Finds the prefix parts of `line` without allocating (except for a time-zone name).
@@ -420,7 +438,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     s.timeParsed = false;
     s.hostStart = hostStart;
     s.hostEnd = hostEnd;
-    if (!fastTag(line, hostEnd + 1, FAST_HOST_TAG.lastIndex, s)) scanPrefixSlow(line, s);
+    fastTag(line, hostEnd + 1, FAST_HOST_TAG.lastIndex, s, false);
     return;
   }
   FAST_TIME.lastIndex = 0;
@@ -433,11 +451,11 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   s.timeStart = 0;
   s.timeEnd = end;
   s.timeParsed = false;
-  s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
+  s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pidStart = s.pidEnd = -1;
   FAST_TAG.lastIndex = t1;
   if (FAST_TAG.test(line)) {
     // `Mar  3 00:17:22 sshd[9]: …`: no hostname.
-    if (!fastTag(line, t1, FAST_TAG.lastIndex, s)) scanPrefixSlow(line, s);
+    if (!fastTag(line, t1, FAST_TAG.lastIndex, s, true)) scanPrefixSlow(line, s);
     return;
   }
   const t1End = line.indexOf(' ', t1);
@@ -450,27 +468,38 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   const t2 = t1End + 1;
   FAST_TAG.lastIndex = t2;
   if (!FAST_TAG.test(line)) s.msgStart = t2;
-  else if (!fastTag(line, t2, FAST_TAG.lastIndex, s)) scanPrefixSlow(line, s);
+  else if (!fastTag(line, t2, FAST_TAG.lastIndex, s, true)) scanPrefixSlow(line, s);
 }
 
-/** Sets program, pid and message start from a FAST_TAG match [p, end); false when tag() would refuse it. */
-function fastTag(line: string, p: number, end: number, s: PrefixScan): boolean {
+/**
+ * Sets program, pid and message start from a tag match [p, end); false when tag() would
+ * refuse it (a path-qualified name ending in '/', possible only when `slashes`).
+ */
+function fastTag(line: string, p: number, end: number, s: PrefixScan, slashes: boolean): boolean {
   const colon = line.charCodeAt(end - 1) === 58 ? end - 1 : end - 2;
   let nameEnd = colon;
-  let pid = -1;
+  let pidStart = -1;
+  let pidEnd = -1;
   if (line.charCodeAt(colon - 1) === 93 /* ] */) {
     // Name characters exclude '[', so the first one after p opens the pid.
     nameEnd = line.indexOf('[', p);
-    if (colon - 1 > nameEnd + 1) pid = digits(line, nameEnd + 1, colon - 1 - (nameEnd + 1));
+    if (colon - 1 > nameEnd + 1) {
+      pidStart = nameEnd + 1;
+      pidEnd = colon - 1;
+    }
   }
   // A path-qualified tag (`/usr/sbin/cron[12]:`) is known by its base name. A loop, not
   // lastIndexOf, which V8 runs outside its fast string builtins.
-  let base = nameEnd;
-  while (base > p && line.charCodeAt(base - 1) !== 47 /* / */) base--;
-  if (base === nameEnd) return false;
+  let base = p;
+  if (slashes) {
+    base = nameEnd;
+    while (base > p && line.charCodeAt(base - 1) !== 47 /* / */) base--;
+    if (base === nameEnd) return false;
+  }
   s.progStart = base;
   s.progEnd = nameEnd;
-  s.pid = pid;
+  s.pidStart = pidStart;
+  s.pidEnd = pidEnd;
   s.msgStart = end;
   return true;
 }
@@ -484,7 +513,7 @@ export function scanPrefixSlow(line: string, s: PrefixScan): void {
   s.kind = Kind.None;
   s.rfc5424 = false;
   s.timeParsed = true;
-  s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
+  s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pidStart = s.pidEnd = -1;
   s.msgStart = 0;
   let p = 0;
   if (line.charCodeAt(0) === 60 /* < */) {
@@ -494,7 +523,7 @@ export function scanPrefixSlow(line: string, s: PrefixScan): void {
       if (line.charCodeAt(q + 1) === 49 /* 1 */ && line.charCodeAt(q + 2) === 32) {
         if (rfc5424(line, q + 3, s)) return;
         s.kind = Kind.None;
-        s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pid = -1;
+        s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pidStart = s.pidEnd = -1;
       }
       p = q + 1;
     }
@@ -556,7 +585,10 @@ function rfc5424(line: string, p: number, s: PrefixScan): boolean {
     s.progStart = as;
     s.progEnd = ae;
   }
-  if (pe > ps) s.pid = digits(line, ps, pe - ps);
+  if (pe > ps) {
+    s.pidStart = ps;
+    s.pidEnd = pe;
+  }
   // Structured data: '-' or one or more [id param="value" …] elements, where `\]` escapes.
   if (line.charCodeAt(p) === 45) p++;
   else {

@@ -5,7 +5,7 @@
 // path-qualified tag ending in '/', a zone of "+0", a line cut inside its timestamp).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PrefixScan, scanPrefix, scanPrefixSlow, timeOf } from '../../src/logwatcher/syslog.js';
+import { PrefixScan, pidOf, scanPrefix, scanPrefixSlow, timeOf } from '../../src/logwatcher/syslog.js';
 import { authCorpus } from './fixtures/auth-corpus.js';
 
 const TIMESTAMPS = [
@@ -73,7 +73,7 @@ function described(line: string, s: PrefixScan, year: number | undefined): Recor
     time: s.kind === 0 ? null : [s.timeStart, s.timeEnd],
     host: [s.hostStart, s.hostEnd],
     program: [s.progStart, s.progEnd],
-    pid: s.pid,
+    pid: pidOf(s, line),
     msgStart: s.msgStart,
     at: timeOf(s, line, NOW, year),
   };
