@@ -130,14 +130,18 @@ const dir = await mkdtemp(join(tmpdir(), 'hostwarden-bench-logwatcher-'));
 try {
   const file = join(dir, 'auth.log');
   const generated = await generateAuthLog(file, { lines: LINES });
-  const d = await drain(file, LINES);
+  // Best of three fresh processes, as the matchFile bench takes the best of three runs: a
+  // single cold run on a shared machine measures the neighbours as much as the code.
+  const drains: DrainResult[] = [];
+  for (let i = 0; i < 3; i++) drains.push(await drain(file, LINES));
+  const d = drains.reduce((best, r) => (r.seconds < best.seconds ? r : best));
   rows.push({
     name: `LogWatcher drain, authRules (${(generated.bytes / 1e6).toFixed(0)} MB)`,
     lines: LINES.toLocaleString('en-US'),
     seconds: d.seconds.toFixed(2),
     rate: `${Math.round(LINES / d.seconds).toLocaleString('en-US')} lines/s (${Math.round(LINES / d.cpuSeconds).toLocaleString('en-US')} per CPU-second)`,
     rss: `${mb(d.peakRss)} (process at start: ${mb(d.baseRss)})`,
-    notes: `${d.matches.toLocaleString('en-US')} matches, ${d.alerts.toLocaleString('en-US')} alerts, ${(d.bytes / 1e6 / d.seconds).toFixed(0)} MB/s`,
+    notes: `${d.matches.toLocaleString('en-US')} matches, ${d.alerts.toLocaleString('en-US')} alerts, ${(d.bytes / 1e6 / d.seconds).toFixed(0)} MB/s; best of ${drains.map((r) => r.seconds.toFixed(2)).join(' / ')} s`,
     goal: '≥ 500,000 lines/s',
   });
 

@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /**
  * Splits a byte stream into text lines with bounded memory.
  *
@@ -39,6 +41,8 @@ export class LineSplitter {
   push(chunk: Buffer, length: number, emit: (line: string, cutBytes: number) => void): void {
     let start = 0;
     const hasNul = chunk.subarray(0, length).indexOf(0) !== -1;
+    // Pure ASCII (the usual log) decodes as latin1, a plain copy, to the same text.
+    const encoding = isAscii(chunk.subarray(0, length)) ? 'latin1' : 'utf8';
     if (this.#pendingLength > 0 || this.#overflow > 0) {
       const nl = chunk.indexOf(10);
       if (nl === -1 || nl >= length) {
@@ -49,7 +53,8 @@ export class LineSplitter {
       const pending = this.#pending as Buffer;
       // The limit applies to the line as a whole, so the held part is already cut.
       const cut = this.#overflow;
-      const line = this.#decode(pending, 0, this.#pendingLength, cut > 0, hasNul || pending.subarray(0, this.#pendingLength).includes(0));
+      // The held part came from earlier chunks too, which may not have been ASCII.
+      const line = this.#decode(pending, 0, this.#pendingLength, cut > 0, hasNul || pending.subarray(0, this.#pendingLength).includes(0), 'utf8');
       this.#pendingLength = 0;
       this.#overflow = 0;
       emit(line, cut);
@@ -61,9 +66,9 @@ export class LineSplitter {
       if (nl === -1 || nl >= length) break;
       const size = nl - start;
       if (size > max) {
-        emit(this.#decode(chunk, start, start + max, true, hasNul), size - max);
+        emit(this.#decode(chunk, start, start + max, true, hasNul, encoding), size - max);
       } else {
-        emit(this.#decode(chunk, start, nl, false, hasNul), 0);
+        emit(this.#decode(chunk, start, nl, false, hasNul, encoding), 0);
       }
       start = nl + 1;
     }
@@ -87,7 +92,7 @@ export class LineSplitter {
     this.#overflow += to - from - take;
   }
 
-  #decode(buf: Buffer, from: number, to: number, cut: boolean, hasNul: boolean): string {
+  #decode(buf: Buffer, from: number, to: number, cut: boolean, hasNul: boolean, encoding: 'latin1' | 'utf8'): string {
     let end = to;
     if (cut) {
       // Back off to a character boundary rather than leave half a character as U+FFFD.
@@ -101,7 +106,7 @@ export class LineSplitter {
     } else if (end > from && buf[end - 1] === 13) {
       end--;
     }
-    const text = buf.toString('utf8', from, end);
+    const text = buf.toString(encoding, from, end);
     return hasNul && text.includes('\0') ? text.replaceAll('\0', '') : text;
   }
 }

@@ -262,6 +262,7 @@ export function formatDuration(ms: number): string {
 // or hide text wherever an alert is shown; they come from attacker-chosen user names.
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const HAS_UNSAFE = new RegExp(UNSAFE.source);
 
 function escapeChar(ch: string): string {
   const code = ch.charCodeAt(0);
@@ -275,14 +276,9 @@ function escapeChar(ch: string): string {
  */
 export function sanitizeValue(value: string, max = 200): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  // Nearly every value (an address, a user name) is plain: a char scan is much cheaper than replace().
-  for (let i = 0; i < cut.length; i++) {
-    const c = cut.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
-      return cut.replace(UNSAFE, escapeChar);
-    }
-  }
-  return cut;
+  // Nearly every value (an address, a user name) is plain: a native test is much cheaper
+  // than replace(), and than a character loop in JavaScript.
+  return HAS_UNSAFE.test(cut) ? cut.replace(UNSAFE, escapeChar) : cut;
 }
 
 /**
