@@ -3,6 +3,7 @@
 // pool of addresses (a few heavy hitters, a long tail). Deterministic for a given seed.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { mulberry32 } from '../test/helpers/prng.js';
 
 /** Options of {@link generateAuthLog}. */
 export interface AuthLogOptions {
@@ -14,17 +15,6 @@ export interface AuthLogOptions {
   readonly seed?: number;
   /** First timestamp (the log spans about 0.5 s per line). */
   readonly start?: Date;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

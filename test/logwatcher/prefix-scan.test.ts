@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PrefixScan, pidOf, scanPrefix, scanPrefixSlow, timeOf } from '../../src/logwatcher/syslog.js';
+import { mulberry32 } from '../helpers/prng.js';
 import { authCorpus } from './fixtures/auth-corpus.js';
 
 const TIMESTAMPS = [
@@ -33,17 +34,6 @@ function layouts(): string[] {
   const lines: string[] = [];
   for (const t of TIMESTAMPS) for (const h of HOSTS) for (const tag of TAGS) for (const m of MESSAGES) lines.push([t, h, tag, m].filter((p) => p !== '').join(' '));
   return lines;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALPHABET = ' :[]/.-+TZ<>0123456789aMD@_\u00e9\t';

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ResourceMonitor, type Alert, type AnomalyOptions } from '../../src/index.js';
+import { mulberry32 } from '../helpers/prng.js';
 import { reading, ScriptedSource } from './helpers.js';
 
-// A seeded PRNG (mulberry32) and Box–Muller, so every "random" series is the same each run.
+// A seeded PRNG and Box–Muller, so every "random" series is the same each run.
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
