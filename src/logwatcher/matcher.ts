@@ -28,6 +28,11 @@ type Dispatch = readonly (readonly CompiledRule[])[];
 const REPEATED = 'message repeated ';
 const RECENT_PROGRAMS = 8;
 
+interface RecentProgram {
+  readonly name: string;
+  readonly table: Dispatch;
+}
+
 function dispatch(rules: readonly CompiledRule[]): Dispatch {
   const table: CompiledRule[][] = [];
   for (let c = 0; c <= 128; c++) table.push(rules.filter((r) => r.first === undefined || (c < 128 && r.first.has(c))));
@@ -55,7 +60,7 @@ export class LineMatcher {
    * handful of programs (sshd, CRON, sudo…): comparing in place against these spares
    * slicing the name and hashing it into #byProgram for nearly every line.
    */
-  readonly #recent: { name: string; table: Dispatch }[] = [];
+  readonly #recent: RecentProgram[] = [];
   #program = '';
   /** Epoch ms of the last matched line, set by {@link match}. */
   time = 0;
@@ -150,24 +155,21 @@ export class LineMatcher {
   /** The table for the program at `line[start, start + len)`; sets #program to its name. */
   #tableFor(line: string, start: number, len: number): Dispatch {
     const recent = this.#recent;
+    let entry: RecentProgram | undefined;
     for (let i = 0; i < recent.length; i++) {
-      const entry = recent[i] as { name: string; table: Dispatch };
-      if (entry.name.length === len && line.startsWith(entry.name, start)) {
-        if (i > 0) {
-          recent[i] = recent[0] as { name: string; table: Dispatch };
-          recent[0] = entry;
-        }
-        this.#program = entry.name;
-        return entry.table;
+      const candidate = recent[i] as RecentProgram;
+      if (candidate.name.length === len && line.startsWith(candidate.name, start)) {
+        // Swapped to the front: the programs of a log come back in turns.
+        recent[i] = recent[0] as RecentProgram;
+        recent[0] = entry = candidate;
+        break;
       }
     }
-    const name = line.slice(start, start + len);
-    const entry = { name: detach(name), table: this.#byProgram.get(name) ?? this.#anyProgram };
-    if (recent.length < RECENT_PROGRAMS) recent.push(entry);
-    else recent[recent.length - 1] = entry;
-    if (recent.length > 1) {
-      recent[recent.length - 1] = recent[0] as { name: string; table: Dispatch };
-      recent[0] = entry;
+    if (entry === undefined) {
+      const name = line.slice(start, start + len);
+      entry = { name: detach(name), table: this.#byProgram.get(name) ?? this.#anyProgram };
+      if (recent.length === RECENT_PROGRAMS) recent.pop();
+      recent.unshift(entry);
     }
     this.#program = entry.name;
     return entry.table;

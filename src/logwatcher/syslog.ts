@@ -431,11 +431,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
     const timeEnd = line.indexOf(' ', c <= 57 ? 11 : 8);
     const hostStart = skipSpaces(line, timeEnd);
     const hostEnd = line.indexOf(' ', hostStart);
-    s.rfc5424 = false;
-    s.kind = c <= 57 ? Kind.Iso : Kind.Bsd;
-    s.timeStart = 0;
-    s.timeEnd = timeEnd;
-    s.timeParsed = false;
+    fastTime(s, c, timeEnd);
     s.hostStart = hostStart;
     s.hostEnd = hostEnd;
     fastTag(line, hostEnd + 1, FAST_HOST_TAG.lastIndex, s, false);
@@ -446,11 +442,7 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   const t1 = FAST_TIME.lastIndex;
   let end = t1 - 1;
   while (line.charCodeAt(end - 1) === 32) end--;
-  s.rfc5424 = false;
-  s.kind = c <= 57 ? Kind.Iso : Kind.Bsd;
-  s.timeStart = 0;
-  s.timeEnd = end;
-  s.timeParsed = false;
+  fastTime(s, c, end);
   s.hostStart = s.hostEnd = s.progStart = s.progEnd = s.pidStart = s.pidEnd = -1;
   FAST_TAG.lastIndex = t1;
   if (FAST_TAG.test(line)) {
@@ -469,6 +461,15 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   FAST_TAG.lastIndex = t2;
   if (!FAST_TAG.test(line)) s.msgStart = t2;
   else if (!fastTag(line, t2, FAST_TAG.lastIndex, s, true)) scanPrefixSlow(line, s);
+}
+
+/** Records a timestamp the fast path found at 0 (`first`: its first char code), left unparsed. */
+function fastTime(s: PrefixScan, first: number, end: number): void {
+  s.rfc5424 = false;
+  s.kind = first <= 57 ? Kind.Iso : Kind.Bsd;
+  s.timeStart = 0;
+  s.timeEnd = end;
+  s.timeParsed = false;
 }
 
 /**
