@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -214,6 +214,32 @@ describe('FileScanner', () => {
     // New signatures invalidate the whole cache.
     const other = await new FileScanner({ ...options, detectors: [extensionDetector(), hashDetector({ sha256: [sha256('y')] })] }).scan();
     assert.equal(other.cached, 0);
+  });
+
+  it('never writes or reads the scan cache through a planted symlink', async () => {
+    const tree = join(dir, 'cache-symlink');
+    await mkdir(tree);
+    await writeFile(join(tree, 'clean.txt'), 'clean');
+    const victim = join(dir, 'cache-victim');
+    await writeFile(victim, 'precious');
+    const cacheFile = join(dir, 'symlinked.cache');
+    // v1 wrote `${file}.${pid}.tmp` opened with 'w': a symlink there was followed.
+    await symlink(victim, `${cacheFile}.${process.pid}.tmp`);
+    await symlink(victim, cacheFile);
+    const options = { roots: [tree], threads: 1, cache: { file: cacheFile } };
+    await new FileScanner(options).scan();
+    assert.equal(await readFile(victim, 'utf8'), 'precious');
+    assert.equal((await lstat(cacheFile)).isSymbolicLink(), false, 'the symlink itself is replaced');
+    assert.match(await readFile(cacheFile, 'utf8'), /^hostwarden-scan-cache 1 /);
+    // A cache that is a symlink (to a file the attacker wrote) is not trusted when read.
+    const forged = join(dir, 'forged.cache');
+    await rename(cacheFile, forged);
+    await symlink(forged, cacheFile);
+    const warnings: unknown[] = [];
+    const scanner = new FileScanner(options);
+    scanner.on('warning', (warning) => warnings.push(warning));
+    const report = await scanner.scan();
+    assert.equal(report.cached, 0);
   });
 
   it('is cancelled by an AbortSignal and refuses overlapping scans', async () => {
