@@ -224,6 +224,11 @@ export class PinnedDirectory implements AsyncDisposable {
     await this.unlink(name);
   }
 
+  /** Changes the pinned directory's own mode, through its handle. */
+  chmod(mode: number): Promise<void> {
+    return this.#handle.chmod(mode);
+  }
+
   /** fsyncs the directory, so renames, links and unlinks in it survive a crash. */
   sync(): Promise<void> {
     return this.#handle.sync();
