@@ -1,11 +1,11 @@
 import type { Alert } from '../core/alert.js';
-import { AbortedError, StateError } from '../core/errors.js';
+import { AbortedError, IoError, StateError } from '../core/errors.js';
 import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
 import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { basename } from 'node:path';
-import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
+import { CONTENT_WORKER_ENTRY, ContentPool, ContentWorkerError, type ContentFailure, type ContentResult, type WorkerEntry } from './content-pool.js';
 import { displayPath, displayText } from './display.js';
 import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
@@ -80,6 +80,10 @@ interface Run {
   lastFullKey: string;
   /** Directories met as entries (no d_type), walked after the roots. */
   readonly extraRoots: NestedRoot[];
+  /** Why the scan cannot go on (no content worker can run): the scan rejects with it. */
+  fatal: Error | undefined;
+  /** Ends the walk early (abort or fatal error). */
+  readonly stop: AbortController;
 }
 
 /**
@@ -100,6 +104,7 @@ interface Run {
  */
 export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   readonly #options: ResolvedScannerOptions;
+  readonly #workerEntry: WorkerEntry | undefined;
   #cache: ScanCache | undefined;
   #running = false;
 
@@ -107,6 +112,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   constructor(options: FileScannerOptions) {
     super();
     this.#options = resolveScannerOptions(options);
+    // A test seam, keyed by a symbol so it is no option: a worker module that fails on purpose.
+    this.#workerEntry = (options as { readonly [CONTENT_WORKER_ENTRY]?: WorkerEntry })[CONTENT_WORKER_ENTRY];
   }
 
   /** Whether a scan is in progress. */
@@ -129,12 +136,13 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const controller = new AbortController();
     const signal = AbortSignal.any([...signals, controller.signal]);
     let pool: ContentPool | undefined;
+    let fatalOf = (): Error | undefined => undefined;
     try {
       signal.throwIfAborted();
       const startedAt = this.#options.now();
       for (const detector of this.#options.detectors) await detector.prepare?.(signal);
       const cache = await this.#openCache();
-      pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap);
+      pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
       const run: Run = {
         signal,
         pool,
@@ -159,8 +167,12 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         streak: 0,
         lastFullKey: '',
         extraRoots: [],
+        fatal: undefined,
+        stop: controller,
       };
+      fatalOf = () => run.fatal;
       await this.#walk(run);
+      if (run.fatal) throw run.fatal;
       signal.throwIfAborted();
       if (cache && this.#options.cacheFile) {
         await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
@@ -183,6 +195,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         durationMs: Math.max(0, this.#options.now().getTime() - startedAt.getTime()),
       };
     } catch (error) {
+      const fatal = fatalOf();
+      if (fatal) throw fatal;
       if (signal.aborted) throw new AbortedError('The scan was aborted', { cause: signal.reason });
       throw error;
     } finally {
@@ -244,9 +258,9 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
               wake = undefined;
             }
             inFlight++;
-            this.#inspect(run, item.entry)
-              // After an abort the pool is closed under in-flight reads: their errors are expected.
-              .catch((error: unknown) => run.signal.aborted || this.emitError(toError(error)))
+            const entry = item.entry;
+            this.#inspect(run, entry)
+              .catch((error: unknown) => this.#inspectFailed(run, entry.path, error))
               .finally(done);
           }
         }
@@ -257,6 +271,22 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         this.#skip(run, typeof root === 'string' ? root : root.path, skipReasonOf(error), errnoDetail(error), asError(error));
       }
     }
+  }
+
+  // A file whose inspection failed is never passed as clean: it is reported as not
+  // scanned, and when no content worker can run at all the whole scan fails.
+  #inspectFailed(run: Run, path: string, error: unknown): void {
+    if (error instanceof ContentWorkerError && error.fatal) {
+      if (!run.fatal && !run.signal.aborted) {
+        run.fatal = new IoError(`The scan failed: ${error.message}`, { syscall: 'worker', cause: error });
+        run.stop.abort(run.fatal);
+      }
+      return;
+    }
+    // After an abort the pool is closed under in-flight reads: their errors are expected.
+    if (run.signal.aborted) return;
+    this.#skip(run, path, 'scan-failed', toError(error).message, toError(error));
+    if (!(error instanceof ContentWorkerError)) this.emitError(toError(error));
   }
 
   async #inspect(run: Run, entry: WalkEntry): Promise<void> {

@@ -47,5 +47,7 @@ export function skipReasonText(reason: SkipReason): string {
       return 'Other file system not entered';
     case 'loop':
       return 'Directory loop not entered';
+    case 'scan-failed':
+      return 'Not scanned (the scan of this file failed)';
   }
 }

@@ -8,6 +8,7 @@ import { expectArray, expectBoolean, expectLogger, expectNumber, expectSeverity,
 import { Quarantine } from '../quarantine/quarantine.js';
 import { executableDetector } from './detectors/executable.js';
 import { extensionDetector } from './detectors/extension.js';
+import { EICAR_SIGNATURE, signatureDetector } from './detectors/signature.js';
 import type { Detector } from './types.js';
 
 /** Options of {@link FileScanner}. */
@@ -16,7 +17,7 @@ export interface FileScannerOptions {
   readonly roots: readonly string[];
   /**
    * The detectors, run on every entry; each file is read at most once for all of them.
-   * @defaultValue `[extensionDetector(), executableDetector()]`
+   * @defaultValue `[extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })]`
    */
   readonly detectors?: readonly Detector[];
   /**
@@ -143,7 +144,7 @@ export interface ResolvedScannerOptions {
 export function resolveScannerOptions(options: FileScannerOptions): ResolvedScannerOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
   const roots = expectArray('roots', options.roots, { nonEmpty: true }).map((r, i) => resolve(expectString(`roots[${i}]`, r)));
-  const detectors = options.detectors === undefined ? [extensionDetector(), executableDetector()] : [...expectArray('detectors', options.detectors)];
+  const detectors = options.detectors === undefined ? [extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })] : [...expectArray('detectors', options.detectors)];
   detectors.forEach((d, i) => {
     const ok = typeof d === 'object' && d !== null && typeof (d as Detector).name === 'string' && typeof (d as Detector).inspect === 'function';
     if (!ok) throw new InvalidOptionError(`detectors[${i}]`, d, 'a detector ({ name, inspect, needs? })');

@@ -167,7 +167,8 @@ export type SkipReason =
   | 'changed'
   | 'special-file'
   | 'other-filesystem'
-  | 'loop';
+  | 'loop'
+  | 'scan-failed';
 
 /** A path the scan did not (fully) look at, and why. */
 export interface SkippedPath {
