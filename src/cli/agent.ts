@@ -185,7 +185,7 @@ export class Agent {
     scanner?.on('error', logError('scan'));
     notifier.on('error', logError('notifier'));
     watcher?.on('warning', (w) => logger.warn(`logs: ${w.message}`));
-    scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.reason }));
+    scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.code }));
     notifier.on('failed', (f) => logger.error(`notifier: delivery to ${f.channel} failed: ${f.error.message}`));
     notifier.attach(...[watcher, monitor, scanner].filter((p) => p !== undefined));
     this.parts = { watcher, monitor, scanner, notifier };

@@ -3,11 +3,13 @@ import { constants, type Stats } from 'node:fs';
 import { chmod, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PinnedDirectory, splitParent, type RawPath } from '../core/durable-fs.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError, QuarantineError } from '../core/errors.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { expectLogger, expectString } from '../core/validate.js';
-import { displayRawPath, isValidUtf8 } from '../scanner/display.js';
+import { displayPath, isValidUtf8 } from '../core/text.js';
 import { recoverJournal, type RecoveryReport } from './recovery.js';
 import { ID_PATTERN, intentToText, parseRecord, recordToJson, type IsolationIntent, type QuarantineRecord } from './record.js';
 import { copyHandle, errnoOf, hashHandle, OPEN_NOFOLLOW_READ, unsafePathReason } from './safe-fs.js';
@@ -32,7 +34,7 @@ export interface QuarantineOptions {
    * The clock (ms since the epoch), for `quarantinedAt` and ids.
    * @defaultValue `Date.now`
    */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 /** Options of {@link Quarantine.isolate}. */
@@ -95,19 +97,16 @@ export class Quarantine {
   /** The quarantine directory (absolute). */
   readonly directory: string;
   readonly #logger: Logger;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   #ready: Promise<RecoveryReport> | undefined;
 
   /** @throws {@link InvalidOptionError} naming the first invalid or unknown option. */
   constructor(options: QuarantineOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.includes(key)) throw new InvalidOptionError(key, (options as unknown as Record<string, unknown>)[key], `one of the known options (${KNOWN_OPTIONS.join(', ')})`);
-    }
+    rejectUnknownKeys('Quarantine', options, KNOWN_OPTIONS);
     this.directory = resolve(expectString('directory', options.directory));
     this.#logger = options.logger === undefined ? silentLogger : expectLogger('logger', options.logger);
-    if (options.clock !== undefined && typeof options.clock !== 'function') throw new InvalidOptionError('clock', options.clock, 'a function returning ms since the epoch');
-    this.#clock = options.clock ?? Date.now;
+    this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
   }
 
   /**
@@ -140,7 +139,7 @@ export class Quarantine {
    */
   async isolate(path: RawPath, options: IsolateOptions): Promise<QuarantineRecord> {
     const target = absolute(path);
-    const shown = displayRawPath(target);
+    const shown = displayPath(target);
     const reason = expectString('reason', options?.reason);
     const refuse = (why: string, cause?: unknown): never => {
       throw new QuarantineError(`Refusing to quarantine ${shown}: ${why}`, cause === undefined ? { path: shown } : { path: shown, cause });
@@ -278,7 +277,7 @@ export class Quarantine {
   async restore(id: string, options: RestoreOptions = {}): Promise<QuarantineRecord> {
     const record = await this.get(id);
     const target = options.to ?? record.rawOriginalPath ?? record.originalPath;
-    const shown = displayRawPath(target);
+    const shown = displayPath(target);
     const refuse = (why: string, cause?: unknown): never => {
       throw new QuarantineError(`Refusing to restore ${id} to ${shown}: ${why}`, cause === undefined ? { path: shown } : { path: shown, cause });
     };

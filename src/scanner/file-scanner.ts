@@ -6,11 +6,13 @@ import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { basename } from 'node:path';
 import { CONTENT_WORKER_ENTRY, ContentPool, ContentWorkerError, type ContentFailure, type ContentResult, type WorkerEntry } from './content-pool.js';
-import { displayPath, displayText } from './display.js';
+import { displayPath, isValidUtf8, safeText } from '../core/text.js';
+import { createWarning } from '../core/warning.js';
+import { summarizeHealth, type Health, type HealthCheck } from '../core/health.js';
 import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
-import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
+import type { ContentNeeds, Detector, DetectorFinding, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
 import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry } from './walker.js';
 
 /** Payload of the `'quarantined'` event. */
@@ -61,6 +63,8 @@ interface Run {
   readonly findings: Finding[];
   findingCount: number;
   readonly skipped: SkippedPath[];
+  /** Skips per reason, counted in full (the list is capped). */
+  readonly skipCounts: Map<SkipReason, number>;
   readonly quarantined: string[];
   filesScanned: number;
   bytesScanned: number;
@@ -139,7 +143,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     let fatalOf = (): Error | undefined => undefined;
     try {
       signal.throwIfAborted();
-      const startedAt = this.#options.now();
+      const startedAt = new Date(this.#options.clock());
       for (const detector of this.#options.detectors) await detector.prepare?.(signal);
       const cache = await this.#openCache();
       pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
@@ -150,6 +154,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         findings: [],
         findingCount: 0,
         skipped: [],
+        skipCounts: new Map(),
         quarantined: [],
         filesScanned: 0,
         bytesScanned: 0,
@@ -192,7 +197,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         skippedCount: run.skippedCount,
         quarantined: run.quarantined,
         startedAt,
-        durationMs: Math.max(0, this.#options.now().getTime() - startedAt.getTime()),
+        durationMs: Math.max(0, this.#options.clock() - startedAt.getTime()),
       };
     } catch (error) {
       const fatal = fatalOf();
@@ -250,7 +255,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           if (item.type === 'directory') run.directories++;
           else if (item.type === 'skip') {
             // Not entering another file system is what was asked for: listed, not warned about.
-            this.#skip(run, item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
+            this.#skip(run, item.rawPath ?? item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
           }
           else {
             while (inFlight >= this.#options.concurrency) {
@@ -298,6 +303,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const speculation = maybeFile ? run.speculation : undefined;
     const st = await pool.stat({
       path: entry.path,
+      rawPath: entry.rawPath,
       head: maybeFile ? run.prefetch : 0,
       full: speculation !== undefined,
       hashes: speculation?.hashes ?? [],
@@ -306,21 +312,22 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     });
     if (!st.ok) {
       const error = Object.assign(new Error(st.message), { code: st.code, syscall: st.syscall });
-      if (st.code === 'ENOENT' && basename(entry.path).includes('\uFFFD')) {
-        // readdirp decodes names as UTF-8; a name that is not valid UTF-8 comes back with
-        // U+FFFD and cannot be opened by that string. Malware can hide this way: say so.
-        this.#skip(run, entry.path, 'unreadable', 'the file name is not valid UTF-8, so it cannot be opened by name', error);
-        return;
-      }
-      this.#skip(run, entry.path, skipReasonOf(error), errnoDetail(error), error);
+      this.#skip(run, entry.rawPath ?? entry.path, skipReasonOf(error), errnoDetail(error), error);
       return;
     }
     if (st.stats.kind === 'directory') {
       // Only on file systems without d_type (or a race): walk it after the current roots.
-      run.extraRoots.push({ path: entry.path, relativePath: entry.relativePath, rootDev: entry.rootDev });
+      run.extraRoots.push({ path: entry.path, ...(entry.rawPath ? { rawPath: entry.rawPath } : {}), relativePath: entry.relativePath, rootDev: entry.rootDev });
       return;
     }
-    const file: ScannedFile = { path: entry.path, relativePath: entry.relativePath, name: basename(entry.path), ...st.stats, kind: st.stats.kind };
+    const file: ScannedFile = {
+      path: entry.path,
+      ...(entry.rawPath ? { rawPath: entry.rawPath } : {}),
+      relativePath: entry.relativePath,
+      name: basename(entry.path),
+      ...st.stats,
+      kind: st.stats.kind,
+    };
     if (file.kind === 'symlink') {
       run.symlinks++;
       await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
@@ -328,7 +335,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     if (file.kind !== 'file') {
       // Never opened: a FIFO would block, a device could be endless or have side effects.
-      this.#skip(run, file.path, 'special-file', file.kind, undefined, false);
+      this.#skip(run, file.rawPath ?? file.path, 'special-file', file.kind, undefined, false);
       await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
       return;
     }
@@ -354,7 +361,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const fullKey = fullRead ? `${[...hashes].sort().join(',')}|${[...patterns].sort((a, b) => a - b).join(',')}` : '';
     this.#learn(run, fullKey, [...hashes], [...patterns]);
     if (tooLarge && (hashes.size > 0 || patterns.size > 0)) {
-      this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
+      this.#skip(run, file.rawPath ?? file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
     }
 
     if (run.cache === undefined) run.prefetch = run.maxHeadSeen;
@@ -421,11 +428,11 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const error = Object.assign(new Error(failure.message), { code: failure.code, syscall: failure.syscall });
     if (failure.changed) {
       const detail = failure.code === 'ELOOP' ? 'became a symbolic link after it was listed' : failure.message;
-      this.#skip(run, file.path, 'changed', detail, error);
+      this.#skip(run, file.rawPath ?? file.path, 'changed', detail, error);
       return 'gone';
     }
     const reason = skipReasonOf(error);
-    this.#skip(run, file.path, reason, errnoDetail(error), error);
+    this.#skip(run, file.rawPath ?? file.path, reason, errnoDetail(error), error);
     return reason === 'unreadable' ? 'unreadable' : 'gone';
   }
 
@@ -433,7 +440,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     try {
       return detector.needs?.(file);
     } catch (error) {
-      this.emitError(new Error(`Detector '${detector.name}' failed to plan ${displayPath(file.path)}`, { cause: error }));
+      this.emitError(new Error(`Detector '${detector.name}' failed to plan ${displayPath(file.rawPath ?? file.path)}`, { cause: error }));
       return undefined;
     }
   }
@@ -443,10 +450,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], patterns: number[]): Promise<ContentResult | 'unreadable' | 'gone'> {
     const pool = run.pool as ContentPool;
     const full = hashes.length > 0 || patterns.length > 0;
-    const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns, maxBytes: this.#options.maxFileSize });
+    const outcome = await pool.read({ path: file.path, rawPath: file.rawPath, dev: file.dev, ino: file.ino, head, full, hashes, patterns, maxBytes: this.#options.maxFileSize });
     if (!outcome.ok) return this.#readFailed(run, file, outcome);
     if (outcome.truncated) {
-      this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
+      this.#skip(run, file.rawPath ?? file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
       return 'gone';
     }
     return outcome;
@@ -455,73 +462,100 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   // Runs every detector, emits the findings, isolates if asked. Resolves to whether the file is clean.
   async #judge(run: Run, file: ScannedFile, plans: readonly Plan[] | undefined, contentFor: (plan: Plan) => FileContent, sha256?: string): Promise<boolean> {
     const found: Finding[] = [];
+    const results: [Detector, DetectorFinding][] = [];
     // Escaped only when something is to be shown: most files have no finding.
     let escaped: string | undefined;
-    const shown = (): string => (escaped ??= displayPath(file.path));
+    const shown = (): string => (escaped ??= displayPath(file.rawPath ?? file.path));
     const regular = plans !== undefined;
     for (const plan of plans ?? this.#options.detectors.map((detector) => ({ detector, needs: undefined }))) {
       const detector = plan.detector;
       try {
         const returned = detector.inspect(file, contentFor(plan));
         // Most detectors answer synchronously: skip the microtask an await would cost per file.
-        const results = returned instanceof Promise ? await returned : returned;
-        for (const r of results) {
-          const finding: Finding = {
-            // The exact path, so that code acting on a finding touches this file and no
-            // other; a rendering of a hostile name could name a different, innocent file.
-            path: file.path,
-            displayPath: shown(),
-            detector: detector.name,
-            rule: r.rule,
-            severity: r.severity,
-            // A user's detector may echo file content or names: keep the reason one safe line.
-            reason: displayText(String(r.reason), 500),
-            size: file.size,
-            ...(sha256 === undefined ? {} : { sha256 }),
-            labels: { ...r.labels },
-          };
-          found.push(finding);
-        }
+        for (const r of returned instanceof Promise ? await returned : returned) results.push([detector, r]);
       } catch (error) {
         this.emitError(new Error(`Detector '${detector.name}' failed on ${shown()}`, { cause: error }));
       }
+    }
+    if (results.length === 0) return true;
+    // A finding is an event keyed by what makes the file unique (its SHA-256 among it): hash
+    // the few files that alert (warning and above) if no detector needed the digest already.
+    if (sha256 === undefined && plans !== undefined && results.some(([, r]) => isAtLeast(r.severity, 'warning'))) {
+      sha256 = await this.#digest(run, file);
+    }
+    for (const [detector, r] of results) {
+      const finding: Finding = {
+        // The exact path, so that code acting on a finding touches this file and no
+        // other; a rendering of a hostile name could name a different, innocent file.
+        path: file.path,
+        ...(file.rawPath ? { rawPath: file.rawPath } : {}),
+        displayPath: shown(),
+        detector: detector.name,
+        rule: r.rule,
+        severity: r.severity,
+        // A user's detector may echo file content or names: keep the reason one safe line.
+        reason: safeText(String(r.reason), { singleLine: true, max: 500 }),
+        size: file.size,
+        ...(sha256 === undefined ? {} : { sha256 }),
+        dev: file.dev,
+        ino: file.ino,
+        ctimeMs: file.ctimeMs,
+        labels: { ...r.labels },
+      };
+      found.push(finding);
     }
     if (run.signal.aborted) return false;
     for (const finding of found) {
       run.findingCount++;
       if (run.findings.length < this.#options.maxReportedFindings) run.findings.push(finding);
       this.emitSafely('finding', finding);
-      this.emitSafely('alert', alertForFinding(finding, this.#options.now()));
+      this.emitSafely('alert', alertForFinding(finding, new Date(this.#options.clock())));
     }
     const quarantine = this.#options.quarantine;
     if (quarantine && regular && found.length > 0) {
       const worst = [...found].sort((a, b) => compareSeverity(b.severity, a.severity))[0] as Finding;
       if (isAtLeast(worst.severity, quarantine.minSeverity)) {
         try {
-          const record = await quarantine.into.isolate(file.path, {
+          const record = await quarantine.into.isolate(file.rawPath ?? file.path, {
             reason: `${worst.rule}: ${worst.reason}`,
             expect: { dev: file.dev, ino: file.ino, ctimeMs: file.ctimeMs, size: file.size, ...(sha256 === undefined ? {} : { sha256 }) },
           });
           run.quarantined.push(record.id);
           this.emitSafely('quarantined', { finding: worst, record });
         } catch (error) {
-          this.#warn({ path: shown(), reason: 'quarantine-failed', message: `Could not quarantine ${shown()}: ${toError(error).message}`, error: toError(error) });
+          this.#warn(createWarning('quarantine-failed', `Could not quarantine ${shown()}: ${toError(error).message}`, { path: file.rawPath ?? file.path, cause: error }) as ScanWarning);
         }
       }
     }
     return found.length === 0;
   }
 
-  #skip(run: Run, path: string, reason: SkipReason, detail: string, error?: Error, warn = true): void {
+  // The SHA-256 of a file with a finding, read through a descriptor checked against the
+  // walk's (dev, inode); undefined when it cannot be read (the finding stands regardless).
+  async #digest(run: Run, file: ScannedFile): Promise<string | undefined> {
+    if (file.size > this.#options.maxFileSize) return undefined;
+    const outcome = await (run.pool as ContentPool)
+      .read({ path: file.path, rawPath: file.rawPath, dev: file.dev, ino: file.ino, head: 0, full: true, hashes: ['sha256'], patterns: [], maxBytes: this.#options.maxFileSize })
+      .catch(() => undefined);
+    if (!outcome?.ok || outcome.truncated) return undefined;
+    run.bytesHashed += outcome.bytesRead;
+    return outcome.hashes.sha256;
+  }
+
+  #skip(run: Run, path: string | Buffer, reason: SkipReason, detail: string, error?: Error, warn = true): void {
     const shown = displayPath(path);
     run.skippedCount++;
-    if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
+    run.skipCounts.set(reason, (run.skipCounts.get(reason) ?? 0) + 1);
+    if (run.skipped.length < this.#options.maxReportedSkips) {
+      const exact = typeof path === 'string' ? { path } : { path: path.toString('utf8'), ...(isValidUtf8(path) ? {} : { rawPath: path }) };
+      run.skipped.push({ ...exact, displayPath: shown, reason, detail });
+    }
     // Special files, too-large files and other mounts are policy, not trouble: listed, not warned about.
-    if (warn) this.#warn({ path: shown, reason, message: `${skipReasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
+    if (warn) this.#warn(createWarning(reason, `${skipReasonText(reason)}: ${shown} (${detail})`, { path, ...(error ? { cause: error } : {}) }) as ScanWarning);
   }
 
   #warn(warning: ScanWarning): void {
-    this.#options.logger.warn(warning.message, { path: warning.path, reason: warning.reason });
+    this.#options.logger.warn(warning.message, { path: warning.displayPath, code: warning.code });
     this.emitSafely('warning', warning);
   }
 

@@ -85,7 +85,7 @@ describe('content workers', () => {
         [CONTENT_WORKER_ENTRY]: { url: new URL(`file://${crashing}`), execArgv: [] },
       } as ConstructorParameters<typeof FileScanner>[0]);
       const warnings: string[] = [];
-      scanner.on('warning', (w) => warnings.push(w.reason));
+      scanner.on('warning', (w) => warnings.push(w.code));
       const report = await scanner.scan();
       const failed = report.skipped.filter((s) => s.reason === 'scan-failed');
       assert.deepEqual(failed.map((s) => s.path), [join(tree, 'crash-me')]);

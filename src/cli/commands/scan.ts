@@ -53,7 +53,7 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
   scanner.on('finding', (f) => reported(f) && text(`${escapeTerminal(f.path, { singleLine: true })}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] FOUND\n`));
   scanner.on('quarantined', ({ record }) => text(`${escapeTerminal(record.originalPath, { singleLine: true })}: moved to quarantine as ${record.id}\n`));
   scanner.on('warning', (w) => {
-    if (w.reason === 'quarantine-failed') quarantineFailures++;
+    if (w.code === 'quarantine-failed') quarantineFailures++;
     progress.clear();
     ctx.stderr.write(`${escapeTerminal(w.path, { singleLine: true })}: ${escapeTerminal(w.message, { singleLine: true })} WARNING\n`);
   });
