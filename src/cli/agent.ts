@@ -174,6 +174,7 @@ export class Agent {
               signal: this.#stop.signal,
               ...(sc.exclude === undefined ? {} : { exclude: sc.exclude }),
               ...(sc.maxFileSize === undefined ? {} : { maxFileSize: sc.maxFileSize }),
+              ...(sc.oneFileSystem === undefined ? {} : { oneFileSystem: sc.oneFileSystem }),
               ...(state === undefined ? {} : { cache: { file: join(state, 'scan-cache.json') } }),
               ...(q === undefined ? {} : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
             });

@@ -102,6 +102,8 @@ export interface HostwardenConfig {
     readonly hashDb?: string[];
     readonly exclude?: string[];
     readonly maxFileSize?: number;
+    /** Stay on the file system of each root (clamscan --cross-fs=no); other mounts then count as not scanned. */
+    readonly oneFileSystem?: boolean;
     readonly quarantine?: { readonly directory: string; readonly minSeverity?: Severity };
   };
   readonly notifier: {
@@ -210,6 +212,7 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
         hashDb: optional(arr(str())),
         exclude: optional(arr(str())),
         maxFileSize: optional(num({ min: 1, integer: true })),
+        oneFileSystem: optional(bool()),
         quarantine: optional(obj({ directory: required(str()), minSeverity: optional(severity) })),
       }),
     ),

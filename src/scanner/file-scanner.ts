@@ -195,6 +195,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         findingCount: run.findingCount,
         skipped: run.skipped,
         skippedCount: run.skippedCount,
+        skippedByReason: Object.fromEntries(run.skipCounts),
         quarantined: run.quarantined,
         startedAt,
         durationMs: Math.max(0, this.#options.clock() - startedAt.getTime()),

@@ -256,6 +256,8 @@ export interface ScanReport {
   readonly skipped: readonly SkippedPath[];
   /** How many paths were skipped in all (may exceed `skipped.length`). */
   readonly skippedCount: number;
+  /** Skipped paths per reason, counted in full (the `skipped` list is capped). */
+  readonly skippedByReason: Readonly<Partial<Record<SkipReason, number>>>;
   /** Files isolated into the quarantine (by id). */
   readonly quarantined: readonly string[];
   /** When the scan started. */
