@@ -1,3 +1,4 @@
+import { schedule } from '../core/clock.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError, IoError } from '../core/errors.js';
@@ -149,9 +150,8 @@ export async function serveMetrics(options: ServeMetricsOptions): Promise<Metric
       server.close(() => resolve());
       // Prometheus keeps its scrape connection alive; without this close() would wait for it.
       server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 1_000);
-      force.unref();
-      server.once('close', () => clearTimeout(force));
+      const cancelForce = schedule(() => server.closeAllConnections(), 1_000);
+      server.once('close', cancelForce);
     });
     return closing;
   };

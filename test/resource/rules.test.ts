@@ -165,9 +165,13 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     await step({ disks: { '/home/eve/x\nCRITICAL: fake line': 95 } });
     assert.equal(alerts.length, 1);
     assert.doesNotMatch(alerts[0]?.title ?? '', /\n/);
-    assert.match(alerts[0]?.title ?? '', /Disk space on \/home\/eve\/x\?CRITICAL: fake line at 95\.0 %/);
+    assert.match(alerts[0]?.title ?? '', /Disk space on \/home\/eve\/x\\nCRITICAL: fake line at 95\.0 %/);
     assert.equal(alerts[0]?.summary.split('\n').length, 2);
     assert.equal(alerts[0]?.labels['mount'], '/home/eve/x\nCRITICAL: fake line');
+    // Bidi overrides and zero-width characters used to pass into alert text.
+    await step({ disks: { '/home/eve/x\nCRITICAL: fake line': 95, '/mnt/\u202egpj.exe\u200b': 97 } });
+    const bidi = alerts.find((a) => a.labels['mount'] === '/mnt/\u202egpj.exe\u200b');
+    assert.match(bidi?.title ?? '', /Disk space on \/mnt\/\\u202egpj\.exe\\u200b at 97\.0 %/);
     await monitor.stop();
   });
 
@@ -211,7 +215,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     assert.equal(calls, 1, 'one listing serves every alert of the sample');
     const cpu = alerts.find((a) => a.rule === 'cpu.high');
     const memory = alerts.find((a) => a.rule === 'memory.high');
-    assert.match(cpu?.summary ?? '', /Top processes by CPU:\n {2}pid 20 ffmpeg\?\[fake\] line: CPU 180\.0 %.*\n {2}pid 30 postgres/);
+    assert.match(cpu?.summary ?? '', /Top processes by CPU:\n {2}pid 20 ffmpeg\\n\[fake\] line: CPU 180\.0 %.*\n {2}pid 30 postgres/);
     assert.equal(cpu?.evidence?.length, 2);
     assert.match(memory?.summary ?? '', /Top processes by memory:\n {2}pid 30 postgres: CPU 40\.0 %, memory 1\.9 GiB \(25\.0 %\)\n {2}pid 10 node/);
     await step({ cpu: 99, memory: 95, disks: { '/': 95 } });
