@@ -1,5 +1,5 @@
 import { systemClock } from '../core/clock.js';
-import { escapeTerminal, truncateMiddle } from '../core/terminal.js';
+import { escapeTerminal, truncateMiddle } from '../core/text.js';
 
 /** A writable terminal stream, as `process.stderr` is. */
 export interface ProgressStream {

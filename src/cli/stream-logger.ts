@@ -1,7 +1,7 @@
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { OutStream } from './context.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { escapeTerminal } from '../core/text.js';
 
 const ORDER = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
