@@ -59,13 +59,14 @@ export class ProcFile {
 }
 
 /**
- * A set of {@link ProcFile}s by path, closed together. Reads of different files run side
- * by side: their completions tend to arrive in one event-loop wake-up, and each wake-up
- * of the loop by the thread pool (not the parsing, which is microseconds) was most of
- * what a sample cost the host service. @internal
+ * A set of {@link ProcFile}s by path, closed together. Reads take turns: each starts when
+ * the previous one is done, so every completion (and the parsing it triggers) lands in its
+ * own event-loop iteration instead of all of them in one, and a timer of the host service
+ * never waits for more than one file's worth of work. @internal
  */
 export class ProcFiles {
   readonly #files = new Map<string, ProcFile>();
+  #turn: Promise<unknown> = Promise.resolve();
 
   /** Reads a file through its cached handle. */
   read(path: string, sizeHint?: number): Promise<string> {
@@ -74,7 +75,9 @@ export class ProcFiles {
       file = new ProcFile(path, sizeHint);
       this.#files.set(path, file);
     }
-    return file.read();
+    const next = this.#turn.then(() => file.read());
+    this.#turn = next.catch(() => {});
+    return next;
   }
 
   /** Closes every handle. */
