@@ -454,16 +454,19 @@ describe('ResourceMonitor options', () => {
     assert.ok(Object.isFrozen(resolveMonitorOptions({}, 'linux')));
   });
 
-  it('stops when its signal aborts, closing the source', async () => {
+  it('stops by itself when its signal aborts, closing the source (nobody calls stop())', async () => {
     const controller = new AbortController();
     const source = new ScriptedSource();
     const monitor = new ResourceMonitor({ source, rules: [], signal: controller.signal });
     await monitor.start();
+    // Readiness signal: the 'health' event with state 'stopped'. If the abort did nothing,
+    // the loop runs empty (the monitor's timer is unref'ed) and the test fails.
+    const stopped = new Promise<void>((resolve) => monitor.on('health', (h) => h.state === 'stopped' && resolve()));
     controller.abort();
-    await new Promise((resolve) => setImmediate(resolve));
-    await monitor.stop();
+    await stopped;
     assert.equal(monitor.state, 'stopped');
     assert.equal(source.closed, 1);
+    await assert.rejects(monitor.sample(), /stopped/);
   });
 
   it("falls back to host numbers (with one warning) when scope is 'cgroup' but there is none", async () => {
