@@ -63,6 +63,7 @@ interface Run {
   readonly findings: Finding[];
   findingCount: number;
   readonly skipped: SkippedPath[];
+  quarantineFailures: number;
   /** Skips per reason, counted in full (the list is capped). */
   readonly skipCounts: Map<SkipReason, number>;
   readonly quarantined: string[];
@@ -111,6 +112,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   readonly #workerEntry: WorkerEntry | undefined;
   #cache: ScanCache | undefined;
   #running = false;
+  #checks: HealthCheck[] = [];
+  #state: Health['state'] = 'ok';
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: FileScannerOptions) {
@@ -123,6 +126,41 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   /** Whether a scan is in progress. */
   get scanning(): boolean {
     return this.#running;
+  }
+
+  /**
+   * How the last scan went: `degraded` when it failed, when files could not be scanned
+   * (unreadable, changed, too large, another file system, a worker that died) or could not
+   * be isolated; `ok` before the first scan and after a complete one. A scanner is
+   * one-shot, so it is never `stopped`. A `'health'` event follows every change of state.
+   *
+   * @example
+   * const report = await scanner.scan();
+   * if (scanner.health().state === 'degraded') console.warn(scanner.health().checks);
+   */
+  health(): Health {
+    return { state: this.#state, checks: this.#checks.map((c) => ({ ...c })) };
+  }
+
+  #setHealth(checks: HealthCheck[]): void {
+    this.#checks = checks;
+    const state = summarizeHealth(true, checks);
+    if (state === this.#state) return;
+    this.#state = state;
+    this.emitSafely('health', this.health());
+  }
+
+  #healthAfter(run: Run): void {
+    const notScanned = [...run.skipCounts].filter(([reason]) => reason !== 'loop' && reason !== 'special-file');
+    const missed = notScanned.reduce((n, [, count]) => n + count, 0);
+    this.#setHealth([
+      missed === 0
+        ? { name: 'last-scan', ok: true, message: `${run.filesScanned} files scanned` }
+        : { name: 'last-scan', ok: false, message: `${missed} paths not scanned (${notScanned.map(([r, n]) => `${n} ${r}`).join(', ')})` },
+      run.quarantineFailures === 0
+        ? { name: 'quarantine', ok: true }
+        : { name: 'quarantine', ok: false, message: `${run.quarantineFailures} files could not be isolated` },
+    ]);
   }
 
   /**
@@ -155,6 +193,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         findingCount: 0,
         skipped: [],
         skipCounts: new Map(),
+        quarantineFailures: 0,
         quarantined: [],
         filesScanned: 0,
         bytesScanned: 0,
@@ -183,6 +222,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
       }
       this.#progress(run, true);
+      this.#healthAfter(run);
       return {
         roots: this.#options.roots,
         filesScanned: run.filesScanned,
@@ -202,6 +242,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       };
     } catch (error) {
       const fatal = fatalOf();
+      if (fatal || !signal.aborted) this.#setHealth([{ name: 'last-scan', ok: false, message: `the scan failed: ${toError(fatal ?? error).message}` }]);
       if (fatal) throw fatal;
       if (signal.aborted) throw new AbortedError('The scan was aborted', { cause: signal.reason });
       throw error;
@@ -524,6 +565,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           run.quarantined.push(record.id);
           this.emitSafely('quarantined', { finding: worst, record });
         } catch (error) {
+          run.quarantineFailures++;
           this.#warn(createWarning('quarantine-failed', `Could not quarantine ${shown()}: ${toError(error).message}`, { path: file.rawPath ?? file.path, cause: error }) as ScanWarning);
         }
       }
