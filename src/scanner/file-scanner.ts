@@ -255,7 +255,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         symlinks: 0,
         cached: 0,
         skippedCount: 0,
-        lastProgress: Date.now(),
+        lastProgress: this.#options.clock(),
         currentPath: undefined,
         // With the incremental cache most files are never read, so nothing is prefetched.
         prefetch: cache ? 0 : DEFAULT_PREFETCH,
@@ -658,7 +658,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   }
 
   #progress(run: Run, final = false): void {
-    const now = Date.now();
+    const now = this.#options.clock();
     if (!final && now - run.lastProgress < this.#options.progressInterval) return;
     run.lastProgress = now;
     this.emitSafely('progress', {
