@@ -310,6 +310,7 @@ export class AlertmanagerChannel implements Channel {
       signal: context.signal,
       timeout: this.#options.timeout,
       fetch: this.#options.fetch,
+      now,
     });
 
     // Remembered only once some Alertmanager accepted: an alert it rejects as invalid
@@ -354,6 +355,7 @@ export class AlertmanagerChannel implements Channel {
           signal,
           timeout: this.#options.timeout,
           fetch: this.#options.fetch,
+          now,
         });
       } catch (error) {
         if (signal?.aborted) return;

@@ -100,10 +100,12 @@ export interface NotifierOptions extends ComponentOptions {
    */
   readonly stopTimeout?: number;
   /**
-   * The clock for dedup windows, TTLs and rate limits, in ms since the epoch.
+   * The clock for dedup windows, TTLs and rate limits, in ms since the epoch. The
+   * Notifier's timers (group wait, retries, rate-limit waits) run on the timer seam, so
+   * a test that injects a clock drives both with fake timers.
    * @defaultValue `Date.now`
    */
-  readonly now?: () => number;
+  readonly clock?: () => number;
   /**
    * Source of jitter in [0, 1).
    * @defaultValue `Math.random`
@@ -127,7 +129,7 @@ export interface ResolvedNotifierOptions {
   readonly stateTtl: number;
   readonly sendTimeout: number;
   readonly stopTimeout: number;
-  readonly now: () => number;
+  readonly clock: () => number;
   readonly random: () => number;
 }
 
@@ -197,7 +199,7 @@ export function resolveNotifierOptions(options: NotifierOptions): ResolvedNotifi
     stateTtl,
     sendTimeout: num('sendTimeout', options.sendTimeout, 30_000, 1),
     stopTimeout: num('stopTimeout', options.stopTimeout, 10_000, 0),
-    now: fn('now', options.now) ?? Date.now,
+    clock: fn('clock', options.clock) ?? Date.now,
     random: fn('random', options.random) ?? Math.random,
   });
 }

@@ -46,6 +46,8 @@ export interface SeenRecord {
   readonly key: string;
   readonly channel: string;
   readonly at: number;
+  /** The announced alert's own time; absent in records written before it was kept. */
+  readonly observed?: number;
   readonly severity: Severity;
   readonly ref?: string;
 }
@@ -55,7 +57,7 @@ type OutboxRecord =
   | { t: 'd'; id: string; ch: string; ref?: string }
   | { t: 'n'; id: string; ch: string; n: number }
   | { t: 'x'; id: string; ch: string }
-  | { t: 's'; key: string; ch: string; at: number; sev: Severity; ref?: string };
+  | { t: 's'; key: string; ch: string; at: number; obs?: number; sev: Severity; ref?: string };
 
 type SerializedAlert = Omit<Alert, 'time'> & { time: string };
 
@@ -270,7 +272,7 @@ export class Outbox {
         entry.channels.delete(record.ch);
         if (entry.channels.size === 0) this.#entries.delete(record.id);
         if (record.t === 'd' && entry.alert.status === 'firing') {
-          seen.set(`${entry.alert.key}\u0000${record.ch}`, withRef({ key: entry.alert.key, channel: record.ch, at: entry.acceptedAt, severity: entry.alert.severity }, record.ref));
+          seen.set(`${entry.alert.key}\u0000${record.ch}`, withRef({ key: entry.alert.key, channel: record.ch, at: entry.acceptedAt, observed: entry.alert.time.getTime(), severity: entry.alert.severity }, record.ref));
         } else if (record.t === 'd') {
           seen.delete(`${entry.alert.key}\u0000${record.ch}`);
         }
@@ -283,7 +285,7 @@ export class Outbox {
       }
       case 's':
         if (typeof record.key !== 'string' || typeof record.ch !== 'string' || !isSeverity(record.sev)) return onBad();
-        seen.set(`${record.key}\u0000${record.ch}`, withRef({ key: record.key, channel: record.ch, at: record.at, severity: record.sev }, record.ref));
+        seen.set(`${record.key}\u0000${record.ch}`, withRef({ key: record.key, channel: record.ch, at: record.at, ...(typeof record.obs === 'number' ? { observed: record.obs } : {}), severity: record.sev }, record.ref));
         return;
       default:
         onBad();
@@ -354,7 +356,7 @@ export class Outbox {
   // temp file, fsync it, rename over, fsync the directory, so a crash leaves either file.
   async #compact(seen: readonly SeenRecord[]): Promise<void> {
     const lines: string[] = [];
-    for (const s of seen) lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, sev: s.severity }, s.ref)));
+    for (const s of seen) lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, ...(s.observed === undefined ? {} : { obs: s.observed }), sev: s.severity }, s.ref)));
     for (const e of this.#entries.values()) {
       const record: OutboxRecord = { t: 'a', id: e.id, at: e.acceptedAt, alert: serializeAlert(e.alert), ch: [...e.channels.keys()] };
       if (e.refs !== undefined && e.refs.size > 0) record.refs = Object.fromEntries(e.refs);

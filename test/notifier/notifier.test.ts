@@ -24,7 +24,7 @@ function make(channels: MemoryChannel[], options: Partial<NotifierOptions> = {})
     channels,
     groupWait: 0,
     retry: { initialDelay: 1, maxDelay: 5, maxAttempts: 4 },
-    now: () => clock.now,
+    clock: () => clock.now,
     random: () => 0.5,
     persistent: true,
     ...options,

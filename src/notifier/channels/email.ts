@@ -7,7 +7,7 @@ import type { Severity } from '../../core/severity.js';
 import { expectBoolean, expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
 import { escapeHtml, oneLine, stripControl, truncate } from '../escape.js';
-import { headline, labelPairs, notificationSeverity, plainText, statusTag } from '../format.js';
+import { bySeverity, headline, labelPairs, notificationSeverity, plainText, statusTag } from '../format.js';
 import { redactText, sanitizeError } from '../redact.js';
 
 /** SMTP credentials of an {@link EmailChannel}. */
@@ -208,9 +208,14 @@ export function renderEmailHtml(notification: Notification, maxAlerts = 50): str
     '<!doctype html><html><body style="font-family:sans-serif">',
     `<h2 style="color:${color}">${escapeHtml(`${statusTag(notification)} ${headline(notification, 500)}`)}</h2>`,
   ];
-  for (const alert of notification.alerts.slice(0, maxAlerts)) parts.push(alertHtml(alert));
-  const hidden = notification.alerts.length - maxAlerts;
-  if (hidden > 0) parts.push(`<p>…and ${hidden} more alerts.</p>`);
+  const ordered = bySeverity(notification.alerts);
+  for (const alert of ordered.slice(0, maxAlerts)) parts.push(alertHtml(alert));
+  const rest = ordered.slice(maxAlerts);
+  if (rest.length > 0) {
+    parts.push(`<p>…and ${rest.length} more:</p><ul>`);
+    for (const alert of rest) parts.push(`<li>${escapeHtml(`${alert.severity} ${truncate(oneLine(alert.title), 500)}`)}</li>`);
+    parts.push('</ul>');
+  }
   parts.push('</body></html>');
   return parts.join('\n');
 }

@@ -7,7 +7,8 @@ import type { Severity } from '../../core/severity.js';
 import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
 import { escapeSlack, escapeSlackCode, escapeThenTruncate, oneLine, stripControl, truncate } from '../escape.js';
-import { headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
+import { bySeverity, headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
+import { capRetryAfter } from '../http-post.js';
 import { redactText, sanitizeError } from '../redact.js';
 
 // The Slack client is loaded by the first SlackChannel, not by importing hostwarden.
@@ -64,6 +65,9 @@ const COLOR: Readonly<Record<Severity, string>> = { critical: '#d40e0d', warning
 
 // Errors that retrying cannot fix: credentials, the channel, the payload.
 const RETRYABLE_PLATFORM = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+
+// Slack's error codes are short snake_case words (`channel_not_found`, `invalid_auth`).
+const SLACK_ERROR_CODE = /^[a-z][a-z0-9_]{0,99}$/;
 
 /** A Block Kit block, as sent to `chat.postMessage`. */
 export type SlackBlock = Record<string, unknown>;
@@ -170,10 +174,19 @@ export class SlackChannel implements Channel {
     if (error instanceof DeliveryError) return error;
     const { WebAPIRateLimitedError, WebAPIPlatformError, WebAPIHTTPError, WebAPIRequestError } = loadSlack();
     if (error instanceof WebAPIRateLimitedError) {
-      return new DeliveryError(`Slack rate-limited ${this.name}; retry after ${error.retryAfter} s`, { ...base, retryable: true, retryAfterMs: error.retryAfter * 1000, status: 429 });
+      // Capped like every Retry-After: Slack (or a proxy) asking for days must not freeze the channel.
+      const retryAfterMs = capRetryAfter(error.retryAfter * 1000);
+      return new DeliveryError(`Slack rate-limited ${this.name}; retry after ${Math.round(retryAfterMs / 1000)} s`, { ...base, retryable: true, retryAfterMs, status: 429 });
     }
     if (error instanceof WebAPIPlatformError) {
-      const code = redactText(String(error.data.error), this.#secrets);
+      const raw: unknown = error.data.error;
+      // The client reports a body it could not parse (a 200 cut short by a proxy) as a
+      // platform error whose "code" is the raw text. That is not Slack refusing the
+      // message: retry it (at worst Slack shows it twice) instead of dead-lettering it.
+      if (typeof raw !== 'string' || !SLACK_ERROR_CODE.test(raw)) {
+        return new DeliveryError(`Slack answered ${this.name} with an unreadable body (not Slack's JSON); retrying`, { ...base, retryable: true });
+      }
+      const code = raw;
       return new DeliveryError(`Slack refused the message to ${this.name}: ${code}`, { ...base, retryable: RETRYABLE_PLATFORM.has(code) });
     }
     if (error instanceof WebAPIHTTPError) {
@@ -217,23 +230,38 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
     // there is not documented, so angle brackets become look-alikes instead of entities.
     { type: 'header', text: { type: 'plain_text', text: truncate(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), HEADER_MAX), emoji: true } },
   ];
-  const shown = notification.alerts.slice(0, maxAlerts);
+  const ordered = bySeverity(notification.alerts);
+  const shown: Alert[] = [];
   // Each alert takes up to 4 blocks; keep 2 for the header and the "more" note.
-  for (const alert of shown) {
+  for (const alert of ordered.slice(0, maxAlerts)) {
     if (blocks.length + 4 > BLOCKS_MAX - 1) break;
     blocks.push(...alertBlocks(alert, notification.alerts.length > 1));
+    shown.push(alert);
   }
-  const hidden = notification.alerts.length - Math.min(shown.length, Math.floor((BLOCKS_MAX - 2) / 4));
-  if (hidden > 0) {
-    const titles = notification.alerts.slice(notification.alerts.length - hidden, notification.alerts.length - hidden + 20).map((a) => `• ${oneLine(a.title)}`);
-    blocks.push({ type: 'section', text: mrkdwn(escapeThenTruncate(`…and ${hidden} more:\n${titles.join('\n')}`, SECTION_MAX, escapeSlack)) });
-  }
+  const rest = ordered.slice(shown.length);
+  if (rest.length > 0) blocks.push({ type: 'section', text: mrkdwn(moreSection(rest)) });
   const text = escapeThenTruncate(`${icon} ${line}`, TEXT_MAX, escapeSlack);
   const n = notification.alerts.length;
   const bar = escapeThenTruncate(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${oneLine(notification.groupKey)}`, 500, escapeSlack);
   const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
   const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
   return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };
+}
+
+// Names every alert not shown in full, most severe first, as many as fit in one
+// section; then says how many more.
+function moreSection(rest: readonly Alert[]): string {
+  const head = `…and ${rest.length} more:`;
+  let out = head;
+  let named = 0;
+  for (const alert of rest) {
+    const line = `\n• ${escapeSlack(truncate(`${alert.severity} ${oneLine(alert.title)}`, 300))}`;
+    const left = rest.length - named - 1;
+    if (out.length + line.length + (left > 0 ? ` (+${left} more)`.length + 1 : 0) > SECTION_MAX) break;
+    out += line;
+    named++;
+  }
+  return named < rest.length ? `${out}\n(+${rest.length - named} more)` : out;
 }
 
 function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {

@@ -4,6 +4,7 @@ import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import type { Severity } from '../../core/severity.js';
 import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
+import { httpPost } from '../http-post.js';
 import { redactText, sanitizeError } from '../redact.js';
 
 /** Options of {@link WebhookChannel}. */
@@ -178,43 +179,16 @@ export class WebhookChannel implements Channel {
       headers[WEBHOOK_TIMESTAMP_HEADER] = String(timestamp);
       headers[WEBHOOK_SIGNATURE_HEADER] = signWebhook(this.#secret, body, timestamp);
     }
-    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(this.#timeout)]);
-    let response: Response;
-    try {
-      response = await this.#fetch(this.#url, { method: 'POST', headers, body, signal, redirect: 'error' });
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      const why = timedOut ? `no answer within ${this.#timeout} ms` : describeFetchError(error);
-      throw new DeliveryError(`Webhook ${this.name} request failed: ${redactText(why, this.#secrets)}`, { channel: this.name, retryable: true, cause: sanitizeError(error, this.#secrets) });
-    }
-    // Drain the body so the connection can be reused; its content is not needed.
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return {};
-    const status = response.status;
-    const retryable = status === 408 || status === 429 || status >= 500;
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    const options = retryAfterMs === undefined ? { channel: this.name, retryable, status } : { channel: this.name, retryable, status, retryAfterMs };
-    throw new DeliveryError(`Webhook ${this.name} answered HTTP ${status}`, options);
+    const outcome = await httpPost({ url: this.#url, headers, body, timeout: this.#timeout, signal: context.signal, fetch: this.#fetch, now: Date.now() });
+    if (outcome.ok) return {};
+    const message = `Webhook ${this.name} ${outcome.status === undefined || outcome.cause !== undefined ? 'request failed: ' : 'answered '}${redactText(outcome.reason, this.#secrets)}`;
+    const options = {
+      channel: this.name,
+      retryable: outcome.retryable,
+      ...(outcome.status === undefined ? {} : { status: outcome.status }),
+      ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
+      ...(outcome.cause === undefined ? {} : { cause: sanitizeError(outcome.cause, this.#secrets) }),
+    };
+    throw new DeliveryError(message, options);
   }
-}
-
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
-}
-
-/** Retry-After as seconds or an HTTP date, in ms; capped at an hour. @internal */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
-  else {
-    const date = Date.parse(trimmed);
-    if (Number.isNaN(date)) return undefined;
-    ms = date - now;
-  }
-  return Math.min(Math.max(0, Math.round(ms)), 3_600_000);
 }
