@@ -1,6 +1,6 @@
 import { DeliveryError } from '../core/errors.js';
 import { httpPost } from '../notifier/http-post.js';
-import { oneLine, truncate } from '../notifier/escape.js';
+import { safeText } from '../core/text.js';
 import type { PostableAlert } from './postable-alert.js';
 
 /** One Alertmanager, resolved from a configured URL. @internal */
@@ -71,7 +71,7 @@ async function postOne(target: AlertmanagerTarget, body: string, options: PostOp
     now: options.now,
   });
   // An error body is Alertmanager's own short message (e.g. "start time must be before end time").
-  const reason = outcome.ok ? 'accepted' : outcome.status !== undefined && outcome.cause === undefined && outcome.text ? `${outcome.reason} ${truncate(oneLine(outcome.text), 200)}` : outcome.reason;
+  const reason = outcome.ok ? 'accepted' : outcome.status !== undefined && outcome.cause === undefined && outcome.text ? `${outcome.reason} ${safeText(outcome.text, { singleLine: true, max: 200 })}` : outcome.reason;
   return {
     ok: outcome.ok,
     retryable: outcome.retryable,

@@ -1,7 +1,7 @@
 import type { Alert } from '../core/alert.js';
 import { compareSeverity, maxSeverity, type Severity } from '../core/severity.js';
 import type { Notification } from './channel.js';
-import { oneLine, truncate } from './escape.js';
+import { safeText } from '../core/text.js';
 
 /**
  * Text shared by the channels' renderers, before channel-specific escaping.
@@ -52,7 +52,7 @@ export function nameList(names: readonly string[], max: number, separator = '; '
     shown++;
   }
   if (shown === 0 && names.length > 0) {
-    out = truncate(names[0] ?? '', Math.max(1, max - more(names.length - 1).length));
+    out = safeText(names[0] ?? '', { max: Math.max(1, max - more(names.length - 1).length) });
     shown = 1;
   }
   return `${out}${more(names.length - shown)}`;
@@ -68,11 +68,11 @@ export function headline(notification: Notification, max = 200): string {
   const alerts = bySeverity(notification.alerts);
   const first = alerts[0];
   if (first === undefined) return '';
-  if (alerts.length === 1) return truncate(oneLine(first.title), max);
+  if (alerts.length === 1) return safeText(safeText(first.title, { singleLine: true }), { max: max });
   const rules = new Set(alerts.map((a) => a.rule));
-  const what = rules.size === 1 ? oneLine(first.rule) : `${rules.size} rules`;
+  const what = rules.size === 1 ? safeText(first.rule, { singleLine: true }) : `${rules.size} rules`;
   const prefix = `${alerts.length} × ${what}: `;
-  return `${prefix}${nameList(alerts.map((a) => oneLine(a.title)), Math.max(20, max - prefix.length))}`;
+  return `${prefix}${nameList(alerts.map((a) => safeText(a.title, { singleLine: true })), Math.max(20, max - prefix.length))}`;
 }
 
 /** The label pairs worth showing, in a stable order. @internal */
@@ -88,20 +88,20 @@ export function plainText(notification: Notification, maxAlerts = 50): string {
   const ordered = bySeverity(notification.alerts);
   const shown = ordered.slice(0, maxAlerts);
   for (const alert of shown) {
-    lines.push(`${alert.status === 'firing' ? '●' : '✓'} ${oneLine(alert.title)}`);
-    lines.push(`  severity: ${alert.severity}   rule: ${oneLine(alert.rule)}   host: ${oneLine(alert.hostname)}   at: ${alert.time.toISOString()}`);
-    if (alert.summary !== alert.title) for (const l of alert.summary.split(/\r?\n/).slice(0, 20)) lines.push(`  ${truncate(oneLine(l), 1000)}`);
-    for (const [k, v] of labelPairs(alert)) lines.push(`  ${oneLine(k)}: ${truncate(oneLine(v), 500)}`);
+    lines.push(`${alert.status === 'firing' ? '●' : '✓'} ${safeText(alert.title, { singleLine: true })}`);
+    lines.push(`  severity: ${alert.severity}   rule: ${safeText(alert.rule, { singleLine: true })}   host: ${safeText(alert.hostname, { singleLine: true })}   at: ${alert.time.toISOString()}`);
+    if (alert.summary !== alert.title) for (const l of alert.summary.split(/\r?\n/).slice(0, 20)) lines.push(`  ${safeText(l, { singleLine: true, max: 1000 })}`);
+    for (const [k, v] of labelPairs(alert)) lines.push(`  ${safeText(k, { singleLine: true })}: ${safeText(v, { singleLine: true, max: 500 })}`);
     if (alert.evidence !== undefined && alert.evidence.length > 0) {
       lines.push('  evidence:');
-      for (const e of alert.evidence.slice(0, 20)) lines.push(`    ${truncate(oneLine(e), 1000)}`);
+      for (const e of alert.evidence.slice(0, 20)) lines.push(`    ${safeText(e, { singleLine: true, max: 1000 })}`);
     }
     lines.push('');
   }
   const rest = ordered.slice(shown.length);
   if (rest.length > 0) {
     lines.push(`…and ${rest.length} more:`);
-    for (const alert of rest) lines.push(`● ${alert.severity} ${truncate(oneLine(alert.title), 500)}`);
+    for (const alert of rest) lines.push(`● ${alert.severity} ${safeText(alert.title, { singleLine: true, max: 500 })}`);
   }
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { setTimeout as setNodeTimeout, clearTimeout as clearNodeTimeout } from 'node:timers';
+import { schedule } from '../core/clock.js';
 
 /**
  * The one way the webhook and Alertmanager channels POST: a deadline that covers the
@@ -58,12 +58,11 @@ export interface HttpPostOutcome {
 export async function httpPost(request: HttpPostRequest): Promise<HttpPostOutcome> {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setNodeTimeout(() => {
+  // Unref'ed: the open socket keeps the process alive while a request is in flight.
+  const cancelTimer = schedule(() => {
     timedOut = true;
     controller.abort(new Error(`no answer within ${request.timeout} ms`));
-  }, Math.min(request.timeout, 2 ** 31 - 1));
-  // The open socket keeps the process alive while a request is in flight; the timer need not.
-  timer.unref();
+  }, request.timeout);
   const onAbort = (): void => controller.abort(request.signal?.reason);
   if (request.signal?.aborted) onAbort();
   else request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -107,7 +106,7 @@ export async function httpPost(request: HttpPostRequest): Promise<HttpPostOutcom
     const outcome: HttpPostOutcome = { ok: false, retryable: status === 408 || status === 429 || status >= 500, status, text, reason: `HTTP ${status}` };
     return retryAfterMs === undefined ? outcome : { ...outcome, retryAfterMs };
   } finally {
-    clearNodeTimeout(timer);
+    cancelTimer();
     request.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,6 +1,9 @@
 import type { Alert } from '../core/alert.js';
 import { AbortedError, DeliveryError, InvalidOptionError, IoError, ListenerError, StateError } from '../core/errors.js';
+import { MAX_DELAY_MS, schedule } from '../core/clock.js';
+import { formatDuration } from '../core/format.js';
 import { Component, toError } from '../core/lifecycle.js';
+import { createWarning } from '../core/warning.js';
 import { isAtLeast } from '../core/severity.js';
 import { expectNumber, expectSignal } from '../core/validate.js';
 import type { Batch, Item } from './batch.js';
@@ -12,9 +15,6 @@ import { Lane, notificationOf, type GiveUpReason, type LaneHost } from './lane.j
 import { resolveNotifierOptions, type NotifierOptions, type ResolvedNotifierOptions } from './options.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { SettleTracker } from './settle.js';
-
-// Node's timers turn a longer delay into 1 ms; core's timer seam will own this limit.
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** Anything with `'alert'` events: LogWatcher, ResourceMonitor, FileScanner or your own emitter. */
 export interface AlertSource {
@@ -95,10 +95,13 @@ export class Notifier extends Component<NotifierEvents> {
       outbox: this.#outbox,
       persistent: this.persistent,
       halt: this.#halt.signal,
-      timer: (callback, ms) => this.setTimer(callback, Math.min(ms, MAX_DELAY_MS)),
+      timer: (callback, ms) => this.setTimer(callback, ms),
       groupKey: (alert) => this.#groupKey(alert),
       delivered: (channel, batch, notification, receipt) => this.#delivered(channel, batch, notification, receipt),
-      retrying: (channel, notification, attempt, error, delay) => this.emitSafely('retry', { channel, alerts: notification.alerts, attempt, error, delay }),
+      retrying: (channel, notification, attempt, error, delay) => {
+        this.#refreshLane(channel);
+        this.emitSafely('retry', { channel, alerts: notification.alerts, attempt, error, delay });
+      },
       gaveUp: (channel, batch, notification, error, reason) => this.#gaveUp(channel, batch, notification, error, reason),
       dropped: (channel, items) => {
         for (const item of items) {
@@ -120,6 +123,28 @@ export class Notifier extends Component<NotifierEvents> {
       failed: this.#failed,
       suppressed: this.#suppressed,
     };
+  }
+
+  /**
+   * Refreshes the checks that depend on the time of asking: the outbox's depth and the
+   * age of its oldest entry, and each channel's state.
+   */
+  protected override refreshHealth(): void {
+    const outbox = this.#outbox;
+    if (outbox !== undefined) {
+      const oldest = outbox.oldestAcceptedAt;
+      const age = oldest === undefined ? 0 : Math.max(0, this.#options.clock() - oldest);
+      const depth = `${outbox.depth} owed${oldest === undefined ? '' : `, oldest ${formatDuration(age)} old`}`;
+      if (this.#notDurable !== undefined) this.setHealthCheck('outbox', false, `not writable, delivering from memory (${this.#notDurable.message}); ${depth}`);
+      else this.setHealthCheck('outbox', true, depth);
+    }
+    for (const lane of this.#lanes) this.#laneHealth(lane);
+  }
+
+  #laneHealth(lane: Lane): void {
+    const name = `channel:${lane.channel.name}`;
+    if (lane.failing) this.setHealthCheck(name, false, `deliveries failing, ${lane.backlog} waiting`);
+    else this.setHealthCheck(name, true, `${lane.backlog} waiting`);
   }
 
   /**
@@ -213,10 +238,10 @@ export class Notifier extends Component<NotifierEvents> {
     return new Promise<void>((resolve, reject) => {
       // Unlike the component's timers, a pending flush holds the process open: a script's
       // final `await notifier.flush()` must deliver before the process exits.
-      const keepAlive = setInterval(() => {}, 1 << 30);
+      const keepAlive = schedule(() => {}, MAX_DELAY_MS, { persistent: true });
       let cancelTimeout = (): void => {};
       const finish = (error?: Error): void => {
-        clearInterval(keepAlive);
+        keepAlive();
         cancelTimeout();
         signal?.removeEventListener('abort', onAbort);
         if (error === undefined) resolve();
@@ -225,8 +250,7 @@ export class Notifier extends Component<NotifierEvents> {
       const onAbort = (): void => finish(new AbortedError(`flush() was aborted with ${this.#pending} deliveries pending`, { cause: signal?.reason }));
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeout !== undefined) {
-        const timer = setTimeout(() => finish(new AbortedError(`flush() timed out after ${timeout} ms with ${this.#pending} deliveries pending; they stay queued${this.#outbox === undefined ? '' : ' and in the outbox'}`)), timeout);
-        cancelTimeout = () => clearTimeout(timer);
+        cancelTimeout = schedule(() => finish(new AbortedError(`flush() timed out after ${formatDuration(timeout)} with ${this.#pending} deliveries pending; they stay queued${this.#outbox === undefined ? '' : ' and in the outbox'}`)), timeout);
       }
       void this.#settle.wait(upTo).then(() => finish());
     });
@@ -241,6 +265,7 @@ export class Notifier extends Component<NotifierEvents> {
     for (const lane of this.#lanes) await lane.channel.open?.();
     for (const lane of this.#lanes) lane.start();
     for (const source of this.#sources) this.#subscribe(source);
+    this.refreshHealth();
     const sweepEvery = Math.min(this.#options.stateTtl, 60_000) || 60_000;
     this.setRepeating(() => this.#dedup.sweep(this.#options.clock()), sweepEvery);
   }
@@ -324,12 +349,14 @@ export class Notifier extends Component<NotifierEvents> {
   #lostDurability(error: IoError): void {
     if (this.#notDurable !== undefined) return;
     this.#notDurable = error;
+    this.refreshHealth();
     this.emitError(new IoError(`The outbox cannot be written (${error.message}); alerts are delivered from memory and would be lost by a restart until it can`, { path: error.path ?? this.#options.outbox?.directory ?? '', syscall: 'write', cause: error.cause ?? error }));
   }
 
   #durable(): void {
     if (this.#notDurable === undefined) return;
     this.#notDurable = undefined;
+    this.refreshHealth();
     this.logger.info('Notifier: the outbox can be written again; alerts are durable again');
   }
 
@@ -341,7 +368,7 @@ export class Notifier extends Component<NotifierEvents> {
         const lane = this.#lanes.find((l) => l.channel.name === name);
         if (lane !== undefined) lanes.push(lane);
         else {
-          this.logger.warn('Outbox: an entry is owed to a channel that is no longer configured; moving it to the dead-letter file', { channel: name, key: entry.alert.key });
+          this.emitWarning(createWarning('channel-gone', `An outbox entry is owed to channel ${name}, which is no longer configured; it goes to the dead-letter file`, { path: this.#outbox?.deadLetterPath ?? '' }));
           void this.#outbox?.deadLetter(entry.id, name, 'channel no longer configured', now).catch((error: unknown) => this.emitError(toError(error)));
         }
       }
@@ -385,8 +412,14 @@ export class Notifier extends Component<NotifierEvents> {
     lane.enqueue(item);
   }
 
+  #refreshLane(channel: string): void {
+    const lane = this.#lanes.find((l) => l.channel.name === channel);
+    if (lane !== undefined && this.state === 'running') this.#laneHealth(lane);
+  }
+
   #delivered(channel: string, batch: Batch, notification: Notification, receipt: DeliveryReceipt | undefined): void {
     this.#sent++;
+    this.#refreshLane(channel);
     const ref = receipt?.ref;
     for (const item of batch.items) {
       if (item.alert.status === 'firing' && item.seen !== undefined) {
@@ -402,6 +435,7 @@ export class Notifier extends Component<NotifierEvents> {
 
   #gaveUp(channel: string, batch: Batch, notification: Notification, error: DeliveryError, reason: GiveUpReason): void {
     this.#failed++;
+    this.#refreshLane(channel);
     for (const item of batch.items) {
       // Never delivered, so not announced: the next firing of this key tries again.
       if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, channel, item.seen);

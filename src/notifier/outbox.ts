@@ -103,6 +103,13 @@ export class Outbox {
     return this.#entries.size;
   }
 
+  /** When the oldest entry still owed was accepted (ms since the epoch), if any. */
+  get oldestAcceptedAt(): number | undefined {
+    // Entries are kept in acceptance order (a Map keeps insertion order).
+    for (const entry of this.#entries.values()) return entry.acceptedAt;
+    return undefined;
+  }
+
   /** Path of the dead-letter file. */
   get deadLetterPath(): string {
     return this.#deadFile;

@@ -109,7 +109,7 @@ describe('EmailChannel with a real SMTP server', () => {
     assert.ok(html.includes('o&#39;neil'));
     assert.ok(html.includes('a&amp;b'));
     const text = part(mail.raw, 'text/plain');
-    assert.match(text, /Malware <script>alert\(1\)<\/script> Bcc: victim@example.com/, 'text part shows the title on one line');
+    assert.match(text, /Malware <script>alert\(1\)<\/script>\\r\\nBcc: victim@example.com/, 'text part shows the title on one line, CR/LF as visible escapes');
   });
 
   it('a 550 rejection is permanent, a 451 is retryable, a refused connection is retryable', async () => {

@@ -6,7 +6,7 @@ import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import type { Severity } from '../../core/severity.js';
 import { expectBoolean, expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
-import { escapeHtml, oneLine, stripControl, truncate } from '../escape.js';
+import { escapeHtml, safeText } from '../../core/text.js';
 import { bySeverity, headline, labelPairs, notificationSeverity, plainText, statusTag } from '../format.js';
 import { redactText, sanitizeError } from '../redact.js';
 
@@ -107,16 +107,16 @@ export class EmailChannel implements Channel {
     const host = expectString('host', options?.host);
     const secure = options.secure === undefined ? false : expectBoolean('secure', options.secure);
     const port = options.port === undefined ? (secure ? 465 : 587) : expectNumber('port', options.port, { min: 1, max: 65535, integer: true });
-    this.#from = oneLine(expectString('from', options.from));
+    this.#from = safeText(expectString('from', options.from), { singleLine: true });
     const to = typeof options.to === 'string' ? [options.to] : options.to;
     if (!Array.isArray(to) || to.length === 0 || to.some((t) => typeof t !== 'string' || t.length === 0)) {
       throw new InvalidOptionError('to', options.to, 'an address or a non-empty array of addresses');
     }
-    this.#to = to.map((t: string) => oneLine(t));
+    this.#to = to.map((t: string) => safeText(t, { singleLine: true }));
     this.name = options.name === undefined ? 'email' : expectString('name', options.name);
     this.minSeverity = options.minSeverity === undefined ? 'warning' : expectSeverity('minSeverity', options.minSeverity);
     this.rateLimit = options.rateLimit ?? { perSecond: 1, burst: 5 };
-    this.#prefix = options.subjectPrefix === undefined ? '[hostwarden]' : oneLine(options.subjectPrefix);
+    this.#prefix = options.subjectPrefix === undefined ? '[hostwarden]' : safeText(options.subjectPrefix, { singleLine: true });
     const timeout = options.timeout === undefined ? 30_000 : expectNumber('timeout', options.timeout, { min: 1 });
     const maxConnections = options.maxConnections === undefined ? 2 : expectNumber('maxConnections', options.maxConnections, { min: 1, integer: true });
     if (options.auth !== undefined) {
@@ -151,7 +151,7 @@ export class EmailChannel implements Channel {
 
   /** Sends one mail; the receipt's `ref` is its Message-ID (for `In-Reply-To` on the resolved notice). */
   async send(notification: Notification, context: SendContext): Promise<DeliveryReceipt> {
-    const subject = truncate(oneLine(`${this.#prefix} ${statusTag(notification)} ${headline(notification, 200)}`), 250);
+    const subject = safeText(`${this.#prefix} ${statusTag(notification)} ${headline(notification, 200)}`, { singleLine: true, max: 250 });
     const message: nodemailer.SendMailOptions = {
       from: this.#from,
       to: this.#to,
@@ -185,8 +185,8 @@ export class EmailChannel implements Channel {
     const e = (typeof error === 'object' && error !== null ? error : {}) as { responseCode?: unknown; code?: unknown; message?: unknown; response?: unknown };
     const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
     const code = typeof e.code === 'string' ? e.code : undefined;
-    const reply = typeof e.response === 'string' ? truncate(oneLine(e.response), 200) : undefined;
-    const detail = redactText(reply ?? (typeof e.message === 'string' ? oneLine(e.message) : String(error)), this.#secrets);
+    const reply = typeof e.response === 'string' ? safeText(e.response, { singleLine: true, max: 200 }) : undefined;
+    const detail = redactText(reply ?? (typeof e.message === 'string' ? safeText(e.message, { singleLine: true }) : String(error)), this.#secrets);
     // RFC 5321: 5yz is a permanent refusal, 4yz a transient one.
     const permanent = responseCode !== undefined ? responseCode >= 500 : code === 'EENVELOPE' || code === 'EMESSAGE';
     const options = responseCode === undefined ? { channel: this.name, retryable: !permanent, cause } : { channel: this.name, retryable: !permanent, cause, status: responseCode };
@@ -213,7 +213,7 @@ export function renderEmailHtml(notification: Notification, maxAlerts = 50): str
   const rest = ordered.slice(maxAlerts);
   if (rest.length > 0) {
     parts.push(`<p>…and ${rest.length} more:</p><ul>`);
-    for (const alert of rest) parts.push(`<li>${escapeHtml(`${alert.severity} ${truncate(oneLine(alert.title), 500)}`)}</li>`);
+    for (const alert of rest) parts.push(`<li>${escapeHtml(`${alert.severity} ${alert.title}`, { singleLine: true, max: 500 })}</li>`);
     parts.push('</ul>');
   }
   parts.push('</body></html>');
@@ -229,12 +229,12 @@ function alertHtml(alert: Alert): string {
     ['time', alert.time.toISOString()],
     ...labelPairs(alert),
   ]
-    .map(([k, v]) => `<tr><th align="left">${escapeHtml(oneLine(k ?? ''))}</th><td>${escapeHtml(truncate(oneLine(v ?? ''), 1000))}</td></tr>`)
+    .map(([k, v]) => `<tr><th align="left">${escapeHtml(k ?? '', { singleLine: true })}</th><td>${escapeHtml(v ?? '', { singleLine: true, max: 1000 })}</td></tr>`)
     .join('');
-  const summary = alert.summary === alert.title ? '' : `<p style="white-space:pre-wrap">${escapeHtml(truncate(stripControl(alert.summary), 5000))}</p>`;
+  const summary = alert.summary === alert.title ? '' : `<p style="white-space:pre-wrap">${escapeHtml(alert.summary, { max: 5000 })}</p>`;
   const evidence =
     alert.evidence !== undefined && alert.evidence.length > 0
-      ? `<pre>${escapeHtml(alert.evidence.slice(0, 30).map((l) => truncate(oneLine(l), 1000)).join('\n'))}</pre>`
+      ? `<pre>${escapeHtml(alert.evidence.slice(0, 30).map((l) => safeText(l, { singleLine: true, max: 1000 })).join('\n'))}</pre>`
       : '';
-  return `<h3>${escapeHtml(truncate(oneLine(alert.title), 500))}</h3>${summary}<table>${rows}</table>${evidence}`;
+  return `<h3>${escapeHtml(alert.title, { singleLine: true, max: 500 })}</h3>${summary}<table>${rows}</table>${evidence}`;
 }

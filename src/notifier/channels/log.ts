@@ -2,7 +2,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Severity } from '../../core/severity.js';
 import { expectLogger, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit } from '../channel.js';
-import { oneLine, stripControl, truncate } from '../escape.js';
+import { safeText } from '../../core/text.js';
 import { headline, notificationSeverity, statusTag } from '../format.js';
 
 /** Options of {@link LogChannel}. */
@@ -59,12 +59,12 @@ export class LogChannel implements Channel {
         source: a.source,
         rule: a.rule,
         severity: a.severity,
-        title: truncate(oneLine(a.title), 1000),
-        summary: truncate(stripControl(a.summary), 4000),
+        title: safeText(a.title, { singleLine: true, max: 1000 }),
+        summary: safeText(safeText(a.summary), { max: 4000 }),
         hostname: a.hostname,
         time: a.time.toISOString(),
         labels: a.labels,
-        ...(a.evidence === undefined ? {} : { evidence: a.evidence.slice(0, 50).map((e) => truncate(stripControl(e), 2000)) }),
+        ...(a.evidence === undefined ? {} : { evidence: a.evidence.slice(0, 50).map((e) => safeText(safeText(e), { max: 2000 })) }),
       })),
     });
     return {};

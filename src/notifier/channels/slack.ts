@@ -6,7 +6,7 @@ import { lazyRequire } from '../../core/lazy-require.js';
 import type { Severity } from '../../core/severity.js';
 import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
-import { escapeSlack, escapeSlackCode, escapeThenTruncate, oneLine, stripControl, truncate } from '../escape.js';
+import { escapeSlack, safeText, type SafeTextOptions } from '../../core/text.js';
 import { bySeverity, headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
 import { capRetryAfter } from '../http-post.js';
 import { redactText, sanitizeError } from '../redact.js';
@@ -228,7 +228,7 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   const blocks: SlackBlock[] = [
     // plain_text is never parsed for mentions or links, and whether Slack decodes entities
     // there is not documented, so angle brackets become look-alikes instead of entities.
-    { type: 'header', text: { type: 'plain_text', text: truncate(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), HEADER_MAX), emoji: true } },
+    { type: 'header', text: { type: 'plain_text', text: safeText(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), { max: HEADER_MAX }), emoji: true } },
   ];
   const ordered = bySeverity(notification.alerts);
   const shown: Alert[] = [];
@@ -240,9 +240,9 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   }
   const rest = ordered.slice(shown.length);
   if (rest.length > 0) blocks.push({ type: 'section', text: mrkdwn(moreSection(rest)) });
-  const text = escapeThenTruncate(`${icon} ${line}`, TEXT_MAX, escapeSlack);
+  const text = escapeSlack(`${icon} ${line}`, { max: TEXT_MAX });
   const n = notification.alerts.length;
-  const bar = escapeThenTruncate(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${oneLine(notification.groupKey)}`, 500, escapeSlack);
+  const bar = escapeSlack(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${safeText(notification.groupKey, { singleLine: true })}`, { max: 500 });
   const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
   const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
   return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };
@@ -255,7 +255,7 @@ function moreSection(rest: readonly Alert[]): string {
   let out = head;
   let named = 0;
   for (const alert of rest) {
-    const line = `\n• ${escapeSlack(truncate(`${alert.severity} ${oneLine(alert.title)}`, 300))}`;
+    const line = `\n• ${escapeSlack(`${alert.severity} ${alert.title}`, { singleLine: true, max: 300 })}`;
     const left = rest.length - named - 1;
     if (out.length + line.length + (left > 0 ? ` (+${left} more)`.length + 1 : 0) > SECTION_MAX) break;
     out += line;
@@ -266,24 +266,31 @@ function moreSection(rest: readonly Alert[]): string {
 
 function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {
   const blocks: SlackBlock[] = [];
-  const title = inDigest ? `*${escapeSlack(truncate(oneLine(alert.title), 500))}*\n` : '';
-  const summary = alert.summary === alert.title ? '' : stripControl(alert.summary);
-  const body = `${title}${escapeSlack(truncate(summary, SECTION_MAX - 600))}`.trim();
+  const title = inDigest ? `*${escapeSlack(alert.title, { singleLine: true, max: 500 })}*\n` : '';
+  const summary = alert.summary === alert.title ? '' : alert.summary;
+  const body = `${title}${escapeSlack(summary, { max: SECTION_MAX - 600 })}`.trim();
   if (body.length > 0) blocks.push({ type: 'section', text: mrkdwn(body) });
   const fields = labelPairs(alert)
     .slice(0, FIELDS_MAX)
-    .map(([k, v]) => mrkdwn(escapeThenTruncate(`*${oneLine(k)}*\n${oneLine(v)}`, FIELD_MAX, escapeSlack)));
+    .map(([k, v]) => mrkdwn(escapeSlack(`*${safeText(k, { singleLine: true })}*\n${safeText(v, { singleLine: true })}`, { max: FIELD_MAX })));
   if (fields.length > 0) blocks.push({ type: 'section', fields });
   if (alert.evidence !== undefined && alert.evidence.length > 0) {
-    const lines = alert.evidence.slice(0, 30).map((e) => truncate(stripControl(e).replace(/\n/g, ' '), 500));
-    const code = escapeThenTruncate(lines.join('\n'), SECTION_MAX - 8, escapeSlackCode);
+    const lines = alert.evidence.slice(0, 30).map((e) => safeText(e, { singleLine: true, max: 500 }));
+    const code = escapeSlackCode(lines.join('\n'), { max: SECTION_MAX - 8 });
     blocks.push({ type: 'section', text: mrkdwn(`\`\`\`\n${code}\n\`\`\``) });
   }
   // The date token is ours (digits and an ISO string), so it is the one unescaped `<…>`.
   const date = `<!date^${Math.floor(alert.time.getTime() / 1000)}^{date_short_pretty} {time_secs}|${alert.time.toISOString()}>`;
-  const context = escapeThenTruncate(`${alert.severity} · ${oneLine(alert.rule)} · ${oneLine(alert.hostname)}`, 2000, escapeSlack);
+  const context = escapeSlack(`${alert.severity} · ${safeText(alert.rule, { singleLine: true })} · ${safeText(alert.hostname, { singleLine: true })}`, { max: 2000 });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${context} · ${date}` }] });
   return blocks;
+}
+
+// Inside a code block a run of backticks could close the block and turn the rest of the
+// evidence into live mrkdwn: every backtick followed by another becomes a look-alike
+// (U+02CB) before the usual escaping, so the length is unchanged and the cut stays exact.
+function escapeSlackCode(text: string, options: SafeTextOptions): string {
+  return escapeSlack(text.replace(/`(?=`)/g, '\u02cb'), options);
 }
 
 function plainSafe(text: string): string {
