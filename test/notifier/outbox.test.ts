@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DeliveryError, IoError, Notifier, StateError, WebhookChannel, resolveAlert, type FailedEvent, type NotifierOptions, type SuppressedEvent } from '../../src/index.js';
+import { processStart } from '../../src/notifier/outbox.js';
 import { FakeHook, MemoryChannel, alert, recordingLogger, until } from './helpers.js';
 
 let dir: string;
@@ -290,6 +291,38 @@ describe('Notifier outbox', () => {
     await next.stop();
   });
 
+  it('null, garbage and unexpected lines never crash start(): they are skipped and kept aside in .corrupt, the rest is delivered', async () => {
+    const hook = await FakeHook.start();
+    try {
+      const channel = (): WebhookChannel => new WebhookChannel({ url: hook.url, name: 'memory' });
+      hook.status = 503;
+      const first = new Notifier({ channels: [channel()], outbox: { directory: dir }, groupWait: 0, stopTimeout: 20, retry: { initialDelay: 1, maxDelay: 2 } });
+      await first.start();
+      await first.notify(alert({ title: 'before the damage' }));
+      await first.stop();
+      const bad = ['null', '[1,2]', '42', '"text"', '{"t":"zz","id":"x"}', '{"t":"a","id":"y","at":1,"alert":null,"ch":["memory"]}', '{"t":"d"}', '\u0000\u00ff binary', '{"t":"a","id":"torn","al'];
+      await appendFile(join(dir, 'outbox.jsonl'), `${bad.join('\n')}\n`);
+      await appendFile(join(dir, 'outbox.jsonl'), `${JSON.stringify({ t: 'a', id: 'after', at: Date.now(), alert: { ...alert({ title: 'after the damage' }), time: new Date().toISOString() }, ch: ['memory'] })}\n`);
+
+      hook.status = 204;
+      const logger = recordingLogger();
+      const second = new Notifier({ channels: [channel()], outbox: { directory: dir }, groupWait: 0, logger });
+      const errors: Error[] = [];
+      second.on('error', (e) => errors.push(e));
+      await second.start();
+      await second.flush();
+      await second.stop();
+      assert.deepEqual(errors, []);
+      assert.deepEqual(hook.titles.sort(), ['after the damage', 'before the damage']);
+      const kept = (await readFile(join(dir, 'outbox.jsonl.corrupt'), 'utf8')).split('\n').filter(Boolean);
+      assert.deepEqual(kept, bad, 'every unreadable line kept, byte for byte');
+      assert.ok(logger.lines.some((l) => /kept them aside/.test(l) && l.includes('"count":9')));
+      assert.ok(!(await readFile(join(dir, 'outbox.jsonl'), 'utf8')).includes('null'), 'compaction dropped them from the journal');
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('refuses to share an outbox with a live Notifier, and takes over a stale lock', async () => {
     const a = make(new MemoryChannel());
     await a.start();
@@ -302,14 +335,25 @@ describe('Notifier outbox', () => {
     await c.start();
     await c.stop();
     assert.ok(!(await readdir(dir)).includes('outbox.lock'), 'unlocked on stop');
-    // A container restarts its app as the same pid (often 1): same pid, earlier start time, stale.
-    await writeFile(join(dir, 'outbox.lock'), JSON.stringify({ pid: process.pid, started: Date.now() - process.uptime() * 1000 - 3_600_000 }));
+    // A container restarts its app as the same pid (often 1): same pid, another start time, stale.
+    const ownStart = await processStart(process.pid);
+    assert.ok(ownStart !== undefined);
+    await writeFile(join(dir, 'outbox.lock'), JSON.stringify({ pid: process.pid, start: ownStart - 1 }));
     const d = make(new MemoryChannel());
     await d.start();
-    const lock = JSON.parse(await readFile(join(dir, 'outbox.lock'), 'utf8')) as { pid: number };
-    assert.equal(lock.pid, process.pid);
+    const lock = JSON.parse(await readFile(join(dir, 'outbox.lock'), 'utf8')) as { pid: number; start: number };
+    assert.deepEqual(lock, { pid: process.pid, start: ownStart }, 'the lock records pid and start time');
     await d.stop();
-    // A lock held by a live process (our parent here) is respected.
+    // A reused pid: a live, unrelated process (our parent here) with another start time is not the holder.
+    const parentStart = await processStart(process.ppid);
+    assert.ok(parentStart !== undefined);
+    await writeFile(join(dir, 'outbox.lock'), JSON.stringify({ pid: process.ppid, start: parentStart + 12345 }));
+    const e = make(new MemoryChannel());
+    await e.start();
+    await e.stop();
+    // The same live process (pid and start time match) is respected, as is an old pid-only lock.
+    await writeFile(join(dir, 'outbox.lock'), JSON.stringify({ pid: process.ppid, start: parentStart }));
+    await assert.rejects(make(new MemoryChannel()).start(), /in use by process/);
     await writeFile(join(dir, 'outbox.lock'), `${process.ppid}\n`);
     await assert.rejects(make(new MemoryChannel()).start(), /in use by process/);
     await rm(join(dir, 'outbox.lock'));
