@@ -189,7 +189,7 @@ describe('Notifier outbox', () => {
     } finally {
       for (const n of notifiers) await n.stop();
       await hook.close();
-      execFileSync('umount', [small]);
+      execFileSync('umount', ['-l', small]);
     }
   });
 
@@ -233,7 +233,7 @@ describe('Notifier outbox', () => {
     } finally {
       for (const n of notifiers) await n.stop();
       await hook.close();
-      execFileSync('umount', [small]);
+      execFileSync('umount', ['-l', small]);
     }
   });
 
