@@ -56,7 +56,8 @@ export async function winstonWriteFailure(logger: unknown, signal: AbortSignal):
     if (!pending) return undefined;
     signal.throwIfAborted();
     // The first steps only yield to I/O callbacks; then back off a little.
-    await sleep(step < 10 ? 0 : 5, { signal });
+    // Persistent: while a file is still opening nothing else may hold the event loop.
+    await sleep(step < 10 ? 0 : 5, { signal, persistent: true });
   }
   return undefined;
 }
