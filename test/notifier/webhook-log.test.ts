@@ -100,7 +100,7 @@ describe('WebhookChannel', () => {
     assert.equal(verifyWebhookSignature({ secret: SECRET, body, signature, timestamp: String(ts) }), true);
     assert.equal(verifyWebhookSignature({ secret: 'other', body, signature, timestamp: String(ts) }), false);
     assert.equal(verifyWebhookSignature({ secret: SECRET, body: '{"x":2}', signature, timestamp: String(ts) }), false);
-    assert.equal(verifyWebhookSignature({ secret: SECRET, body, signature, timestamp: String(ts), now: (ts + 3600) * 1000 }), false);
+    assert.equal(verifyWebhookSignature({ secret: SECRET, body, signature, timestamp: String(ts), clock: () => (ts + 3600) * 1000 }), false);
     assert.equal(verifyWebhookSignature({ secret: SECRET, body, signature: undefined, timestamp: String(ts) }), false);
   });
 

@@ -1,7 +1,8 @@
 import type { Logger } from '../../core/logger.js';
 import type { Severity } from '../../core/severity.js';
 import { expectLogger, expectSeverity, expectString } from '../../core/validate.js';
-import { DeliveryError } from '../../core/errors.js';
+import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
+import { rejectUnknownKeys } from '../../core/options.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
 import { winstonWriteFailure } from './log-written.js';
 import { safeText } from '../../core/text.js';
@@ -49,7 +50,9 @@ export class LogChannel implements Channel {
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: LogChannelOptions) {
-    this.#logger = expectLogger('logger', options?.logger);
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('LogChannel', options, ['logger', 'minSeverity', 'name']);
+    this.#logger = expectLogger('logger', options.logger);
     this.name = options.name === undefined ? 'log' : expectString('name', options.name);
     this.minSeverity = options.minSeverity === undefined ? 'info' : expectSeverity('minSeverity', options.minSeverity);
   }

@@ -4,6 +4,7 @@ import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import { lazyRequire } from '../../core/lazy-require.js';
 import type { Severity } from '../../core/severity.js';
+import { durationOption, rejectUnknownKeys } from '../../core/options.js';
 import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
 import { escapeSlack, safeText, type SafeTextOptions } from '../../core/text.js';
@@ -121,6 +122,8 @@ export class SlackChannel implements Channel {
 
   /** @throws {@link InvalidOptionError} naming the first invalid option (never echoing the token). */
   constructor(options: SlackChannelOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('SlackChannel', options, ['token', 'channel', 'slackApiUrl', 'minSeverity', 'name', 'timeout', 'rateLimit', 'maxAlertsPerMessage']);
     // Only an empty or non-string token fails, so the error cannot echo a real secret.
     if (typeof options?.token !== 'string' || options.token.length === 0) throw new InvalidOptionError('token', options?.token, 'a non-empty string (a Slack bot token)');
     this.#channel = expectString('channel', options.channel);
@@ -128,7 +131,7 @@ export class SlackChannel implements Channel {
     this.minSeverity = options.minSeverity === undefined ? 'info' : expectSeverity('minSeverity', options.minSeverity);
     this.rateLimit = options.rateLimit ?? { perSecond: 1, burst: 3 };
     this.#maxAlerts = options.maxAlertsPerMessage === undefined ? 10 : expectNumber('maxAlertsPerMessage', options.maxAlertsPerMessage, { min: 1, max: 10, integer: true });
-    const timeout = options.timeout === undefined ? 10_000 : expectNumber('timeout', options.timeout, { min: 1 });
+    const timeout = options.timeout === undefined ? 10_000 : durationOption('timeout', options.timeout, { min: 1 });
     let slackApiUrl: string | undefined;
     if (options.slackApiUrl !== undefined) {
       slackApiUrl = expectString('slackApiUrl', options.slackApiUrl);

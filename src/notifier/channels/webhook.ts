@@ -2,7 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import type { Severity } from '../../core/severity.js';
-import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { clockOption, durationOption, rejectUnknownKeys } from '../../core/options.js';
+import { expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
 import { httpPost } from '../http-post.js';
 import { redactText, sanitizeError } from '../redact.js';
@@ -43,6 +45,11 @@ export interface WebhookChannelOptions {
    * @defaultValue `globalThis.fetch`
    */
   readonly fetch?: typeof fetch;
+  /**
+   * The clock for the signature timestamp and HTTP-date `Retry-After`, ms since the epoch.
+   * @defaultValue `systemClock`
+   */
+  readonly clock?: Clock;
 }
 
 /** An {@link Alert} as JSON: the same fields, `time` as an ISO 8601 string. */
@@ -95,9 +102,9 @@ export interface VerifyWebhookOptions {
   readonly tolerance?: number;
   /**
    * The receiver's clock, in ms since the epoch.
-   * @defaultValue `Date.now()`
+   * @defaultValue `systemClock`
    */
-  readonly now?: number;
+  readonly clock?: Clock;
 }
 
 /**
@@ -110,7 +117,7 @@ export function verifyWebhookSignature(options: VerifyWebhookOptions): boolean {
   const { secret, body, signature, timestamp } = options;
   if (signature === undefined || timestamp === undefined || !/^\d{1,12}$/.test(timestamp)) return false;
   const ts = Number(timestamp);
-  if (Math.abs((options.now ?? Date.now()) - ts * 1000) > (options.tolerance ?? 300_000)) return false;
+  if (Math.abs((options.clock ?? systemClock)() - ts * 1000) > (options.tolerance ?? 300_000)) return false;
   const expected = Buffer.from(signWebhook(secret, body, ts));
   const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
@@ -135,11 +142,14 @@ export class WebhookChannel implements Channel {
   readonly #secret: string | undefined;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #timeout: number;
+  readonly #clock: Clock;
   readonly #fetch: typeof fetch;
   readonly #secrets: readonly string[];
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: WebhookChannelOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('WebhookChannel', options, ['url', 'secret', 'headers', 'minSeverity', 'name', 'timeout', 'rateLimit', 'fetch', 'clock']);
     let url: URL;
     try {
       url = new URL(expectString('url', options?.url));
@@ -157,7 +167,8 @@ export class WebhookChannel implements Channel {
     this.name = options.name === undefined ? 'webhook' : expectString('name', options.name);
     this.minSeverity = options.minSeverity === undefined ? 'info' : expectSeverity('minSeverity', options.minSeverity);
     this.rateLimit = options.rateLimit ?? { perSecond: 5, burst: 10 };
-    this.#timeout = options.timeout === undefined ? 10_000 : expectNumber('timeout', options.timeout, { min: 1 });
+    this.#timeout = options.timeout === undefined ? 10_000 : durationOption('timeout', options.timeout, { min: 1 });
+    this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#secrets = [options.secret, url.password, url.username && url.password ? `${url.username}:${url.password}` : undefined, url.search.length > 1 ? url.search.slice(1) : undefined, ...Object.values(this.#headers)].filter(
       (s): s is string => typeof s === 'string' && s.length > 0,
@@ -175,11 +186,11 @@ export class WebhookChannel implements Channel {
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = { ...this.#headers, 'content-type': 'application/json', 'user-agent': 'hostwarden' };
     if (this.#secret !== undefined) {
-      const timestamp = Math.floor(Date.now() / 1000);
+      const timestamp = Math.floor(this.#clock() / 1000);
       headers[WEBHOOK_TIMESTAMP_HEADER] = String(timestamp);
       headers[WEBHOOK_SIGNATURE_HEADER] = signWebhook(this.#secret, body, timestamp);
     }
-    const outcome = await httpPost({ url: this.#url, headers, body, timeout: this.#timeout, signal: context.signal, fetch: this.#fetch, now: Date.now() });
+    const outcome = await httpPost({ url: this.#url, headers, body, timeout: this.#timeout, signal: context.signal, fetch: this.#fetch, now: this.#clock() });
     if (outcome.ok) return {};
     const message = `Webhook ${this.name} ${outcome.status === undefined || outcome.cause !== undefined ? 'request failed: ' : 'answered '}${redactText(outcome.reason, this.#secrets)}`;
     const options = {
