@@ -316,7 +316,7 @@ export class AlertmanagerChannel implements Channel {
       signal: context.signal,
       timeout: this.#options.timeout,
       fetch: this.#options.fetch,
-      now,
+      clock: this.#options.clock,
     });
 
     // Remembered only once some Alertmanager accepted: an alert it rejects as invalid
@@ -361,7 +361,7 @@ export class AlertmanagerChannel implements Channel {
           signal,
           timeout: this.#options.timeout,
           fetch: this.#options.fetch,
-          now,
+          clock: this.#options.clock,
         });
       } catch (error) {
         if (signal?.aborted) return;

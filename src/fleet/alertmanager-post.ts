@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import { DeliveryError } from '../core/errors.js';
 import { httpPost } from '../notifier/http-post.js';
 import { safeText } from '../core/text.js';
@@ -20,7 +21,7 @@ export interface PostOptions {
   readonly timeout: number;
   readonly fetch: typeof globalThis.fetch;
   /** The channel's clock, for an HTTP-date `Retry-After`. */
-  readonly now: number;
+  readonly clock: Clock;
 }
 
 interface Outcome {
@@ -68,7 +69,7 @@ async function postOne(target: AlertmanagerTarget, body: string, options: PostOp
     timeout: options.timeout,
     signal: options.signal,
     fetch: options.fetch,
-    now: options.now,
+    clock: options.clock,
   });
   // An error body is Alertmanager's own short message (e.g. "start time must be before end time").
   const reason = outcome.ok ? 'accepted' : outcome.status !== undefined && outcome.cause === undefined && outcome.text ? `${outcome.reason} ${safeText(outcome.text, { singleLine: true, max: 200 })}` : outcome.reason;

@@ -1,4 +1,4 @@
-import { schedule } from '../core/clock.js';
+import { schedule, type Clock } from '../core/clock.js';
 
 /**
  * The one way the webhook and Alertmanager channels POST: a deadline that covers the
@@ -25,8 +25,8 @@ export interface HttpPostRequest {
   /** The caller's abort (the Notifier's per-attempt signal, a channel closing). */
   readonly signal: AbortSignal | undefined;
   readonly fetch: typeof globalThis.fetch;
-  /** For an HTTP-date `Retry-After`: ms since the epoch. */
-  readonly now: number;
+  /** The caller's clock, for an HTTP-date `Retry-After`. */
+  readonly clock: Clock;
 }
 
 /** How one POST went. @internal */
@@ -102,7 +102,7 @@ export async function httpPost(request: HttpPostRequest): Promise<HttpPostOutcom
     }
     const status = response.status;
     if (response.ok) return { ok: true, retryable: false, status, text, reason: `HTTP ${status}` };
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), request.now);
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), request.clock());
     const outcome: HttpPostOutcome = { ok: false, retryable: status === 408 || status === 429 || status >= 500, status, text, reason: `HTTP ${status}` };
     return retryAfterMs === undefined ? outcome : { ...outcome, retryAfterMs };
   } finally {

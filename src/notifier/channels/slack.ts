@@ -279,7 +279,7 @@ function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {
   if (fields.length > 0) blocks.push({ type: 'section', fields });
   if (alert.evidence !== undefined && alert.evidence.length > 0) {
     const lines = alert.evidence.slice(0, 30).map((e) => safeText(e, { singleLine: true, max: 500 }));
-    const code = escapeSlackCode(lines.join('\n'), { max: SECTION_MAX - 8 });
+    const code = codeBlockText(lines.join('\n'), { max: SECTION_MAX - 8 });
     blocks.push({ type: 'section', text: mrkdwn(`\`\`\`\n${code}\n\`\`\``) });
   }
   // The date token is ours (digits and an ISO string), so it is the one unescaped `<…>`.
@@ -292,7 +292,7 @@ function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {
 // Inside a code block a run of backticks could close the block and turn the rest of the
 // evidence into live mrkdwn: every backtick followed by another becomes a look-alike
 // (U+02CB) before the usual escaping, so the length is unchanged and the cut stays exact.
-function escapeSlackCode(text: string, options: SafeTextOptions): string {
+function codeBlockText(text: string, options: SafeTextOptions): string {
   return escapeSlack(text.replace(/`(?=`)/g, '\u02cb'), options);
 }
 

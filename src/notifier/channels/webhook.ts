@@ -190,7 +190,7 @@ export class WebhookChannel implements Channel {
       headers[WEBHOOK_TIMESTAMP_HEADER] = String(timestamp);
       headers[WEBHOOK_SIGNATURE_HEADER] = signWebhook(this.#secret, body, timestamp);
     }
-    const outcome = await httpPost({ url: this.#url, headers, body, timeout: this.#timeout, signal: context.signal, fetch: this.#fetch, now: this.#clock() });
+    const outcome = await httpPost({ url: this.#url, headers, body, timeout: this.#timeout, signal: context.signal, fetch: this.#fetch, clock: this.#clock });
     if (outcome.ok) return {};
     const message = `Webhook ${this.name} ${outcome.status === undefined || outcome.cause !== undefined ? 'request failed: ' : 'answered '}${redactText(outcome.reason, this.#secrets)}`;
     const options = {
