@@ -267,3 +267,33 @@ describe('retry logging', () => {
     assert.equal(logger.lines.filter((l) => /works again/.test(l)).length, 2);
   });
 });
+
+describe('health()', () => {
+  it('a failing channel makes the Notifier degraded, with the channel named; a success makes it ok again', async () => {
+    const hook = await FakeHook.start();
+    try {
+      const notifier = new Notifier({ channels: [new WebhookChannel({ url: hook.url, name: 'hook' })], groupWait: 0, persistent: true, retry: { initialDelay: 5, maxDelay: 10, maxAttempts: 1000 } });
+      const states: string[] = [];
+      notifier.on('health', (h) => states.push(h.state));
+      assert.equal(notifier.health().state, 'stopped');
+      await notifier.start();
+      assert.equal(notifier.health().state, 'ok');
+      hook.status = 503;
+      let retried!: () => void;
+      const failing = new Promise<void>((resolve) => (retried = resolve));
+      notifier.once('retry', () => retried());
+      await notifier.notify(alert());
+      await failing;
+      const degraded = notifier.health();
+      assert.equal(degraded.state, 'degraded');
+      assert.deepEqual(degraded.checks.filter((c) => !c.ok).map((c) => c.name), ['channel:hook']);
+      hook.status = 204;
+      await notifier.flush();
+      assert.equal(notifier.health().state, 'ok');
+      await notifier.stop();
+      assert.deepEqual(states, ['ok', 'degraded', 'ok', 'stopped']);
+    } finally {
+      await hook.close();
+    }
+  });
+});

@@ -170,6 +170,9 @@ describe('Notifier outbox', () => {
       assert.equal((errors[0] as IoError).errno, 'ENOSPC');
       const durable = first.stats.outboxDepth;
       assert.ok(durable > 5 && durable < 60, `${durable} of 60 on disk`);
+      const health = first.health();
+      assert.equal(health.state, 'degraded');
+      assert.match(health.checks.find((c) => c.name === 'outbox')?.message ?? '', /not writable, delivering from memory/);
 
       hook.status = 204; // the peer is back: every alert arrives, on disk or not
       await first.flush();
