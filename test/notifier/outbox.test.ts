@@ -364,7 +364,9 @@ describe('Notifier outbox', () => {
 
   it('survives a crash between accept and delivery (SIGKILL): a new Notifier delivers every alert', async () => {
     const script = fileURLToPath(new URL('fixtures/crash-child.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import=tsx/esm', script, dir, '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hook = await FakeHook.start();
+    hook.hang = true; // the peer accepts connections and never answers
+    const child = spawn(process.execPath, ['--import=tsx/esm', script, dir, '25', hook.url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     await new Promise<void>((resolve, reject) => {
@@ -380,13 +382,18 @@ describe('Notifier outbox', () => {
     await exited;
     assert.ok((await readdir(dir)).includes('outbox.lock'), 'the killed process could not unlock');
 
-    const ch = new MemoryChannel();
-    const notifier = make(ch);
-    await notifier.start();
-    await notifier.flush();
-    await notifier.stop();
-    const titles = new Set(ch.alerts.map((a) => a.title));
-    assert.equal(titles.size, 25);
-    for (let i = 0; i < 25; i++) assert.ok(titles.has(`SSH brute force #${i}`));
+    hook.hang = false;
+    try {
+      const notifier = new Notifier({ channels: [new WebhookChannel({ url: hook.url, name: 'hook' })], outbox: { directory: dir }, groupWait: 0 });
+      notifier.on('error', (e) => assert.fail(e));
+      await notifier.start();
+      await notifier.flush();
+      await notifier.stop();
+      const titles = new Set(hook.titles);
+      assert.equal(titles.size, 25);
+      for (let i = 0; i < 25; i++) assert.ok(titles.has(`SSH brute force #${i}`));
+    } finally {
+      await hook.close();
+    }
   });
 });
