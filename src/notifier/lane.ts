@@ -23,6 +23,13 @@ export interface LaneHost {
   readonly halt: AbortSignal;
   /** A one-shot timer that `stop()` clears; returns a cancel function. */
   timer(callback: () => void, ms: number): () => void;
+  /**
+   * The same, but holding the process open while it waits: the group wait between
+   * accepting an alert and its first attempt, so an accepted alert is never dropped by
+   * the process exiting in between. (Retries and rate-limit waits do not hold it: a
+   * channel down for a day must not keep a finished script alive; `flush()` does that.)
+   */
+  holdingTimer(callback: () => void, ms: number): () => void;
   groupKey(alert: Alert): string;
   /** A batch reached the channel. */
   delivered(channel: string, batch: Batch, notification: Notification, receipt: DeliveryReceipt | undefined): void;
@@ -97,7 +104,7 @@ export class Lane {
     let group = this.#groups.get(key);
     if (group === undefined) {
       const batch: Batch = { status: item.alert.status, groupKey, items: [], attempt: 0 };
-      group = { batch, cancel: this.#host.timer(() => this.#closeGroup(key), options.groupWait) };
+      group = { batch, cancel: this.#host.holdingTimer(() => this.#closeGroup(key), options.groupWait) };
       this.#groups.set(key, group);
     }
     group.batch.items.push(item);

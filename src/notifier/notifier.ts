@@ -96,6 +96,23 @@ export class Notifier extends Component<NotifierEvents> {
       persistent: this.persistent,
       halt: this.#halt.signal,
       timer: (callback, ms) => this.setTimer(callback, ms),
+      holdingTimer: (callback, ms) => {
+        const cancel = schedule(
+          () => {
+            release();
+            try {
+              callback();
+            } catch (error) {
+              this.emitError(toError(error));
+            }
+          },
+          ms,
+          { persistent: true },
+        );
+        // Cleared by stop() like the component's own timers.
+        const release = this.onCleanup(cancel);
+        return release;
+      },
       groupKey: (alert) => this.#groupKey(alert),
       delivered: (channel, batch, notification, receipt) => this.#delivered(channel, batch, notification, receipt),
       retrying: (channel, notification, attempt, error, delay) => {
