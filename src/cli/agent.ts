@@ -1,5 +1,6 @@
 // The agent behind `hostwarden run`: the four parts built from a validated config and
 // wired through their public events only, as a user's own service would wire them.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repeat, type CancelTimer } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
@@ -68,6 +69,10 @@ function channelFrom(c: ChannelConfig, i: number, env: AgentEnvironment): Channe
           ...(c.port === undefined ? {} : { port: c.port }),
           ...(c.secure === undefined ? {} : { secure: c.secure }),
           ...(c.user === undefined || pass === undefined ? {} : { auth: { user: c.user, pass } }),
+          ...(c.requireTLS === undefined ? {} : { requireTLS: c.requireTLS }),
+          ...(c.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: c.rejectUnauthorized }),
+          ...(c.caFile === undefined ? {} : { ca: readFileSync(c.caFile, 'utf8') }),
+          ...(c.servername === undefined ? {} : { servername: c.servername }),
         });
       }
       case 'webhook':

@@ -32,6 +32,14 @@ export interface EmailChannelConfig extends ChannelBase {
   readonly passwordEnv?: string;
   readonly from: string;
   readonly to: string[];
+  /** Refuse to send without STARTTLS; on by default when `user` is set. */
+  readonly requireTLS?: boolean;
+  /** Verify the server's certificate (default true). */
+  readonly rejectUnauthorized?: boolean;
+  /** A PEM file of CA certificates to trust for this server. */
+  readonly caFile?: string;
+  /** The name the server's certificate must carry, when it differs from `host`. */
+  readonly servername?: string;
 }
 
 /** A JSON webhook. */
@@ -157,6 +165,10 @@ const channel = tagged<ChannelConfig>({
       passwordEnv: optional(str()),
       from: required(str()),
       to: required(arr(str(), { min: 1 })),
+      requireTLS: optional(bool()),
+      rejectUnauthorized: optional(bool()),
+      caFile: optional(str()),
+      servername: optional(str()),
     },
     (value, path, issues) => secretFrom('password')(value as unknown as Record<string, unknown>, path, issues),
   ),

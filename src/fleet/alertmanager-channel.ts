@@ -1,5 +1,7 @@
 import type { Alert } from '../core/alert.js';
+import { MAX_DELAY_MS, schedule, systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
+import { clockOption, durationOption, rejectUnknownKeys } from '../core/options.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { toError } from '../core/lifecycle.js';
 import type { Severity } from '../core/severity.js';
@@ -92,10 +94,11 @@ export interface AlertmanagerChannelOptions {
    */
   readonly fetch?: typeof globalThis.fetch;
   /**
-   * The clock, in ms since the epoch; for tests.
-   * @defaultValue `Date.now`
+   * The clock, in ms since the epoch (`startsAt`/`endsAt`, expiry); the re-send timer
+   * runs on core's timer seam, so tests drive both with mock timers.
+   * @defaultValue `systemClock`
    */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 /** What {@link AlertmanagerChannel.stats} reports. */
@@ -123,7 +126,7 @@ interface ResolvedOptions {
   readonly persistent: boolean;
   readonly logger: Logger;
   readonly fetch: typeof globalThis.fetch;
-  readonly now: () => number;
+  readonly clock: Clock;
 }
 
 interface Tracked {
@@ -184,7 +187,7 @@ export class AlertmanagerChannel implements Channel {
   readonly #resolved = new Map<string, Tracked>();
   /** By alert key: when its last resolve happened, to drop firing retries older than it. */
   readonly #resolvedKeys = new Map<string, { readonly time: number; readonly forgetAt: number }>();
-  #timer: NodeJS.Timeout | undefined;
+  #cancelTimer: (() => void) | undefined;
   #closing: AbortController | undefined;
   #resending: Promise<void> | undefined;
   #resends = 0;
@@ -212,18 +215,21 @@ export class AlertmanagerChannel implements Channel {
     if (this.#closing && !this.#closing.signal.aborted) return;
     const closing = new AbortController();
     this.#closing = closing;
-    const schedule = (): void => {
+    const next = (): void => {
       // ±10 % jitter: a fleet restarted by one deploy must not re-post in lockstep and
       // hit Alertmanager with every host's alerts in the same second, every minute.
       const delay = this.#options.resendInterval * (0.9 + Math.random() * 0.2);
-      this.#timer = setTimeout(() => {
-        void this.resend().finally(() => {
-          if (!closing.signal.aborted) schedule();
-        });
-      }, delay);
-      if (!this.#options.persistent) this.#timer.unref();
+      this.#cancelTimer = schedule(
+        () => {
+          void this.resend().finally(() => {
+            if (!closing.signal.aborted) next();
+          });
+        },
+        delay,
+        { persistent: this.#options.persistent },
+      );
     };
-    schedule();
+    next();
   }
 
   /**
@@ -233,8 +239,8 @@ export class AlertmanagerChannel implements Channel {
    */
   async close(): Promise<void> {
     const closing = this.#closing;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     closing?.abort();
     await this.#resending;
     if (this.#closing === closing) this.#closing = undefined;
@@ -247,7 +253,7 @@ export class AlertmanagerChannel implements Channel {
    * @throws {@link DeliveryError} when none accepted (retryable unless all answered 4xx).
    */
   async send(notification: Notification, context: SendContext): Promise<void> {
-    const now = this.#options.now();
+    const now = this.#options.clock();
     const validUntil = now + 4 * this.#options.resendInterval;
     const posts: PostableAlert[] = [];
     const fired: [string, Tracked][] = [];
@@ -310,6 +316,7 @@ export class AlertmanagerChannel implements Channel {
       signal: context.signal,
       timeout: this.#options.timeout,
       fetch: this.#options.fetch,
+      clock: this.#options.clock,
     });
 
     // Remembered only once some Alertmanager accepted: an alert it rejects as invalid
@@ -337,7 +344,7 @@ export class AlertmanagerChannel implements Channel {
   }
 
   async #resendRound(): Promise<void> {
-    const now = this.#options.now();
+    const now = this.#options.clock();
     this.#prune(now);
     const validUntil = now + 4 * this.#options.resendInterval;
     const posts = [
@@ -354,6 +361,7 @@ export class AlertmanagerChannel implements Channel {
           signal,
           timeout: this.#options.timeout,
           fetch: this.#options.fetch,
+          clock: this.#options.clock,
         });
       } catch (error) {
         if (signal?.aborted) return;
@@ -428,10 +436,12 @@ function toPostable(entry: Tracked, endsAt: number): PostableAlert {
 
 function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  rejectUnknownKeys('AlertmanagerChannel', options, ['urls', 'name', 'minSeverity', 'resendInterval', 'timeout', 'generatorURL', 'headers', 'maxAlerts', 'maxFiringAge', 'resolvedRetention', 'persistent', 'logger', 'fetch', 'clock']);
   const rawUrls = typeof options.urls === 'string' || options.urls instanceof URL ? [options.urls] : options.urls;
   const urls = expectArray('urls', rawUrls, { nonEmpty: true });
   const targets = urls.map((url, i) => toTarget(`urls[${i}]`, url));
-  const resendInterval = expectNumber('resendInterval', options.resendInterval ?? 60_000, { min: 10, max: 2 ** 31 / 4 });
+  // Firing alerts are posted valid for four intervals, and endsAt must stay a real date.
+  const resendInterval = durationOption('resendInterval', options.resendInterval ?? 60_000, { min: 10, max: Math.floor(MAX_DELAY_MS / 4) });
   const generatorURL = options.generatorURL;
   let makeGeneratorURL: ((alert: Alert) => string | undefined) | undefined;
   if (typeof generatorURL === 'function') makeGeneratorURL = generatorURL;
@@ -453,23 +463,22 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new InvalidOptionError('fetch', fetchImpl, 'a fetch function');
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning ms since the epoch');
+  const clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
   return Object.freeze({
     name: expectString('name', options.name ?? 'alertmanager'),
     minSeverity: expectSeverity('minSeverity', options.minSeverity ?? 'info'),
     targets: Object.freeze(targets.map((t) => Object.freeze({ ...t, headers: { ...headers, ...t.headers } }))),
     resendInterval,
-    timeout: expectNumber('timeout', options.timeout ?? 10_000, { min: 1, max: 2 ** 31 - 1 }),
+    timeout: durationOption('timeout', options.timeout ?? 10_000, { min: 1 }),
     generatorURL: makeGeneratorURL,
     maxAlerts: expectNumber('maxAlerts', options.maxAlerts ?? 10_000, { min: 1, integer: true }),
-    resolvedRetention: expectNumber('resolvedRetention', options.resolvedRetention ?? 900_000, { min: 0 }),
+    resolvedRetention: durationOption('resolvedRetention', options.resolvedRetention ?? 900_000, { max: Number.MAX_SAFE_INTEGER }),
     maxFiringAge:
       options.maxFiringAge === undefined || options.maxFiringAge === Infinity ? Infinity : expectNumber('maxFiringAge', options.maxFiringAge, { min: 1 }),
     persistent: expectBoolean('persistent', options.persistent ?? false),
     logger: expectLogger('logger', options.logger ?? silentLogger),
     fetch: fetchImpl,
-    now,
+    clock,
   });
 }
 

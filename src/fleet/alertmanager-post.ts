@@ -1,4 +1,7 @@
+import type { Clock } from '../core/clock.js';
 import { DeliveryError } from '../core/errors.js';
+import { httpPost } from '../notifier/http-post.js';
+import { safeText } from '../core/text.js';
 import type { PostableAlert } from './postable-alert.js';
 
 /** One Alertmanager, resolved from a configured URL. @internal */
@@ -17,6 +20,8 @@ export interface PostOptions {
   readonly signal: AbortSignal | undefined;
   readonly timeout: number;
   readonly fetch: typeof globalThis.fetch;
+  /** The channel's clock, for an HTTP-date `Retry-After`. */
+  readonly clock: Clock;
 }
 
 interface Outcome {
@@ -57,61 +62,23 @@ export async function postToAll(targets: readonly AlertmanagerTarget[], alerts: 
 }
 
 async function postOne(target: AlertmanagerTarget, body: string, options: PostOptions): Promise<Outcome> {
-  const timeout = AbortSignal.timeout(options.timeout);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  let response: Response;
-  try {
-    response = await options.fetch(target.endpoint, {
-      method: 'POST',
-      headers: { ...target.headers, 'content-type': 'application/json', accept: 'application/json' },
-      body,
-      signal,
-      // A redirect would carry the Authorization header to wherever it points.
-      redirect: 'error',
-    });
-  } catch (error) {
-    const reason = timeout.aborted
-      ? `no answer within ${options.timeout} ms`
-      : options.signal?.aborted
-        ? 'aborted'
-        : `network error (${describeNetworkError(error)})`;
-    return { ok: false, retryable: true, reason, cause: error };
-  }
-  // Read the body either way so the connection can be reused; an error body is
-  // Alertmanager's own short message (e.g. "start time must be before end time").
-  let text = '';
-  try {
-    text = await response.text();
-  } catch {
-    // The status is what matters; a body cut short changes nothing.
-  }
-  if (response.ok) return { ok: true, retryable: false, status: response.status, reason: 'accepted' };
-  const status = response.status;
-  const retryable = status === 408 || status === 429 || status >= 500;
-  const outcome: Outcome = { ok: false, retryable, status, reason: `HTTP ${status}${text ? ` ${oneLine(text)}` : ''}` };
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-  return retryAfterMs === undefined ? outcome : { ...outcome, retryAfterMs };
-}
-
-function describeNetworkError(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code ?? cause.message;
-  }
-  return String(cause);
-}
-
-function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
-}
-
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  const outcome = await httpPost({
+    url: target.endpoint,
+    headers: { ...target.headers, 'content-type': 'application/json', accept: 'application/json' },
+    body,
+    timeout: options.timeout,
+    signal: options.signal,
+    fetch: options.fetch,
+    clock: options.clock,
+  });
+  // An error body is Alertmanager's own short message (e.g. "start time must be before end time").
+  const reason = outcome.ok ? 'accepted' : outcome.status !== undefined && outcome.cause === undefined && outcome.text ? `${outcome.reason} ${safeText(outcome.text, { singleLine: true, max: 200 })}` : outcome.reason;
+  return {
+    ok: outcome.ok,
+    retryable: outcome.retryable,
+    reason,
+    ...(outcome.status === undefined ? {} : { status: outcome.status }),
+    ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
+    ...(outcome.cause === undefined ? {} : { cause: outcome.cause }),
+  };
 }

@@ -5,7 +5,14 @@ import type { SeenRecord } from './outbox.js';
 export interface ChannelSeen {
   /** When the firing was last announced to this channel. */
   at: number;
+  /** The announced alert's own time (when its source observed it). */
+  observed: number;
   severity: Severity;
+  /**
+   * Restored from the outbox: announced by an earlier run, whose sources' state (the
+   * log watcher's windows, the scanner's findings) is gone with it.
+   */
+  restored?: boolean;
   /** The channel's receipt for the firing message (e.g. Slack `ts`), once delivered. */
   ref?: string;
 }
@@ -39,15 +46,24 @@ export class DedupMemory {
 
   /**
    * Whether a firing alert should go to `channel` now: never told, told longer than
-   * `repeatInterval` ago, or told at a lower severity (an escalation is news).
+   * `repeatInterval` ago, told at a lower severity (an escalation is news), or told by
+   * an earlier run about an observation older than this one (see below).
    * When it should, records the announcement.
+   *
+   * Memory restored from the outbox suppresses only what the earlier run already
+   * reported: an alert observed no later than the announced one (a replayed or re-read
+   * alert). Anything observed after it comes from a source that started afresh, so
+   * the Notifier cannot tell a new attack or a re-infection from the old one and says it
+   * again: a duplicate after a restart costs a message, a hidden event costs a breach.
    */
-  announce(key: string, channel: string, severity: Severity, now: number): boolean {
+  announce(key: string, channel: string, severity: Severity, now: number, observed: number): boolean {
     const state = this.#touch(key, now);
     const seen = state.channels.get(channel);
-    if (seen !== undefined && now - seen.at < this.#repeatInterval && compareSeverity(severity, seen.severity) <= 0) return false;
+    if (seen !== undefined && now - seen.at < this.#repeatInterval && compareSeverity(severity, seen.severity) <= 0 && !(seen.restored === true && observed > seen.observed)) return false;
     // A repeat keeps the old ref so the resolved notice still threads under the first message.
-    state.channels.set(channel, seen === undefined ? { at: now, severity } : { ...seen, at: now, severity });
+    const fresh: ChannelSeen = { at: now, observed, severity };
+    if (seen?.ref !== undefined) fresh.ref = seen.ref;
+    state.channels.set(channel, fresh);
     return true;
   }
 
@@ -81,7 +97,7 @@ export class DedupMemory {
   load(records: Iterable<SeenRecord>): void {
     for (const r of records) {
       const state = this.#touch(r.key, r.at);
-      const seen: ChannelSeen = { at: r.at, severity: r.severity };
+      const seen: ChannelSeen = { at: r.at, observed: r.observed ?? r.at, severity: r.severity, restored: true };
       if (r.ref !== undefined) seen.ref = r.ref;
       state.channels.set(r.channel, seen);
     }
@@ -91,7 +107,8 @@ export class DedupMemory {
   *snapshot(): Generator<SeenRecord> {
     for (const [key, state] of this.#keys) {
       for (const [channel, seen] of state.channels) {
-        yield seen.ref === undefined ? { key, channel, at: seen.at, severity: seen.severity } : { key, channel, at: seen.at, severity: seen.severity, ref: seen.ref };
+        const record: SeenRecord = { key, channel, at: seen.at, observed: seen.observed, severity: seen.severity };
+        yield seen.ref === undefined ? record : { ...record, ref: seen.ref };
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { Alert } from '../core/alert.js';
-import type { BaseEvents } from '../core/emitter.js';
+import type { HostwardenEvents } from '../core/emitter.js';
 import type { DeliveryError } from '../core/errors.js';
 import type { DeliveryReceipt, Notification } from './channel.js';
 
@@ -71,7 +71,7 @@ export interface FailedEvent {
 }
 
 /** Events of {@link Notifier}. */
-export interface NotifierEvents extends BaseEvents {
+export interface NotifierEvents extends HostwardenEvents {
   /** A notification reached a channel. */
   sent: [event: SentEvent];
   /** An alert was deliberately not sent to a channel (dedup, severity, route, full queue). */

@@ -1,16 +1,20 @@
 import type { Alert } from '../core/alert.js';
-import { AbortedError, DeliveryError, InvalidOptionError, ListenerError, StateError } from '../core/errors.js';
+import { AbortedError, DeliveryError, InvalidOptionError, IoError, ListenerError, StateError } from '../core/errors.js';
+import { MAX_DELAY_MS, schedule } from '../core/clock.js';
+import { formatDuration } from '../core/format.js';
 import { Component, toError } from '../core/lifecycle.js';
+import { createWarning } from '../core/warning.js';
 import { isAtLeast } from '../core/severity.js';
+import { expectNumber, expectSignal } from '../core/validate.js';
+import type { Batch, Item } from './batch.js';
 import type { Channel, DeliveryReceipt, Notification } from './channel.js';
-import { packBatches, splitByThread, type Batch, type Item } from './batch.js';
 import { DedupMemory, type ChannelSeen } from './dedup.js';
+import { checkAlert } from './delivery.js';
 import type { NotifierEvents, SuppressReason } from './events.js';
+import { Lane, notificationOf, type GiveUpReason, type LaneHost } from './lane.js';
 import { resolveNotifierOptions, type NotifierOptions, type ResolvedNotifierOptions } from './options.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { SettleTracker } from './settle.js';
-import { TokenBucket } from './token-bucket.js';
-import { asDeliveryError, checkAlert, raceSignal } from './delivery.js';
 
 /** Anything with `'alert'` events: LogWatcher, ResourceMonitor, FileScanner or your own emitter. */
 export interface AlertSource {
@@ -34,24 +38,6 @@ export interface NotifierStats {
   readonly failed: number;
   /** Alert × channel pairs suppressed (dedup, severity, route, full queue). */
   readonly suppressed: number;
-}
-
-interface Group {
-  readonly batch: Batch;
-  readonly cancel: () => void;
-}
-
-interface Lane {
-  readonly channel: Channel;
-  readonly bucket: TokenBucket;
-  readonly queue: Batch[];
-  /** With an outbox: deliveries that did not fit the queue, requeued as it drains. */
-  readonly parked: Item[];
-  readonly groups: Map<string, Group>;
-  /** Failure messages already logged; cleared by a success, so an outage logs once. */
-  readonly logged: Set<string>;
-  wake: (() => void) | undefined;
-  done: Promise<void> | undefined;
 }
 
 /**
@@ -82,6 +68,8 @@ export class Notifier extends Component<NotifierEvents> {
   readonly #detach = new Map<AlertSource, () => void>();
   readonly #settle = new SettleTracker();
   readonly #halt = new AbortController();
+  /** Set while the outbox cannot be written: alerts are delivered from memory only. */
+  #notDurable: IoError | undefined;
   #pending = 0;
   #sent = 0;
   #failed = 0;
@@ -93,17 +81,6 @@ export class Notifier extends Component<NotifierEvents> {
     super(options);
     this.#options = resolved;
     this.#dedup = new DedupMemory({ maxKeys: resolved.maxKeys, ttl: resolved.stateTtl, repeatInterval: resolved.repeatInterval });
-    this.#lanes = resolved.channels.map((channel) => ({
-      channel,
-      // Rate limits follow the real clock the retry timers sleep on, not the injected `now`.
-      bucket: new TokenBucket(resolved.rateLimitFor(channel)),
-      queue: [],
-      parked: [],
-      groups: new Map(),
-      logged: new Set(),
-      wake: undefined,
-      done: undefined,
-    }));
     if (resolved.outbox !== undefined) {
       this.#outbox = new Outbox({
         directory: resolved.outbox.directory,
@@ -112,6 +89,46 @@ export class Notifier extends Component<NotifierEvents> {
         snapshotSeen: () => this.#dedup.snapshot(),
       });
     }
+    const host: LaneHost = {
+      options: resolved,
+      logger: this.logger,
+      outbox: this.#outbox,
+      persistent: this.persistent,
+      halt: this.#halt.signal,
+      timer: (callback, ms) => this.setTimer(callback, ms),
+      holdingTimer: (callback, ms) => {
+        const cancel = schedule(
+          () => {
+            release();
+            try {
+              callback();
+            } catch (error) {
+              this.emitError(toError(error));
+            }
+          },
+          ms,
+          { persistent: true },
+        );
+        // Cleared by stop() like the component's own timers.
+        const release = this.onCleanup(cancel);
+        return release;
+      },
+      groupKey: (alert) => this.#groupKey(alert),
+      delivered: (channel, batch, notification, receipt) => this.#delivered(channel, batch, notification, receipt),
+      retrying: (channel, notification, attempt, error, delay) => {
+        this.#refreshLane(channel);
+        this.emitSafely('retry', { channel, alerts: notification.alerts, attempt, error, delay });
+      },
+      gaveUp: (channel, batch, notification, error, reason) => this.#gaveUp(channel, batch, notification, error, reason),
+      dropped: (channel, items) => {
+        for (const item of items) {
+          this.#suppress(item.alert, 'rate-limit', channel);
+          if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, channel, item.seen);
+          this.#complete(item);
+        }
+      },
+    };
+    this.#lanes = resolved.channels.map((channel) => new Lane(channel, host));
   }
 
   /** Counters for metrics; cheap to read. */
@@ -123,6 +140,28 @@ export class Notifier extends Component<NotifierEvents> {
       failed: this.#failed,
       suppressed: this.#suppressed,
     };
+  }
+
+  /**
+   * Refreshes the checks that depend on the time of asking: the outbox's depth and the
+   * age of its oldest entry, and each channel's state.
+   */
+  protected override refreshHealth(): void {
+    const outbox = this.#outbox;
+    if (outbox !== undefined) {
+      const oldest = outbox.oldestAcceptedAt;
+      const age = oldest === undefined ? 0 : Math.max(0, this.#options.clock() - oldest);
+      const depth = `${outbox.depth} owed${oldest === undefined ? '' : `, oldest ${formatDuration(age)} old`}`;
+      if (this.#notDurable !== undefined) this.setHealthCheck('outbox', false, `not writable, delivering from memory (${this.#notDurable.message}); ${depth}`);
+      else this.setHealthCheck('outbox', true, depth);
+    }
+    for (const lane of this.#lanes) this.#laneHealth(lane);
+  }
+
+  #laneHealth(lane: Lane): void {
+    const name = `channel:${lane.channel.name}`;
+    if (lane.failing) this.setHealthCheck(name, false, `deliveries failing, ${lane.backlog} waiting`);
+    else this.setHealthCheck(name, true, `${lane.backlog} waiting`);
   }
 
   /**
@@ -146,21 +185,25 @@ export class Notifier extends Component<NotifierEvents> {
    * deduplicated, below every channel's severity or routed nowhere resolve at once and
    * emit `'suppressed'`.
    *
+   * When the outbox cannot be written (a full or read-only disk), the alert is still
+   * accepted and delivered from memory, and an `'error'` ({@link IoError}) says that
+   * durability is lost until the outbox can be written again: whoever can fill the disk
+   * must not be able to silence alerting.
+   *
    * @throws {@link StateError} before `start()` or after `stop()`.
    * @throws {@link InvalidOptionError} when `alert` is not an Alert.
-   * @throws {@link IoError} when the outbox cannot be written (the alert was not accepted).
    */
   async notify(alert: Alert): Promise<void> {
     if (this.state === 'starting') await this.start();
     if (this.state !== 'running') throw new StateError(`Cannot notify: the Notifier is ${this.state}`);
     checkAlert(alert);
-    const now = this.#options.now();
+    const now = this.#options.clock();
     const targets: { lane: Lane; seen: ChannelSeen | undefined }[] = [];
     if (alert.status === 'firing') {
       for (const lane of this.#lanes) {
         const reason = this.#rejects(alert, lane.channel);
         if (reason !== undefined) this.#suppress(alert, reason, lane.channel.name);
-        else if (!this.#dedup.announce(alert.key, lane.channel.name, alert.severity, now)) this.#suppress(alert, 'duplicate', lane.channel.name);
+        else if (!this.#dedup.announce(alert.key, lane.channel.name, alert.severity, now, alert.time.getTime())) this.#suppress(alert, 'duplicate', lane.channel.name);
         else targets.push({ lane, seen: this.#dedup.get(alert.key, lane.channel.name) });
       }
     } else {
@@ -174,16 +217,16 @@ export class Notifier extends Component<NotifierEvents> {
     if (targets.length === 0) return;
     let entryId: string | undefined;
     if (this.#outbox !== undefined) {
+      const refs = new Map<string, string>();
+      if (alert.status === 'resolved') for (const t of targets) if (t.seen?.ref !== undefined) refs.set(t.lane.channel.name, t.seen.ref);
       try {
-        const refs = new Map<string, string>();
-        if (alert.status === 'resolved') for (const t of targets) if (t.seen?.ref !== undefined) refs.set(t.lane.channel.name, t.seen.ref);
         entryId = await this.#outbox.append(alert, targets.map((t) => t.lane.channel.name), now, refs);
+        this.#durable();
       } catch (error) {
-        // Not accepted: undo the dedup bookkeeping so a retry of notify() is not suppressed.
-        if (alert.status === 'firing') for (const t of targets) this.#dedup.forget(alert.key, t.lane.channel.name, t.seen);
-        throw error;
+        if (!(error instanceof IoError)) throw error; // the outbox is closed: stopping
+        this.#lostDurability(error);
       }
-      if (this.stopping) return; // accepted into the outbox; the next start delivers it
+      if (this.stopping && entryId !== undefined) return; // accepted into the outbox; the next start delivers it
     }
     const seq = this.#settle.add(targets.length);
     for (const t of targets) this.#enqueue(t.lane, { alert, seq, entryId, seen: t.seen });
@@ -192,15 +235,42 @@ export class Notifier extends Component<NotifierEvents> {
   /**
    * Sends every open group now and resolves when everything accepted so far has been
    * delivered or given up on. Keeps the process alive while it waits.
+   *
+   * A channel that keeps failing is retried until its attempts or the outbox TTL run
+   * out (up to a day with an outbox), so give a `timeout` or a `signal` when the caller
+   * must go on: the promise then rejects with an {@link AbortedError} saying how many
+   * deliveries are still pending; they stay queued (and in the outbox). `stop()` is
+   * the bounded way out: it delivers for at most `stopTimeout` and keeps the rest in
+   * the outbox for the next start.
+   *
+   * @throws {@link AbortedError} when `timeout` passes or `signal` aborts first.
+   * @throws {@link InvalidOptionError} for a bad `timeout` or `signal`.
    */
-  flush(): Promise<void> {
+  flush(options: FlushOptions = {}): Promise<void> {
+    const { timeout, signal } = checkFlushOptions(options);
     const upTo = this.#settle.last;
-    for (const lane of this.#lanes) for (const key of [...lane.groups.keys()]) this.#closeGroup(lane, key);
+    for (const lane of this.#lanes) lane.closeGroups();
     if (this.#settle.settledUpTo(upTo)) return Promise.resolve();
-    // Unlike the component's timers, a pending flush holds the process open: a script's
-    // final `await notifier.flush()` must deliver before the process exits.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    return this.#settle.wait(upTo).finally(() => clearInterval(keepAlive));
+    if (signal?.aborted) return Promise.reject(new AbortedError(`flush() was aborted with ${this.#pending} deliveries pending`, { cause: signal.reason }));
+    return new Promise<void>((resolve, reject) => {
+      // Unlike the component's timers, a pending flush holds the process open: a script's
+      // final `await notifier.flush()` must deliver before the process exits.
+      const keepAlive = schedule(() => {}, MAX_DELAY_MS, { persistent: true });
+      let cancelTimeout = (): void => {};
+      const finish = (error?: Error): void => {
+        keepAlive();
+        cancelTimeout();
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onAbort = (): void => finish(new AbortedError(`flush() was aborted with ${this.#pending} deliveries pending`, { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined) {
+        cancelTimeout = schedule(() => finish(new AbortedError(`flush() timed out after ${formatDuration(timeout)} with ${this.#pending} deliveries pending; they stay queued${this.#outbox === undefined ? '' : ' and in the outbox'}`)), timeout);
+      }
+      void this.#settle.wait(upTo).then(() => finish());
+    });
   }
 
   protected override async onStart(): Promise<void> {
@@ -210,40 +280,50 @@ export class Notifier extends Component<NotifierEvents> {
       this.#resume(entries);
     }
     for (const lane of this.#lanes) await lane.channel.open?.();
-    for (const lane of this.#lanes) lane.done = this.#work(lane);
+    for (const lane of this.#lanes) lane.start();
     for (const source of this.#sources) this.#subscribe(source);
+    this.refreshHealth();
     const sweepEvery = Math.min(this.#options.stateTtl, 60_000) || 60_000;
-    this.setRepeating(() => this.#dedup.sweep(this.#options.now()), sweepEvery);
+    this.setRepeating(() => this.#dedup.sweep(this.#options.clock()), sweepEvery);
   }
 
   protected override async onStop(): Promise<void> {
     for (const detach of this.#detach.values()) detach();
     this.#detach.clear();
-    const deadline = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#options.stopTimeout);
-      this.#halt.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    await new Promise<void>((resolve) => {
+      const cancel = this.setTimer(resolve, this.#options.stopTimeout);
+      void this.flush().then(
+        () => {
+          cancel();
+          resolve();
+        },
+        () => {},
+      );
     });
-    await Promise.race([this.flush(), deadline]);
     this.#halt.abort();
-    for (const lane of this.#lanes) lane.wake?.();
-    await Promise.all(this.#lanes.map((lane) => lane.done));
+    await Promise.all(this.#lanes.map((lane) => lane.stopped()));
     let left = 0;
     for (const lane of this.#lanes) {
-      for (const item of lane.parked.splice(0)) {
+      const { parked, queued } = lane.drain();
+      for (const item of parked) {
         left++;
         this.#complete(item);
       }
-      for (const batch of lane.queue.splice(0)) {
+      for (const batch of queued) {
         left += batch.items.length;
-        if (this.#outbox === undefined) {
-          const error = new DeliveryError(`Not delivered to ${lane.channel.name}: the Notifier stopped first`, { channel: lane.channel.name, retryable: true, cause: new AbortedError() });
-          this.#fail(lane, batch, error, false);
-        } else {
-          for (const item of batch.items) this.#complete(item);
+        const inOutbox = batch.items.filter((i) => i.entryId !== undefined);
+        const notOwed = batch.items.filter((i) => i.entryId === undefined);
+        for (const item of inOutbox) this.#complete(item);
+        if (notOwed.length > 0) {
+          const name = lane.channel.name;
+          const error = new DeliveryError(`Not delivered to ${name}: the Notifier stopped first`, { channel: name, retryable: true, cause: new AbortedError() });
+          const rest = { ...batch, items: notOwed };
+          lane.logGiveUp(error, rest, 'stopped');
+          this.#gaveUp(name, rest, notificationOf(rest), error, 'stopped');
         }
       }
     }
-    if (left > 0 && this.#outbox !== undefined) this.logger.warn('Notifier stopped with undelivered alerts; they stay in the outbox for the next start', { count: left });
+    if (left > 0 && this.#outbox !== undefined) this.logger.warn('Notifier stopped with undelivered alerts; those in the outbox are delivered at the next start', { count: left });
     for (const lane of this.#lanes) {
       try {
         await lane.channel.close?.();
@@ -281,15 +361,32 @@ export class Notifier extends Component<NotifierEvents> {
     this.emitSafely('suppressed', channel === undefined ? { alert, reason } : { alert, reason, channel });
   }
 
+  // The outbox could not take an alert: deliver it anyway and say, once per outage,
+  // that what is in flight would not survive a restart.
+  #lostDurability(error: IoError): void {
+    if (this.#notDurable !== undefined) return;
+    this.#notDurable = error;
+    this.refreshHealth();
+    this.emitError(new IoError(`The outbox cannot be written (${error.message}); alerts are delivered from memory and would be lost by a restart until it can`, { path: error.path ?? this.#options.outbox?.directory ?? '', syscall: 'write', cause: error.cause ?? error }));
+  }
+
+  #durable(): void {
+    if (this.#notDurable === undefined) return;
+    this.#notDurable = undefined;
+    this.refreshHealth();
+    this.logger.info('Notifier: the outbox can be written again; alerts are durable again');
+  }
+
   #resume(entries: readonly OutboxEntry[]): void {
+    const now = this.#options.clock();
     for (const entry of entries) {
       const lanes: Lane[] = [];
       for (const name of entry.channels.keys()) {
         const lane = this.#lanes.find((l) => l.channel.name === name);
         if (lane !== undefined) lanes.push(lane);
         else {
-          this.logger.warn('Outbox: an entry is owed to a channel that is no longer configured; moving it to the dead-letter file', { channel: name, key: entry.alert.key });
-          void this.#outbox?.deadLetter(entry.id, name, 'channel no longer configured', this.#options.now()).catch((error: unknown) => this.emitError(toError(error)));
+          this.emitWarning(createWarning('channel-gone', `An outbox entry is owed to channel ${name}, which is no longer configured; it goes to the dead-letter file`, { path: this.#outbox?.deadLetterPath ?? '' }));
+          void this.#outbox?.deadLetter(entry.id, name, 'channel no longer configured', now).catch((error: unknown) => this.emitError(toError(error)));
         }
       }
       if (lanes.length === 0) continue;
@@ -299,13 +396,13 @@ export class Notifier extends Component<NotifierEvents> {
         if (entry.alert.status === 'firing') {
           seen = this.#dedup.get(entry.alert.key, lane.channel.name);
           if (seen === undefined) {
-            this.#dedup.announce(entry.alert.key, lane.channel.name, entry.alert.severity, this.#options.now());
+            this.#dedup.announce(entry.alert.key, lane.channel.name, entry.alert.severity, now, entry.alert.time.getTime());
             seen = this.#dedup.get(entry.alert.key, lane.channel.name);
           }
         } else {
           // A resolved notice still owed: thread it under the firing message it answers.
           const ref = entry.refs?.get(lane.channel.name);
-          seen = { at: entry.acceptedAt, severity: entry.alert.severity, ...(ref === undefined ? {} : { ref }) };
+          seen = { at: entry.acceptedAt, observed: entry.alert.time.getTime(), severity: entry.alert.severity, ...(ref === undefined ? {} : { ref }) };
         }
         this.#enqueue(lane, { alert: entry.alert, seq, entryId: entry.id, seen });
       }
@@ -329,196 +426,64 @@ export class Notifier extends Component<NotifierEvents> {
 
   #enqueue(lane: Lane, item: Item): void {
     this.#pending++;
-    const groupKey = this.#groupKey(item.alert);
-    const key = `${item.alert.status}\u0000${groupKey}`;
-    let group = lane.groups.get(key);
-    if (group === undefined) {
-      const batch: Batch = { status: item.alert.status, groupKey, items: [], attempt: 0 };
-      group = { batch, cancel: this.setTimer(() => this.#closeGroup(lane, key), this.#options.groupWait) };
-      lane.groups.set(key, group);
-    }
-    group.batch.items.push(item);
-    if (group.batch.items.length >= this.#options.maxGroupSize) this.#closeGroup(lane, key);
+    lane.enqueue(item);
   }
 
-  #closeGroup(lane: Lane, key: string): void {
-    const group = lane.groups.get(key);
-    if (group === undefined) return;
-    lane.groups.delete(key);
-    group.cancel();
-    if (lane.queue.length >= this.#options.maxQueue) {
-      if (this.#outbox !== undefined) {
-        // The outbox already holds these alerts in memory and on disk; park the small
-        // references and requeue them as the channel catches up, so nothing accepted is lost.
-        lane.parked.push(...group.batch.items);
-        return;
-      }
-      // Bounded memory in a storm: the channel cannot keep up, so drop rather than grow
-      // without limit, and say so.
-      for (const item of group.batch.items) {
-        this.#suppress(item.alert, 'rate-limit', lane.channel.name);
-        if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, lane.channel.name, item.seen);
-        this.#complete(item);
-      }
-      return;
-    }
-    lane.queue.push(group.batch);
-    lane.wake?.();
+  #refreshLane(channel: string): void {
+    const lane = this.#lanes.find((l) => l.channel.name === channel);
+    if (lane !== undefined && this.state === 'running') this.#laneHealth(lane);
   }
 
-  // One loop per channel: deliveries to a channel are sequential, so its rate limit and a
-  // Retry-After apply to all of them and order is kept.
-  async #work(lane: Lane): Promise<void> {
-    const halt = this.#halt.signal;
-    while (!halt.aborted) {
-      if (lane.parked.length > 0 && lane.queue.length < this.#options.maxQueue / 2) this.#unpark(lane);
-      const batch = lane.queue[0];
-      if (batch === undefined) {
-        await new Promise<void>((resolve) => (lane.wake = resolve));
-        lane.wake = undefined;
-        continue;
-      }
-      if (batch.status === 'resolved' && this.#splitByThread(lane, batch)) continue;
-      if (this.#expire(lane, batch)) continue;
-      const wait = lane.bucket.take();
-      if (wait > 0) {
-        await this.#sleep(wait);
-        continue;
-      }
-      await this.#attempt(lane, batch);
-    }
-  }
-
-  #unpark(lane: Lane): void {
-    const room = this.#options.maxQueue - lane.queue.length;
-    lane.queue.push(...packBatches(lane.parked, room, this.#options.maxGroupSize, (alert) => this.#groupKey(alert)));
-  }
-
-  // A resolved digest can reply in one thread only; split it by the firing messages' refs.
-  #splitByThread(lane: Lane, batch: Batch): boolean {
-    const parts = splitByThread(batch);
-    if (parts.length <= 1) return false;
-    lane.queue.splice(0, 1, ...parts);
-    return true;
-  }
-
-  // Outbox entries past their TTL go to the dead-letter file instead of being sent late.
-  #expire(lane: Lane, batch: Batch): boolean {
-    const outbox = this.#outbox;
-    const ttl = this.#options.outbox?.ttl;
-    if (outbox === undefined || ttl === undefined) return false;
-    const now = this.#options.now();
-    const stale = batch.items.filter((i) => i.entryId !== undefined && now - (outbox.acceptedAt(i.entryId) ?? now) > ttl);
-    if (stale.length === 0) return false;
-    const error = new DeliveryError(`Not delivered to ${lane.channel.name} within the outbox TTL (${ttl} ms)`, { channel: lane.channel.name, retryable: false });
-    const rest = batch.items.filter((i) => !stale.includes(i));
-    this.#fail(lane, { ...batch, items: stale }, error, false, 'ttl');
-    if (rest.length === 0) lane.queue.shift();
-    else lane.queue.splice(0, 1, { ...batch, items: rest });
-    return true;
-  }
-
-  async #attempt(lane: Lane, batch: Batch): Promise<void> {
-    const name = lane.channel.name;
-    const outbox = this.#outbox;
-    const before = outbox === undefined ? 0 : Math.max(0, ...batch.items.map((i) => (i.entryId === undefined ? 0 : outbox.attempts(i.entryId, name))));
-    batch.attempt = Math.max(batch.attempt, before) + 1;
-    const attempt = batch.attempt;
-    const notification = this.#notification(batch);
-    const controller = new AbortController();
-    const onHalt = (): void => controller.abort(new AbortedError('The Notifier stopped'));
-    this.#halt.signal.addEventListener('abort', onHalt, { once: true });
-    const timeout = setTimeout(() => controller.abort(new DeliveryError(`${name}: no answer within ${this.#options.sendTimeout} ms`, { channel: name, retryable: true })), this.#options.sendTimeout);
-    if (!this.persistent) timeout.unref();
-    let receipt: DeliveryReceipt | void;
-    try {
-      receipt = await raceSignal(lane.channel.send(notification, { signal: controller.signal, attempt }), controller.signal);
-    } catch (thrown) {
-      if (this.#halt.signal.aborted) return; // stopping: the batch stays queued (and in the outbox)
-      const error = asDeliveryError(controller.signal.aborted ? controller.signal.reason : thrown, name);
-      await this.#failedAttempt(lane, batch, notification, error);
-      return;
-    } finally {
-      clearTimeout(timeout);
-      this.#halt.signal.removeEventListener('abort', onHalt);
-    }
-    lane.queue.shift();
-    lane.logged.clear();
+  #delivered(channel: string, batch: Batch, notification: Notification, receipt: DeliveryReceipt | undefined): void {
     this.#sent++;
+    this.#refreshLane(channel);
     const ref = receipt?.ref;
     for (const item of batch.items) {
-      if (item.alert.status === 'firing' && ref !== undefined && item.seen !== undefined) item.seen.ref = ref;
-      if (item.entryId !== undefined) outbox?.markDone(item.entryId, name, item.alert.status === 'firing' ? ref : undefined);
+      if (item.alert.status === 'firing' && item.seen !== undefined) {
+        if (ref !== undefined) item.seen.ref = ref;
+        // Delivered by this run: from now on the repeat interval applies as to any other.
+        delete item.seen.restored;
+      }
+      if (item.entryId !== undefined) this.#outbox?.markDone(item.entryId, channel, item.alert.status === 'firing' ? ref : undefined);
       this.#complete(item);
     }
-    this.emitSafely('sent', { channel: name, notification, alerts: notification.alerts, attempt, receipt: receipt ?? undefined });
+    this.emitSafely('sent', { channel, notification, alerts: notification.alerts, attempt: batch.attempt, receipt });
   }
 
-  async #failedAttempt(lane: Lane, batch: Batch, notification: Notification, error: DeliveryError): Promise<void> {
-    const name = lane.channel.name;
-    const limit = this.#options.outbox?.maxAttempts ?? this.#options.retry.maxAttempts;
-    if (this.#outbox !== undefined) for (const item of batch.items) if (item.entryId !== undefined) this.#outbox.markAttempt(item.entryId, name);
-    if (!error.retryable || batch.attempt >= limit) {
-      lane.queue.shift();
-      this.#fail(lane, batch, error, !error.retryable, error.retryable ? 'max-attempts' : 'permanent', notification);
-      return;
-    }
-    const { initialDelay, maxDelay, factor } = this.#options.retry;
-    const ceiling = Math.min(maxDelay, initialDelay * factor ** (batch.attempt - 1));
-    // Jitter (half fixed, half random) spreads the retries of many hosts hitting one peer;
-    // a Retry-After is a floor.
-    let delay = Math.round(ceiling / 2 + (this.#options.random() * ceiling) / 2);
-    if (error.retryAfterMs !== undefined) {
-      delay = Math.max(delay, error.retryAfterMs);
-      lane.bucket.pause(error.retryAfterMs);
-    }
-    this.logger.warn(`Notifier: delivery to ${name} failed, retrying`, { channel: name, attempt: batch.attempt, delay, error: error.message });
-    this.emitSafely('retry', { channel: name, alerts: notification.alerts, attempt: batch.attempt, error, delay });
-    await this.#sleep(delay);
-  }
-
-  #fail(lane: Lane, batch: Batch, error: DeliveryError, permanent: boolean, why = 'stopped', notification = this.#notification(batch)): void {
-    const name = lane.channel.name;
+  #gaveUp(channel: string, batch: Batch, notification: Notification, error: DeliveryError, reason: GiveUpReason): void {
     this.#failed++;
-    const logKey = `${error.status ?? ''}:${error.message}`;
-    if (!lane.logged.has(logKey)) {
-      if (lane.logged.size > 100) lane.logged.clear();
-      lane.logged.add(logKey);
-      this.logger.error(`Notifier: could not deliver to ${name}: ${error.message}`, { channel: name, permanent, attempts: batch.attempt, alerts: batch.items.length, reason: why });
-    }
+    this.#refreshLane(channel);
     for (const item of batch.items) {
       // Never delivered, so not announced: the next firing of this key tries again.
-      if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, name, item.seen);
+      if (item.alert.status === 'firing') this.#dedup.forget(item.alert.key, channel, item.seen);
       if (item.entryId !== undefined && this.#outbox !== undefined) {
-        void this.#outbox.deadLetter(item.entryId, name, `${why}: ${error.message}`, this.#options.now()).catch((e: unknown) => this.emitError(toError(e)));
+        void this.#outbox.deadLetter(item.entryId, channel, `${reason}: ${error.message}`, this.#options.clock()).catch((e: unknown) => this.emitError(toError(e)));
       }
       this.#complete(item);
     }
-    this.emitSafely('failed', { channel: name, notification, alerts: notification.alerts, error, permanent, attempt: batch.attempt });
-  }
-
-  #notification(batch: Batch): Notification {
-    const alerts = batch.items.map((i) => i.alert);
-    const ref = batch.status === 'resolved' ? batch.items[0]?.seen?.ref : undefined;
-    return ref === undefined ? { status: batch.status, alerts, groupKey: batch.groupKey } : { status: batch.status, alerts, groupKey: batch.groupKey, threadRef: ref };
+    this.emitSafely('failed', { channel, notification, alerts: notification.alerts, error, permanent: reason === 'permanent', attempt: batch.attempt });
   }
 
   #complete(item: Item): void {
     this.#pending--;
     this.#settle.settle(item.seq);
   }
+}
 
-  #sleep(ms: number): Promise<void> {
-    const halt = this.#halt.signal;
-    if (halt.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        cancel();
-        halt.removeEventListener('abort', done);
-        resolve();
-      };
-      const cancel = this.setTimer(done, ms);
-      halt.addEventListener('abort', done, { once: true });
-    });
-  }
+/** Options of {@link Notifier.flush}. */
+export interface FlushOptions {
+  /**
+   * Give up waiting after this many ms (the deliveries go on).
+   * @defaultValue no limit
+   */
+  readonly timeout?: number;
+  /** Give up waiting when aborted (the deliveries go on). */
+  readonly signal?: AbortSignal;
+}
+
+function checkFlushOptions(options: FlushOptions): FlushOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object like { timeout, signal }');
+  if (options.timeout !== undefined) expectNumber('timeout', options.timeout, { min: 0, max: MAX_DELAY_MS });
+  if (options.signal !== undefined) expectSignal('signal', options.signal);
+  return options;
 }

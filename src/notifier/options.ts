@@ -1,7 +1,9 @@
 import type { Alert } from '../core/alert.js';
 import { InvalidOptionError } from '../core/errors.js';
 import type { ComponentOptions } from '../core/lifecycle.js';
-import { expectArray, expectLogger, expectNumber, expectSignal, expectString } from '../core/validate.js';
+import { MAX_DELAY_MS, systemClock } from '../core/clock.js';
+import { SHARED_OPTION_KEYS, checkSharedOptions, durationOption, rejectUnknownKeys } from '../core/options.js';
+import { expectArray, expectNumber, expectString } from '../core/validate.js';
 import type { Channel, RateLimit } from './channel.js';
 import type { OutboxOptions } from './outbox.js';
 
@@ -100,11 +102,6 @@ export interface NotifierOptions extends ComponentOptions {
    */
   readonly stopTimeout?: number;
   /**
-   * The clock for dedup windows, TTLs and rate limits, in ms since the epoch.
-   * @defaultValue `Date.now`
-   */
-  readonly now?: () => number;
-  /**
    * Source of jitter in [0, 1).
    * @defaultValue `Math.random`
    */
@@ -127,17 +124,37 @@ export interface ResolvedNotifierOptions {
   readonly stateTtl: number;
   readonly sendTimeout: number;
   readonly stopTimeout: number;
-  readonly now: () => number;
+  readonly clock: () => number;
   readonly random: () => number;
 }
 
 const HOUR = 3_600_000;
 
+const NOTIFIER_KEYS = [
+  ...SHARED_OPTION_KEYS,
+  'channels',
+  'outbox',
+  'groupWait',
+  'groupBy',
+  'maxGroupSize',
+  'repeatInterval',
+  'route',
+  'retry',
+  'rateLimit',
+  'rateLimits',
+  'maxQueue',
+  'maxKeys',
+  'stateTtl',
+  'sendTimeout',
+  'stopTimeout',
+  'random',
+] as const;
+
 /** Validates the options once and freezes the result. @internal */
 export function resolveNotifierOptions(options: NotifierOptions): ResolvedNotifierOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-  if (options.logger !== undefined) expectLogger('logger', options.logger);
-  if (options.signal !== undefined) expectSignal('signal', options.signal);
+  rejectUnknownKeys('Notifier', options, NOTIFIER_KEYS);
+  checkSharedOptions(options);
   const channels = expectArray('channels', options.channels, { nonEmpty: true }) as readonly Channel[];
   const names = new Set<string>();
   channels.forEach((channel, i) => {
@@ -155,22 +172,28 @@ export function resolveNotifierOptions(options: NotifierOptions): ResolvedNotifi
   };
   const num = (name: string, value: number | undefined, fallback: number, min: number, integer = false): number =>
     value === undefined ? fallback : expectNumber(name, value, { min, integer });
+  // Durations become timer delays: milliseconds or text ('90s', '4h'), at most ~24.8 days.
+  const ms = (name: string, value: number | string | undefined, fallback: number, min = 0, max = MAX_DELAY_MS): number =>
+    value === undefined ? fallback : durationOption(name, value, { min, max });
 
   let outbox: Required<OutboxOptions> | undefined;
   if (options.outbox !== undefined) {
     if (typeof options.outbox !== 'object' || options.outbox === null) throw new InvalidOptionError('outbox', options.outbox, 'an object with a directory');
+    rejectUnknownKeys('Notifier outbox', options.outbox, ['directory', 'ttl', 'maxAttempts', 'compactAfter']);
     outbox = Object.freeze({
       directory: expectString('outbox.directory', options.outbox.directory),
-      ttl: num('outbox.ttl', options.outbox.ttl, 24 * HOUR, 1),
+      ttl: ms('outbox.ttl', options.outbox.ttl, 24 * HOUR, 1),
       maxAttempts: num('outbox.maxAttempts', options.outbox.maxAttempts, 1000, 1, true),
       compactAfter: num('outbox.compactAfter', options.outbox.compactAfter, 1000, 1, true),
     });
   }
   const retryIn = options.retry ?? {};
+  if (typeof retryIn !== 'object' || retryIn === null) throw new InvalidOptionError('retry', retryIn, 'an object like { maxAttempts, initialDelay, maxDelay, factor }');
+  rejectUnknownKeys('Notifier retry', retryIn, ['maxAttempts', 'initialDelay', 'maxDelay', 'factor']);
   const retry = Object.freeze({
     maxAttempts: num('retry.maxAttempts', retryIn.maxAttempts, 6, 1, true),
-    initialDelay: num('retry.initialDelay', retryIn.initialDelay, 1000, 0),
-    maxDelay: num('retry.maxDelay', retryIn.maxDelay, 60_000, 0),
+    initialDelay: ms('retry.initialDelay', retryIn.initialDelay, 1000),
+    maxDelay: ms('retry.maxDelay', retryIn.maxDelay, 60_000),
     factor: num('retry.factor', retryIn.factor, 2, 1),
   });
   const defaultLimit = options.rateLimit === undefined ? { perSecond: 1, burst: 3 } : checkRateLimit('rateLimit', options.rateLimit);
@@ -179,13 +202,14 @@ export function resolveNotifierOptions(options: NotifierOptions): ResolvedNotifi
     if (!names.has(name)) throw new InvalidOptionError(`rateLimits.${name}`, limit, 'the rate limit of a configured channel');
     checkRateLimit(`rateLimits.${name}`, limit);
   }
-  const repeatInterval = num('repeatInterval', options.repeatInterval, 4 * HOUR, 0);
-  const stateTtl = num('stateTtl', options.stateTtl, Math.max(24 * HOUR, repeatInterval), 0);
+  // Compared with the clock, never waited on: allowed beyond a timer's range.
+  const repeatInterval = ms('repeatInterval', options.repeatInterval, 4 * HOUR, 0, Number.MAX_SAFE_INTEGER);
+  const stateTtl = ms('stateTtl', options.stateTtl, Math.max(24 * HOUR, repeatInterval), 0, Number.MAX_SAFE_INTEGER);
   if (stateTtl < repeatInterval) throw new InvalidOptionError('stateTtl', stateTtl, `>= repeatInterval (${repeatInterval})`);
   return Object.freeze({
     channels: Object.freeze([...channels]),
     outbox,
-    groupWait: num('groupWait', options.groupWait, 5000, 0),
+    groupWait: ms('groupWait', options.groupWait, 5000),
     groupBy: fn('groupBy', options.groupBy) ?? ((alert: Alert) => `${alert.source}:${alert.rule}`),
     maxGroupSize: num('maxGroupSize', options.maxGroupSize, 100, 1, true),
     repeatInterval,
@@ -195,15 +219,16 @@ export function resolveNotifierOptions(options: NotifierOptions): ResolvedNotifi
     maxQueue: num('maxQueue', options.maxQueue, 1000, 1, true),
     maxKeys: num('maxKeys', options.maxKeys, 10_000, 1, true),
     stateTtl,
-    sendTimeout: num('sendTimeout', options.sendTimeout, 30_000, 1),
-    stopTimeout: num('stopTimeout', options.stopTimeout, 10_000, 0),
-    now: fn('now', options.now) ?? Date.now,
+    sendTimeout: ms('sendTimeout', options.sendTimeout, 30_000, 1),
+    stopTimeout: ms('stopTimeout', options.stopTimeout, 10_000),
+    clock: options.clock ?? systemClock,
     random: fn('random', options.random) ?? Math.random,
   });
 }
 
 function checkRateLimit(option: string, limit: RateLimit): RateLimit {
   if (typeof limit !== 'object' || limit === null) throw new InvalidOptionError(option, limit, 'an object like { perSecond: 1, burst: 3 }');
+  rejectUnknownKeys(option, limit, ['perSecond', 'burst']);
   expectNumber(`${option}.perSecond`, limit.perSecond, { min: Number.MIN_VALUE });
   if (limit.burst !== undefined) expectNumber(`${option}.burst`, limit.burst, { min: 1, integer: true });
   return limit;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PinnedDirectory } from '../core/durable-fs.js';
 import type { Alert } from '../core/alert.js';
 import { IoError, StateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -9,7 +10,10 @@ import { isSeverity, type Severity } from '../core/severity.js';
 
 /** Options of the Notifier's durable outbox. */
 export interface OutboxOptions {
-  /** Directory holding `outbox.jsonl`, `dead-letter.jsonl` and `outbox.lock` (created 0700). */
+  /**
+   * Directory holding `outbox.jsonl`, `dead-letter.jsonl`, `outbox.lock` and, when a line
+   * could not be read, `outbox.jsonl.corrupt` (created 0700; no symlink in the path is followed).
+   */
   readonly directory: string;
   /**
    * How long an accepted alert may wait for delivery before it goes to the dead-letter file, in ms.
@@ -46,6 +50,8 @@ export interface SeenRecord {
   readonly key: string;
   readonly channel: string;
   readonly at: number;
+  /** The announced alert's own time; absent in records written before it was kept. */
+  readonly observed?: number;
   readonly severity: Severity;
   readonly ref?: string;
 }
@@ -55,7 +61,7 @@ type OutboxRecord =
   | { t: 'd'; id: string; ch: string; ref?: string }
   | { t: 'n'; id: string; ch: string; n: number }
   | { t: 'x'; id: string; ch: string }
-  | { t: 's'; key: string; ch: string; at: number; sev: Severity; ref?: string };
+  | { t: 's'; key: string; ch: string; at: number; obs?: number; sev: Severity; ref?: string };
 
 type SerializedAlert = Omit<Alert, 'time'> & { time: string };
 
@@ -71,6 +77,8 @@ export class Outbox {
   readonly #file: string;
   readonly #deadFile: string;
   readonly #lockFile: string;
+  /** The directory, pinned at open(): every file operation is relative to it. */
+  #pinned: PinnedDirectory | undefined;
   readonly #compactAfter: number;
   readonly #logger: Logger;
   readonly #snapshotSeen: () => Iterable<SeenRecord>;
@@ -80,6 +88,9 @@ export class Outbox {
   #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #writing: Promise<void> | undefined;
   #sinceCompaction = 0;
+  #corruptLines = 0;
+  /** Set when unreadable lines could not be kept aside: compaction would lose them. */
+  #keepJournal = false;
   #torn = false;
   #locked = false;
   readonly #sideWrites = new Set<Promise<void>>();
@@ -87,10 +98,10 @@ export class Outbox {
   #open = false;
 
   constructor(options: { directory: string; compactAfter: number; logger: Logger; snapshotSeen: () => Iterable<SeenRecord> }) {
-    this.#dir = options.directory;
-    this.#file = join(options.directory, 'outbox.jsonl');
-    this.#deadFile = join(options.directory, 'dead-letter.jsonl');
-    this.#lockFile = join(options.directory, 'outbox.lock');
+    this.#dir = resolve(options.directory);
+    this.#file = join(this.#dir, FILE);
+    this.#deadFile = join(this.#dir, DEAD_FILE);
+    this.#lockFile = join(this.#dir, LOCK_FILE);
     this.#compactAfter = options.compactAfter;
     this.#logger = options.logger;
     this.#snapshotSeen = options.snapshotSeen;
@@ -99,6 +110,13 @@ export class Outbox {
   /** Entries with at least one channel still owed a delivery. */
   get depth(): number {
     return this.#entries.size;
+  }
+
+  /** When the oldest entry still owed was accepted (ms since the epoch), if any. */
+  get oldestAcceptedAt(): number | undefined {
+    // Entries are kept in acceptance order (a Map keeps insertion order).
+    for (const entry of this.#entries.values()) return entry.acceptedAt;
+    return undefined;
   }
 
   /** Path of the dead-letter file. */
@@ -111,45 +129,85 @@ export class Outbox {
    * entries and the remembered dedup state.
    */
   async open(): Promise<{ entries: OutboxEntry[]; seen: SeenRecord[] }> {
-    await mkdir(this.#dir, { recursive: true, mode: 0o700 }).catch((cause: unknown) => {
-      throw new IoError(`Cannot create the outbox directory ${this.#dir}`, { path: this.#dir, syscall: 'mkdir', cause });
-    });
-    await this.#lock();
+    try {
+      this.#pinned = await PinnedDirectory.open(this.#dir, { createMode: 0o700 });
+    } catch (cause) {
+      throw new IoError(`Cannot open the outbox directory ${this.#dir}`, { path: this.#dir, syscall: 'open', cause });
+    }
+    try {
+      await this.#lock();
+    } catch (error) {
+      await this.#release();
+      throw error;
+    }
     const seen = new Map<string, SeenRecord>();
     let text = '';
     try {
-      text = await readFile(this.#file, 'utf8');
+      const handle = await this.#pinned.openFile(FILE, fsConstants.O_RDONLY);
+      try {
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
         await this.#unlock();
+        await this.#release();
         throw new IoError(`Cannot read the outbox ${this.#file}`, { path: this.#file, syscall: 'read', cause });
       }
     }
-    let bad = 0;
+    const corrupt: string[] = [];
     for (const line of text.split('\n')) {
       if (line.length === 0) continue;
-      let record: OutboxRecord;
+      let record: unknown;
       try {
-        record = JSON.parse(line) as OutboxRecord;
+        record = JSON.parse(line);
       } catch {
-        bad++; // a line torn by a crash mid-write: its notify() never resolved
+        corrupt.push(line); // a line torn by a crash mid-write (its notify() never resolved), or garbage
         continue;
       }
-      this.#replay(record, seen, () => bad++);
+      if (!this.#replay(record, seen)) corrupt.push(line);
     }
-    if (bad > 0) this.#logger.warn('Outbox: skipped unreadable records', { file: this.#file, count: bad });
+    if (corrupt.length > 0) await this.#keepAside(corrupt);
     const entries = [...this.#entries.values()];
     try {
       await this.#compact([...seen.values()]);
     } catch (cause) {
       if (this.#handle === undefined) {
         await this.#unlock();
+        await this.#release();
         throw new IoError(`Cannot open the outbox ${this.#file}`, { path: this.#file, syscall: 'open', cause });
       }
       this.#logger.error('Outbox: cannot compact (disk full?); appending to the journal as it is', { file: this.#file, error: String(cause) });
     }
     this.#open = true;
     return { entries, seen: [...seen.values()] };
+  }
+
+  /** Lines that could not be replayed, from the last open(); kept in `outbox.jsonl.corrupt`. */
+  get corruptLines(): number {
+    return this.#corruptLines;
+  }
+
+  // Unreadable lines are never dropped silently: compaction would erase them, so they are
+  // appended (fsync'd) to a side file first, for a person to look at.
+  async #keepAside(lines: readonly string[]): Promise<void> {
+    this.#corruptLines = lines.length;
+    const path = join(this.#dir, CORRUPT_FILE);
+    try {
+      const handle = await this.#dir_().openFile(CORRUPT_FILE, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o600);
+      try {
+        await handle.appendFile(`${lines.join('\n')}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      this.#logger.warn('Outbox: skipped unreadable records and kept them aside', { file: this.#file, keptIn: path, count: lines.length });
+    } catch (cause) {
+      // Without a copy, compaction would lose them: keep the journal as it is instead.
+      this.#keepJournal = true;
+      this.#logger.error('Outbox: skipped unreadable records and cannot keep them aside; the journal is not compacted', { file: this.#file, count: lines.length, error: String(cause) });
+    }
   }
 
   /** Records an accepted alert owed to `channels`; resolves once it is fsync'd. */
@@ -223,7 +281,7 @@ export class Outbox {
     })}\n`;
     let handle: FileHandle | undefined;
     try {
-      handle = await open(this.#deadFile, 'a', 0o600);
+      handle = await this.#dir_().openFile(DEAD_FILE, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o600);
       await handle.appendFile(line);
       await handle.datasync();
     } catch (cause) {
@@ -248,45 +306,65 @@ export class Outbox {
       await this.#handle?.close().catch(() => {});
       this.#handle = undefined;
       await this.#unlock();
+      await this.#release();
     }
   }
 
-  #replay(record: OutboxRecord, seen: Map<string, SeenRecord>, onBad: () => void): void {
+  #dir_(): PinnedDirectory {
+    if (this.#pinned === undefined) throw new StateError('The outbox is not open');
+    return this.#pinned;
+  }
+
+  async #release(): Promise<void> {
+    await this.#pinned?.close().catch(() => {});
+    this.#pinned = undefined;
+  }
+
+  // Returns false for a line that is not a record this version understands (`null`, an
+  // array, an unknown type, missing fields): the caller keeps it aside.
+  #replay(raw: unknown, seen: Map<string, SeenRecord>): boolean {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+    const record = raw as OutboxRecord;
+    const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     switch (record.t) {
       case 'a': {
         const alert = reviveAlert(record.alert);
-        if (alert === undefined || !Array.isArray(record.ch)) return onBad();
+        if (alert === undefined || !str(record.id) || !num(record.at) || !Array.isArray(record.ch) || !record.ch.every(str)) return false;
         const entry: OutboxEntry = { id: record.id, acceptedAt: record.at, alert, channels: new Map(record.ch.map((c) => [c, 0])) };
         if (typeof record.refs === 'object' && record.refs !== null) {
           entry.refs = new Map(Object.entries(record.refs).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
         }
         this.#entries.set(record.id, entry);
-        return;
+        return true;
       }
       case 'd':
       case 'x': {
+        if (!str(record.id) || !str(record.ch)) return false;
         const entry = this.#entries.get(record.id);
-        if (entry === undefined) return;
+        if (entry === undefined) return true; // finished before the last compaction
         entry.channels.delete(record.ch);
         if (entry.channels.size === 0) this.#entries.delete(record.id);
+        const ref = record.t === 'd' && typeof record.ref === 'string' ? record.ref : undefined;
         if (record.t === 'd' && entry.alert.status === 'firing') {
-          seen.set(`${entry.alert.key}\u0000${record.ch}`, withRef({ key: entry.alert.key, channel: record.ch, at: entry.acceptedAt, severity: entry.alert.severity }, record.ref));
+          seen.set(`${entry.alert.key}\u0000${record.ch}`, withRef({ key: entry.alert.key, channel: record.ch, at: entry.acceptedAt, observed: entry.alert.time.getTime(), severity: entry.alert.severity }, ref));
         } else if (record.t === 'd') {
           seen.delete(`${entry.alert.key}\u0000${record.ch}`);
         }
-        return;
+        return true;
       }
       case 'n': {
+        if (!str(record.id) || !str(record.ch) || !num(record.n)) return false;
         const entry = this.#entries.get(record.id);
         if (entry?.channels.has(record.ch)) entry.channels.set(record.ch, record.n);
-        return;
+        return true;
       }
       case 's':
-        if (typeof record.key !== 'string' || typeof record.ch !== 'string' || !isSeverity(record.sev)) return onBad();
-        seen.set(`${record.key}\u0000${record.ch}`, withRef({ key: record.key, channel: record.ch, at: record.at, severity: record.sev }, record.ref));
-        return;
+        if (!str(record.key) || !str(record.ch) || !num(record.at) || !isSeverity(record.sev)) return false;
+        seen.set(`${record.key}\u0000${record.ch}`, withRef({ key: record.key, channel: record.ch, at: record.at, ...(num(record.obs) ? { observed: record.obs } : {}), severity: record.sev }, typeof record.ref === 'string' ? record.ref : undefined));
+        return true;
       default:
-        onBad();
+        return false;
     }
   }
 
@@ -354,42 +432,47 @@ export class Outbox {
   // temp file, fsync it, rename over, fsync the directory, so a crash leaves either file.
   async #compact(seen: readonly SeenRecord[]): Promise<void> {
     const lines: string[] = [];
-    for (const s of seen) lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, sev: s.severity }, s.ref)));
+    for (const s of seen) lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, ...(s.observed === undefined ? {} : { obs: s.observed }), sev: s.severity }, s.ref)));
     for (const e of this.#entries.values()) {
       const record: OutboxRecord = { t: 'a', id: e.id, at: e.acceptedAt, alert: serializeAlert(e.alert), ch: [...e.channels.keys()] };
       if (e.refs !== undefined && e.refs.size > 0) record.refs = Object.fromEntries(e.refs);
       lines.push(JSON.stringify(record));
       for (const [ch, n] of e.channels) if (n > 0) lines.push(JSON.stringify({ t: 'n', id: e.id, ch, n } satisfies OutboxRecord));
     }
-    const tmp = `${this.#file}.tmp`;
+    if (this.#keepJournal) {
+      this.#handle ??= await this.#openJournal();
+      return;
+    }
+    const dir = this.#dir_();
     try {
-      const out = await open(tmp, 'w', 0o600);
-      try {
-        await out.writeFile(lines.length > 0 ? `${lines.join('\n')}\n` : '');
-        await out.sync();
-      } finally {
-        await out.close();
-      }
+      await dir.writeFileAtomic(FILE, lines.length > 0 ? `${lines.join('\n')}\n` : '', { mode: 0o600 });
     } catch (error) {
       // A full disk: the journal as it is stays valid, so keep appending to it.
-      await unlink(tmp).catch(() => {});
-      this.#handle ??= await open(this.#file, 'a', 0o600);
+      this.#handle ??= await this.#openJournal();
       throw error;
     }
+    // The old handle points at the replaced file: appends must go to the new one.
     await this.#handle?.close().catch(() => {});
     this.#handle = undefined;
-    await rename(tmp, this.#file);
-    await syncDirectory(this.#dir);
-    this.#handle = await open(this.#file, 'a', 0o600);
+    this.#handle = await this.#openJournal();
     this.#sinceCompaction = 0;
   }
 
+  #openJournal(): Promise<FileHandle> {
+    return this.#dir_().openFile(FILE, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o600);
+  }
+
   async #lock(): Promise<void> {
+    const dir = this.#dir_();
     for (let tries = 0; tries < 2; tries++) {
       try {
-        const handle = await open(this.#lockFile, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
-        await handle.writeFile(`${JSON.stringify({ pid: process.pid, started: PROCESS_STARTED })}\n`);
-        await handle.close();
+        const handle = await dir.openFile(LOCK_FILE, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
+        try {
+          await handle.writeFile(`${JSON.stringify({ pid: process.pid, start: await processStart(process.pid) })}\n`);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
         this.#locked = true;
         return;
       } catch (cause) {
@@ -397,13 +480,25 @@ export class Outbox {
           throw new IoError(`Cannot create the outbox lock ${this.#lockFile}`, { path: this.#lockFile, syscall: 'open', cause });
         }
       }
-      const { pid, started } = parseLock(await readFile(this.#lockFile, 'utf8').catch(() => ''));
-      if (pid !== undefined && isAlive(pid, started)) {
+      let text = '';
+      try {
+        const handle = await dir.openFile(LOCK_FILE, fsConstants.O_RDONLY);
+        try {
+          text = await handle.readFile('utf8');
+        } finally {
+          await handle.close();
+        }
+      } catch {
+        // Removed meanwhile, or not a regular file: treated as stale below.
+      }
+      const { pid, start } = parseLock(text);
+      if (pid !== undefined && (await holds(pid, start))) {
         throw new StateError(`The outbox ${this.#dir} is in use by process ${pid}${pid === process.pid ? ' (this process: another Notifier)' : ''}; give each Notifier its own directory`);
       }
-      // The holder died (e.g. killed by SIGKILL) without unlocking: the lock is stale.
+      // The holder died (e.g. killed by SIGKILL) without unlocking, or its pid now belongs
+      // to an unrelated process (a different start time): the lock is stale.
       this.#logger.warn('Outbox: removing a stale lock', { file: this.#lockFile, pid: pid ?? null });
-      await unlink(this.#lockFile).catch(() => {});
+      await dir.unlink(LOCK_FILE).catch(() => {});
     }
     throw new StateError(`Cannot lock the outbox ${this.#dir}: another process keeps taking the lock`);
   }
@@ -411,44 +506,60 @@ export class Outbox {
   async #unlock(): Promise<void> {
     if (!this.#locked) return;
     this.#locked = false;
-    await unlink(this.#lockFile).catch(() => {});
+    await this.#pinned?.unlink(LOCK_FILE).catch(() => {});
   }
 }
 
-// When this process started (ms since the epoch), recorded in the lock: in a container the
-// application is often pid 1 in every incarnation, so a pid alone cannot tell "another
-// Notifier in this process" from "the previous incarnation of this container".
-const PROCESS_STARTED = Math.round(Date.now() - process.uptime() * 1000);
+const FILE = 'outbox.jsonl';
+const DEAD_FILE = 'dead-letter.jsonl';
+const LOCK_FILE = 'outbox.lock';
+const CORRUPT_FILE = 'outbox.jsonl.corrupt';
 
-function parseLock(text: string): { pid: number | undefined; started: number | undefined } {
+/**
+ * A process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`),
+ * which with the pid identifies one process for the life of the machine: a pid reused
+ * by an unrelated process has another start time. `undefined` when /proc cannot say.
+ * @internal
+ */
+export async function processStart(pid: number): Promise<number | undefined> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself contain ") ": the fields
+  // after it start behind the last one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const start = Number(fields[19]); // field 22 overall; field 3 is fields[0]
+  return Number.isSafeInteger(start) ? start : undefined;
+}
+
+function parseLock(text: string): { pid: number | undefined; start: number | undefined } {
   const asPid = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { pid: undefined, started: undefined };
+    return { pid: undefined, start: undefined };
   }
-  if (typeof value === 'number') return { pid: asPid(value), started: undefined }; // a bare pid
-  if (typeof value !== 'object' || value === null) return { pid: undefined, started: undefined };
-  const { pid, started } = value as { pid?: unknown; started?: unknown };
-  return { pid: asPid(pid), started: typeof started === 'number' ? started : undefined };
+  if (typeof value === 'number') return { pid: asPid(value), start: undefined }; // a bare pid
+  if (typeof value !== 'object' || value === null) return { pid: undefined, start: undefined };
+  const { pid, start } = value as { pid?: unknown; start?: unknown };
+  return { pid: asPid(pid), start: typeof start === 'number' ? start : undefined };
 }
 
-function isAlive(pid: number, started: number | undefined): boolean {
-  if (pid === process.pid) return started === undefined || Math.abs(started - PROCESS_STARTED) < 2000;
+// Whether the process that wrote the lock still runs: its pid is alive and, when the lock
+// recorded one, it started at the same tick (so it is the same process, not a reuse).
+async function holds(pid: number, start: number | undefined): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined);
-  if (handle === undefined) return;
-  await handle.sync().catch(() => {}); // some file systems refuse fsync on directories
-  await handle.close();
+  if (start === undefined) return true; // an old lock: the pid is all we know
+  const now = await processStart(pid);
+  return now === undefined || now === start;
 }
 
 function withRef<T extends object>(value: T, ref: string | undefined): T & { ref?: string } {

@@ -13,7 +13,7 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
-  constructor(limit: RateLimit, clock: () => number = () => performance.now()) {
+  constructor(limit: RateLimit, clock: () => number) {
     this.#rate = limit.perSecond;
     this.#burst = limit.burst ?? 1;
     this.#clock = clock;

@@ -51,7 +51,7 @@ describe('AlertmanagerChannel', () => {
   let now = T0;
   const channels: AlertmanagerChannel[] = [];
   const make = (options: Partial<AlertmanagerChannelOptions> = {}): AlertmanagerChannel => {
-    const channel = new AlertmanagerChannel({ urls: [a.url], now: () => now, ...options });
+    const channel = new AlertmanagerChannel({ urls: [a.url], clock: () => now, ...options });
     channels.push(channel);
     return channel;
   };
@@ -349,7 +349,7 @@ describe('AlertmanagerChannel', () => {
     });
 
     it('re-posts on its own timer from open() until close()', async () => {
-      const channel = make({ resendInterval: 20, now: Date.now });
+      const channel = make({ resendInterval: 20, clock: () => Date.now() });
       await send(channel, [alert()]);
       await channel.open();
       await a.waitFor(4);

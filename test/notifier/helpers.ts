@@ -65,7 +65,9 @@ export type SlackReply =
   | { kind: 'rate-limited'; retryAfter: number }
   | { kind: 'http'; status: number }
   | { kind: 'error'; error: string }
-  | { kind: 'slow'; ms: number };
+  | { kind: 'slow'; ms: number }
+  /** A 200 whose body is cut short (a proxy dropping the connection mid-answer). */
+  | { kind: 'truncated' };
 
 /**
  * A small Slack-compatible Web API on 127.0.0.1: `chat.postMessage` answers from a
@@ -132,6 +134,10 @@ export class FakeSlack {
       case 'error':
         json(200, { ok: false, error: reply.error });
         return;
+      case 'truncated':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(`{"ok":true,"channel":"${body.channel ?? ''}","ts":"17`);
+        return;
       case 'slow':
         await new Promise((resolve) => setTimeout(resolve, reply.ms).unref());
         if (!res.destroyed) json(200, { ok: true, ts: `${++this.#ts}.000100` });
@@ -171,4 +177,53 @@ export async function until(condition: () => boolean, what = 'condition'): Promi
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   throw new Error(`Timed out waiting for ${what}`);
+}
+
+/**
+ * A webhook receiver on 127.0.0.1: records every POSTed payload and answers `status`
+ * (change it to stage an outage and a recovery). `hang` keeps requests unanswered.
+ */
+export class FakeHook {
+  readonly received: { status: 'firing' | 'resolved'; alerts: { key: string; title: string; severity: string; time: string }[] }[] = [];
+  status = 204;
+  hang = false;
+  readonly #server: Server;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  static async start(): Promise<FakeHook> {
+    const server = createServer();
+    const hook = new FakeHook(server);
+    server.on('request', (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        if (hook.hang) return;
+        const status = hook.status;
+        if (status >= 200 && status < 300) hook.received.push(JSON.parse(body) as FakeHook['received'][number]);
+        res.writeHead(status);
+        res.end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return hook;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  }
+
+  /** Titles of every alert delivered. */
+  get titles(): string[] {
+    return this.received.flatMap((p) => p.alerts.map((a) => a.title));
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
 }

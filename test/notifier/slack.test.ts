@@ -110,7 +110,17 @@ describe('SlackChannel through the real WebClient', () => {
     slack.replies.push({ kind: 'error', error: `bad_token_${TOKEN}` });
     e = await attempt();
     assert.ok(!dump(e).includes(TOKEN), dump(e));
-    assert.match(e.message, /\[redacted\]/);
+
+    // A 200 with truncated JSON is not Slack refusing the message: retry, never dead-letter.
+    slack.replies.push({ kind: 'truncated' });
+    e = await attempt();
+    assert.equal(e.retryable, true);
+    assert.match(e.message, /unreadable body/);
+
+    // A Retry-After of ~35 days is capped at an hour.
+    slack.replies.push({ kind: 'rate-limited', retryAfter: 3_000_000 });
+    e = await attempt();
+    assert.deepEqual([e.retryable, e.retryAfterMs], [true, 3_600_000]);
 
     slack.replies.push({ kind: 'slow', ms: 5000 });
     e = await attempt(new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url, timeout: 100 }));

@@ -26,13 +26,13 @@ describe('TokenBucket', () => {
 describe('DedupMemory', () => {
   it('forgets keys past the TTL and the least recently seen beyond maxKeys', () => {
     const memory = new DedupMemory({ maxKeys: 3, ttl: 1000, repeatInterval: 100 });
-    assert.equal(memory.announce('a', 'slack', 'warning', 0), true);
-    assert.equal(memory.announce('a', 'slack', 'warning', 50), false);
-    assert.equal(memory.announce('a', 'slack', 'warning', 100), true, 'repeat after the interval');
-    memory.announce('b', 'slack', 'warning', 200);
-    memory.announce('c', 'slack', 'warning', 300);
-    memory.announce('a', 'email', 'critical', 400); // touches a: b is now the oldest
-    memory.announce('d', 'slack', 'warning', 500);
+    assert.equal(memory.announce('a', 'slack', 'warning', 0, 0), true);
+    assert.equal(memory.announce('a', 'slack', 'warning', 50, 50), false);
+    assert.equal(memory.announce('a', 'slack', 'warning', 100, 100), true, 'repeat after the interval');
+    memory.announce('b', 'slack', 'warning', 200, 200);
+    memory.announce('c', 'slack', 'warning', 300, 300);
+    memory.announce('a', 'email', 'critical', 400, 400); // touches a: b is now the oldest
+    memory.announce('d', 'slack', 'warning', 500, 500);
     assert.equal(memory.size, 3);
     assert.equal(memory.get('b', 'slack'), undefined);
     assert.ok(memory.get('a', 'email'));
@@ -41,6 +41,16 @@ describe('DedupMemory', () => {
     assert.deepEqual([...memory.snapshot()].map((r) => `${r.key}/${r.channel}`).sort(), ['a/email', 'a/slack', 'd/slack']);
     assert.deepEqual([...(memory.resolve('a')?.keys() ?? [])].sort(), ['email', 'slack']);
     assert.equal(memory.get('a', 'slack'), undefined);
+  });
+
+  it('memory from an earlier run suppresses only what that run already reported', () => {
+    const before = new DedupMemory({ maxKeys: 10, ttl: 100_000, repeatInterval: 10_000 });
+    assert.equal(before.announce('file:x', 'slack', 'critical', 1000, 900), true);
+    const after = new DedupMemory({ maxKeys: 10, ttl: 100_000, repeatInterval: 10_000 });
+    after.load(before.snapshot());
+    assert.equal(after.announce('file:x', 'slack', 'critical', 2000, 900), false, 'the same observation replayed is a duplicate');
+    assert.equal(after.announce('file:x', 'slack', 'critical', 2000, 1500), true, 'observed after the earlier run announced it: new');
+    assert.equal(after.announce('file:x', 'slack', 'critical', 2100, 1600), false, 'within this run the repeat interval applies again');
   });
 });
 

@@ -4,10 +4,11 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import type { Severity } from '../../core/severity.js';
+import { durationOption, rejectUnknownKeys } from '../../core/options.js';
 import { expectBoolean, expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
-import { escapeHtml, oneLine, stripControl, truncate } from '../escape.js';
-import { headline, labelPairs, notificationSeverity, plainText, statusTag } from '../format.js';
+import { escapeHtml, safeText } from '../../core/text.js';
+import { bySeverity, headline, labelPairs, notificationSeverity, plainText, statusTag } from '../format.js';
 import { redactText, sanitizeError } from '../redact.js';
 
 /** SMTP credentials of an {@link EmailChannel}. */
@@ -33,8 +34,10 @@ export interface EmailChannelOptions {
    */
   readonly secure?: boolean;
   /**
-   * Refuse to send unless STARTTLS succeeds (set it when `auth` is given without `secure`).
-   * @defaultValue `false`
+   * Refuse to send unless STARTTLS succeeds. On by default whenever `auth` is given
+   * (without `secure`), so a password never crosses the network in clear text; set it to
+   * `false` explicitly only for a server you reach over a trusted link.
+   * @defaultValue `true` with `auth`, else `false`
    */
   readonly requireTLS?: boolean;
   /** SMTP credentials; the password never appears in logs or errors. */
@@ -69,10 +72,19 @@ export interface EmailChannelOptions {
    */
   readonly maxConnections?: number;
   /**
-   * Verify the server's TLS certificate.
+   * Verify the server's TLS certificate. A certificate that fails verification is a
+   * permanent error (retrying cannot fix it), reported with the reason.
    * @defaultValue `true`
    */
   readonly rejectUnauthorized?: boolean;
+  /** Trusted CA certificate(s), PEM, for a server whose certificate a private CA signed. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * The name the certificate must carry, when it differs from `host` (e.g. connecting
+   * by IP address).
+   * @defaultValue `host`
+   */
+  readonly servername?: string;
   /**
    * Messages per second.
    * @defaultValue `{ perSecond: 1, burst: 5 }`
@@ -104,38 +116,50 @@ export class EmailChannel implements Channel {
 
   /** @throws {@link InvalidOptionError} naming the first invalid option (never echoing the password). */
   constructor(options: EmailChannelOptions) {
-    const host = expectString('host', options?.host);
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('EmailChannel', options, EMAIL_KEYS);
+    const host = expectString('host', options.host);
     const secure = options.secure === undefined ? false : expectBoolean('secure', options.secure);
     const port = options.port === undefined ? (secure ? 465 : 587) : expectNumber('port', options.port, { min: 1, max: 65535, integer: true });
-    this.#from = oneLine(expectString('from', options.from));
+    this.#from = safeText(expectString('from', options.from), { singleLine: true });
     const to = typeof options.to === 'string' ? [options.to] : options.to;
     if (!Array.isArray(to) || to.length === 0 || to.some((t) => typeof t !== 'string' || t.length === 0)) {
       throw new InvalidOptionError('to', options.to, 'an address or a non-empty array of addresses');
     }
-    this.#to = to.map((t: string) => oneLine(t));
+    this.#to = to.map((t: string) => safeText(t, { singleLine: true }));
     this.name = options.name === undefined ? 'email' : expectString('name', options.name);
     this.minSeverity = options.minSeverity === undefined ? 'warning' : expectSeverity('minSeverity', options.minSeverity);
     this.rateLimit = options.rateLimit ?? { perSecond: 1, burst: 5 };
-    this.#prefix = options.subjectPrefix === undefined ? '[hostwarden]' : oneLine(options.subjectPrefix);
-    const timeout = options.timeout === undefined ? 30_000 : expectNumber('timeout', options.timeout, { min: 1 });
+    this.#prefix = options.subjectPrefix === undefined ? '[hostwarden]' : safeText(options.subjectPrefix, { singleLine: true });
+    const timeout = options.timeout === undefined ? 30_000 : durationOption('timeout', options.timeout, { min: 1 });
     const maxConnections = options.maxConnections === undefined ? 2 : expectNumber('maxConnections', options.maxConnections, { min: 1, integer: true });
     if (options.auth !== undefined) {
       if (typeof options.auth !== 'object' || options.auth === null) throw new InvalidOptionError('auth', '[redacted]', 'an object { user, pass }');
       expectString('auth.user', options.auth.user);
       if (typeof options.auth.pass !== 'string' || options.auth.pass.length === 0) throw new InvalidOptionError('auth.pass', '[redacted]', 'a non-empty string');
     }
-    this.#secrets = options.auth === undefined ? [] : [options.auth.pass];
+    // The password as given and as it crosses the wire: AUTH PLAIN sends
+    // base64("\0user\0pass"), which a server may echo back in its 535 reply.
+    this.#secrets = options.auth === undefined ? [] : authSecrets(options.auth.user, options.auth.pass);
+    const requireTLS = options.requireTLS === undefined ? options.auth !== undefined && !secure : expectBoolean('requireTLS', options.requireTLS);
+    const tls: SMTPPool.Options['tls'] = { rejectUnauthorized: options.rejectUnauthorized === undefined ? true : expectBoolean('rejectUnauthorized', options.rejectUnauthorized) };
+    if (options.ca !== undefined) {
+      const list = Array.isArray(options.ca) ? options.ca : [options.ca];
+      if (list.length === 0 || list.some((c) => typeof c !== 'string' && !Buffer.isBuffer(c))) throw new InvalidOptionError('ca', '[certificate]', 'a PEM string or Buffer, or an array of them');
+      tls.ca = list as (string | Buffer)[];
+    }
+    if (options.servername !== undefined) tls.servername = expectString('servername', options.servername);
     const transportOptions: SMTPPool.Options = {
       pool: true,
       host,
       port,
       secure,
-      requireTLS: options.requireTLS ?? false,
+      requireTLS,
       maxConnections,
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
-      tls: { rejectUnauthorized: options.rejectUnauthorized ?? true },
+      tls,
       logger: false,
       debug: false,
       disableFileAccess: true,
@@ -151,7 +175,7 @@ export class EmailChannel implements Channel {
 
   /** Sends one mail; the receipt's `ref` is its Message-ID (for `In-Reply-To` on the resolved notice). */
   async send(notification: Notification, context: SendContext): Promise<DeliveryReceipt> {
-    const subject = truncate(oneLine(`${this.#prefix} ${statusTag(notification)} ${headline(notification, 200)}`), 250);
+    const subject = safeText(`${this.#prefix} ${statusTag(notification)} ${headline(notification, 200)}`, { singleLine: true, max: 250 });
     const message: nodemailer.SendMailOptions = {
       from: this.#from,
       to: this.#to,
@@ -185,13 +209,62 @@ export class EmailChannel implements Channel {
     const e = (typeof error === 'object' && error !== null ? error : {}) as { responseCode?: unknown; code?: unknown; message?: unknown; response?: unknown };
     const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
     const code = typeof e.code === 'string' ? e.code : undefined;
-    const reply = typeof e.response === 'string' ? truncate(oneLine(e.response), 200) : undefined;
-    const detail = redactText(reply ?? (typeof e.message === 'string' ? oneLine(e.message) : String(error)), this.#secrets);
+    const reply = typeof e.response === 'string' ? safeText(e.response, { singleLine: true, max: 200 }) : undefined;
+    const detail = redactText(reply ?? (typeof e.message === 'string' ? safeText(e.message, { singleLine: true }) : String(error)), this.#secrets);
+    const certificate = certificateProblem(error);
+    if (certificate !== undefined) {
+      // Retrying for a day cannot fix a certificate: fail at once and say why.
+      return new DeliveryError(`SMTP delivery for ${this.name} failed: the server's TLS certificate was refused (${certificate}); fix the server's certificate or set \`ca\`/\`servername\``, { channel: this.name, retryable: false, cause });
+    }
+    if (code === 'ETLS' && /STARTTLS/i.test(String(e.message))) {
+      return new DeliveryError(`SMTP delivery for ${this.name} failed: the server does not offer STARTTLS and \`requireTLS\` is on, so the credentials were not sent in clear text`, { channel: this.name, retryable: false, cause });
+    }
     // RFC 5321: 5yz is a permanent refusal, 4yz a transient one.
     const permanent = responseCode !== undefined ? responseCode >= 500 : code === 'EENVELOPE' || code === 'EMESSAGE';
     const options = responseCode === undefined ? { channel: this.name, retryable: !permanent, cause } : { channel: this.name, retryable: !permanent, cause, status: responseCode };
     return new DeliveryError(`SMTP delivery for ${this.name} failed${code === undefined ? '' : ` (${code})`}: ${detail}`, options);
   }
+}
+
+const EMAIL_KEYS = [
+  'host',
+  'port',
+  'secure',
+  'requireTLS',
+  'auth',
+  'from',
+  'to',
+  'minSeverity',
+  'name',
+  'subjectPrefix',
+  'timeout',
+  'maxConnections',
+  'rejectUnauthorized',
+  'ca',
+  'servername',
+  'rateLimit',
+] as const;
+
+// OpenSSL's verification failures, as Node reports them in `code`. nodemailer replaces
+// that code with ESOCKET and keeps only Node's message, so the messages count too.
+const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_[A-Z_]+|HOSTNAME_MISMATCH)$/;
+const CERT_MESSAGES = /self[- ]signed certificate|unable to verify the first certificate|unable to get (?:local )?issuer certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames|certificate signature failure/i;
+
+/** The certificate verification failure somewhere in an error chain, as one safe line. */
+function certificateProblem(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined;
+  const { code, message, cause } = error as { code?: unknown; message?: unknown; cause?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  if ((typeof code === 'string' && CERT_CODES.test(code)) || CERT_MESSAGES.test(text)) {
+    return safeText(typeof code === 'string' && CERT_CODES.test(code) ? `${code}: ${text}` : text, { singleLine: true, max: 200 });
+  }
+  return certificateProblem(cause, depth + 1);
+}
+
+/** The forms a password takes on the SMTP wire (AUTH PLAIN and LOGIN), for redaction. */
+function authSecrets(user: string, pass: string): string[] {
+  const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+  return [pass, b64(`\u0000${user}\u0000${pass}`), b64(`${user}\u0000${pass}`), b64(`${user}\u0000${user}\u0000${pass}`)];
 }
 
 const HTML_COLOR: Readonly<Record<Severity, string>> = { critical: '#d40e0d', warning: '#b8860b', info: '#2b7bb9' };
@@ -208,9 +281,14 @@ export function renderEmailHtml(notification: Notification, maxAlerts = 50): str
     '<!doctype html><html><body style="font-family:sans-serif">',
     `<h2 style="color:${color}">${escapeHtml(`${statusTag(notification)} ${headline(notification, 500)}`)}</h2>`,
   ];
-  for (const alert of notification.alerts.slice(0, maxAlerts)) parts.push(alertHtml(alert));
-  const hidden = notification.alerts.length - maxAlerts;
-  if (hidden > 0) parts.push(`<p>…and ${hidden} more alerts.</p>`);
+  const ordered = bySeverity(notification.alerts);
+  for (const alert of ordered.slice(0, maxAlerts)) parts.push(alertHtml(alert));
+  const rest = ordered.slice(maxAlerts);
+  if (rest.length > 0) {
+    parts.push(`<p>…and ${rest.length} more:</p><ul>`);
+    for (const alert of rest) parts.push(`<li>${escapeHtml(`${alert.severity} ${alert.title}`, { singleLine: true, max: 500 })}</li>`);
+    parts.push('</ul>');
+  }
   parts.push('</body></html>');
   return parts.join('\n');
 }
@@ -224,12 +302,12 @@ function alertHtml(alert: Alert): string {
     ['time', alert.time.toISOString()],
     ...labelPairs(alert),
   ]
-    .map(([k, v]) => `<tr><th align="left">${escapeHtml(oneLine(k ?? ''))}</th><td>${escapeHtml(truncate(oneLine(v ?? ''), 1000))}</td></tr>`)
+    .map(([k, v]) => `<tr><th align="left">${escapeHtml(k ?? '', { singleLine: true })}</th><td>${escapeHtml(v ?? '', { singleLine: true, max: 1000 })}</td></tr>`)
     .join('');
-  const summary = alert.summary === alert.title ? '' : `<p style="white-space:pre-wrap">${escapeHtml(truncate(stripControl(alert.summary), 5000))}</p>`;
+  const summary = alert.summary === alert.title ? '' : `<p style="white-space:pre-wrap">${escapeHtml(alert.summary, { max: 5000 })}</p>`;
   const evidence =
     alert.evidence !== undefined && alert.evidence.length > 0
-      ? `<pre>${escapeHtml(alert.evidence.slice(0, 30).map((l) => truncate(oneLine(l), 1000)).join('\n'))}</pre>`
+      ? `<pre>${escapeHtml(alert.evidence.slice(0, 30).map((l) => safeText(l, { singleLine: true, max: 1000 })).join('\n'))}</pre>`
       : '';
-  return `<h3>${escapeHtml(truncate(oneLine(alert.title), 500))}</h3>${summary}<table>${rows}</table>${evidence}`;
+  return `<h3>${escapeHtml(alert.title, { singleLine: true, max: 500 })}</h3>${summary}<table>${rows}</table>${evidence}`;
 }

@@ -4,10 +4,12 @@ import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import { lazyRequire } from '../../core/lazy-require.js';
 import type { Severity } from '../../core/severity.js';
+import { durationOption, rejectUnknownKeys } from '../../core/options.js';
 import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
-import { escapeSlack, escapeSlackCode, escapeThenTruncate, oneLine, stripControl, truncate } from '../escape.js';
-import { headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
+import { escapeSlack, safeText, type SafeTextOptions } from '../../core/text.js';
+import { bySeverity, headline, labelPairs, notificationSeverity, statusTag } from '../format.js';
+import { capRetryAfter } from '../http-post.js';
 import { redactText, sanitizeError } from '../redact.js';
 
 // The Slack client is loaded by the first SlackChannel, not by importing hostwarden.
@@ -65,6 +67,9 @@ const COLOR: Readonly<Record<Severity, string>> = { critical: '#d40e0d', warning
 // Errors that retrying cannot fix: credentials, the channel, the payload.
 const RETRYABLE_PLATFORM = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
 
+// Slack's error codes are short snake_case words (`channel_not_found`, `invalid_auth`).
+const SLACK_ERROR_CODE = /^[a-z][a-z0-9_]{0,99}$/;
+
 /** A Block Kit block, as sent to `chat.postMessage`. */
 export type SlackBlock = Record<string, unknown>;
 
@@ -117,6 +122,8 @@ export class SlackChannel implements Channel {
 
   /** @throws {@link InvalidOptionError} naming the first invalid option (never echoing the token). */
   constructor(options: SlackChannelOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('SlackChannel', options, ['token', 'channel', 'slackApiUrl', 'minSeverity', 'name', 'timeout', 'rateLimit', 'maxAlertsPerMessage']);
     // Only an empty or non-string token fails, so the error cannot echo a real secret.
     if (typeof options?.token !== 'string' || options.token.length === 0) throw new InvalidOptionError('token', options?.token, 'a non-empty string (a Slack bot token)');
     this.#channel = expectString('channel', options.channel);
@@ -124,7 +131,7 @@ export class SlackChannel implements Channel {
     this.minSeverity = options.minSeverity === undefined ? 'info' : expectSeverity('minSeverity', options.minSeverity);
     this.rateLimit = options.rateLimit ?? { perSecond: 1, burst: 3 };
     this.#maxAlerts = options.maxAlertsPerMessage === undefined ? 10 : expectNumber('maxAlertsPerMessage', options.maxAlertsPerMessage, { min: 1, max: 10, integer: true });
-    const timeout = options.timeout === undefined ? 10_000 : expectNumber('timeout', options.timeout, { min: 1 });
+    const timeout = options.timeout === undefined ? 10_000 : durationOption('timeout', options.timeout, { min: 1 });
     let slackApiUrl: string | undefined;
     if (options.slackApiUrl !== undefined) {
       slackApiUrl = expectString('slackApiUrl', options.slackApiUrl);
@@ -170,10 +177,19 @@ export class SlackChannel implements Channel {
     if (error instanceof DeliveryError) return error;
     const { WebAPIRateLimitedError, WebAPIPlatformError, WebAPIHTTPError, WebAPIRequestError } = loadSlack();
     if (error instanceof WebAPIRateLimitedError) {
-      return new DeliveryError(`Slack rate-limited ${this.name}; retry after ${error.retryAfter} s`, { ...base, retryable: true, retryAfterMs: error.retryAfter * 1000, status: 429 });
+      // Capped like every Retry-After: Slack (or a proxy) asking for days must not freeze the channel.
+      const retryAfterMs = capRetryAfter(error.retryAfter * 1000);
+      return new DeliveryError(`Slack rate-limited ${this.name}; retry after ${Math.round(retryAfterMs / 1000)} s`, { ...base, retryable: true, retryAfterMs, status: 429 });
     }
     if (error instanceof WebAPIPlatformError) {
-      const code = redactText(String(error.data.error), this.#secrets);
+      const raw: unknown = error.data.error;
+      // The client reports a body it could not parse (a 200 cut short by a proxy) as a
+      // platform error whose "code" is the raw text. That is not Slack refusing the
+      // message: retry it (at worst Slack shows it twice) instead of dead-lettering it.
+      if (typeof raw !== 'string' || !SLACK_ERROR_CODE.test(raw)) {
+        return new DeliveryError(`Slack answered ${this.name} with an unreadable body (not Slack's JSON); retrying`, { ...base, retryable: true });
+      }
+      const code = raw;
       return new DeliveryError(`Slack refused the message to ${this.name}: ${code}`, { ...base, retryable: RETRYABLE_PLATFORM.has(code) });
     }
     if (error instanceof WebAPIHTTPError) {
@@ -215,47 +231,69 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   const blocks: SlackBlock[] = [
     // plain_text is never parsed for mentions or links, and whether Slack decodes entities
     // there is not documented, so angle brackets become look-alikes instead of entities.
-    { type: 'header', text: { type: 'plain_text', text: truncate(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), HEADER_MAX), emoji: true } },
+    { type: 'header', text: { type: 'plain_text', text: safeText(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), { max: HEADER_MAX }), emoji: true } },
   ];
-  const shown = notification.alerts.slice(0, maxAlerts);
+  const ordered = bySeverity(notification.alerts);
+  const shown: Alert[] = [];
   // Each alert takes up to 4 blocks; keep 2 for the header and the "more" note.
-  for (const alert of shown) {
+  for (const alert of ordered.slice(0, maxAlerts)) {
     if (blocks.length + 4 > BLOCKS_MAX - 1) break;
     blocks.push(...alertBlocks(alert, notification.alerts.length > 1));
+    shown.push(alert);
   }
-  const hidden = notification.alerts.length - Math.min(shown.length, Math.floor((BLOCKS_MAX - 2) / 4));
-  if (hidden > 0) {
-    const titles = notification.alerts.slice(notification.alerts.length - hidden, notification.alerts.length - hidden + 20).map((a) => `• ${oneLine(a.title)}`);
-    blocks.push({ type: 'section', text: mrkdwn(escapeThenTruncate(`…and ${hidden} more:\n${titles.join('\n')}`, SECTION_MAX, escapeSlack)) });
-  }
-  const text = escapeThenTruncate(`${icon} ${line}`, TEXT_MAX, escapeSlack);
+  const rest = ordered.slice(shown.length);
+  if (rest.length > 0) blocks.push({ type: 'section', text: mrkdwn(moreSection(rest)) });
+  const text = escapeSlack(`${icon} ${line}`, { max: TEXT_MAX });
   const n = notification.alerts.length;
-  const bar = escapeThenTruncate(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${oneLine(notification.groupKey)}`, 500, escapeSlack);
+  const bar = escapeSlack(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${safeText(notification.groupKey, { singleLine: true })}`, { max: 500 });
   const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
   const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
   return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };
 }
 
+// Names every alert not shown in full, most severe first, as many as fit in one
+// section; then says how many more.
+function moreSection(rest: readonly Alert[]): string {
+  const head = `…and ${rest.length} more:`;
+  let out = head;
+  let named = 0;
+  for (const alert of rest) {
+    const line = `\n• ${escapeSlack(`${alert.severity} ${alert.title}`, { singleLine: true, max: 300 })}`;
+    const left = rest.length - named - 1;
+    if (out.length + line.length + (left > 0 ? ` (+${left} more)`.length + 1 : 0) > SECTION_MAX) break;
+    out += line;
+    named++;
+  }
+  return named < rest.length ? `${out}\n(+${rest.length - named} more)` : out;
+}
+
 function alertBlocks(alert: Alert, inDigest: boolean): SlackBlock[] {
   const blocks: SlackBlock[] = [];
-  const title = inDigest ? `*${escapeSlack(truncate(oneLine(alert.title), 500))}*\n` : '';
-  const summary = alert.summary === alert.title ? '' : stripControl(alert.summary);
-  const body = `${title}${escapeSlack(truncate(summary, SECTION_MAX - 600))}`.trim();
+  const title = inDigest ? `*${escapeSlack(alert.title, { singleLine: true, max: 500 })}*\n` : '';
+  const summary = alert.summary === alert.title ? '' : alert.summary;
+  const body = `${title}${escapeSlack(summary, { max: SECTION_MAX - 600 })}`.trim();
   if (body.length > 0) blocks.push({ type: 'section', text: mrkdwn(body) });
   const fields = labelPairs(alert)
     .slice(0, FIELDS_MAX)
-    .map(([k, v]) => mrkdwn(escapeThenTruncate(`*${oneLine(k)}*\n${oneLine(v)}`, FIELD_MAX, escapeSlack)));
+    .map(([k, v]) => mrkdwn(escapeSlack(`*${safeText(k, { singleLine: true })}*\n${safeText(v, { singleLine: true })}`, { max: FIELD_MAX })));
   if (fields.length > 0) blocks.push({ type: 'section', fields });
   if (alert.evidence !== undefined && alert.evidence.length > 0) {
-    const lines = alert.evidence.slice(0, 30).map((e) => truncate(stripControl(e).replace(/\n/g, ' '), 500));
-    const code = escapeThenTruncate(lines.join('\n'), SECTION_MAX - 8, escapeSlackCode);
+    const lines = alert.evidence.slice(0, 30).map((e) => safeText(e, { singleLine: true, max: 500 }));
+    const code = codeBlockText(lines.join('\n'), { max: SECTION_MAX - 8 });
     blocks.push({ type: 'section', text: mrkdwn(`\`\`\`\n${code}\n\`\`\``) });
   }
   // The date token is ours (digits and an ISO string), so it is the one unescaped `<…>`.
   const date = `<!date^${Math.floor(alert.time.getTime() / 1000)}^{date_short_pretty} {time_secs}|${alert.time.toISOString()}>`;
-  const context = escapeThenTruncate(`${alert.severity} · ${oneLine(alert.rule)} · ${oneLine(alert.hostname)}`, 2000, escapeSlack);
+  const context = escapeSlack(`${alert.severity} · ${safeText(alert.rule, { singleLine: true })} · ${safeText(alert.hostname, { singleLine: true })}`, { max: 2000 });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${context} · ${date}` }] });
   return blocks;
+}
+
+// Inside a code block a run of backticks could close the block and turn the rest of the
+// evidence into live mrkdwn: every backtick followed by another becomes a look-alike
+// (U+02CB) before the usual escaping, so the length is unchanged and the cut stays exact.
+function codeBlockText(text: string, options: SafeTextOptions): string {
+  return escapeSlack(text.replace(/`(?=`)/g, '\u02cb'), options);
 }
 
 function plainSafe(text: string): string {

@@ -2,8 +2,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert } from '../../core/alert.js';
 import { DeliveryError, InvalidOptionError } from '../../core/errors.js';
 import type { Severity } from '../../core/severity.js';
-import { expectNumber, expectSeverity, expectString } from '../../core/validate.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { clockOption, durationOption, rejectUnknownKeys } from '../../core/options.js';
+import { expectSeverity, expectString } from '../../core/validate.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit, SendContext } from '../channel.js';
+import { httpPost } from '../http-post.js';
 import { redactText, sanitizeError } from '../redact.js';
 
 /** Options of {@link WebhookChannel}. */
@@ -42,6 +45,11 @@ export interface WebhookChannelOptions {
    * @defaultValue `globalThis.fetch`
    */
   readonly fetch?: typeof fetch;
+  /**
+   * The clock for the signature timestamp and HTTP-date `Retry-After`, ms since the epoch.
+   * @defaultValue `systemClock`
+   */
+  readonly clock?: Clock;
 }
 
 /** An {@link Alert} as JSON: the same fields, `time` as an ISO 8601 string. */
@@ -94,9 +102,9 @@ export interface VerifyWebhookOptions {
   readonly tolerance?: number;
   /**
    * The receiver's clock, in ms since the epoch.
-   * @defaultValue `Date.now()`
+   * @defaultValue `systemClock`
    */
-  readonly now?: number;
+  readonly clock?: Clock;
 }
 
 /**
@@ -109,7 +117,7 @@ export function verifyWebhookSignature(options: VerifyWebhookOptions): boolean {
   const { secret, body, signature, timestamp } = options;
   if (signature === undefined || timestamp === undefined || !/^\d{1,12}$/.test(timestamp)) return false;
   const ts = Number(timestamp);
-  if (Math.abs((options.now ?? Date.now()) - ts * 1000) > (options.tolerance ?? 300_000)) return false;
+  if (Math.abs((options.clock ?? systemClock)() - ts * 1000) > (options.tolerance ?? 300_000)) return false;
   const expected = Buffer.from(signWebhook(secret, body, ts));
   const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
@@ -134,11 +142,14 @@ export class WebhookChannel implements Channel {
   readonly #secret: string | undefined;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #timeout: number;
+  readonly #clock: Clock;
   readonly #fetch: typeof fetch;
   readonly #secrets: readonly string[];
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: WebhookChannelOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('WebhookChannel', options, ['url', 'secret', 'headers', 'minSeverity', 'name', 'timeout', 'rateLimit', 'fetch', 'clock']);
     let url: URL;
     try {
       url = new URL(expectString('url', options?.url));
@@ -156,7 +167,8 @@ export class WebhookChannel implements Channel {
     this.name = options.name === undefined ? 'webhook' : expectString('name', options.name);
     this.minSeverity = options.minSeverity === undefined ? 'info' : expectSeverity('minSeverity', options.minSeverity);
     this.rateLimit = options.rateLimit ?? { perSecond: 5, burst: 10 };
-    this.#timeout = options.timeout === undefined ? 10_000 : expectNumber('timeout', options.timeout, { min: 1 });
+    this.#timeout = options.timeout === undefined ? 10_000 : durationOption('timeout', options.timeout, { min: 1 });
+    this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#secrets = [options.secret, url.password, url.username && url.password ? `${url.username}:${url.password}` : undefined, url.search.length > 1 ? url.search.slice(1) : undefined, ...Object.values(this.#headers)].filter(
       (s): s is string => typeof s === 'string' && s.length > 0,
@@ -174,47 +186,20 @@ export class WebhookChannel implements Channel {
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = { ...this.#headers, 'content-type': 'application/json', 'user-agent': 'hostwarden' };
     if (this.#secret !== undefined) {
-      const timestamp = Math.floor(Date.now() / 1000);
+      const timestamp = Math.floor(this.#clock() / 1000);
       headers[WEBHOOK_TIMESTAMP_HEADER] = String(timestamp);
       headers[WEBHOOK_SIGNATURE_HEADER] = signWebhook(this.#secret, body, timestamp);
     }
-    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(this.#timeout)]);
-    let response: Response;
-    try {
-      response = await this.#fetch(this.#url, { method: 'POST', headers, body, signal, redirect: 'error' });
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      const why = timedOut ? `no answer within ${this.#timeout} ms` : describeFetchError(error);
-      throw new DeliveryError(`Webhook ${this.name} request failed: ${redactText(why, this.#secrets)}`, { channel: this.name, retryable: true, cause: sanitizeError(error, this.#secrets) });
-    }
-    // Drain the body so the connection can be reused; its content is not needed.
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return {};
-    const status = response.status;
-    const retryable = status === 408 || status === 429 || status >= 500;
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    const options = retryAfterMs === undefined ? { channel: this.name, retryable, status } : { channel: this.name, retryable, status, retryAfterMs };
-    throw new DeliveryError(`Webhook ${this.name} answered HTTP ${status}`, options);
+    const outcome = await httpPost({ url: this.#url, headers, body, timeout: this.#timeout, signal: context.signal, fetch: this.#fetch, clock: this.#clock });
+    if (outcome.ok) return {};
+    const message = `Webhook ${this.name} ${outcome.status === undefined || outcome.cause !== undefined ? 'request failed: ' : 'answered '}${redactText(outcome.reason, this.#secrets)}`;
+    const options = {
+      channel: this.name,
+      retryable: outcome.retryable,
+      ...(outcome.status === undefined ? {} : { status: outcome.status }),
+      ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
+      ...(outcome.cause === undefined ? {} : { cause: sanitizeError(outcome.cause, this.#secrets) }),
+    };
+    throw new DeliveryError(message, options);
   }
-}
-
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
-}
-
-/** Retry-After as seconds or an HTTP date, in ms; capped at an hour. @internal */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
-  else {
-    const date = Date.parse(trimmed);
-    if (Number.isNaN(date)) return undefined;
-    ms = date - now;
-  }
-  return Math.min(Math.max(0, Math.round(ms)), 3_600_000);
 }
