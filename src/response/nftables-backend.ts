@@ -1,0 +1,279 @@
+import { InvalidOptionError } from '../core/errors.js';
+import { expectArray, expectNumber, expectOneOf } from '../core/validate.js';
+import { formatNetwork, parseNetwork, type Network } from './address.js';
+import type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
+import { parseKernelTable, type KernelTable } from './nft-json.js';
+import { NftCommandError, runNft } from './nft-process.js';
+import { counterName, elementsScript, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout } from './nft-script.js';
+import { systemClock, type Clock } from './pending-core.js';
+
+/** Options of {@link NftablesBackend}. */
+export interface NftablesBackendOptions {
+  /**
+   * The `inet` table the backend owns (and nothing else): letters, digits, `_`, at most
+   * 15 characters.
+   * @defaultValue `'hostwarden'`
+   */
+  readonly table?: string;
+  /**
+   * The hooks with a chain of ban rules. Add `'forward'` to protect containers and VMs
+   * behind this host.
+   * @defaultValue `['input']`
+   */
+  readonly hooks?: readonly NftHook[];
+  /**
+   * `'drop'` silently, or `'reject'` with ICMP administratively-prohibited.
+   * @defaultValue `'drop'`
+   */
+  readonly action?: NftAction;
+  /**
+   * The chains' priority: below `filter` (0) so bans apply before other filter chains accept.
+   * @defaultValue `-10`
+   */
+  readonly priority?: number;
+  /**
+   * The nft command as an argument array, for a namespace or a different path:
+   * `['ip', 'netns', 'exec', 'guarded', 'nft']`. Never run through a shell.
+   * @defaultValue `['nft']`
+   */
+  readonly nftCommand?: readonly string[];
+  /**
+   * How long (ms) writes wait to be gathered into one transaction. `0` sends what
+   * arrived in the same turn of the event loop, and while one transaction runs the next
+   * one gathers. At most 50.
+   * @defaultValue `0`
+   */
+  readonly batchWindow?: number;
+  /**
+   * How long (ms) one nft run may take before it is killed and the write fails.
+   * @defaultValue `30000`
+   */
+  readonly commandTimeout?: number;
+  /**
+   * The clock timeouts are computed by.
+   * @defaultValue the system clock
+   */
+  readonly clock?: Clock;
+}
+
+const KNOWN_KEYS = ['table', 'hooks', 'action', 'priority', 'nftCommand', 'batchWindow', 'commandTimeout', 'clock'];
+
+interface PendingWrite {
+  readonly add: ElementChange[];
+  readonly replace: ElementChange[];
+  readonly remove: ElementChange[];
+  readonly waiters: { resolve: () => void; reject: (error: Error) => void }[];
+}
+
+/** What {@link NftablesBackend.counters} reads: packets and bytes dropped per family. */
+export interface NftCounters {
+  readonly ipv4: { readonly packets: number; readonly bytes: number };
+  readonly ipv6: { readonly packets: number; readonly bytes: number };
+}
+
+/**
+ * A {@link BanBackend} on nftables: its own `inet` table with, per family, a
+ * `flags timeout` set for addresses and a `flags interval,timeout` set for prefixes,
+ * static rules that drop (or reject) their sources on `input` (and `forward` when
+ * asked) and count into named counters. Elements carry kernel timeouts, so bans expire
+ * without the process. Writes are gathered into one `nft -f -` transaction; reads use
+ * `nft -j list table`.
+ *
+ * @example
+ * const backend = new NftablesBackend({ table: 'hostwarden', hooks: ['input'] });
+ * const bans = new BanManager({ backend, stateFile: '/var/lib/hostwarden/bans.jsonl' });
+ */
+export class NftablesBackend implements BanBackend {
+  /** The resolved layout of the table. */
+  readonly layout: NftLayout;
+  readonly #command: readonly string[];
+  readonly #batchWindow: number;
+  readonly #commandTimeout: number;
+  readonly #clock: Clock;
+  // What the kernel holds as far as this process knows: decides add vs. replace.
+  readonly #known = new Map<string, number>();
+  #pending: PendingWrite | undefined;
+  #flushScheduled = false;
+  #running: Promise<void> | undefined;
+  #transactions = 0;
+
+  constructor(options: NftablesBackendOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_KEYS.includes(key)) throw new InvalidOptionError(key, (options as Record<string, unknown>)[key], `not set: NftablesBackend has no option \`${key}\` (known: ${KNOWN_KEYS.join(', ')})`);
+    }
+    const table = options.table ?? 'hostwarden';
+    if (typeof table !== 'string' || !TABLE_NAME.test(table)) throw new InvalidOptionError('table', table, 'an nft name of 1-15 letters, digits or _ starting with a letter');
+    const hooks = [...(expectArray('hooks', options.hooks ?? ['input'], { nonEmpty: true }) as unknown[])].map((h, i) => expectOneOf(`hooks[${i}]`, h, ['input', 'forward'] as const));
+    const action = expectOneOf('action', options.action ?? 'drop', ['drop', 'reject'] as const);
+    const priority = expectNumber('priority', options.priority ?? -10, { integer: true, min: -400, max: 400 });
+    const command = options.nftCommand ?? ['nft'];
+    if (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== 'string' || a.length === 0 || a.includes('\0'))) {
+      throw new InvalidOptionError('nftCommand', command, 'a non-empty array of non-empty strings');
+    }
+    this.layout = Object.freeze({ table, hooks: Object.freeze([...new Set(hooks)]), action, priority });
+    this.#command = Object.freeze([...command]);
+    this.#batchWindow = expectNumber('batchWindow', options.batchWindow ?? 0, { min: 0, max: 50 });
+    this.#commandTimeout = expectNumber('commandTimeout', options.commandTimeout ?? 30_000, { min: 100 });
+    const clock = options.clock ?? systemClock;
+    if (typeof clock !== 'function') throw new InvalidOptionError('clock', clock, 'a function returning ms since the epoch');
+    this.#clock = clock;
+  }
+
+  /** How many `nft -f` transactions this backend has committed. */
+  get transactions(): number {
+    return this.#transactions;
+  }
+
+  async start(entries: readonly BanEntry[]): Promise<ReconcileReport> {
+    const current = await this.#readTable();
+    const wanted = new Map<string, { network: Network; until: number }>();
+    for (const entry of entries) {
+      const n = parse(entry.address);
+      wanted.set(formatNetwork(n), { network: n, until: entry.until });
+    }
+    const add: ElementChange[] = [];
+    const replace: ElementChange[] = [];
+    const remove: ElementChange[] = [];
+    const seen = new Set<string>();
+    if (current) {
+      for (const elements of current.sets.values()) {
+        for (const element of elements) {
+          const key = formatNetwork(element.network);
+          seen.add(key);
+          const want = wanted.get(key);
+          if (!want) remove.push({ network: element.network });
+          // The kernel reports whole seconds: only a real difference is rewritten.
+          else if (element.until === undefined || Math.abs(element.until - want.until) > 2000) replace.push(want);
+        }
+      }
+    }
+    for (const [key, want] of wanted) if (!seen.has(key)) add.push(want);
+    const now = this.#clock();
+    const script = [...layoutScript(this.layout), ...elementsScript(this.layout.table, { add, replace, remove }, now)];
+    await this.#transaction(script);
+    this.#known.clear();
+    for (const [key, want] of wanted) this.#known.set(key, want.until);
+    return { existed: current !== undefined, added: add.length, removed: remove.length, updated: replace.length };
+  }
+
+  add(entries: readonly BanEntry[]): Promise<void> {
+    const pending = this.#queue();
+    for (const entry of entries) {
+      const n = parse(entry.address);
+      const key = formatNetwork(n);
+      (this.#known.has(key) ? pending.replace : pending.add).push({ network: n, until: entry.until });
+      this.#known.set(key, entry.until);
+    }
+    return this.#wait(pending);
+  }
+
+  remove(entries: readonly BanEntry[]): Promise<void> {
+    const pending = this.#queue();
+    for (const entry of entries) {
+      const n = parse(entry.address);
+      pending.remove.push({ network: n });
+      this.#known.delete(formatNetwork(n));
+    }
+    return this.#wait(pending);
+  }
+
+  async list(): Promise<BanEntry[]> {
+    const table = await this.#readTable();
+    if (!table) return [];
+    // The kernel lists only live elements; its `expires` is whole seconds, so filtering
+    // by the clock here would drop elements in their last second.
+    const out: BanEntry[] = [];
+    for (const elements of table.sets.values()) {
+      for (const element of elements) out.push({ address: formatNetwork(element.network), until: element.until ?? Number.POSITIVE_INFINITY });
+    }
+    return out;
+  }
+
+  /** Packets and bytes the ban rules dropped, per family; zeros when the table is absent. */
+  async counters(): Promise<NftCounters> {
+    const table = await this.#readTable();
+    const read = (family: 4 | 6) => table?.counters.get(counterName(family)) ?? { packets: 0, bytes: 0 };
+    return { ipv4: read(4), ipv6: read(6) };
+  }
+
+  /** Whether the table exists in the kernel now (`doctor` uses it). */
+  async tableExists(): Promise<boolean> {
+    return (await this.#readTable()) !== undefined;
+  }
+
+  async stop(): Promise<void> {
+    // Writes already accepted are committed; the kernel keeps the bans after the process.
+    while (this.#running || this.#pending) {
+      if (this.#pending && !this.#running) this.#flush();
+      await this.#running?.catch(() => {});
+    }
+  }
+
+  #queue(): PendingWrite {
+    if (!this.#pending) this.#pending = { add: [], replace: [], remove: [], waiters: [] };
+    if (!this.#flushScheduled && !this.#running) this.#scheduleFlush();
+    return this.#pending;
+  }
+
+  #wait(pending: PendingWrite): Promise<void> {
+    return new Promise((resolve, reject) => pending.waiters.push({ resolve, reject }));
+  }
+
+  #scheduleFlush(): void {
+    this.#flushScheduled = true;
+    const run = (): void => {
+      this.#flushScheduled = false;
+      this.#flush();
+    };
+    if (this.#batchWindow > 0) setTimeout(run, this.#batchWindow).unref();
+    else setImmediate(run);
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    if (!batch || this.#running) return;
+    this.#pending = undefined;
+    const script = elementsScript(this.layout.table, batch, this.#clock());
+    this.#running = (async () => {
+      try {
+        try {
+          await this.#transaction(script);
+        } catch (error) {
+          // The table may have been deleted under us (nft flush ruleset, a reboot of the
+          // firewall service): recreate it in the same transaction and try once more.
+          if (!(error instanceof NftCommandError)) throw error;
+          await this.#transaction([...layoutScript(this.layout), ...script]);
+        }
+        for (const waiter of batch.waiters) waiter.resolve();
+      } catch (error) {
+        for (const waiter of batch.waiters) waiter.reject(error as Error);
+      } finally {
+        this.#running = undefined;
+        if (this.#pending && !this.#flushScheduled) this.#scheduleFlush();
+      }
+    })();
+  }
+
+  async #transaction(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    await runNft(this.#command, ['-f', '-'], `${lines.join('\n')}\n`, this.#commandTimeout);
+    this.#transactions++;
+  }
+
+  async #readTable(): Promise<KernelTable | undefined> {
+    try {
+      const { stdout } = await runNft(this.#command, ['-j', 'list', 'table', 'inet', this.layout.table], undefined, this.#commandTimeout);
+      return parseKernelTable(stdout, this.#clock());
+    } catch (error) {
+      if (error instanceof NftCommandError && /No such file or directory/.test(error.stderr)) return undefined;
+      throw error;
+    }
+  }
+}
+
+function parse(address: string): Network {
+  const n = parseNetwork(address);
+  if (!n) throw new InvalidOptionError('address', address, 'an IPv4 or IPv6 address or network');
+  return n;
+}
