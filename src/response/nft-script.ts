@@ -3,7 +3,7 @@
  * reach the text: table and set names from a fixed alphabet, addresses re-printed from
  * their parsed form, timeouts as integers. Nothing from a log line is ever pasted in.
  */
-import { formatNetwork, isSingle, type Network } from './address.js';
+import { formatNetwork, type Network } from './address.js';
 
 /** The netfilter hooks the ban rules can sit on. */
 export type NftHook = 'input' | 'forward';
@@ -23,8 +23,14 @@ export interface NftLayout {
   readonly priority: number;
 }
 
-/** The four sets: single addresses (hash, `flags timeout`) and prefixes (`flags interval,timeout`). */
-export const SET_NAMES = ['addr4', 'net4', 'addr6', 'net6'] as const;
+/**
+ * The sets, per family: single addresses (hash, `flags timeout`), and prefixes
+ * (`flags interval,timeout`) in two sets, `net` and `wide`. The kernel refuses overlapping
+ * intervals in one set, even when the narrower one is deleted in the same transaction; a
+ * prefix that holds narrower banned prefixes goes into the other set first, and only
+ * then are the narrower ones removed, so no address is let in between.
+ */
+export const SET_NAMES = ['addr4', 'net4', 'wide4', 'addr6', 'net6', 'wide6'] as const;
 /** One of {@link SET_NAMES}. */
 export type SetName = (typeof SET_NAMES)[number];
 
@@ -36,10 +42,14 @@ export const MAX_ELEMENT_TIMEOUT_MS = 365 * 86_400_000;
 /** nft identifiers the backend accepts as a table name: ≤ 15 characters for old nft. */
 export const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,14}$/;
 
-/** The set that holds a network. */
-export function setFor(n: Network): SetName {
-  if (n.family === 4) return isSingle(n) ? 'addr4' : 'net4';
-  return isSingle(n) ? 'addr6' : 'net6';
+/** The set for a single address of a family. */
+export function addressSet(n: Network): SetName {
+  return n.family === 4 ? 'addr4' : 'addr6';
+}
+
+/** The two prefix sets of a family. */
+export function prefixSets(family: 4 | 6): readonly [SetName, SetName] {
+  return family === 4 ? ['net4', 'wide4'] : ['net6', 'wide6'];
 }
 
 /** The named counter of a family's drops. */
@@ -58,7 +68,7 @@ export function layoutScript(layout: NftLayout): string[] {
   const lines = [`add table ${t}`];
   for (const name of SET_NAMES) {
     const type = name.endsWith('4') ? 'ipv4_addr' : 'ipv6_addr';
-    const flags = name.startsWith('net') ? 'interval,timeout' : 'timeout';
+    const flags = name.startsWith('addr') ? 'timeout' : 'interval,timeout';
     lines.push(`add set ${t} ${name} { type ${type}; flags ${flags}; }`);
   }
   for (const family of [4, 6] as const) lines.push(`add counter ${t} ${counterName(family)}`);
@@ -92,6 +102,8 @@ function timeout(until: number, now: number): string {
 /** An element change of a transaction. */
 export interface ElementChange {
   readonly network: Network;
+  /** The set it is (or goes) in. */
+  readonly set: SetName;
   /** For additions: when the kernel drops it. */
   readonly until?: number;
 }
@@ -99,7 +111,7 @@ export interface ElementChange {
 function grouped(changes: readonly ElementChange[]): Map<SetName, ElementChange[]> {
   const bySet = new Map<SetName, ElementChange[]>();
   for (const change of changes) {
-    const set = setFor(change.network);
+    const set = change.set;
     let list = bySet.get(set);
     if (!list) bySet.set(set, (list = []));
     list.push(change);

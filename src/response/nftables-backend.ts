@@ -1,10 +1,11 @@
 import { InvalidOptionError } from '../core/errors.js';
 import { expectArray, expectNumber, expectOneOf } from '../core/validate.js';
-import { formatNetwork, parseNetwork, type Network } from './address.js';
+import { formatNetwork, isSingle, parseNetwork, type Network } from './address.js';
 import type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
 import { parseKernelTable, type KernelTable } from './nft-json.js';
 import { NftCommandError, runNft } from './nft-process.js';
-import { counterName, elementsScript, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout } from './nft-script.js';
+import { SetPlacement } from './nft-placement.js';
+import { addressSet, counterName, elementsScript, prefixSets, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout, type SetName } from './nft-script.js';
 import { systemClock, type Clock } from './pending-core.js';
 
 /** Options of {@link NftablesBackend}. */
@@ -90,8 +91,9 @@ export class NftablesBackend implements BanBackend {
   readonly #batchWindow: number;
   readonly #commandTimeout: number;
   readonly #clock: Clock;
-  // What the kernel holds as far as this process knows: decides add vs. replace.
-  readonly #known = new Map<string, number>();
+  // What the kernel holds as far as this process knows, and in which set: decides add
+  // vs. replace and where a prefix goes.
+  readonly #placement = new SetPlacement();
   #pending: PendingWrite | undefined;
   #flushScheduled = false;
   #running: Promise<void> | undefined;
@@ -135,46 +137,73 @@ export class NftablesBackend implements BanBackend {
     const add: ElementChange[] = [];
     const replace: ElementChange[] = [];
     const remove: ElementChange[] = [];
-    const seen = new Set<string>();
+    this.#placement.clear();
     if (current) {
-      for (const elements of current.sets.values()) {
+      for (const [set, elements] of current.sets) {
         for (const element of elements) {
           const key = formatNetwork(element.network);
-          seen.add(key);
           const want = wanted.get(key);
-          if (!want) remove.push({ network: element.network });
+          if (!want || this.#placement.setOf(key) !== undefined) {
+            remove.push({ network: element.network, set });
+            continue;
+          }
+          this.#placement.place(element.network, set);
           // The kernel reports whole seconds: only a real difference is rewritten.
-          else if (element.until === undefined || Math.abs(element.until - want.until) > 2000) replace.push(want);
+          if (element.until === undefined || Math.abs(element.until - want.until) > 2000) replace.push({ ...want, set });
         }
       }
     }
-    for (const [key, want] of wanted) if (!seen.has(key)) add.push(want);
+    // Narrow before wide, so a wide prefix finds the set its narrower ones are not in.
+    const missing = [...wanted].filter(([key]) => this.#placement.setOf(key) === undefined).sort((a, b) => b[1].network.prefix - a[1].network.prefix);
+    for (const [, want] of missing) add.push({ ...want, set: this.#place(want.network) });
     const now = this.#clock();
     const script = [...layoutScript(this.layout), ...elementsScript(this.layout.table, { add, replace, remove }, now)];
     await this.#transaction(script);
-    this.#known.clear();
-    for (const [key, want] of wanted) this.#known.set(key, want.until);
     return { existed: current !== undefined, added: add.length, removed: remove.length, updated: replace.length };
   }
 
-  add(entries: readonly BanEntry[]): Promise<void> {
-    const pending = this.#queue();
-    for (const entry of entries) {
-      const n = parse(entry.address);
-      const key = formatNetwork(n);
-      (this.#known.has(key) ? pending.replace : pending.add).push({ network: n, until: entry.until });
-      this.#known.set(key, entry.until);
+  // Picks the set for a new element and records it there.
+  #place(n: Network): SetName {
+    const set = this.#placement.choose(n);
+    if (set === undefined) {
+      throw new InvalidOptionError('address', formatNetwork(n), 'a network that does not overlap banned prefixes in both prefix sets (unban the narrower ones first)');
     }
+    this.#placement.place(n, set);
+    return set;
+  }
+
+  add(entries: readonly BanEntry[]): Promise<void> {
+    // Validate and place everything before queueing anything: a bad entry fails the call
+    // alone, never the batch it would have joined.
+    const changes: { change: ElementChange; known: boolean }[] = [];
+    try {
+      for (const entry of entries) {
+        const n = parse(entry.address);
+        const known = this.#placement.setOf(formatNetwork(n));
+        changes.push({ change: { network: n, set: known ?? this.#place(n), until: entry.until }, known: known !== undefined });
+      }
+    } catch (error) {
+      for (const { change, known } of changes) if (!known) this.#placement.remove(formatNetwork(change.network));
+      throw error;
+    }
+    const pending = this.#queue();
+    for (const { change, known } of changes) (known ? pending.replace : pending.add).push(change);
     return this.#wait(pending);
   }
 
   remove(entries: readonly BanEntry[]): Promise<void> {
-    const pending = this.#queue();
+    const changes: ElementChange[] = [];
     for (const entry of entries) {
       const n = parse(entry.address);
-      pending.remove.push({ network: n });
-      this.#known.delete(formatNetwork(n));
+      const key = formatNetwork(n);
+      const set = this.#placement.setOf(key);
+      this.#placement.remove(key);
+      if (set) changes.push({ network: n, set });
+      // Not placed by this process: it may still be in any set it fits.
+      else for (const candidate of isSingle(n) ? [addressSet(n)] : prefixSets(n.family)) changes.push({ network: n, set: candidate });
     }
+    const pending = this.#queue();
+    pending.remove.push(...changes);
     return this.#wait(pending);
   }
 

@@ -133,3 +133,34 @@ describe('NftablesBackend in a network namespace', () => {
     assert.throws(() => backend.add([{ address: '1.2.3.4 }; flush ruleset; add element inet x y {', until: Date.now() + HOUR }]), /`address`/);
   });
 });
+
+describe('NftablesBackend: a wider prefix over banned narrower ones', () => {
+  let lab: Lab;
+  before(async () => {
+    lab = await createLab();
+  });
+  after(async () => {
+    await lab?.close();
+  });
+
+  it('adds the wide prefix to the other prefix set, then the narrow ones can go, with no gap', async () => {
+    const backend = new NftablesBackend({ table: 'hwwide', nftCommand: lab.nft, action: 'reject' });
+    await backend.start([]);
+    const src = lab.attackers6[0] as string;
+    const p64 = lab.server6.replace(/::1$/, '::/64');
+    const p48 = lab.server6.replace(/::1$/, '::/48');
+    const until = Date.now() + HOUR;
+    await backend.add([{ address: p64, until }]);
+    await backend.add([{ address: p48, until }]);
+    assert.equal(await lab.connect(src), false);
+    await backend.remove([{ address: p64, until }]);
+    assert.equal(await lab.connect(src), false, 'still inside the /48');
+    assert.deepEqual((await backend.list()).map((e) => e.address), [p48]);
+    // A restart with both in the state places them in different sets again.
+    const again = new NftablesBackend({ table: 'hwwide', nftCommand: lab.nft, action: 'reject' });
+    const report = await again.start([{ address: p64, until }, { address: p48, until }]);
+    assert.equal(report.added, 1);
+    assert.equal((await again.list()).length, 2);
+    run('ip', ['netns', 'exec', lab.def, 'nft', 'delete', 'table', 'inet', 'hwwide']);
+  });
+});

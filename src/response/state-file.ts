@@ -1,0 +1,243 @@
+/**
+ * The ban state on disk: an append-only JSON-lines journal (one fsync'd write per batch
+ * of bans, so thousands of bans a second cost a few small writes, not a rewrite of 20,000
+ * entries each time), compacted by an atomic rewrite on open and when it has grown.
+ * Every file operation goes through a directory pinned without following symlinks.
+ */
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { IoError } from '../core/errors.js';
+import { PinnedDirectory, splitParent } from '../core/durable-fs.js';
+import { parseNetwork, formatNetwork } from './address.js';
+import { createWarning, type Warning } from './pending-core.js';
+
+/** A ban as stored: times in ms since the epoch. */
+export interface StoredBan {
+  /** The banned network's canonical text. */
+  readonly address: string;
+  /** The rule that caused it (`sshd.brute-force`, `manual`, `subnet`). */
+  readonly rule: string;
+  /** Why, for people. */
+  readonly reason: string;
+  /** When it started. */
+  readonly since: number;
+  /** When it ends. */
+  readonly until: number;
+  /** How many times this network has been banned (1 for the first ban). */
+  readonly count: number;
+}
+
+/** What an offender's past bans leave behind for escalation after the ban ended. */
+export interface OffenderRecord {
+  /** The network's canonical text. */
+  readonly address: string;
+  /** How many times it was banned. */
+  readonly count: number;
+  /** When its last ban ended (or ends). */
+  readonly lastUntil: number;
+}
+
+/** A journal record. */
+export type StateRecord =
+  | ({ readonly t: 'ban' } & StoredBan)
+  | { readonly t: 'unban'; readonly address: string }
+  | ({ readonly t: 'offender' } & OffenderRecord);
+
+const HEADER = { hostwarden: 'bans', version: 1 } as const;
+
+/** What {@link BanStateFile.open} read back. */
+export interface LoadedState {
+  /** Bans that were active when last written (expired ones included: the caller drops them). */
+  readonly bans: Map<string, StoredBan>;
+  /** Past offenders. */
+  readonly offenders: Map<string, OffenderRecord>;
+  /** Lines that could not be used, each reported. */
+  readonly warnings: Warning[];
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function checkAddress(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const n = parseNetwork(v);
+  return n ? formatNetwork(n) : undefined;
+}
+
+/** Parses one journal line into a record, or `undefined` when it is not a valid one. */
+export function parseRecord(line: string): StateRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  const address = checkAddress(r['address']);
+  if (address === undefined) return undefined;
+  if (r['t'] === 'unban') return { t: 'unban', address };
+  if (r['t'] === 'offender' && isFiniteNumber(r['count']) && isFiniteNumber(r['lastUntil'])) {
+    return { t: 'offender', address, count: r['count'], lastUntil: r['lastUntil'] };
+  }
+  if (r['t'] === 'ban' && typeof r['rule'] === 'string' && typeof r['reason'] === 'string' && isFiniteNumber(r['since']) && isFiniteNumber(r['until']) && isFiniteNumber(r['count'])) {
+    return { t: 'ban', address, rule: r['rule'], reason: r['reason'], since: r['since'], until: r['until'], count: r['count'] };
+  }
+  return undefined;
+}
+
+/**
+ * The journal file of a {@link BanManager}. Appends are queued and written in order;
+ * concurrent appends share one write and one `fdatasync`.
+ */
+export class BanStateFile {
+  readonly path: string;
+  readonly #dir: PinnedDirectory;
+  readonly #name: string;
+  #handle: FileHandle | undefined;
+  #queue: string[] = [];
+  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #writing: Promise<void> | undefined;
+  #records = 0;
+  #closed = false;
+
+  private constructor(path: string, dir: PinnedDirectory, name: string) {
+    this.path = path;
+    this.#dir = dir;
+    this.#name = name;
+  }
+
+  /**
+   * Opens (creating the directory with mode 0700 if needed) and reads the journal.
+   * A missing file is an empty state; a line cut by a crash or a line that is not a
+   * record is skipped with a warning; a file that is not a ban journal at all throws.
+   */
+  static async open(path: string): Promise<{ file: BanStateFile; state: LoadedState }> {
+    const [parent, name] = splitParent(path) as [string, string];
+    const dir = await PinnedDirectory.open(parent, { createMode: 0o700 });
+    const file = new BanStateFile(path, dir, name);
+    try {
+      const state = await file.#read();
+      return { file, state };
+    } catch (error) {
+      await dir.close();
+      throw error;
+    }
+  }
+
+  async #read(): Promise<LoadedState> {
+    const bans = new Map<string, StoredBan>();
+    const offenders = new Map<string, OffenderRecord>();
+    const warnings: Warning[] = [];
+    let text: string;
+    try {
+      const handle = await this.#dir.openFile(this.#name, constants.O_RDONLY);
+      try {
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { bans, offenders, warnings };
+      throw new IoError(`Cannot read the ban state file ${this.path}`, { path: this.path, cause: error });
+    }
+    const lines = text.split('\n');
+    const last = lines.pop();
+    if (last !== undefined && last !== '') {
+      warnings.push(createWarning('bans.state-torn', `The last line of ${this.path} was cut (a crash while writing); it is ignored`, { path: this.path }));
+    }
+    if (lines.length === 0) return { bans, offenders, warnings };
+    let header: unknown;
+    try {
+      header = JSON.parse(lines[0] ?? '');
+    } catch {
+      header = undefined;
+    }
+    if (typeof header !== 'object' || header === null || (header as Record<string, unknown>)['hostwarden'] !== 'bans') {
+      throw new IoError(`${this.path} is not a hostwarden ban state file; refusing to overwrite it`, { path: this.path, syscall: 'read' });
+    }
+    for (const [i, line] of lines.entries()) {
+      if (i === 0 || line === '') continue;
+      const record = parseRecord(line);
+      if (!record) {
+        warnings.push(createWarning('bans.state-invalid-line', `Line ${i + 1} of ${this.path} is not a ban record; it is ignored`, { path: this.path }));
+        continue;
+      }
+      if (record.t === 'ban') {
+        const { t: _t, ...ban } = record;
+        bans.set(ban.address, ban);
+        offenders.set(ban.address, { address: ban.address, count: ban.count, lastUntil: ban.until });
+      } else if (record.t === 'unban') {
+        bans.delete(record.address);
+      } else {
+        const { t: _t, ...offender } = record;
+        offenders.set(offender.address, offender);
+      }
+    }
+    return { bans, offenders, warnings };
+  }
+
+  /** How many records the journal holds now (compaction resets it). */
+  get records(): number {
+    return this.#records;
+  }
+
+  /**
+   * Replaces the journal by a snapshot of `records`, atomically (temp file, fsync, rename,
+   * fsync of the directory), and appends to the new one from then on.
+   */
+  async compact(records: Iterable<StateRecord>): Promise<void> {
+    await this.#writing?.catch(() => {});
+    const lines = [JSON.stringify(HEADER)];
+    for (const record of records) lines.push(JSON.stringify(record));
+    try {
+      await this.#handle?.close();
+      this.#handle = undefined;
+      await this.#dir.writeFileAtomic(this.#name, `${lines.join('\n')}\n`, { mode: 0o600 });
+      this.#handle = await this.#dir.openFile(this.#name, constants.O_WRONLY | constants.O_APPEND);
+    } catch (error) {
+      throw new IoError(`Cannot write the ban state file ${this.path}`, { path: this.path, cause: error });
+    }
+    this.#records = lines.length - 1;
+  }
+
+  /** Appends records; resolves once they are on disk (fdatasync'd). */
+  append(records: readonly StateRecord[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new IoError(`The ban state file ${this.path} is closed`, { path: this.path }));
+    for (const record of records) this.#queue.push(JSON.stringify(record));
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (!this.#writing) this.#writing = this.#drain();
+    return done;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const lines = this.#queue;
+      const waiters = this.#waiters;
+      this.#queue = [];
+      this.#waiters = [];
+      try {
+        if (!this.#handle) throw new IoError(`The ban state file ${this.path} is not open`, { path: this.path });
+        await this.#handle.write(`${lines.join('\n')}\n`);
+        await this.#handle.datasync();
+        this.#records += lines.length;
+        for (const w of waiters) w.resolve();
+      } catch (error) {
+        const failure = error instanceof IoError ? error : new IoError(`Cannot append to the ban state file ${this.path}`, { path: this.path, cause: error });
+        for (const w of waiters) w.reject(failure);
+      }
+    }
+    this.#writing = undefined;
+  }
+
+  /** Waits for queued appends and closes the file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writing?.catch(() => {});
+    await this.#handle?.close().catch(() => {});
+    this.#handle = undefined;
+    await this.#dir.close();
+  }
+}
