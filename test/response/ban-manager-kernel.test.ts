@@ -83,9 +83,9 @@ describe('BanManager on nftables in a network namespace', () => {
     monitor.kill();
     try {
       assert.deepEqual(manager.list().map((b) => b.address).sort(), [...banned].sort());
-      assert.deepEqual(manager.reconcileReport, { existed: true, added: 0, removed: 0, updated: 0 });
       const deletions = events.filter((e) => e.startsWith('delete') && e.includes('hwkill'));
       assert.deepEqual(deletions, [], 'no ban element was deleted during the restart');
+      assert.deepEqual(manager.reconcileReport, { existed: true, added: 0, removed: 0, updated: 0 });
       for (const a of banned) assert.equal(await lab.connect(a), false);
     } finally {
       await manager.stop();
