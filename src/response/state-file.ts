@@ -118,12 +118,63 @@ export class BanStateFile {
     const dir = await PinnedDirectory.open(parent, { createMode: 0o700 });
     const file = new BanStateFile(path, dir, name);
     try {
+      await file.#lock();
       const state = await file.#read();
       return { file, state };
     } catch (error) {
+      await file.#unlock();
       await dir.close();
       throw error;
     }
+  }
+
+  #locked = false;
+
+  // One process owns a journal at a time (an agent and a `hostwarden bans` command would
+  // otherwise compact away each other's records). The lock file holds the owner's pid; a
+  // lock whose process is gone (SIGKILL) is taken over.
+  async #lock(): Promise<void> {
+    const lockName = `${this.#name}.lock`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const handle = await this.#dir.openFile(lockName, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        try {
+          await handle.writeFile(`${process.pid}\n`);
+        } finally {
+          await handle.close();
+        }
+        this.#locked = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new IoError(`Cannot lock the ban state file ${this.path}`, { path: this.path, cause: error });
+      }
+      const owner = await this.#lockOwner(lockName);
+      if (owner !== undefined && isAlive(owner)) {
+        throw new BanStateLockedError(this.path, owner);
+      }
+      await this.#dir.unlink(lockName).catch(() => {});
+    }
+    throw new IoError(`Cannot lock the ban state file ${this.path}: the lock keeps coming back`, { path: this.path });
+  }
+
+  async #lockOwner(lockName: string): Promise<number | undefined> {
+    try {
+      const handle = await this.#dir.openFile(lockName, constants.O_RDONLY);
+      try {
+        const pid = Number((await handle.readFile('utf8')).trim());
+        return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #unlock(): Promise<void> {
+    if (!this.#locked) return;
+    this.#locked = false;
+    await this.#dir.unlink(`${this.#name}.lock`).catch(() => {});
   }
 
   async #read(): Promise<LoadedState> {
@@ -238,6 +289,27 @@ export class BanStateFile {
     await this.#writing?.catch(() => {});
     await this.#handle?.close().catch(() => {});
     this.#handle = undefined;
+    await this.#unlock();
     await this.#dir.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Another live process (the agent, usually) owns the ban journal. */
+export class BanStateLockedError extends IoError {
+  /** The pid of the owner. */
+  readonly owner: number;
+
+  constructor(path: string, owner: number) {
+    super(`The ban state file ${path} is in use by process ${owner} (a running hostwarden agent?); stop it first`, { path, syscall: 'open' });
+    this.owner = owner;
   }
 }

@@ -222,6 +222,18 @@ describe('BanManager', () => {
     assert.equal(await readFile(join(dir, 'notes.txt'), 'utf8'), 'my notes\n', 'left untouched');
   });
 
+  it('lets one process own the journal at a time, and takes over the lock of a dead one', async () => {
+    const first = make();
+    await first.manager.start();
+    const second = make({}, first.backend);
+    await assert.rejects(second.manager.start(), /in use by process \d+/);
+    await first.manager.stop();
+    await writeFile(join(dir, 'bans.jsonl.lock'), '999999999\n'); // a pid that cannot exist
+    const third = make({}, first.backend);
+    await third.manager.start();
+    assert.equal(third.manager.state, 'running');
+  });
+
   it('reports a failed firewall write as an error and a degraded health', async () => {
     const { manager, backend, events } = make();
     await manager.start();
