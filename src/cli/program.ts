@@ -7,6 +7,7 @@ import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
 import { escapeTerminal } from '../core/terminal.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
+import { registerBansCommand } from './commands/bans.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -123,6 +124,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
       const { quarantineRemove } = await import('./commands/quarantine.js');
       result.code = await quarantineRemove(id, opts, ctx);
     });
+
+  registerBansCommand(program, ctx, result);
 
   program
     .command('run')

@@ -128,6 +128,20 @@ export class BanStateFile {
     }
   }
 
+  /**
+   * Reads the journal without taking the lock or writing anything (`hostwarden bans list`
+   * while the agent runs).
+   */
+  static async read(path: string): Promise<LoadedState> {
+    const [parent, name] = splitParent(path) as [string, string];
+    const dir = await PinnedDirectory.open(parent);
+    try {
+      return await new BanStateFile(path, dir, name).#read();
+    } finally {
+      await dir.close();
+    }
+  }
+
   #locked = false;
 
   // One process owns a journal at a time (an agent and a `hostwarden bans` command would
