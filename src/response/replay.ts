@@ -49,3 +49,14 @@ export async function replayBans(alerts: Iterable<Alert>, options: ReplayOptions
   }
   return out;
 }
+
+/** Prints the replayed bans as a table for `check-log --bans`. */
+export function formatReplay(bans: readonly ReplayedBan[]): string {
+  if (bans.length === 0) return 'Bans that would have been made: 0\n';
+  const lines = [`Bans that would have been made: ${bans.length}`];
+  for (const b of bans) {
+    const minutes = Math.round((b.until.getTime() - b.since.getTime()) / 60_000);
+    lines.push(`  ${b.since.toISOString()}  ${b.address.padEnd(28)} ${String(minutes).padStart(6)} min  #${b.count}  ${b.rule}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
