@@ -64,6 +64,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--show-matches', 'print every matched line')
     .option('--show-missed', 'print every line no rule matched (fail2ban-regex --print-all-missed)')
     .option('--json', 'print one JSON report on stdout')
+    .option('--bans', 'replay the alerts through a BanManager in observe mode: who would have been banned, when, for how long')
     .action(async (file: string, opts: CheckLogCliOptions) => {
       const { checkLog } = await import('./commands/check-log.js');
       result.code = await checkLog(file, opts, ctx);
@@ -165,6 +166,7 @@ export interface CheckLogCliOptions {
   readonly showMatches?: boolean;
   readonly showMissed?: boolean;
   readonly json?: boolean;
+  readonly bans?: boolean;
 }
 
 /** Options of `scan`. */
