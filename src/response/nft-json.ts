@@ -21,6 +21,12 @@ export interface KernelTable {
   readonly counters: ReadonlyMap<string, { readonly packets: number; readonly bytes: number }>;
   /** The chain names. */
   readonly chains: readonly string[];
+  /**
+   * The table's chains and rules in a short form (`chain input hook input prio -10`,
+   * `rule input @addr4 dropped4 drop`), compared with the expected layout so a restart
+   * leaves an intact table alone.
+   */
+  readonly signature: readonly string[];
   /** Elements that could not be understood (a range that is not a prefix, a foreign value). */
   readonly unreadable: readonly string[];
 }
@@ -68,6 +74,7 @@ export function parseKernelTable(text: string, now: number): KernelTable {
   const counters = new Map<string, { packets: number; bytes: number }>();
   const chains: string[] = [];
   const unreadable: string[] = [];
+  const signature: string[] = [];
   for (const item of items) {
     if (!isObject(item)) continue;
     const set = item['set'];
@@ -90,7 +97,27 @@ export function parseKernelTable(text: string, now: number): KernelTable {
       counters.set(counter['name'], { packets: Number(counter['packets'] ?? 0), bytes: Number(counter['bytes'] ?? 0) });
     }
     const chain = item['chain'];
-    if (isObject(chain) && typeof chain['name'] === 'string') chains.push(chain['name']);
+    if (isObject(chain) && typeof chain['name'] === 'string') {
+      chains.push(chain['name']);
+      signature.push(`chain ${chain['name']} hook ${String(chain['hook'])} prio ${String(chain['prio'])} policy ${String(chain['policy'])}`);
+    }
+    const rule = item['rule'];
+    if (isObject(rule) && Array.isArray(rule['expr'])) signature.push(`rule ${String(rule['chain'])} ${ruleSignature(rule['expr'] as unknown[])}`);
   }
-  return { sets, counters, chains, unreadable };
+  return { sets, counters, chains, unreadable, signature };
+}
+
+// The parts of a rule that matter here: the set it matches, the counter, the verdict.
+function ruleSignature(expr: readonly unknown[]): string {
+  const parts: string[] = [];
+  for (const statement of expr) {
+    if (!isObject(statement)) continue;
+    const match = statement['match'];
+    if (isObject(match) && typeof match['right'] === 'string') parts.push(match['right']);
+    if (typeof statement['counter'] === 'string') parts.push(statement['counter']);
+    if ('drop' in statement) parts.push('drop');
+    if ('reject' in statement) parts.push('reject');
+    if ('accept' in statement) parts.push('accept');
+  }
+  return parts.join(' ');
 }

@@ -88,6 +88,20 @@ export function layoutScript(layout: NftLayout): string[] {
   return lines;
 }
 
+/** The short form of the layout's chains and rules, as {@link parseKernelTable} reads them back. */
+export function layoutSignature(layout: NftLayout): string[] {
+  const out: string[] = [];
+  for (const hook of ALL_HOOKS) {
+    if (!layout.hooks.includes(hook)) continue;
+    out.push(`chain ${hook} hook ${hook} prio ${layout.priority} policy accept`);
+    for (const name of SET_NAMES) {
+      const family = name.endsWith('4') ? 4 : 6;
+      out.push(`rule ${hook} @${name} ${counterName(family)} ${layout.action}`);
+    }
+  }
+  return out;
+}
+
 /** The text of a network for nft, from its parsed form (never the caller's text). */
 function element(n: Network): string {
   return formatNetwork(n);

@@ -5,7 +5,7 @@ import type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
 import { parseKernelTable, type KernelTable } from './nft-json.js';
 import { NftCommandError, runNft } from './nft-process.js';
 import { SetPlacement } from './nft-placement.js';
-import { addressSet, counterName, elementsScript, prefixSets, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout, type SetName } from './nft-script.js';
+import { addressSet, counterName, elementsScript, layoutSignature, prefixSets, SET_NAMES, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout, type SetName } from './nft-script.js';
 import { systemClock, type Clock } from './pending-core.js';
 
 /** Options of {@link NftablesBackend}. */
@@ -157,7 +157,10 @@ export class NftablesBackend implements BanBackend {
     const missing = [...wanted].filter(([key]) => this.#placement.setOf(key) === undefined).sort((a, b) => b[1].network.prefix - a[1].network.prefix);
     for (const [, want] of missing) add.push({ ...want, set: this.#place(want.network) });
     const now = this.#clock();
-    const script = [...layoutScript(this.layout), ...elementsScript(this.layout.table, { add, replace, remove }, now)];
+    // An intact table (a process restart) keeps its chains: rewriting them would make nft
+    // load every element of every set just to check the rules.
+    const intact = current !== undefined && SET_NAMES.every((name) => current.sets.has(name)) && sameLines(current.signature, layoutSignature(this.layout));
+    const script = [...(intact ? [] : layoutScript(this.layout)), ...elementsScript(this.layout.table, { add, replace, remove }, now)];
     await this.#transaction(script);
     return { existed: current !== undefined, added: add.length, removed: remove.length, updated: replace.length };
   }
@@ -305,4 +308,8 @@ function parse(address: string): Network {
   const n = parseNetwork(address);
   if (!n) throw new InvalidOptionError('address', address, 'an IPv4 or IPv6 address or network');
   return n;
+}
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }

@@ -86,6 +86,7 @@ describe('BanManager on nftables in a network namespace', () => {
       const deletions = events.filter((e) => e.startsWith('delete') && e.includes('hwkill'));
       assert.deepEqual(deletions, [], 'no ban element was deleted during the restart');
       assert.deepEqual(manager.reconcileReport, { existed: true, added: 0, removed: 0, updated: 0 });
+      assert.equal(backend.transactions, 0, 'an intact table is left alone: no transaction at all');
       for (const a of banned) assert.equal(await lab.connect(a), false);
     } finally {
       await manager.stop();
