@@ -1,13 +1,14 @@
 import { createAlert, type Alert } from '../core/alert.js';
 import { InvalidOptionError, IoError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
-import { formatDuration, parseDuration } from '../cli/duration.js';
+import { formatDuration, parseDuration } from '../core/format.js';
+import { safeText } from '../core/text.js';
+import { createWarning } from '../core/warning.js';
 import { contains, formatNetwork, isSingle, NetworkList, parseNetwork, widen, type Network } from './address.js';
 import type { BanEntry, ReconcileReport } from './backend.js';
 import { hostAddresses, resolveBanOptions, type BanManagerOptions, type BanMode, type ResolvedBanOptions } from './ban-options.js';
-import type { BaseEvents } from '../core/emitter.js';
+import type { HostwardenEvents } from '../core/emitter.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import { createWarning, safeText, type Warning } from './pending-core.js';
 import { BanStateFile, type OffenderRecord, type StateRecord, type StoredBan } from './state-file.js';
 import { SubnetTracker } from './subnet.js';
 
@@ -50,26 +51,18 @@ export interface UnbanEvent {
   readonly mode: BanMode;
 }
 
-/** The health of a {@link BanManager}. */
-export interface BanHealth {
-  /** `ok`, `degraded` (a write to the firewall or the state file failed) or `stopped`. */
-  readonly state: 'ok' | 'degraded' | 'stopped';
-  /** One entry per concern: `firewall`, `state`. */
-  readonly checks: readonly { readonly name: string; readonly ok: boolean; readonly message?: string }[];
-}
-
-/** Events of {@link BanManager}. */
-export interface BanManagerEvents extends BaseEvents {
+/**
+ * Events of {@link BanManager}; `'health'` reports the checks `firewall` (the last write
+ * to the firewall failed) and `state` (the last write to the journal failed), `'warning'`
+ * an invalid, ignored or unbannable address or a bad journal line.
+ */
+export interface BanManagerEvents extends HostwardenEvents {
   /** An address or network was banned (after the firewall committed it). */
   ban: [event: BanEvent];
   /** A ban ended. */
   unban: [event: UnbanEvent];
   /** `ban.added` firing on a ban, resolved when it ends; source `response`. */
   alert: [alert: Alert];
-  /** Something was refused or skipped: an invalid or ignored address, a bad state line. */
-  warning: [warning: Warning];
-  /** The health state changed. */
-  health: [health: BanHealth];
 }
 
 /** Options of {@link BanManager.ban}. */
@@ -116,8 +109,6 @@ export class BanManager extends Component<BanManagerEvents> {
   #timerAt = Infinity;
   #cancelRepair: (() => void) | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
-  readonly #checks = new Map<string, { ok: boolean; message?: string }>();
-  #healthState: BanHealth['state'] = 'ok';
   #reconcile: ReconcileReport | undefined;
 
   constructor(options: BanManagerOptions) {
@@ -173,7 +164,7 @@ export class BanManager extends Component<BanManagerEvents> {
       }
       duration = Math.min(duration, 365 * 86_400_000);
     }
-    return this.#ban(this.#banNetwork(network), options.rule ?? 'manual', safeText(options.reason ?? 'manual ban'), duration);
+    return this.#ban(this.#banNetwork(network), options.rule ?? 'manual', safeText(options.reason ?? 'manual ban', { singleLine: true, max: 300 }), duration);
   }
 
   /**
@@ -213,21 +204,13 @@ export class BanManager extends Component<BanManagerEvents> {
     return stored && toBan(stored, parseNetwork(stored.address) as Network);
   }
 
-  /** `ok`, `degraded` or `stopped`, with the failing checks. */
-  health(): BanHealth {
-    return {
-      state: this.stopping ? 'stopped' : this.#healthState,
-      checks: [...this.#checks].map(([name, c]) => ({ name, ok: c.ok, ...(c.message === undefined ? {} : { message: c.message }) })),
-    };
-  }
-
   protected async onStart(): Promise<void> {
-    const now = this.#options.clock();
+    const now = this.clock();
     const adopted: StoredBan[] = [];
     if (this.#options.stateFile !== undefined) {
       const { file, state } = await BanStateFile.open(this.#options.stateFile);
       this.#state = file;
-      for (const warning of state.warnings) this.emitSafely('warning', warning);
+      for (const warning of state.warnings) this.emitWarning(warning);
       const forget = this.#options.escalation.forgetAfter;
       for (const offender of state.offenders.values()) if (offender.lastUntil + forget > now) this.#offenders.set(offender.address, offender);
       adopted.push(...[...state.bans.values()].filter((b) => b.until > now));
@@ -259,7 +242,6 @@ export class BanManager extends Component<BanManagerEvents> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     await this.#options.backend?.stop();
     await this.#state?.close();
-    this.emitSafely('health', this.health());
   }
 
   async #ready(): Promise<void> {
@@ -276,19 +258,19 @@ export class BanManager extends Component<BanManagerEvents> {
     if (typeof alert !== 'object' || alert === null || alert.status !== 'firing' || !this.#options.rules.has(alert.rule)) return undefined;
     const host = alert.labels?.['host'];
     if (typeof host !== 'string' || host === '') {
-      this.emitSafely('warning', createWarning('ban.no-host', `Alert ${safeText(alert.rule)} has no host label; nothing to ban`));
+      this.emitWarning(createWarning('ban.no-host', `Alert ${safeText(alert.rule, { singleLine: true, max: 300 })} has no host label; nothing to ban`));
       return undefined;
     }
     const network = parseNetwork(host);
     if (!network || !isSingle(network)) {
-      this.emitSafely('warning', createWarning('ban.invalid-address', `Alert ${safeText(alert.rule)} names host "${safeText(host, 100)}", which is not one IP address; not banned`));
+      this.emitWarning(createWarning('ban.invalid-address', `Alert ${safeText(alert.rule, { singleLine: true, max: 300 })} names host "${safeText(host, { singleLine: true, max: 100 })}", which is not one IP address; not banned`));
       return undefined;
     }
     if (this.state !== 'running') {
-      this.emitSafely('warning', createWarning('ban.not-running', `BanManager is ${this.state}; ${formatNetwork(network)} (${safeText(alert.rule)}) not banned`));
+      this.emitWarning(createWarning('ban.not-running', `BanManager is ${this.state}; ${formatNetwork(network)} (${safeText(alert.rule, { singleLine: true, max: 300 })}) not banned`));
       return undefined;
     }
-    return this.#ban(this.#banNetwork(network), alert.rule, safeText(alert.title));
+    return this.#ban(this.#banNetwork(network), alert.rule, safeText(alert.title, { singleLine: true, max: 300 }));
   }
 
   // An IPv6 address is banned by its prefix (one host usually holds a whole /64).
@@ -297,7 +279,7 @@ export class BanManager extends Component<BanManagerEvents> {
   }
 
   #spared(n: Network): string | undefined {
-    const now = this.#options.clock();
+    const now = this.clock();
     if (now - this.#selfReadAt > 30_000) {
       this.#self = new NetworkList(hostAddresses());
       this.#selfReadAt = now;
@@ -320,12 +302,12 @@ export class BanManager extends Component<BanManagerEvents> {
   }
 
   async #ban(n: Network, rule: string, reason: string, duration?: number): Promise<Ban | undefined> {
-    const now = this.#options.clock();
+    const now = this.clock();
     this.#expireDue(now);
     const key = formatNetwork(n);
     const spared = this.#spared(n);
     if (spared !== undefined) {
-      this.emitSafely('warning', createWarning('ban.ignored', `${key} is ${spared}; not banned (${safeText(rule)})`));
+      this.emitWarning(createWarning('ban.ignored', `${key} is ${spared}; not banned (${safeText(rule, { singleLine: true, max: 300 })})`));
       return undefined;
     }
     const existing = this.#bans.get(key) ?? this.#bans.get(this.#coveringKey(n) ?? '');
@@ -444,7 +426,7 @@ export class BanManager extends Component<BanManagerEvents> {
     return records;
   }
 
-  #expireDue(now = this.#options.clock()): void {
+  #expireDue(now = this.clock()): void {
     for (let next = this.#expiry.peek(); next && next.until <= now; next = this.#expiry.peek()) {
       this.#expiry.pop();
       const stored = this.#bans.get(next.key);
@@ -469,7 +451,7 @@ export class BanManager extends Component<BanManagerEvents> {
       return;
     }
     this.#timerAt = next.until;
-    const delay = Math.min(Math.max(next.until - this.#options.clock(), 0), MAX_TIMER);
+    const delay = Math.min(Math.max(next.until - this.clock(), 0), MAX_TIMER);
     this.#cancelTimer = this.setTimer(() => {
       this.#cancelTimer = undefined;
       this.#expireDue();
@@ -498,18 +480,13 @@ export class BanManager extends Component<BanManagerEvents> {
       title,
       summary: `${title}: ${stored.reason}`,
       key: `response:ban.added:${stored.address}:${stored.since}`,
-      time: new Date(status === 'firing' ? stored.since : this.#options.clock()),
+      time: new Date(status === 'firing' ? stored.since : this.clock()),
       labels: { host: stored.address, rule: stored.rule, count: String(stored.count), mode: this.#options.mode },
     });
   }
 
   #setCheck(name: string, ok: boolean, message?: string): void {
-    this.#checks.set(name, message === undefined ? { ok } : { ok, message: safeText(message, 300) });
-    const state = [...this.#checks.values()].every((c) => c.ok) ? 'ok' : 'degraded';
-    if (state !== this.#healthState) {
-      this.#healthState = state;
-      this.emitSafely('health', this.health());
-    }
+    this.setHealthCheck(name, ok, message);
   }
 }
 

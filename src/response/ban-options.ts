@@ -2,11 +2,10 @@ import { networkInterfaces } from 'node:os';
 import { InvalidOptionError } from '../core/errors.js';
 import type { ComponentOptions } from '../core/lifecycle.js';
 import { expectArray, expectBoolean, expectNumber, expectOneOf, expectString } from '../core/validate.js';
-import { parseDuration } from '../cli/duration.js';
 import { parseNetwork, type Network } from './address.js';
 import type { BanBackend } from './backend.js';
 import { resolveEscalation, type Escalation, type EscalationOptions } from './escalation.js';
-import { systemClock, type Clock } from './pending-core.js';
+import { checkSharedOptions, durationOption, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
 import { resolveSubnet, type ResolvedSubnet, type SubnetOptions } from './subnet.js';
 
 /**
@@ -81,11 +80,6 @@ export interface BanManagerOptions extends ComponentOptions {
    * @defaultValue `'enforce'`
    */
   readonly mode?: BanMode;
-  /**
-   * The clock bans are timed by.
-   * @defaultValue the system clock
-   */
-  readonly clock?: Clock;
 }
 
 /** The options after validation. @internal */
@@ -100,41 +94,10 @@ export interface ResolvedBanOptions {
   readonly subnet: ResolvedSubnet | undefined;
   readonly rules: ReadonlySet<string>;
   readonly mode: BanMode;
-  readonly clock: Clock;
 }
 
-const KNOWN_KEYS = ['backend', 'stateFile', 'banTime', 'maxBanTime', 'escalation', 'ignore', 'ignoreSshSession', 'ipv6Prefix', 'subnet', 'rules', 'mode', 'clock', 'signal', 'persistent', 'logger'];
+const KNOWN_KEYS = ['backend', 'stateFile', 'banTime', 'maxBanTime', 'escalation', 'ignore', 'ignoreSshSession', 'ipv6Prefix', 'subnet', 'rules', 'mode', ...SHARED_OPTION_KEYS];
 const MAX_BAN_TIME = 365 * 86_400_000;
-
-function closest(key: string): string | undefined {
-  let best: string | undefined;
-  let bestScore = Infinity;
-  for (const known of KNOWN_KEYS) {
-    const score = editDistance(key.toLowerCase(), known.toLowerCase());
-    if (score < bestScore) [best, bestScore] = [known, score];
-  }
-  return bestScore <= 3 ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
-}
-
-function duration(option: string, value: unknown, fallback: number): number {
-  const ms = value === undefined ? fallback : parseDuration(value);
-  if (ms === undefined || ms < 1000 || ms > MAX_BAN_TIME) throw new InvalidOptionError(option, value, 'a duration between 1s and 365d (ms or a string like "10m")');
-  return ms;
-}
 
 /** The addresses of this host's interfaces, and loopback. @internal */
 export function hostAddresses(): Network[] {
@@ -158,12 +121,8 @@ export function sshSessionClient(env: NodeJS.ProcessEnv): Network | undefined {
 /** Validates the options of {@link BanManager}. @internal */
 export function resolveBanOptions(options: BanManagerOptions): ResolvedBanOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.includes(key)) {
-      const hint = closest(key);
-      throw new InvalidOptionError(key, (options as Record<string, unknown>)[key], `not set: BanManager has no option \`${key}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}`);
-    }
-  }
+  rejectUnknownKeys('BanManager', options, KNOWN_KEYS);
+  checkSharedOptions(options);
   const mode = expectOneOf('mode', options.mode ?? 'enforce', ['enforce', 'observe'] as const);
   const backend = options.backend;
   if (backend !== undefined) {
@@ -174,8 +133,8 @@ export function resolveBanOptions(options: BanManagerOptions): ResolvedBanOption
     throw new InvalidOptionError('backend', backend, "a BanBackend such as new NftablesBackend() (or mode: 'observe')");
   }
   const stateFile = options.stateFile === undefined ? undefined : expectString('stateFile', options.stateFile);
-  const banTime = duration('banTime', options.banTime, 600_000);
-  const maxBanTime = duration('maxBanTime', options.maxBanTime, 7 * 86_400_000);
+  const banTime = durationOption('banTime', options.banTime ?? 600_000, { min: 1000, max: MAX_BAN_TIME });
+  const maxBanTime = durationOption('maxBanTime', options.maxBanTime ?? 7 * 86_400_000, { min: 1000, max: MAX_BAN_TIME });
   if (maxBanTime < banTime) throw new InvalidOptionError('maxBanTime', options.maxBanTime, `at least banTime (${banTime} ms)`);
   const ignore: Network[] = [];
   for (const [i, text] of expectArray('ignore', options.ignore ?? []).entries()) {
@@ -188,8 +147,6 @@ export function resolveBanOptions(options: BanManagerOptions): ResolvedBanOption
     if (client) ignore.push(client);
   }
   const rules = expectArray('rules', options.rules ?? DEFAULT_BAN_RULES).map((r, i) => expectString(`rules[${i}]`, r));
-  const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'function') throw new InvalidOptionError('clock', clock, 'a function returning ms since the epoch');
   return Object.freeze({
     backend: mode === 'enforce' ? backend : undefined,
     stateFile,
@@ -201,6 +158,5 @@ export function resolveBanOptions(options: BanManagerOptions): ResolvedBanOption
     subnet: resolveSubnet(options.subnet),
     rules: new Set(rules),
     mode,
-    clock,
   });
 }

@@ -4,6 +4,7 @@
  */
 import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber } from '../core/validate.js';
+import { durationOption, rejectUnknownKeys } from '../core/options.js';
 
 /** Options of repeat-offender escalation (the `escalation` option of {@link BanManager}). */
 export interface EscalationOptions {
@@ -21,11 +22,11 @@ export interface EscalationOptions {
   /** Your own rule: the duration (ms) of ban number `count` (1 for the first). */
   readonly formula?: (count: number, banTime: number) => number;
   /**
-   * How long (ms) after its last ban ended an offender is forgotten, so the next ban
-   * counts from 1 again. Remembered across restarts in the state file.
+   * How long after its last ban ended an offender is forgotten, so the next ban counts
+   * from 1 again (ms or text like `'7d'`). Remembered across restarts in the state file.
    * @defaultValue 7 days
    */
-  readonly forgetAfter?: number;
+  readonly forgetAfter?: number | string;
 }
 
 /** The resolved escalation. @internal */
@@ -41,12 +42,8 @@ export function resolveEscalation(value: EscalationOptions | false | undefined):
   if (value === false) return { duration: (_count, banTime, max) => Math.min(banTime, max), forgetAfter: WEEK };
   const options = value ?? {};
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('escalation', value, 'an object or false');
-  for (const key of Object.keys(options)) {
-    if (!['factor', 'multipliers', 'formula', 'forgetAfter'].includes(key)) {
-      throw new InvalidOptionError(`escalation.${key}`, (options as Record<string, unknown>)[key], 'not set: known keys are factor, multipliers, formula, forgetAfter');
-    }
-  }
-  const forgetAfter = expectNumber('escalation.forgetAfter', options.forgetAfter ?? WEEK, { min: 0 });
+  rejectUnknownKeys('BanManager escalation', options, ['factor', 'multipliers', 'formula', 'forgetAfter']);
+  const forgetAfter = durationOption('escalation.forgetAfter', options.forgetAfter ?? WEEK, { max: 10 * 365 * 86_400_000 });
   let raw: (count: number, banTime: number) => number;
   if (options.formula !== undefined) {
     if (typeof options.formula !== 'function') throw new InvalidOptionError('escalation.formula', options.formula, 'a function (count, banTime) => ms');

@@ -1,5 +1,5 @@
 import type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
-import { systemClock, type Clock } from './pending-core.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {

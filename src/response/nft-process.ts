@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { IoError } from '../core/errors.js';
-import { safeText } from './pending-core.js';
+import { safeText } from '../core/text.js';
 
 /** What an nft run printed. */
 export interface NftOutput {
@@ -20,7 +20,7 @@ export class NftCommandError extends IoError {
   readonly stderr: string;
 
   constructor(command: readonly string[], exitCode: number | null, stderr: string) {
-    const shown = safeText(stderr.trim(), 2000);
+    const shown = safeText(stderr.trim(), { singleLine: true, max: 2000 });
     super(`${command.join(' ')} failed (exit ${exitCode ?? 'killed'}): ${shown || 'no error output'}`, { syscall: 'spawn' });
     this.exitCode = exitCode;
     this.stderr = shown;

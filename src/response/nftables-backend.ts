@@ -6,7 +6,8 @@ import { parseKernelTable, type KernelTable } from './nft-json.js';
 import { NftCommandError, runNft } from './nft-process.js';
 import { SetPlacement } from './nft-placement.js';
 import { addressSet, counterName, elementsScript, layoutSignature, prefixSets, SET_NAMES, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout, type SetName } from './nft-script.js';
-import { systemClock, type Clock } from './pending-core.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
 
 /** Options of {@link NftablesBackend}. */
 export interface NftablesBackendOptions {
@@ -101,9 +102,7 @@ export class NftablesBackend implements BanBackend {
 
   constructor(options: NftablesBackendOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_KEYS.includes(key)) throw new InvalidOptionError(key, (options as Record<string, unknown>)[key], `not set: NftablesBackend has no option \`${key}\` (known: ${KNOWN_KEYS.join(', ')})`);
-    }
+    rejectUnknownKeys('NftablesBackend', options, KNOWN_KEYS);
     const table = options.table ?? 'hostwarden';
     if (typeof table !== 'string' || !TABLE_NAME.test(table)) throw new InvalidOptionError('table', table, 'an nft name of 1-15 letters, digits or _ starting with a letter');
     const hooks = [...(expectArray('hooks', options.hooks ?? ['input'], { nonEmpty: true }) as unknown[])].map((h, i) => expectOneOf(`hooks[${i}]`, h, ['input', 'forward'] as const));
@@ -117,9 +116,7 @@ export class NftablesBackend implements BanBackend {
     this.#command = Object.freeze([...command]);
     this.#batchWindow = expectNumber('batchWindow', options.batchWindow ?? 0, { min: 0, max: 50 });
     this.#commandTimeout = expectNumber('commandTimeout', options.commandTimeout ?? 30_000, { min: 100 });
-    const clock = options.clock ?? systemClock;
-    if (typeof clock !== 'function') throw new InvalidOptionError('clock', clock, 'a function returning ms since the epoch');
-    this.#clock = clock;
+    this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
   }
 
   /** How many `nft -f` transactions this backend has committed. */

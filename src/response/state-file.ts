@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { IoError } from '../core/errors.js';
 import { PinnedDirectory, splitParent } from '../core/durable-fs.js';
 import { parseNetwork, formatNetwork } from './address.js';
-import { createWarning, type Warning } from './pending-core.js';
+import { createWarning, type Warning } from '../core/warning.js';
 
 /** A ban as stored: times in ms since the epoch. */
 export interface StoredBan {

@@ -5,6 +5,7 @@
  */
 import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber } from '../core/validate.js';
+import { durationOption, rejectUnknownKeys } from '../core/options.js';
 import { formatNetwork, widen, type Network } from './address.js';
 
 /** Options of subnet escalation (the `subnet` option of {@link BanManager}). */
@@ -15,10 +16,10 @@ export interface SubnetOptions {
    */
   readonly threshold?: number;
   /**
-   * The window (ms) the bans are counted in.
+   * The window the bans are counted in (ms or text like `'1h'`).
    * @defaultValue 1 hour
    */
-  readonly within?: number;
+  readonly within?: number | string;
   /**
    * The IPv4 subnet's prefix length.
    * @defaultValue `24`
@@ -44,14 +45,10 @@ export function resolveSubnet(value: SubnetOptions | boolean | undefined): Resol
   if (value === undefined || value === false) return undefined;
   const options = value === true ? {} : value;
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('subnet', value, 'an object, true or false');
-  for (const key of Object.keys(options)) {
-    if (!['threshold', 'within', 'ipv4Prefix', 'ipv6Prefix'].includes(key)) {
-      throw new InvalidOptionError(`subnet.${key}`, (options as Record<string, unknown>)[key], 'not set: known keys are threshold, within, ipv4Prefix, ipv6Prefix');
-    }
-  }
+  rejectUnknownKeys('BanManager subnet', options, ['threshold', 'within', 'ipv4Prefix', 'ipv6Prefix']);
   return {
     threshold: expectNumber('subnet.threshold', options.threshold ?? 5, { integer: true, min: 2 }),
-    within: expectNumber('subnet.within', options.within ?? 3_600_000, { min: 1000 }),
+    within: durationOption('subnet.within', options.within ?? 3_600_000, { min: 1000, max: 30 * 86_400_000 }),
     ipv4Prefix: expectNumber('subnet.ipv4Prefix', options.ipv4Prefix ?? 24, { integer: true, min: 8, max: 31 }),
     ipv6Prefix: expectNumber('subnet.ipv6Prefix', options.ipv6Prefix ?? 48, { integer: true, min: 16, max: 127 }),
   };

@@ -2,7 +2,7 @@
 // read from the kernel and the journal; changes go through a BanManager, which owns the
 // journal (so they are refused, with advice, while the agent holds it).
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../../core/format.js';
 import { EXIT, UsageError, type CliContext } from '../context.js';
 import { escapeTerminal } from '../../core/terminal.js';
 import type { NftablesBackend } from '../../response/nftables-backend.js';
