@@ -6,7 +6,7 @@
 //  2. new bans per second, sustained (50,000 bans);
 //  3. restart with 20,000 active bans: process restart (table kept) and reboot (table gone).
 //
-//   npm run bench -- response            options: --attackers N  --no-fail2ban  --bans N
+//   npm run bench -- response            options: --attackers N  --no-fail2ban  --bans N  --latency-only
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,6 +26,7 @@ const value = (name: string, fallback: number): number => {
 const ATTACKERS = value('attackers', 200);
 const BANS = value('bans', 50_000);
 const WITH_F2B = !args.includes('--no-fail2ban');
+const ONLY_LATENCY = args.includes('--latency-only');
 
 const namespaces: string[] = [];
 function netns(tag: string): { name: string; nft: string[] } {
@@ -112,6 +113,8 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
   while (!condition() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
+let breakdown = '';
+
 interface LatencyRow {
   readonly tool: string;
   readonly banned: string;
@@ -139,6 +142,15 @@ async function hostwardenLatency(dir: string): Promise<LatencyRow> {
   const watcher = new LogWatcher({ files: [log], rules: authRules });
   bans.attach(watcher);
   bans.on('error', (e) => console.error('ban error', e.message));
+  // Where the time goes: the LogWatcher's alert, then the manager's 'ban' (after the
+  // journal's fsync and the nft transaction).
+  const alerted = new Map<string, number>();
+  const bannedEvent = new Map<string, number>();
+  watcher.on('alert', (a) => {
+    const host = a.labels['host'];
+    if (host && !alerted.has(host)) alerted.set(host, performance.now());
+  });
+  bans.on('ban', ({ ban }) => bannedEvent.set(ban.address, performance.now()));
   await bans.start();
   await watcher.start();
   const kernel = await watchKernel(name, 'hwbench');
@@ -149,6 +161,9 @@ async function hostwardenLatency(dir: string): Promise<LatencyRow> {
   await watcher.stop();
   await bans.stop();
   const l = latencies(fifth, kernel.added);
+  const toAlert = latencies(fifth, alerted);
+  const toEvent = latencies(fifth, bannedEvent);
+  breakdown = `hostwarden breakdown (p50 / p99 from the fifth line): LogWatcher alert ${ms(quantile(toAlert, 0.5))} / ${ms(quantile(toAlert, 0.99))}, 'ban' event (journal fsync + nft committed) ${ms(quantile(toEvent, 0.5))} / ${ms(quantile(toEvent, 0.99))}, element seen by nft monitor ${ms(quantile(l, 0.5))} / ${ms(quantile(l, 0.99))}`;
   return { tool: 'hostwarden (LogWatcher → BanManager → nft -f)', banned: `${l.length}/${ATTACKERS}`, p50: quantile(l, 0.5), p99: quantile(l, 0.99), max: l.at(-1) ?? NaN, nftRuns: String(backend.transactions - before) };
 }
 
@@ -246,8 +261,9 @@ async function main(): Promise<void> {
       const [hw, f2b] = rows as [LatencyRow, LatencyRow];
       console.log(`\np99 ratio fail2ban / hostwarden: ${(f2b.p99 / hw.p99).toFixed(1)}× (goal ≥ 15×; hostwarden p99 goal ≤ 100 ms)`);
     } else if (note) console.log(`\n${note}`);
+    console.log(`\n${breakdown}`);
     console.log('');
-    for (const line of await throughputAndRestart(dir)) console.log(`- ${line}`);
+    if (!ONLY_LATENCY) for (const line of await throughputAndRestart(dir)) console.log(`- ${line}`);
   } finally {
     cleanup();
     await rm(dir, { recursive: true, force: true });
