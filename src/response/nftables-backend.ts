@@ -145,8 +145,9 @@ export class NftablesBackend implements BanBackend {
             continue;
           }
           this.#placement.place(element.network, set);
-          // The kernel reports whole seconds: only a real difference is rewritten.
-          if (element.until === undefined || Math.abs(element.until - want.until) > 2000) replace.push({ ...want, set });
+          // Only a real difference is rewritten: the kernel reports whole seconds, counted
+          // from when the transaction that added the element committed.
+          if (element.until === undefined || element.until - want.until > 2000 || want.until - element.until > current.uncertainty + 2000) replace.push({ ...want, set });
         }
       }
     }
@@ -290,10 +291,14 @@ export class NftablesBackend implements BanBackend {
     this.#transactions++;
   }
 
-  async #readTable(): Promise<KernelTable | undefined> {
+  // nft reports whole seconds left at the moment it dumps, somewhere between the start and
+  // the end of the command: expiries are computed from the start, and `uncertainty` says
+  // how much later they may be.
+  async #readTable(): Promise<(KernelTable & { readonly uncertainty: number }) | undefined> {
+    const before = this.#clock();
     try {
       const { stdout } = await runNft(this.#command, ['-j', 'list', 'table', 'inet', this.layout.table], undefined, this.#commandTimeout);
-      return parseKernelTable(stdout, this.#clock());
+      return { ...parseKernelTable(stdout, before), uncertainty: this.#clock() - before + 1000 };
     } catch (error) {
       if (error instanceof NftCommandError && /No such file or directory/.test(error.stderr)) return undefined;
       throw error;
