@@ -8,3 +8,4 @@ export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
 export type { EscalationOptions } from './escalation.js';
 export type { SubnetOptions } from './subnet.js';
 export { replayBans, type ReplayedBan, type ReplayOptions } from './replay.js';
+export { nftablesChecks } from './doctor-checks.js';
