@@ -1,12 +1,14 @@
-import { createAlert, type Alert } from '../core/alert.js';
+import type { Alert } from '../core/alert.js';
 import { InvalidOptionError, IoError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { formatDuration, parseDuration } from '../core/format.js';
 import { safeText } from '../core/text.js';
 import { createWarning } from '../core/warning.js';
-import { contains, formatNetwork, isSingle, NetworkList, parseNetwork, widen, type Network } from './address.js';
+import { contains, formatNetwork, isSingle, parseNetwork, widen, type Network } from './address.js';
 import type { BanEntry, ReconcileReport } from './backend.js';
-import { hostAddresses, resolveBanOptions, type BanManagerOptions, type BanMode, type ResolvedBanOptions } from './ban-options.js';
+import { banAlert, type UnbanReason } from './ban-alert.js';
+import { SparedAddresses } from './spared.js';
+import { resolveBanOptions, type BanManagerOptions, type BanMode, type ResolvedBanOptions } from './ban-options.js';
 import type { HostwardenEvents } from '../core/emitter.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { BanStateFile, type OffenderRecord, type StateRecord, type StoredBan } from './state-file.js';
@@ -38,8 +40,7 @@ export interface BanEvent {
   readonly mode: BanMode;
 }
 
-/** Why a ban ended. */
-export type UnbanReason = 'expired' | 'manual' | 'widened';
+export type { UnbanReason } from './ban-alert.js';
 
 /** The payload of `'unban'`. */
 export interface UnbanEvent {
@@ -101,9 +102,7 @@ export class BanManager extends Component<BanManagerEvents> {
   readonly #subnets: SubnetTracker | undefined;
   // Prefix lengths of banned networks, per family: a covering ban is looked up by these only.
   readonly #prefixLengths = { 4: new Map<number, number>(), 6: new Map<number, number>() };
-  readonly #ignore: NetworkList;
-  #self = new NetworkList();
-  #selfReadAt = -Infinity;
+  readonly #spared: SparedAddresses;
   #state: BanStateFile | undefined;
   #cancelTimer: (() => void) | undefined;
   #timerAt = Infinity;
@@ -115,7 +114,7 @@ export class BanManager extends Component<BanManagerEvents> {
     const resolved = resolveBanOptions(options);
     super(options);
     this.#options = resolved;
-    this.#ignore = new NetworkList(resolved.ignore);
+    this.#spared = new SparedAddresses(resolved.ignore);
     this.#subnets = resolved.subnet ? new SubnetTracker(resolved.subnet) : undefined;
   }
 
@@ -278,19 +277,6 @@ export class BanManager extends Component<BanManagerEvents> {
     return n.family === 6 && n.prefix > this.#options.ipv6Prefix ? widen(n, this.#options.ipv6Prefix) : n;
   }
 
-  #spared(n: Network): string | undefined {
-    const now = this.clock();
-    if (now - this.#selfReadAt > 30_000) {
-      this.#self = new NetworkList(hostAddresses());
-      this.#selfReadAt = now;
-    }
-    for (const [list, why] of [[this.#self, 'an address of this host'], [this.#ignore, 'in the ignore list']] as const) {
-      if (list.has(n)) return why;
-      // A network ban must not swallow a spared address either.
-      if (!isSingle(n) && list.entries.some((spared) => contains(n, spared))) return `holds ${why}`;
-    }
-    return undefined;
-  }
 
   #coveringKey(n: Network): string | undefined {
     for (const length of this.#prefixLengths[n.family].keys()) {
@@ -305,7 +291,7 @@ export class BanManager extends Component<BanManagerEvents> {
     const now = this.clock();
     this.#expireDue(now);
     const key = formatNetwork(n);
-    const spared = this.#spared(n);
+    const spared = this.#spared.why(n, now);
     if (spared !== undefined) {
       this.emitWarning(createWarning('ban.ignored', `${key} is ${spared}; not banned (${safeText(rule, { singleLine: true, max: 300 })})`));
       return undefined;
@@ -330,7 +316,7 @@ export class BanManager extends Component<BanManagerEvents> {
     }
     const ban = toBan(stored, n);
     this.emitSafely('ban', { ban, mode: this.#options.mode });
-    this.emitSafely('alert', this.#alert(stored, 'firing'));
+    this.emitSafely('alert', banAlert(stored, this.#options.mode, 'firing', now));
     if (this.#subnets && rule !== 'subnet') {
       const subnet = this.#subnets.record(n, now);
       if (subnet) {
@@ -462,28 +448,9 @@ export class BanManager extends Component<BanManagerEvents> {
   #announceUnban(stored: StoredBan, reason: UnbanReason): void {
     const ban = toBan(stored, parseNetwork(stored.address) as Network);
     this.emitSafely('unban', { ban, reason, mode: this.#options.mode });
-    this.emitSafely('alert', this.#alert(stored, 'resolved', reason));
+    this.emitSafely('alert', banAlert(stored, this.#options.mode, 'resolved', this.clock(), reason));
   }
 
-  #alert(stored: StoredBan, status: 'firing' | 'resolved', reason?: UnbanReason): Alert {
-    const observe = this.#options.mode === 'observe';
-    const length = formatDuration(stored.until - stored.since);
-    const title =
-      status === 'firing'
-        ? `${observe ? 'Would ban' : 'Banned'} ${stored.address} for ${length} (${stored.rule}${stored.count > 1 ? `, ban #${stored.count}` : ''})`
-        : `${observe ? 'Would unban' : 'Unbanned'} ${stored.address} (${reason ?? 'expired'})`;
-    return createAlert({
-      source: 'response',
-      rule: 'ban.added',
-      severity: 'warning',
-      status,
-      title,
-      summary: `${title}: ${stored.reason}`,
-      key: `response:ban.added:${stored.address}:${stored.since}`,
-      time: new Date(status === 'firing' ? stored.since : this.clock()),
-      labels: { host: stored.address, rule: stored.rule, count: String(stored.count), mode: this.#options.mode },
-    });
-  }
 
   #setCheck(name: string, ok: boolean, message?: string): void {
     this.setHealthCheck(name, ok, message);
