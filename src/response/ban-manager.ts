@@ -352,31 +352,47 @@ export class BanManager extends Component<BanManagerEvents> {
     else lengths.set(n.prefix, left);
   }
 
-  // The journal first, then the firewall: a crash in between leaves a ban the next start
-  // adds, never a kernel element the next start would take for unknown and remove.
-  // A failing journal (a full disk) must not stop the ban itself.
+  // The journal first, then the firewall: a ban is written to the journal file before its
+  // nft transaction starts, so a crash in between leaves a ban the next start adds — never a
+  // kernel element the next start would take for unknown and remove. The fdatasync runs
+  // alongside the transaction: a SIGKILL keeps written data, and the power loss it guards
+  // against empties the kernel's sets too. A failing journal (a full disk) must not stop
+  // the ban itself.
   async #commit(records: StateRecord[], add: StoredBan[], remove: StoredBan[]): Promise<void> {
     const work = (async () => {
+      let durable: Promise<void> | undefined;
       if (this.#state) {
         try {
-          await this.#state.append(records);
-          this.#setCheck('state', true);
-          if (this.#state.records > 2 * (this.#bans.size + this.#offenders.size) + 10_000) await this.#state.compact(this.#snapshot());
+          const receipt = this.#state.append(records);
+          durable = receipt.durable;
+          await receipt.written;
         } catch (error) {
-          this.#setCheck('state', false, error instanceof Error ? error.message : String(error));
-          this.emitError(new IoError(`Cannot record bans in ${this.#state.path}; they hold until a restart`, { path: this.#state.path, cause: error }));
+          this.#journalFailed(error);
         }
       }
       const backend = this.#options.backend;
-      if (!backend) return;
-      try {
-        await Promise.all([add.length > 0 ? backend.add(add.map(toEntry)) : undefined, remove.length > 0 ? backend.remove(remove.map(toEntry)) : undefined]);
-        this.#setCheck('firewall', true);
-      } catch (error) {
-        this.#setCheck('firewall', false, error instanceof Error ? error.message : String(error));
-        this.#scheduleRepair();
-        throw error;
-      }
+      const firewall = (async () => {
+        if (!backend) return;
+        try {
+          await Promise.all([add.length > 0 ? backend.add(add.map(toEntry)) : undefined, remove.length > 0 ? backend.remove(remove.map(toEntry)) : undefined]);
+          this.#setCheck('firewall', true);
+        } catch (error) {
+          this.#setCheck('firewall', false, error instanceof Error ? error.message : String(error));
+          this.#scheduleRepair();
+          throw error;
+        }
+      })();
+      const journal = (async () => {
+        if (!durable || !this.#state) return;
+        try {
+          await durable;
+          this.#setCheck('state', true);
+          if (this.#state.records > 2 * (this.#bans.size + this.#offenders.size) + 10_000) await this.#state.compact(this.#snapshot());
+        } catch (error) {
+          this.#journalFailed(error);
+        }
+      })();
+      await Promise.all([firewall, journal]);
     })();
     this.#inflight.add(work);
     try {
@@ -384,6 +400,14 @@ export class BanManager extends Component<BanManagerEvents> {
     } finally {
       this.#inflight.delete(work);
     }
+  }
+
+  #journalFailed(error: unknown): void {
+    if (!this.#state) return;
+    // One report per failure streak: a full disk must not flood the error channel.
+    if (this.health().checks.find((c) => c.name === 'state')?.ok === false) return;
+    this.#setCheck('state', false, error instanceof Error ? error.message : String(error));
+    this.emitError(new IoError(`Cannot record bans in ${this.#state.path}; they hold in the firewall, but not across a reboot`, { path: this.#state.path, cause: error }));
   }
 
   // After a failed firewall write, the whole set is reconciled again (one transaction)

@@ -45,6 +45,25 @@ export type StateRecord =
 
 const HEADER = { hostwarden: 'bans', version: 1 } as const;
 
+/** The two moments of an append: in the file, and on disk. */
+export interface AppendReceipt {
+  /** In the file (survives a SIGKILL). */
+  readonly written: Promise<void>;
+  /** fdatasync'd (survives a power loss). */
+  readonly durable: Promise<void>;
+}
+
+interface Waiter {
+  resolveWritten: () => void;
+  rejectWritten: (e: Error) => void;
+  resolveDurable: () => void;
+  rejectDurable: (e: Error) => void;
+}
+
+type Operation =
+  | { readonly kind: 'lines'; readonly lines: string[]; readonly waiters: Waiter[] }
+  | { readonly kind: 'compact'; readonly lines: readonly string[]; readonly waiters: Waiter[]; readonly resolve: () => void; readonly reject: (e: Error) => void };
+
 /** What {@link BanStateFile.open} read back. */
 export interface LoadedState {
   /** Bans that were active when last written (expired ones included: the caller drops them). */
@@ -96,9 +115,8 @@ export class BanStateFile {
   readonly #dir: PinnedDirectory;
   readonly #name: string;
   #handle: FileHandle | undefined;
-  #queue: string[] = [];
-  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  #writing: Promise<void> | undefined;
+  #ops: Operation[] = [];
+  #working: Promise<void> | undefined;
   #records = 0;
   #closed = false;
 
@@ -249,13 +267,105 @@ export class BanStateFile {
   }
 
   /**
-   * Replaces the journal by a snapshot of `records`, atomically (temp file, fsync, rename,
-   * fsync of the directory), and appends to the new one from then on.
+   * Replaces the journal by a snapshot of `records` — the complete state, including every
+   * record appended so far — atomically (temp file, fsync, rename, fsync of the directory),
+   * and appends to the new file from then on. Appends not yet written when it is called are
+   * covered by the snapshot and settle with it.
    */
-  async compact(records: Iterable<StateRecord>): Promise<void> {
-    await this.#writing?.catch(() => {});
+  compact(records: Iterable<StateRecord>): Promise<void> {
     const lines = [JSON.stringify(HEADER)];
     for (const record of records) lines.push(JSON.stringify(record));
+    const waiters: Waiter[] = [];
+    // Pending appends (not started) are in the snapshot: they ride on the rewrite.
+    this.#ops = this.#ops.filter((op) => {
+      if (op.kind !== 'lines') return true;
+      waiters.push(...op.waiters);
+      return false;
+    });
+    const done = new Promise<void>((resolve, reject) => this.#ops.push({ kind: 'compact', lines, waiters, resolve, reject }));
+    this.#kick();
+    return done;
+  }
+
+  /**
+   * Appends records. `written` resolves once they are in the file (the kernel's page cache:
+   * they survive a SIGKILL of this process), `durable` once they are fdatasync'd (they
+   * survive a power loss). Concurrent appends share one write and one fdatasync.
+   */
+  append(records: readonly StateRecord[]): AppendReceipt {
+    if (this.#closed) {
+      const closed = Promise.reject(new IoError(`The ban state file ${this.path} is closed`, { path: this.path }));
+      closed.catch(() => {});
+      return { written: closed, durable: closed };
+    }
+    let waiter!: Waiter;
+    const written = new Promise<void>((resolve, reject) => (waiter = { resolveWritten: resolve, rejectWritten: reject, resolveDurable: () => {}, rejectDurable: () => {} }));
+    const durable = new Promise<void>((resolve, reject) => {
+      waiter.resolveDurable = resolve;
+      waiter.rejectDurable = reject;
+    });
+    // Whoever only awaits `written` must not leave `durable`'s rejection unhandled.
+    durable.catch(() => {});
+    const last = this.#ops.at(-1);
+    const op = last?.kind === 'lines' ? last : { kind: 'lines' as const, lines: [] as string[], waiters: [] as Waiter[] };
+    if (op !== last) this.#ops.push(op);
+    for (const record of records) op.lines.push(JSON.stringify(record));
+    op.waiters.push(waiter);
+    this.#kick();
+    return { written, durable };
+  }
+
+  #kick(): void {
+    if (this.#working) return;
+    this.#working = this.#work();
+  }
+
+  // One operation at a time, in order: a batch of appends, or a compaction. It clears
+  // #working in the same turn it finds the queue empty, so an append made by a caller
+  // resumed by the last operation starts a new run instead of waiting for nobody.
+  async #work(): Promise<void> {
+    for (let op = this.#ops.shift(); ; op = this.#ops.shift()) {
+      if (!op) {
+        this.#working = undefined;
+        return;
+      }
+      if (op.kind === 'compact') {
+        try {
+          await this.#rewrite(op.lines);
+          for (const w of op.waiters) {
+            w.resolveWritten();
+            w.resolveDurable();
+          }
+          op.resolve();
+        } catch (error) {
+          for (const w of op.waiters) {
+            w.rejectWritten(error as Error);
+            w.rejectDurable(error as Error);
+          }
+          op.reject(error as Error);
+        }
+        continue;
+      }
+      let stage: 'write' | 'sync' = 'write';
+      try {
+        if (!this.#handle) throw new IoError(`The ban state file ${this.path} is not open`, { path: this.path });
+        await this.#handle.write(`${op.lines.join('\n')}\n`);
+        this.#records += op.lines.length;
+        for (const w of op.waiters) w.resolveWritten();
+        stage = 'sync';
+        await this.#handle.datasync();
+        for (const w of op.waiters) w.resolveDurable();
+      } catch (error) {
+        const failure = error instanceof IoError ? error : new IoError(`Cannot append to the ban state file ${this.path}`, { path: this.path, cause: error });
+        for (const w of op.waiters) {
+          if (stage === 'write') w.rejectWritten(failure);
+          w.rejectDurable(failure);
+        }
+      }
+    }
+  }
+
+  async #rewrite(lines: readonly string[]): Promise<void> {
     try {
       await this.#handle?.close();
       this.#handle = undefined;
@@ -267,40 +377,11 @@ export class BanStateFile {
     this.#records = lines.length - 1;
   }
 
-  /** Appends records; resolves once they are on disk (fdatasync'd). */
-  append(records: readonly StateRecord[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new IoError(`The ban state file ${this.path} is closed`, { path: this.path }));
-    for (const record of records) this.#queue.push(JSON.stringify(record));
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (!this.#writing) this.#writing = this.#drain();
-    return done;
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const lines = this.#queue;
-      const waiters = this.#waiters;
-      this.#queue = [];
-      this.#waiters = [];
-      try {
-        if (!this.#handle) throw new IoError(`The ban state file ${this.path} is not open`, { path: this.path });
-        await this.#handle.write(`${lines.join('\n')}\n`);
-        await this.#handle.datasync();
-        this.#records += lines.length;
-        for (const w of waiters) w.resolve();
-      } catch (error) {
-        const failure = error instanceof IoError ? error : new IoError(`Cannot append to the ban state file ${this.path}`, { path: this.path, cause: error });
-        for (const w of waiters) w.reject(failure);
-      }
-    }
-    this.#writing = undefined;
-  }
-
   /** Waits for queued appends and closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#writing?.catch(() => {});
+    while (this.#working) await this.#working;
     await this.#handle?.close().catch(() => {});
     this.#handle = undefined;
     await this.#unlock();
