@@ -6,7 +6,7 @@
 //  2. new bans per second, sustained (50,000 bans);
 //  3. restart with 20,000 active bans: process restart (table kept) and reboot (table gone).
 //
-//   npm run bench -- response            options: --attackers N  --no-fail2ban  --bans N  --latency-only
+//   npm run bench -- response            options: --attackers N  --no-fail2ban  --bans N  --latency-only  --no-journal
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +27,7 @@ const ATTACKERS = value('attackers', 200);
 const BANS = value('bans', 50_000);
 const WITH_F2B = !args.includes('--no-fail2ban');
 const ONLY_LATENCY = args.includes('--latency-only');
+const NO_JOURNAL = args.includes('--no-journal');
 
 const namespaces: string[] = [];
 function netns(tag: string): { name: string; nft: string[] } {
@@ -140,7 +141,7 @@ async function hostwardenLatency(dir: string): Promise<LatencyRow> {
   const log = join(dir, 'hw-auth.log');
   await writeFile(log, '');
   const backend = new NftablesBackend({ table: 'hwbench', nftCommand: nft });
-  const bans = new BanManager({ backend, stateFile: join(dir, 'bans.jsonl'), banTime: '1h', ignoreSshSession: false });
+  const bans = new BanManager({ backend, ...(NO_JOURNAL ? {} : { stateFile: join(dir, 'bans.jsonl') }), banTime: '1h', ignoreSshSession: false });
   const watcher = new LogWatcher({ files: [log], rules: authRules });
   bans.attach(watcher);
   bans.on('error', (e) => console.error('ban error', e.message));

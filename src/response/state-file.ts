@@ -117,6 +117,8 @@ export class BanStateFile {
   #handle: FileHandle | undefined;
   #ops: Operation[] = [];
   #working: Promise<void> | undefined;
+  #unsynced: Waiter[] = [];
+  #syncing: Promise<void> | undefined;
   #records = 0;
   #closed = false;
 
@@ -331,6 +333,8 @@ export class BanStateFile {
       }
       if (op.kind === 'compact') {
         try {
+          // The handle is about to close: let the running sync finish with it first.
+          while (this.#syncing) await this.#syncing;
           await this.#rewrite(op.lines);
           for (const w of op.waiters) {
             w.resolveWritten();
@@ -346,23 +350,39 @@ export class BanStateFile {
         }
         continue;
       }
-      let stage: 'write' | 'sync' = 'write';
       try {
         if (!this.#handle) throw new IoError(`The ban state file ${this.path} is not open`, { path: this.path });
         await this.#handle.write(`${op.lines.join('\n')}\n`);
         this.#records += op.lines.length;
         for (const w of op.waiters) w.resolveWritten();
-        stage = 'sync';
-        await this.#handle.datasync();
-        for (const w of op.waiters) w.resolveDurable();
+        // The next batch is written while this one is being synced.
+        this.#unsynced.push(...op.waiters);
+        this.#syncing ??= this.#sync();
       } catch (error) {
         const failure = error instanceof IoError ? error : new IoError(`Cannot append to the ban state file ${this.path}`, { path: this.path, cause: error });
         for (const w of op.waiters) {
-          if (stage === 'write') w.rejectWritten(failure);
+          w.rejectWritten(failure);
           w.rejectDurable(failure);
         }
       }
     }
+  }
+
+  // fdatasync until every written batch is durable; one sync covers all writes before it.
+  async #sync(): Promise<void> {
+    while (this.#unsynced.length > 0) {
+      const waiters = this.#unsynced;
+      this.#unsynced = [];
+      try {
+        if (!this.#handle) throw new IoError(`The ban state file ${this.path} is not open`, { path: this.path });
+        await this.#handle.datasync();
+        for (const w of waiters) w.resolveDurable();
+      } catch (error) {
+        const failure = error instanceof IoError ? error : new IoError(`Cannot sync the ban state file ${this.path}`, { path: this.path, cause: error });
+        for (const w of waiters) w.rejectDurable(failure);
+      }
+    }
+    this.#syncing = undefined;
   }
 
   async #rewrite(lines: readonly string[]): Promise<void> {
@@ -381,7 +401,7 @@ export class BanStateFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#working) await this.#working;
+    while (this.#working || this.#syncing) await (this.#working ?? this.#syncing);
     await this.#handle?.close().catch(() => {});
     this.#handle = undefined;
     await this.#unlock();
