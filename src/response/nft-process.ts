@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { IoError } from '../core/errors.js';
 import { safeText } from '../core/text.js';
+import { schedule } from '../core/clock.js';
 
 /** What an nft run printed. */
 export interface NftOutput {
@@ -43,15 +44,14 @@ export function runNft(command: readonly string[], args: readonly string[], inpu
     const finish = (error: Error | undefined, output?: NftOutput): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimer();
       if (error) reject(error);
       else resolve(output as NftOutput);
     };
-    const timer = setTimeout(() => {
+    const cancelTimer = schedule(() => {
       child.kill('SIGKILL');
       finish(new IoError(`${command.join(' ')} did not finish within ${timeoutMs} ms`, { syscall: 'spawn' }));
     }, timeoutMs);
-    timer.unref();
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (cause) => finish(new IoError(`cannot run ${command.join(' ')}: ${cause.message}`, { syscall: 'spawn', cause })));

@@ -6,7 +6,7 @@ import { parseKernelTable, type KernelTable } from './nft-json.js';
 import { NftCommandError, runNft } from './nft-process.js';
 import { SetPlacement } from './nft-placement.js';
 import { addressSet, counterName, elementsScript, layoutSignature, prefixSets, SET_NAMES, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout, type SetName } from './nft-script.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import { schedule, systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
 
 /** Options of {@link NftablesBackend}. */
@@ -256,7 +256,10 @@ export class NftablesBackend implements BanBackend {
       this.#flushScheduled = false;
       this.#flush();
     };
-    if (this.#batchWindow > 0) setTimeout(run, this.#batchWindow).unref();
+    // A write someone awaits must be sent even if nothing else holds the process open:
+    // the window's timer is persistent (at most 50 ms), and window 0 is the next turn of
+    // the event loop (setImmediate, not a timer: what arrived in this turn goes together).
+    if (this.#batchWindow > 0) schedule(run, this.#batchWindow, { persistent: true });
     else setImmediate(run);
   }
 

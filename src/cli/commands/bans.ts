@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { formatDuration, parseDuration } from '../../core/format.js';
 import { EXIT, UsageError, type CliContext } from '../context.js';
 import { escapeTerminal } from '../../core/terminal.js';
+import { systemClock } from '../../core/clock.js';
 import type { NftablesBackend } from '../../response/nftables-backend.js';
 import type { LoadedState } from '../../response/state-file.js';
 
@@ -79,7 +80,7 @@ async function bansList(opts: BansCliOptions, ctx: CliContext): Promise<number> 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const now = Date.now();
+  const now = systemClock();
   const inKernel = new Map(kernel.map((e) => [e.address, e.until]));
   const rows = [...(journal?.bans.values() ?? [])]
     .filter((b) => b.until > now)
