@@ -11,8 +11,8 @@ import type { StoredBan } from './state-file.js';
 /** Why a ban ended. */
 export type UnbanReason = 'expired' | 'manual' | 'widened';
 
-/** Builds the firing (on a ban) or resolved (on its end, at `now`) alert of a ban. @internal */
-export function banAlert(stored: StoredBan, mode: BanMode, status: 'firing' | 'resolved', now: number, reason?: UnbanReason): Alert {
+/** Builds the firing (on a ban) or resolved (on its end, at `at`) alert of a ban. @internal */
+export function banAlert(stored: StoredBan, mode: BanMode, status: 'firing' | 'resolved', at: number, reason?: UnbanReason): Alert {
   const observe = mode === 'observe';
   const length = formatDuration(stored.until - stored.since);
   const title =
@@ -27,7 +27,7 @@ export function banAlert(stored: StoredBan, mode: BanMode, status: 'firing' | 'r
     title,
     summary: `${title}: ${stored.reason}`,
     key: `response:ban.added:${stored.address}:${stored.since}`,
-    time: new Date(status === 'firing' ? stored.since : now),
+    time: new Date(status === 'firing' ? stored.since : at),
     labels: { host: stored.address, rule: stored.rule, count: String(stored.count), mode },
   });
 }

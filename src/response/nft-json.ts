@@ -62,12 +62,12 @@ function elementValue(val: unknown): Network | undefined {
 }
 
 /**
- * Parses nft's JSON listing of one table. `now` turns the kernel's relative `expires`
+ * Parses nft's JSON listing of one table. `at` (when the listing was asked for) turns the kernel's relative `expires`
  * (whole seconds) into an absolute time.
  *
  * @throws {SyntaxError} when the text is not JSON at all.
  */
-export function parseKernelTable(text: string, now: number): KernelTable {
+export function parseKernelTable(text: string, at: number): KernelTable {
   const root: unknown = JSON.parse(text);
   const items = isObject(root) && Array.isArray(root['nftables']) ? (root['nftables'] as unknown[]) : [];
   const sets = new Map<SetName, KernelElement[]>();
@@ -88,7 +88,7 @@ export function parseKernelTable(text: string, now: number): KernelTable {
           continue;
         }
         const expires = wrapped?.['expires'];
-        elements.push({ network: n, until: typeof expires === 'number' ? now + expires * 1000 : undefined });
+        elements.push({ network: n, until: typeof expires === 'number' ? at + expires * 1000 : undefined });
       }
       sets.set(set['name'] as SetName, elements);
     }

@@ -107,9 +107,9 @@ function element(n: Network): string {
   return formatNetwork(n);
 }
 
-function timeout(until: number, now: number): string {
+function timeout(until: number, at: number): string {
   // The kernel needs a positive timeout; an entry due now lives one more second.
-  const ms = Math.min(Math.max(Math.ceil(until - now), 1000), MAX_ELEMENT_TIMEOUT_MS);
+  const ms = Math.min(Math.max(Math.ceil(until - at), 1000), MAX_ELEMENT_TIMEOUT_MS);
   return `${ms}ms`;
 }
 
@@ -154,11 +154,11 @@ function chunks<T>(items: readonly T[]): T[][] {
 export function elementsScript(
   table: string,
   changes: { readonly add?: readonly ElementChange[]; readonly replace?: readonly ElementChange[]; readonly remove?: readonly ElementChange[] },
-  now: number,
+  at: number,
 ): string[] {
   const t = `inet ${table}`;
   const lines: string[] = [];
-  const withTimeout = (c: ElementChange): string => `${element(c.network)} timeout ${timeout(c.until ?? now, now)}`;
+  const withTimeout = (c: ElementChange): string => `${element(c.network)} timeout ${timeout(c.until ?? at, at)}`;
   const bare = (c: ElementChange): string => element(c.network);
   for (const [set, list] of grouped([...(changes.remove ?? []), ...(changes.replace ?? [])])) {
     for (const part of chunks(list)) {

@@ -19,10 +19,10 @@ export class SparedAddresses {
   }
 
   /** Why `n` must not be banned, or `undefined` when it may be. */
-  why(n: Network, now: number): string | undefined {
-    if (now - this.#selfReadAt > REREAD_MS || now < this.#selfReadAt) {
+  why(n: Network, at: number): string | undefined {
+    if (at - this.#selfReadAt > REREAD_MS || at < this.#selfReadAt) {
       this.#self = new NetworkList(hostAddresses());
-      this.#selfReadAt = now;
+      this.#selfReadAt = at;
     }
     for (const [list, why] of [[this.#self, 'an address of this host'], [this.#ignore, 'in the ignore list']] as const) {
       if (list.has(n)) return why;

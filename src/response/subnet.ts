@@ -64,25 +64,25 @@ export class SubnetTracker {
     this.#options = options;
   }
 
-  /** Notes a ban of `member` at `now`; returns the subnet to ban when the threshold is reached. */
-  record(member: Network, now: number): Network | undefined {
+  /** Notes a ban of `member` at time `at`; returns the subnet to ban when the threshold is reached. */
+  record(member: Network, at: number): Network | undefined {
     const prefix = member.family === 4 ? this.#options.ipv4Prefix : this.#options.ipv6Prefix;
     if (member.prefix <= prefix) return undefined;
     const subnet = widen(member, prefix);
     const key = formatNetwork(subnet);
     let members = this.#recent.get(key);
     if (!members) this.#recent.set(key, (members = new Map()));
-    members.set(formatNetwork(member), now);
-    for (const [m, time] of members) if (time <= now - this.#options.within) members.delete(m);
+    members.set(formatNetwork(member), at);
+    for (const [m, time] of members) if (time <= at - this.#options.within) members.delete(m);
     if (members.size < this.#options.threshold) return undefined;
     this.#recent.delete(key);
     return subnet;
   }
 
   /** Drops subnets with no ban inside the window (called now and then, bounds memory). */
-  prune(now: number): void {
+  prune(at: number): void {
     for (const [key, members] of this.#recent) {
-      for (const [m, time] of members) if (time <= now - this.#options.within) members.delete(m);
+      for (const [m, time] of members) if (time <= at - this.#options.within) members.delete(m);
       if (members.size === 0) this.#recent.delete(key);
     }
   }
