@@ -221,9 +221,9 @@ export class BanManager extends Component<BanManagerEvents> {
     }
     // Wide bans first: a narrower one under a wider ban is dropped (a crash between
     // adding a subnet ban and removing what it holds leaves both in the journal).
-    adopted.sort((a, b) => (parseNetwork(a.address)?.prefix ?? 0) - (parseNetwork(b.address)?.prefix ?? 0));
-    for (const ban of adopted) {
-      const n = parseNetwork(ban.address) as Network;
+    // (Each address parsed once: parsing inside the comparator made a 20,000-ban start slow.)
+    const parsed = adopted.map((ban) => ({ ban, n: parseNetwork(ban.address) as Network })).sort((a, b) => a.n.prefix - b.n.prefix);
+    for (const { ban, n } of parsed) {
       if (this.#coveringKey(n) === undefined) this.#remember(ban, n);
     }
     await this.#state?.compact(this.#snapshot());
