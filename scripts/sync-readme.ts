@@ -21,6 +21,7 @@ const PICKS: readonly Pick[] = [
   { title: 'Quarantine', file: 'docs/scanner.md', sections: ['Quarantine'] },
   { title: 'Notifier', file: 'docs/notifier.md', sections: ['Options (`NotifierOptions`)', 'Methods and properties', 'Events (`NotifierEvents`)', 'Channels'] },
   { title: 'AlertmanagerChannel, metrics and the exporter', file: 'docs/fleet.md', sections: ['`AlertmanagerChannel`', '`metricsHandler(registry)`'] },
+  { title: 'BanManager and NftablesBackend', file: 'docs/response.md', sections: ['Options (`BanManagerOptions`)', 'Methods', 'Events (`BanManagerEvents`)', '`NftablesBackend`'] },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -34,3 +34,4 @@ export * from './resource/index.js';
 export * from './scanner/index.js';
 export * from './notifier/index.js';
 export * from './fleet/index.js';
+export * from './response/index.js';

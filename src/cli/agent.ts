@@ -20,7 +20,9 @@ import { Quarantine } from '../quarantine/quarantine.js';
 import { ResourceMonitor } from '../resource/monitor.js';
 import type { ResourceRule } from '../resource/rules.js';
 import { FileScanner } from '../scanner/file-scanner.js';
-import { ConfigError, resolveSecret, type ChannelConfig, type HostwardenConfig } from './config.js';
+import { BanManager } from '../response/ban-manager.js';
+import { NftablesBackend } from '../response/nftables-backend.js';
+import { ConfigError, resolveSecret, type BansConfig, type ChannelConfig, type HostwardenConfig } from './config.js';
 import { ConsoleChannel } from './console-channel.js';
 import { cliDetectors } from './detectors.js';
 import { rulesOf, tuneThresholds } from './rulesets.js';
@@ -102,12 +104,39 @@ function resourceRules(config: NonNullable<HostwardenConfig['resources']>): Reso
   return out;
 }
 
+// The `bans` section: a BanManager on nftables (or observing only).
+function bansFrom(c: BansConfig, state: string | undefined, env: AgentEnvironment): BanManager {
+  const stateFile = c.stateFile ?? (state === undefined ? undefined : join(state, 'bans.jsonl'));
+  const mode = c.mode ?? 'enforce';
+  const backend =
+    mode === 'enforce'
+      ? new NftablesBackend({ ...(c.table === undefined ? {} : { table: c.table }), ...(c.hooks === undefined ? {} : { hooks: c.hooks }), ...(c.action === undefined ? {} : { action: c.action }) })
+      : undefined;
+  const escalation = c.escalation === true ? undefined : c.escalation;
+  return new BanManager({
+    mode,
+    logger: env.logger,
+    persistent: env.persistent ?? false,
+    ...(backend === undefined ? {} : { backend }),
+    ...(stateFile === undefined ? {} : { stateFile }),
+    ...(c.banTime === undefined ? {} : { banTime: c.banTime }),
+    ...(c.maxBanTime === undefined ? {} : { maxBanTime: c.maxBanTime }),
+    ...(escalation === undefined ? {} : { escalation }),
+    ...(c.ignore === undefined ? {} : { ignore: c.ignore }),
+    ...(c.ignoreSshSession === undefined ? {} : { ignoreSshSession: c.ignoreSshSession }),
+    ...(c.ipv6Prefix === undefined ? {} : { ipv6Prefix: c.ipv6Prefix }),
+    ...(c.subnet === undefined ? {} : { subnet: c.subnet }),
+    ...(c.rules === undefined ? {} : { rules: c.rules }),
+  });
+}
+
 /** The parts of an {@link Agent}, for callers that want to listen to them. */
 export interface AgentParts {
   readonly watcher: LogWatcher | undefined;
   readonly monitor: ResourceMonitor | undefined;
   readonly scanner: FileScanner | undefined;
   readonly notifier: Notifier;
+  readonly bans: BanManager | undefined;
 }
 
 /**
@@ -185,27 +214,34 @@ export class Agent {
               ...(q === undefined ? {} : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
             });
           });
+    const bans = config.bans === undefined ? undefined : build('config.bans', () => bansFrom(config.bans as BansConfig, state, env));
+    if (bans && watcher) bans.attach(watcher);
     // An 'error' nobody hears would crash the agent; log it and keep running.
     const logError = (name: string) => (error: Error) => logger.error(`${name}: ${error.message}`, { code: (error as { code?: string }).code });
     watcher?.on('error', logError('logs'));
     monitor?.on('error', logError('resources'));
     scanner?.on('error', logError('scan'));
     notifier.on('error', logError('notifier'));
+    bans?.on('error', logError('bans'));
+    bans?.on('warning', (w) => logger.warn(`bans: ${w.message}`));
+    bans?.on('ban', ({ ban, mode }) => logger.warn(`bans: ${mode === 'observe' ? 'would ban' : 'banned'} ${ban.address} until ${ban.until.toISOString()} (${ban.rule}, #${ban.count})`));
     watcher?.on('warning', (w) => logger.warn(`logs: ${w.message}`));
     scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.code }));
     notifier.on('failed', (f) => logger.error(`notifier: delivery to ${f.channel} failed: ${f.error.message}`));
-    notifier.attach(...[watcher, monitor, scanner].filter((p) => p !== undefined));
-    this.parts = { watcher, monitor, scanner, notifier };
+    notifier.attach(...[watcher, monitor, scanner, bans].filter((p) => p !== undefined));
+    this.parts = { watcher, monitor, scanner, notifier, bans };
   }
 
   /** Starts the notifier first (so no alert is raised before it can be delivered), then the sources. */
   async start(): Promise<void> {
-    const { watcher, monitor, scanner, notifier } = this.parts;
+    const { watcher, monitor, scanner, notifier, bans } = this.parts;
     await notifier.start();
+    // Bans before the log: an alert from the first lines must find the manager running.
+    await bans?.start();
     await watcher?.start();
     await monitor?.start();
     if (this.#config.metrics !== undefined) {
-      this.#metrics = new HostwardenMetrics().observe(...[watcher, monitor, scanner, notifier].filter((p) => p !== undefined));
+      this.#metrics = new HostwardenMetrics().observe(...[watcher, monitor, scanner, notifier, bans].filter((p) => p !== undefined));
       this.#metricsServer = await serveMetrics({
         registry: this.#metrics.registry,
         port: this.#config.metrics.port,
@@ -249,6 +285,7 @@ export class Agent {
     this.#stop.abort();
     const { watcher, monitor, notifier } = this.parts;
     await Promise.allSettled([watcher?.stop(), monitor?.stop(), this.#scanning]);
+    await this.parts.bans?.stop();
     await this.#metricsServer?.close();
     this.#metrics?.close();
     await notifier.stop();

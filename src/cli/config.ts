@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Severity } from '../core/severity.js';
 import { RESOURCE_METRICS, type ResourceMetric } from '../resource/metrics.js';
 import { RULE_SETS, type RuleSetName } from './rulesets.js';
-import { arr, bool, duration, num, obj, oneOf, optional, required, str, tagged, type ConfigIssue, type Schema } from './schema.js';
+import { arr, bool, duration, either, num, obj, oneOf, optional, required, str, tagged, type ConfigIssue, type Schema } from './schema.js';
 
 /** Where a {@link ChannelConfig}'s alerts start (its minimum severity). */
 interface ChannelBase {
@@ -119,6 +119,25 @@ export interface HostwardenConfig {
     readonly outbox?: { readonly directory: string };
   };
   readonly metrics?: { readonly port: number; readonly host?: string };
+  /** Active response: ban the sources of brute-force alerts (see docs/response.md). */
+  readonly bans?: BansConfig;
+}
+
+/** The `bans` section: a BanManager with an NftablesBackend. */
+export interface BansConfig {
+  readonly mode?: 'enforce' | 'observe';
+  readonly stateFile?: string;
+  readonly table?: string;
+  readonly hooks?: ('input' | 'forward')[];
+  readonly action?: 'drop' | 'reject';
+  readonly banTime?: number;
+  readonly maxBanTime?: number;
+  readonly escalation?: boolean | { readonly factor?: number; readonly multipliers?: number[]; readonly forgetAfter?: number };
+  readonly ignore?: string[];
+  readonly ignoreSshSession?: boolean;
+  readonly ipv6Prefix?: number;
+  readonly subnet?: boolean | { readonly threshold?: number; readonly within?: number; readonly ipv4Prefix?: number; readonly ipv6Prefix?: number };
+  readonly rules?: string[];
 }
 
 const severity = oneOf(['info', 'warning', 'critical'] as const);
@@ -235,6 +254,38 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
       }),
     ),
     metrics: optional(obj({ port: required(num({ min: 0, max: 65535, integer: true })), host: optional(str()) })),
+    bans: optional(
+      obj<BansConfig>({
+        mode: optional(oneOf(['enforce', 'observe'] as const)),
+        stateFile: optional(str()),
+        table: optional(str({ pattern: /^[A-Za-z][A-Za-z0-9_]{0,14}$/, patternText: 'an nft table name (letters, digits, _; at most 15)' })),
+        hooks: optional(arr(oneOf(['input', 'forward'] as const), { min: 1 })),
+        action: optional(oneOf(['drop', 'reject'] as const)),
+        banTime: optional(duration({ min: 1000 })),
+        maxBanTime: optional(duration({ min: 1000 })),
+        escalation: optional(
+          either(
+            bool(),
+            obj({ factor: optional(num({ min: 1 })), multipliers: optional(arr(num({ min: 0 }), { min: 1 })), forgetAfter: optional(duration()) }),
+          ),
+        ),
+        ignore: optional(arr(str())),
+        ignoreSshSession: optional(bool()),
+        ipv6Prefix: optional(num({ min: 16, max: 128, integer: true })),
+        subnet: optional(
+          either(
+            bool(),
+            obj({
+              threshold: optional(num({ min: 2, integer: true })),
+              within: optional(duration({ min: 1000 })),
+              ipv4Prefix: optional(num({ min: 8, max: 31, integer: true })),
+              ipv6Prefix: optional(num({ min: 16, max: 127, integer: true })),
+            }),
+          ),
+        ),
+        rules: optional(arr(str(), { min: 1 })),
+      }),
+    ),
   },
   (value, path, issues) => {
     const names = new Set<string>();

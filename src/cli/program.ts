@@ -7,6 +7,7 @@ import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from '../core/format.js';
 import { escapeTerminal } from '../core/text.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
+import { registerBansCommand } from './commands/bans.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -63,6 +64,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--show-matches', 'print every matched line')
     .option('--show-missed', 'print every line no rule matched (fail2ban-regex --print-all-missed)')
     .option('--json', 'print one JSON report on stdout')
+    .option('--bans', 'replay the alerts through a BanManager in observe mode: who would have been banned, when, for how long')
     .action(async (file: string, opts: CheckLogCliOptions) => {
       const { checkLog } = await import('./commands/check-log.js');
       result.code = await checkLog(file, opts, ctx);
@@ -127,6 +129,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
       result.code = await quarantineRemove(id, opts, ctx);
     });
 
+  registerBansCommand(program, ctx, result);
+
   program
     .command('run')
     .summary('run the agent from a JSON config')
@@ -165,6 +169,7 @@ export interface CheckLogCliOptions {
   readonly showMatches?: boolean;
   readonly showMissed?: boolean;
   readonly json?: boolean;
+  readonly bans?: boolean;
 }
 
 /** Options of `scan`. */

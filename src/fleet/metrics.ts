@@ -86,6 +86,8 @@ export class HostwardenMetrics implements Disposable {
   readonly #retries: Counter<'channel'>;
   readonly #rotations: Counter<'component' | 'reason'>;
   readonly #errors: Counter<'component'>;
+  readonly #bans: Counter<'rule' | 'mode'>;
+  readonly #unbans: Counter<'reason' | 'mode'>;
   readonly #lastError: Gauge<'component'>;
 
   constructor(options: HostwardenMetricsOptions = {}) {
@@ -127,6 +129,8 @@ export class HostwardenMetrics implements Disposable {
       this.#gaugeFromStats('notifier_pending', 'Deliveries accepted by a Notifier and not yet delivered or given up.', 'pending');
       this.#gaugeFromStats('notifier_outbox_depth', 'Entries in a Notifier outbox still owed to a channel.', 'outboxDepth');
       this.#warnings = this.#counter('warnings_total', "'warning' events (unreadable or vanished paths, cut lines…), per component and reason.", ['component', 'reason']);
+      this.#bans = this.#counter('bans_total', 'Addresses and networks a BanManager banned (mode="observe": would have banned), per rule.', ['rule', 'mode']);
+      this.#unbans = this.#counter('unbans_total', 'Bans that ended, per reason (expired, manual, widened).', ['reason', 'mode']);
       this.#errors = this.#counter('errors_total', "'error' events, per component.", ['component']);
       this.#lastError = this.#gauge('last_error_timestamp_seconds', "Unix time of a component's last 'error' event.", ['component']);
       this.#resource = new ResourceGauges((name, help, labels) => this.#gauge(name, help, labels), clock);
@@ -219,6 +223,9 @@ export class HostwardenMetrics implements Disposable {
       failed: (event) => this.#failed.inc({ channel: channelOf(event), permanent: String(pick(event, 'permanent') === true) }),
       suppressed: (event) => this.#suppressed.inc({ channel: channelOf(event), reason: labelValue(str(pick(event, 'reason'))) }),
       retry: (event) => this.#retries.inc({ channel: channelOf(event) }),
+      // BanManager: the payload is { ban, mode } / { ban, reason, mode }.
+      ban: (event) => this.#bans.inc({ rule: labelValue(str(pick(event, 'ban', 'rule'))), mode: modeOf(event) }),
+      unban: (event) => this.#unbans.inc({ reason: labelValue(str(pick(event, 'reason'))), mode: modeOf(event) }),
       rotate: (event) => this.#rotations.inc({ component: name, reason: labelValue(str(pick(event, 'reason'))) }),
       error: (error) => {
         this.#errors.inc({ component: name });
@@ -404,4 +411,8 @@ function channelOf(event: unknown): string {
 
 function metricName(metric: Metric): string {
   return (metric as unknown as { name: string }).name;
+}
+
+function modeOf(event: unknown): string {
+  return pick(event, 'mode') === 'observe' ? 'observe' : 'enforce';
 }

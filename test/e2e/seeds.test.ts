@@ -39,6 +39,8 @@ describe('seed examples and CLI, end to end', () => {
       const lines = [...bruteForceLines({ attempts: 6 }), bruteForceLines({ attempts: 1 })[1]!.replace('for root', 'for invalid user <!channel>')];
       await appendFile(log, `${lines.join('\n')}\n`);
       await child.waitForOutput(/Authentication failure for root from 203\.0\.113\.45/);
+      // Observe mode by default: the brute force is reported as a ban, and nothing is touched.
+      await child.waitForOutput(/Would ban 203\.0\.113\.45 until .* \(sshd\.brute-force, ban #1\)/);
       await slack.waitFor((ms) => ms.some((m) => has(m, 'SSH brute force from 203.0.113.45')) && ms.some((m) => /Memory/.test(m.text)));
       for (const m of slack.messages) {
         assert.equal(m.token, 'xoxb-e2e-token');

@@ -1,6 +1,6 @@
 // The README's wiring example, kept here so `npm test` type-checks it against the real API.
 // Not run: it would watch this machine's real auth log.
-import { createLogger, type Channel, FileScanner, LogChannel, LogWatcher, Notifier, Quarantine, ResourceMonitor, SlackChannel } from '../../src/index.js';
+import { BanManager, createLogger, type Channel, FileScanner, LogChannel, LogWatcher, NftablesBackend, Notifier, Quarantine, ResourceMonitor, SlackChannel } from '../../src/index.js';
 
 export async function readmeWiring(): Promise<void> {
   const logger = createLogger({ file: '/var/log/hostwarden.json' });
@@ -12,10 +12,13 @@ export async function readmeWiring(): Promise<void> {
   const monitor = new ResourceMonitor({ interval: 10_000 });
   const quarantine = new Quarantine({ directory: '/var/lib/hostwarden/quarantine' });
   const scanner = new FileScanner({ roots: ['/home'], quarantine: { into: quarantine, minSeverity: 'critical' } });
+  const bans = new BanManager({ backend: new NftablesBackend(), stateFile: '/var/lib/hostwarden/bans.jsonl' });
 
   watcher.on('match', (m) => m.rule.tags.includes('auth-failure') && logger.warn(`failed login from ${m.fields['host']}`));
-  notifier.attach(watcher, monitor, scanner);
+  bans.attach(watcher); // bans the source of each brute-force alert
+  notifier.attach(watcher, monitor, scanner, bans);
   await notifier.start();
+  await bans.start();
   await Promise.all([watcher.start(), monitor.start()]);
   const report = await scanner.scan();
   logger.info(`scanned ${report.filesScanned} files`);

@@ -19,6 +19,8 @@ export interface CheckLogReport {
   hosts: Array<{ host: string; failures: number }>;
   users: Array<{ user: string; failures: number }>;
   alerts: Alert[];
+  /** With `--bans`: who would have been banned, when, for how long. */
+  bans?: Array<{ address: string; rule: string; since: Date; until: Date; count: number }>;
 }
 
 const TOP = 10;
@@ -100,11 +102,13 @@ export async function checkLog(file: string, opts: CheckLogCliOptions, ctx: CliC
     users: top(users).map(([user, failures]) => ({ user, failures })),
     alerts,
   };
+  if (opts.bans) report.bans = await (await import('../../response/replay.js')).replayBans(alerts);
   if (opts.json) {
     ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   }
   printReport(report, ctx, opts);
+  if (report.bans) ctx.stdout.write(`\n${(await import('../../response/replay.js')).formatReplay(report.bans)}`);
   return EXIT.ok;
 }
 

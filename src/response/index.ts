@@ -1,0 +1,11 @@
+export { BanManager, type Ban, type BanCallOptions, type BanEvent, type BanManagerEvents, type UnbanEvent, type UnbanReason } from './ban-manager.js';
+export { DEFAULT_BAN_RULES, type BanManagerOptions, type BanMode } from './ban-options.js';
+export type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
+export { NftablesBackend, type NftablesBackendOptions, type NftCounters } from './nftables-backend.js';
+export { NftCommandError } from './nft-process.js';
+export type { NftAction, NftHook } from './nft-script.js';
+export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
+export type { EscalationOptions } from './escalation.js';
+export type { SubnetOptions } from './subnet.js';
+export { replayBans, type ReplayedBan, type ReplayOptions } from './replay.js';
+export { nftablesChecks } from './doctor-checks.js';
