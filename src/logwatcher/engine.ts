@@ -2,8 +2,10 @@ import { hostname as osHostname } from 'node:os';
 import { createAlert, type Alert } from '../core/alert.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber, expectString } from '../core/validate.js';
+import { AttemptCounter } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
+import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
 import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type ThresholdSpec } from './threshold.js';
 
 /** Options of {@link RuleEngine}. */
@@ -42,6 +44,14 @@ export interface RuleEngineOptions {
    * @defaultValue inferred from `now` (see {@link ParseSyslogOptions.year})
    */
   readonly year?: number;
+  /**
+   * Raise `auth.success-after-failures` (critical, labels `host` and `user`) when an
+   * `'auth-success'` match comes from an address with counted `'auth-failure'` attempts in the
+   * window; `false` turns it off.
+   *
+   * @defaultValue `{ failures: 3, within: 600000 }`
+   */
+  readonly successAfterFailures?: SuccessAfterFailuresOptions | false;
 }
 
 /**
@@ -68,9 +78,19 @@ export interface HandleResult {
   matches: LogMatch[];
   /** Alerts raised by the line: firing ones, and resolved ones its time proved quiet. */
   alerts: Alert[];
+  /**
+   * The authentication attempts this line counted towards thresholds: usually its own match
+   * or none (a further line of an attempt already counted), sometimes earlier lines of the
+   * same connection that only now are known to be attempts or to come from an address.
+   */
+  attempts: LogMatch[];
 }
 
-const NOTHING: HandleResult = Object.freeze({ matches: Object.freeze([]) as unknown as LogMatch[], alerts: Object.freeze([]) as unknown as Alert[] });
+const NOTHING: HandleResult = Object.freeze({
+  matches: Object.freeze([]) as unknown as LogMatch[],
+  alerts: Object.freeze([]) as unknown as Alert[],
+  attempts: Object.freeze([]) as unknown as LogMatch[],
+});
 
 /**
  * The rule engine behind the LogWatcher: matches lines against rules and turns matches
@@ -90,6 +110,8 @@ export class RuleEngine {
   readonly #hostname: string;
   readonly #now: () => Date;
   readonly #out: LogMatch[] = [];
+  readonly #attempts: AttemptCounter;
+  readonly #success: SuccessAfterFailures | undefined;
 
   /** @throws {@link InvalidOptionError} naming the faulty option or rule field. */
   constructor(options: RuleEngineOptions) {
@@ -105,6 +127,8 @@ export class RuleEngine {
     // The real clock without a Date per matched line; an injected one is asked as given.
     this.#matcher = new LineMatcher(rules, now === systemNow ? Date.now : () => this.#now().getTime(), year);
     this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
+    this.#attempts = new AttemptCounter(maxKeys);
+    this.#success = successOption(options.successAfterFailures, maxKeys, this.#hostname);
     const shared = new Map<string, ThresholdSpec>();
     rules.forEach((rule, i) => {
       const alert = rule.alert ?? 'never';
@@ -135,16 +159,45 @@ export class RuleEngine {
     if (out.length !== 0) out.length = 0;
     const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
     if (n === 0) return NOTHING;
-    const result: HandleResult = { matches: [...out], alerts: [] };
+    const result: HandleResult = { matches: [...out], alerts: [], attempts: [] };
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
+    // Every match of a line shares its pid, so they share a connection.
+    const conn = this.#attempts.connection(result.matches[0] as LogMatch, t);
+    for (const match of result.matches) if (match.fields.host !== undefined) this.#attempts.address(conn, match);
     for (const match of result.matches) {
+      if (match.fields.host === undefined) this.#attempts.address(conn, match);
       const spec = this.#specs.get(match.rule);
-      if (spec === undefined) continue;
       if (spec === 'every') result.alerts.push(this.#single(match, t));
-      else this.#tracker.observe(spec, match, t, match.repeated ?? 1, result.alerts);
+      else if (spec !== undefined) {
+        for (const attempt of this.#attempts.classify(conn, match, match.rule.attempt ?? 'each')) this.#count(spec, attempt, t, conn, result);
+      }
+      if (match.rule.tags.includes('auth-success')) {
+        for (const attempt of this.#attempts.success(conn, match)) {
+          const s = this.#specs.get(attempt.rule);
+          if (s !== undefined && s !== 'every') this.#count(s, attempt, t, conn, result);
+        }
+        const alert = this.#success?.success(match, t);
+        if (alert !== undefined) result.alerts.push(alert);
+      }
+    }
+    for (const attempt of this.#attempts.release(conn)) {
+      const s = this.#specs.get(attempt.rule);
+      if (s !== undefined && s !== 'every') this.#count(s, attempt, t, undefined, result);
     }
     return result;
+  }
+
+  /** Counts one attempt towards its threshold, or holds it until its connection names the group field. */
+  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Parameters<AttemptCounter['wait']>[0] | undefined, result: HandleResult): void {
+    if (spec.groupBy !== undefined && attempt.fields[spec.groupBy] === undefined) {
+      if (conn !== undefined && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
+      return;
+    }
+    const weight = attempt.repeated ?? 1;
+    result.attempts.push(attempt);
+    this.#tracker.observe(spec, attempt, t, weight, result.alerts);
+    if (attempt.rule.tags.includes('auth-failure')) this.#success?.failure(attempt, t, weight);
   }
 
   /**
@@ -189,4 +242,14 @@ export class RuleEngine {
       evidence: [sanitizeLine(match.line)],
     });
   }
+}
+
+function successOption(value: SuccessAfterFailuresOptions | false | undefined, maxKeys: number, hostname: string): SuccessAfterFailures | undefined {
+  if (value === false) return undefined;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new InvalidOptionError('successAfterFailures', value, '{ failures?, within? } or false');
+  }
+  const failures = value?.failures === undefined ? 3 : expectNumber('successAfterFailures.failures', value.failures, { min: 1, integer: true });
+  const within = value?.within === undefined ? 600_000 : expectNumber('successAfterFailures.within', value.within, { min: 1 });
+  return new SuccessAfterFailures({ failures, within }, maxKeys, hostname);
 }

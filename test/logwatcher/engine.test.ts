@@ -39,8 +39,8 @@ describe('RuleEngine thresholds', () => {
     const a = engine.handle('Mar  3 00:17:22 web1 CRON[1]: pam_unix(cron:session): session closed for user root', { file: 'f', lineNumber: 1 });
     const b = engine.handle('', { file: 'f', lineNumber: 2 });
     assert.equal(a, b);
-    assert.deepEqual(a, { matches: [], alerts: [] });
-    assert.ok(Object.isFrozen(a.matches) && Object.isFrozen(a.alerts));
+    assert.deepEqual(a, { matches: [], alerts: [], attempts: [] });
+    assert.ok(Object.isFrozen(a.matches) && Object.isFrozen(a.alerts) && Object.isFrozen(a.attempts));
     const c = engine.handle(failed(T0), { file: 'f', lineNumber: 3 });
     assert.equal(c.matches.length, 1);
     assert.ok(!Object.isFrozen(c.matches));
@@ -147,23 +147,43 @@ describe('RuleEngine thresholds', () => {
     assert.throws(() => new RuleEngine({ rules: [...authRules, mine] }), (e: unknown) => e instanceof InvalidOptionError && e.option === `rules[${authRules.length}].alert`);
   });
 
-  it('adds up different failure rules that share an alert rule, and ignores never-counting duplicates', () => {
+  it('counts attempts, not lines: the lines of one connection add up to its attempts', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     const host = '198.51.100.77';
     const at = (m: number): string => iso(T0 + m * 1000);
+    const counted: string[] = [];
+    const feedCounting = (lines: string[]): Alert[] =>
+      lines.flatMap((line, i) => {
+        const r = engine.handle(line, { file: 'f', lineNumber: i + 1 });
+        counted.push(...r.attempts.map((a) => `${a.rule.id}@${a.pid}`));
+        return r.alerts;
+      });
     const lines = [
+      // One attempt: an invalid user's password, with PAM's helper lines and the close.
       `${at(0)} w sshd[1]: Invalid user admin from ${host} port 1`,
       `${at(1)} w sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
       `${at(2)} w sshd[1]: Failed password for invalid user admin from ${host} port 1 ssh2`,
+      // A second password on the same connection is a second attempt.
+      `${at(2)} w sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
+      `${at(2)} w sshd[1]: Failed password for invalid user admin from ${host} port 1 ssh2`,
       `${at(3)} w sshd[1]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
       `${at(4)} w sshd[1]: Connection closed by invalid user admin ${host} port 1 [preauth]`,
+      // A refused user: one attempt.
       `${at(5)} w sshd[2]: User root from ${host} not allowed because not listed in AllowUsers`,
+      // A wrong password, then the user closes: one attempt, not two.
+      `${at(6)} w sshd[3]: Failed password for root from ${host} port 2 ssh2`,
       `${at(6)} w sshd[3]: Connection closed by authenticating user root ${host} port 2 [preauth]`,
     ];
-    assert.deepEqual(feed(engine, lines), [], '4 counted failures so far');
-    const alerts = feed(engine, [`${at(7)} w sshd-session[4]: error: maximum authentication attempts exceeded for root from ${host} port 3 ssh2 [preauth]`]);
-    assert.equal(alerts.length, 1);
-    assert.match(alerts[0]?.summary ?? '', /sshd\.invalid-user, sshd\.failed-auth, sshd\.user-not-allowed, sshd\.closed-authenticating, sshd\.max-auth-tries/);
+    assert.deepEqual(feedCounting(lines), [], '4 attempts so far');
+    assert.deepEqual(counted, ['sshd.invalid-user@1', 'sshd.failed-auth@1', 'sshd.user-not-allowed@2', 'sshd.failed-auth@3']);
+    const alerts = feedCounting([
+      `${at(7)} w sshd-session[4]: Connection from ${host} port 3 on 192.0.2.1 port 22`,
+      // A host-less line takes its connection's address.
+      `${at(7)} w sshd-session[4]: Disconnecting: Too many authentication failures for root [preauth]`,
+    ]);
+    assert.equal(alerts.length, 1, 'the fifth attempt fires');
+    assert.equal(alerts[0]?.labels.host, host);
+    assert.match(alerts[0]?.summary ?? '', /sshd\.invalid-user, sshd\.failed-auth, sshd\.user-not-allowed, sshd\.too-many-failures-legacy/);
     assert.match(alerts[0]?.summary ?? '', /Users tried: admin, root/);
     assert.equal(alerts[0]?.labels.program, 'sshd-session');
   });
