@@ -63,6 +63,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--show-matches', 'print every matched line')
     .option('--show-missed', 'print every line no rule matched (fail2ban-regex --print-all-missed)')
     .option('--json', 'print one JSON report on stdout')
+    .option('--lint', 'treat <file> as your own rule patterns (JSON [{id, pattern, flags}] or one regex per line) and check each runs in linear time')
     .action(async (file: string, opts: CheckLogCliOptions) => {
       const { checkLog } = await import('./commands/check-log.js');
       result.code = await checkLog(file, opts, ctx);
@@ -162,6 +163,7 @@ export interface CheckLogCliOptions {
   readonly showMatches?: boolean;
   readonly showMissed?: boolean;
   readonly json?: boolean;
+  readonly lint?: boolean;
 }
 
 /** Options of `scan`. */

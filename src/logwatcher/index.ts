@@ -8,6 +8,7 @@
 export { authBanRules, authRules, sshProbeRules } from './auth-rules.js';
 export { sshModeRules, type SshMode } from './ssh-mode-rules.js';
 export { SUCCESS_AFTER_FAILURES, type SuccessAfterFailuresOptions } from './success-after-failures.js';
+export { checkRule, type CheckRuleOptions, type RuleCheck, type RuleCheckTiming } from './check-rule.js';
 export { RuleEngine, type HandleResult, type LineOrigin, type RuleEngineOptions } from './engine.js';
 export { matchFile, matchLines, type MatchFileOptions, type MatchLinesOptions } from './match-file.js';
 export { defineRule, type AttemptRole, type LogMatch, type LogRule, type RuleAlert, type RuleThreshold } from './rule.js';
