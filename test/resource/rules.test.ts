@@ -28,7 +28,7 @@ async function harness(options: Omit<ResourceMonitorOptions, 'source'>) {
 const summary = (alerts: readonly Alert[]) => alerts.map((a) => `${a.status} ${a.rule}${a.labels['mount'] ? ` ${a.labels['mount']}` : ''}`);
 
 describe('ResourceMonitor rules (injected source, fake timers)', () => {
-  beforeEach(() => mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_700_000_000_000 }));
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_700_000_000_000 }));
   afterEach(() => mock.timers.reset());
 
   it('samples on the interval and stamps time, hostname and scope', async () => {
@@ -344,7 +344,7 @@ describe('ResourceMonitor options', () => {
   });
 
   it('skips a tick while the previous sample is still running', async () => {
-    mock.timers.enable({ apis: ['setInterval'] });
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     try {
       let release: () => void = () => {};
       const source = new ScriptedSource();
