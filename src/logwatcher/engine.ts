@@ -2,6 +2,8 @@ import { hostname as osHostname } from 'node:os';
 import { createAlert, type Alert } from '../core/alert.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber, expectString } from '../core/validate.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { AttemptCounter } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
@@ -19,12 +21,12 @@ export interface RuleEngineOptions {
    */
   readonly hostname?: string;
   /**
-   * The clock: the time of lines without a timestamp, and the reference for the year of
-   * RFC 3164 timestamps.
+   * The clock (ms since the epoch): the time of lines without a timestamp, and the
+   * reference for the year of RFC 3164 timestamps.
    *
-   * @defaultValue `() => new Date()`
+   * @defaultValue {@link systemClock}
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
   /**
    * How many of the latest lines an alert carries as evidence.
    *
@@ -54,13 +56,8 @@ export interface RuleEngineOptions {
   readonly successAfterFailures?: SuccessAfterFailuresOptions | false;
 }
 
-/**
- * The default `now`: the system clock. Recognised by identity so the hot path can read
- * `Date.now()` instead of allocating a Date.
- *
- * @internal
- */
-export const systemNow = (): Date => new Date();
+
+const ENGINE_KEYS = ['rules', 'hostname', 'clock', 'maxEvidence', 'maxKeys', 'year', 'successAfterFailures'] as const;
 
 /** Where a line handed to {@link RuleEngine.handle} came from. */
 export interface LineOrigin {
@@ -108,7 +105,7 @@ export class RuleEngine {
   readonly #tracker: ThresholdTracker;
   readonly #specs = new Map<LogRule, ThresholdSpec | 'every'>();
   readonly #hostname: string;
-  readonly #now: () => Date;
+  readonly #clock: Clock;
   readonly #out: LogMatch[] = [];
   readonly #attempts: AttemptCounter;
   readonly #success: SuccessAfterFailures | undefined;
@@ -116,16 +113,14 @@ export class RuleEngine {
   /** @throws {@link InvalidOptionError} naming the faulty option or rule field. */
   constructor(options: RuleEngineOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('RuleEngine', options, ENGINE_KEYS);
     const rules = validateRules(options.rules);
-    const now = options.now ?? systemNow;
-    if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning a Date');
-    this.#now = now;
+    this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
     this.#hostname = options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname);
     const maxEvidence = options.maxEvidence === undefined ? 10 : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true });
     const maxKeys = options.maxKeys === undefined ? 100_000 : expectNumber('maxKeys', options.maxKeys, { min: 1, integer: true });
     const year = options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true });
-    // The real clock without a Date per matched line; an injected one is asked as given.
-    this.#matcher = new LineMatcher(rules, now === systemNow ? Date.now : () => this.#now().getTime(), year);
+    this.#matcher = new LineMatcher(rules, this.#clock, year);
     this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
     this.#attempts = new AttemptCounter(maxKeys);
     this.#success = successOption(options.successAfterFailures, maxKeys, this.#hostname);
@@ -204,9 +199,9 @@ export class RuleEngine {
    * Resolved alerts for firing keys with no match for their `resolveAfter` window before
    * `now`, and forgets idle keys. The LogWatcher calls it on a timer.
    */
-  sweep(now: Date = this.#now()): Alert[] {
+  sweep(now: number = this.#clock()): Alert[] {
     const alerts: Alert[] = [];
-    this.#tracker.sweep(now.getTime(), alerts, true);
+    this.#tracker.sweep(now, alerts, true);
     return alerts;
   }
 

@@ -4,7 +4,10 @@ import { InvalidOptionError } from '../core/errors.js';
 import { expectArray, expectBoolean, expectNumber, expectOneOf, expectString } from '../core/validate.js';
 import { validateRules, type LogRule } from './rule.js';
 import { authRules } from './auth-rules.js';
-import { systemNow } from './engine.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { checkSharedOptions, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
+import type { SuccessAfterFailuresOptions } from './success-after-failures.js';
+import type { RuleEngineOptions } from './engine.js';
 import type { JournalOptions, ResolvedJournal } from './journal.js';
 
 /** Options of {@link LogWatcher}. */
@@ -85,11 +88,16 @@ export interface LogWatcherOptions extends ComponentOptions {
    */
   readonly hostname?: string;
   /**
-   * The clock: the time of lines without a timestamp, the reference for resolving quiet
-   * alerts, and what `rotateGrace` is measured with.
-   * @defaultValue `() => new Date()`
+   * How often (ms) a watched path that does not exist (or a glob that matches nothing) is
+   * reported again as a `file-missing` warning while it stays missing.
+   * @defaultValue `300000` (5 minutes)
    */
-  readonly now?: () => Date;
+  readonly missingWarningInterval?: number;
+  /**
+   * The `auth.success-after-failures` detection (see {@link RuleEngineOptions.successAfterFailures}); `false` turns it off.
+   * @defaultValue `{ failures: 3, within: 600000 }`
+   */
+  readonly successAfterFailures?: SuccessAfterFailuresOptions | false;
   /**
    * How many lines an alert carries as evidence.
    * @defaultValue `10`
@@ -117,14 +125,40 @@ export interface ResolvedOptions {
   readonly sweepInterval: number;
   readonly watch: boolean;
   readonly hostname: string;
-  readonly now: () => Date;
+  readonly clock: Clock;
+  readonly missingWarningInterval: number;
+  readonly successAfterFailures: SuccessAfterFailuresOptions | false | undefined;
   readonly maxEvidence: number | undefined;
   readonly cwd: string;
 }
 
 /** Validates the options and fills defaults, once. @internal */
+/** Every option LogWatcher knows: anything else is a typo, reported with a "did you mean". */
+const KNOWN_KEYS = [
+  ...SHARED_OPTION_KEYS,
+  'files',
+  'rules',
+  'startAt',
+  'stateFile',
+  'journal',
+  'pollInterval',
+  'rescanInterval',
+  'rotateGrace',
+  'maxLineLength',
+  'checkpointInterval',
+  'sweepInterval',
+  'watch',
+  'hostname',
+  'missingWarningInterval',
+  'successAfterFailures',
+  'maxEvidence',
+  'cwd',
+] as const;
+
 export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  rejectUnknownKeys('LogWatcher', options, KNOWN_KEYS);
+  checkSharedOptions(options);
   const filesRaw = options.files ?? [];
   const files = (typeof filesRaw === 'string' ? [filesRaw] : expectArray('files', filesRaw)).map((f, i) => expectString(`files[${i}]`, f));
   const journal = resolveJournal(options.journal ?? false);
@@ -133,7 +167,6 @@ export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
   }
   const num = (name: keyof LogWatcherOptions, fallback: number, min: number, max = 2 ** 31 - 1): number =>
     options[name] === undefined ? fallback : expectNumber(name, options[name], { min, max, integer: true });
-  if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidOptionError('now', options.now, 'a function returning a Date');
   return Object.freeze({
     files: Object.freeze(files),
     rules: options.rules === undefined ? authRules : Object.freeze([...validateRules(options.rules)]),
@@ -148,7 +181,9 @@ export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
     sweepInterval: num('sweepInterval', 10_000, 10),
     watch: options.watch === undefined ? true : expectBoolean('watch', options.watch),
     hostname: options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname),
-    now: options.now ?? systemNow,
+    clock: options.clock ?? systemClock,
+    missingWarningInterval: num('missingWarningInterval', 300_000, 10),
+    successAfterFailures: options.successAfterFailures,
     maxEvidence: options.maxEvidence === undefined ? undefined : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true }),
     cwd: options.cwd === undefined ? process.cwd() : expectString('cwd', options.cwd),
   });

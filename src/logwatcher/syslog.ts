@@ -34,15 +34,16 @@ export interface ParseSyslogOptions {
   /**
    * The year of RFC 3164 timestamps, which carry none.
    *
-   * @defaultValue inferred from `now`: the latest year that does not put the line more than 7 days after `now`
+   * @defaultValue inferred from `clock`: the latest year that does not put the line more than 7 days after `now`
    */
   readonly year?: number;
   /**
-   * The reference time for year inference (a December line read in January belongs to last year).
+   * The clock (ms since the epoch) for year inference: a December line read in January
+   * belongs to last year.
    *
-   * @defaultValue the current time
+   * @defaultValue `Date.now`
    */
-  readonly now?: Date;
+  readonly clock?: () => number;
 }
 
 // Timestamp kinds, indexes into FORMATS (numbers keep the hot path free of string compares).
@@ -142,7 +143,7 @@ export function parseSyslogLine(line: string, options: ParseSyslogOptions = {}):
   scanPrefix(line, scan);
   const out: SyslogLine = { message: line.slice(skipMessagePrefix(line, scan.msgStart)) };
   out.format = scan.rfc5424 ? 'rfc5424' : (FORMATS[scan.kind] ?? 'none');
-  const ms = timeOf(scan, line, options.now?.getTime() ?? Date.now(), options.year);
+  const ms = timeOf(scan, line, options.clock?.() ?? Date.now(), options.year);
   if (!Number.isNaN(ms)) out.time = new Date(ms);
   if (scan.hostStart >= 0) out.hostname = line.slice(scan.hostStart, scan.hostEnd);
   if (scan.progStart >= 0) out.program = line.slice(scan.progStart, scan.progEnd);

@@ -1,4 +1,6 @@
 import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
+import { formatDuration } from '../core/format.js';
+import { safeText } from '../core/text.js';
 import type { Severity } from '../core/severity.js';
 import type { LogMatch, LogRule, RuleThreshold } from './rule.js';
 
@@ -243,42 +245,13 @@ function renderTitle(spec: ThresholdSpec, state: KeyState, match: LogMatch, coun
 }
 
 /**
- * `600000` → `10m`: the largest unit that divides the duration exactly.
- *
- * @internal
- */
-export function formatDuration(ms: number): string {
-  const units: [number, string][] = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-    [1000, 's'],
-  ];
-  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return ms >= 1000 ? `${Math.round(ms / 100) / 10}s` : `${ms}ms`;
-}
-
-// C0/C1 controls, line and paragraph separators, and bidirectional overrides can forge
-// or hide text wherever an alert is shown; they come from attacker-chosen user names.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const HAS_UNSAFE = new RegExp(UNSAFE.source);
-
-function escapeChar(ch: string): string {
-  const code = ch.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
-/**
- * A field value made safe to show: unsafe characters escaped, length capped.
+ * A field value made safe to show: control, bidi and zero-width characters escaped (core
+ * safeText, one line), length capped.
  *
  * @internal
  */
 export function sanitizeValue(value: string, max = 200): string {
-  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  // Nearly every value (an address, a user name) is plain: a native test is much cheaper
-  // than replace(), and than a character loop in JavaScript.
-  return HAS_UNSAFE.test(cut) ? cut.replace(UNSAFE, escapeChar) : cut;
+  return safeText(value, { singleLine: true, max: max + 1 });
 }
 
 /**
@@ -298,3 +271,5 @@ function evidenceText(line: string): string {
 export function sanitizeLine(line: string): string {
   return sanitizeValue(line, 1000);
 }
+
+export { formatDuration };

@@ -99,7 +99,7 @@ test('restart after delete+recreate while stopped, the new file reusing the inod
   assert.equal((await stat(file)).ino, before.ino);
   const h = await session(t, { files: [file], stateFile }, 3);
   assert.deepEqual(h.lines, numbered('generation two, longer lines', 1, 3));
-  assert.ok(h.warnings.some((w) => w.kind === 'rotated-lost'), 'the lost generation is reported');
+  assert.ok(h.warnings.some((w) => w.code === 'rotated-lost'), 'the lost generation is reported');
 
   await unlink(file);
   await writeFile(file, text(numbered('gen3', 1, 2)));
@@ -153,7 +153,7 @@ test('a corrupt state file is reported, kept aside, and reading falls back to st
     await h.waitLines(2);
     await h.watcher.stop();
     assert.deepEqual(h.lines, numbered('x', 1, 2));
-    assert.equal(h.warnings[0]?.kind, 'state-discarded');
+    assert.equal(h.warnings[0]?.code, 'state-discarded');
     assert.deepEqual(h.errors, []);
     assert.equal(await readFile(`${stateFile}.corrupt`, 'utf8'), garbage);
     // The state written afterwards is sound again.

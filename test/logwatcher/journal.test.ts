@@ -172,8 +172,8 @@ test('a huge journal message is cut to maxLineLength and reported', { skip }, as
   await h.waitLines(2);
   assert.equal(Buffer.byteLength(h.lines[0] ?? ''), 1024);
   assert.match(h.lines[1] ?? '', /203\.0\.113\.10/);
-  const cut = h.warnings.find((w) => w.kind === 'line-truncated');
-  assert.equal(cut?.file, 'journal');
+  const cut = h.warnings.find((w) => w.code === 'line-truncated');
+  assert.equal(cut?.path, 'journal');
   assert.equal(cut?.lineNumber, 1);
 });
 
@@ -185,7 +185,7 @@ test("journalctl's complaints on stderr become warnings", async (t) => {
   const h = harness(t, { files: [], journal: { journalctl: fake } });
   await h.watcher.start();
   await h.until(() => h.warnings.length > 0, 'the warning');
-  assert.equal(h.warnings[0]?.kind, 'unreadable');
+  assert.equal(h.warnings[0]?.code, 'unreadable');
   assert.match(h.warnings[0]?.message ?? '', /insufficient permissions/);
   await h.watcher.stop();
   assert.deepEqual(h.errors, [], 'stopping journalctl is not an error');
