@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { checkSharedOptions, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
 import type { SuccessAfterFailuresOptions } from './success-after-failures.js';
 import type { RuleEngineOptions } from './engine.js';
-import type { JournalOptions, ResolvedJournal } from './journal.js';
+import { DEFAULT_JOURNAL_MATCHES, type JournalOptions, type ResolvedJournal } from './journal.js';
 
 /** Options of {@link LogWatcher}. */
 export interface LogWatcherOptions extends ComponentOptions {
@@ -193,7 +193,8 @@ function resolveJournal(value: boolean | JournalOptions): ResolvedJournal | unde
   if (value === false) return undefined;
   if (value === true) value = {};
   if (typeof value !== 'object' || value === null) throw new InvalidOptionError('journal', value, 'a boolean or JournalOptions');
-  const matches = value.matches === undefined ? ['SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'] : expectArray('journal.matches', value.matches).map((m, i) => {
+  rejectUnknownKeys('LogWatcher journal', value, ['matches', 'programFrom', 'journalctl', 'files', 'directory', 'label', 'restartDelay']);
+  const matches = value.matches === undefined ? DEFAULT_JOURNAL_MATCHES : expectArray('journal.matches', value.matches).map((m, i) => {
     const match = expectString(`journal.matches[${i}]`, m);
     if (match !== '+' && !/^[A-Z0-9_]+=/.test(match) && !match.startsWith('/')) {
       throw new InvalidOptionError(`journal.matches[${i}]`, m, "a journalctl match: 'FIELD=value', '+' or an absolute path");
@@ -201,7 +202,8 @@ function resolveJournal(value: boolean | JournalOptions): ResolvedJournal | unde
     return match;
   });
   return Object.freeze({
-    matches: Object.freeze(matches),
+    matches: Object.freeze([...matches]),
+    programFrom: value.programFrom === undefined ? '_COMM' : expectOneOf('journal.programFrom', value.programFrom, ['_COMM', 'SYSLOG_IDENTIFIER'] as const),
     journalctl: value.journalctl === undefined ? 'journalctl' : expectString('journal.journalctl', value.journalctl),
     files: Object.freeze((value.files === undefined ? [] : expectArray('journal.files', value.files)).map((f, i) => expectString(`journal.files[${i}]`, f))),
     directory: value.directory === undefined ? undefined : expectString('journal.directory', value.directory),
