@@ -22,13 +22,13 @@ const AUTH_TAIL = String.raw`${ON_PORT}${PROTO}${PREAUTH}(?:: .*)?`;
 const USER_FROM_HOST = String.raw`(?<user>\S+|[^:]*) from ${HOST}${AUTH_TAIL}$`;
 
 /**
- * `logname= uid= euid= tty= ruser=<R> rhost=<H> [user=<U>]`, PAM's failure items. R and U may
- * be attacker-chosen (sshd passes the attempted name; pam_sss logs unknown names with spaces):
- * the address is the first `rhost=` value that is followed by ` user=`, ` [preauth]` or the
- * end of the line, so neither R (which would have to be followed by another `rhost=`) nor U
- * (which comes after the address) can move it.
+ * `logname= uid= euid= tty= ruser=<R> rhost=<H> [user=<U>]`, PAM's failure items. R and U
+ * may be attacker-chosen (the attempted name; pam_sss logs unknown names with spaces), and PAM
+ * writes exactly one ` rhost=`: a line where R or U contains another reads two ways (either
+ * could be the real one), so it yields no address at all rather than possibly a forged one.
+ * Spaces and anything else in R and U are fine.
  */
-export const PAM_ITEMS = String.raw`(?: logname=\S*)?(?: +uid=\d*)?(?: +euid=\d*)?(?: +tty=\S*)? +ruser=(?<ruser>.*?) +rhost=(?:${HOST})?(?: +user=(?<user>.*?))?${PREAUTH}\s*$`;
+export const PAM_ITEMS = String.raw`(?: logname=\S*)?(?: +uid=\d*)?(?: +euid=\d*)?(?: +tty=\S*)? +ruser=(?<ruser>(?:(?! rhost=).)*?) +rhost=(?:${HOST})?(?: +user=(?<user>(?:(?! rhost=).)*?))?${PREAUTH}\s*$`;
 
 /** The lines of fail2ban's `normal` sshd mode, and the lines that give a connection its address. */
 export const sshdRules: readonly LogRule[] = Object.freeze([
