@@ -33,7 +33,7 @@ interface KeyState {
 }
 
 /** Most distinct user names listed in a summary. */
-const MAX_USERS = 10;
+const MAX_USERS = 20;
 
 /** @internal */
 export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
@@ -186,10 +186,12 @@ export class ThresholdTracker {
     const { spec } = state;
     const labels: Record<string, string> = {};
     if (spec.groupBy !== undefined) labels[spec.groupBy] = sanitizeValue(state.group);
-    for (const name of ['host', 'user'] as const) {
-      const value = match.fields[name];
-      if (value !== undefined && labels[name] === undefined) labels[name] = sanitizeValue(value);
-    }
+    const host = match.fields.host;
+    if (host !== undefined && labels.host === undefined) labels.host = sanitizeValue(host);
+    // Every user tried (bounded), not the one of the line that crossed the threshold:
+    // `user` when there was exactly one, `users` always when there were any.
+    if (labels.user === undefined && state.users.size === 1) labels.user = sanitizeValue([...state.users][0] as string);
+    if (state.users.size > 0) labels.users = [...state.users].map((u) => sanitizeValue(u, 64)).join(', ') + (state.users.size >= MAX_USERS ? ', …' : '');
     if (match.program !== undefined) labels.program = sanitizeValue(match.program);
     return createAlert({
       source: 'log',

@@ -236,7 +236,7 @@ test('a journal cursor the journal does not know is dropped; reading falls back 
   const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p)) as string;
   const journalFile = join(dir, 'j.journal');
   const made = spawnSync(journalRemote, [`--output=${journalFile}`, '-'], {
-    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
+    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_COMM=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
   });
   assert.equal(made.status, 0, String(made.stderr));
   const stateFile = join(dir, 'state.json');

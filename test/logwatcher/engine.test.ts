@@ -28,7 +28,7 @@ describe('RuleEngine thresholds', () => {
     assert.equal(alert.title, 'SSH brute force from 203.0.113.5 (5 failures in 10m)');
     assert.equal(alert.hostname, 'web1');
     assert.equal(alert.time.getTime(), T0 + 4 * 60_000);
-    assert.deepEqual(alert.labels, { host: '203.0.113.5', user: 'root', program: 'sshd' });
+    assert.deepEqual(alert.labels, { host: '203.0.113.5', user: 'root', users: 'root', program: 'sshd' });
     assert.equal(alert.evidence?.length, 5);
     // The attack goes on: absorbed, no second firing alert.
     assert.deepEqual(feed(engine, [5, 6, 7, 8].map((m) => failed(T0 + m * 60_000))), []);
@@ -274,3 +274,44 @@ describe('RuleEngine thresholds', () => {
   });
 });
 
+
+describe('RuleEngine: success after failures, users tried', () => {
+  const line = (t: number, msg: string, pid = 1): string => `${new Date(T0 + t * 1000).toISOString()} w sshd[${pid}]: ${msg}`;
+
+  it('the brute-force alert lists every user tried, not the last one', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const users = ['root', 'admin', 'oracle', 'test', 'ubuntu'];
+    const alerts = users.flatMap((u, i) => engine.handle(line(i, `Failed password for invalid user ${u} from 198.51.100.9 port ${i} ssh2`, 10 + i), { file: 'f', lineNumber: i + 1 }).alerts);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]?.labels.users, 'root, admin, oracle, test, ubuntu');
+    assert.equal(alerts[0]?.labels.user, undefined, 'no single user to name');
+    assert.equal(alerts[0]?.labels.host, '198.51.100.9');
+  });
+
+  it('a login from an address with failures in the window raises auth.success-after-failures, each time anew', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const host = '198.51.100.20';
+    const feedAll = (lines: string[]): Alert[] => lines.flatMap((l, i) => engine.handle(l, { file: 'f', lineNumber: i + 1 }).alerts);
+    // Two failures and a login: everyday typos, no alert (the default needs 3).
+    assert.deepEqual(feedAll([line(0, `Failed password for bob from ${host} port 1 ssh2`, 1), line(1, `Failed password for bob from ${host} port 2 ssh2`, 2), line(2, `Accepted password for bob from ${host} port 3 ssh2`, 3)]), []);
+    const alerts = feedAll([line(10, `Failed password for root from ${host} port 4 ssh2`, 4), line(11, `Accepted password for alice from ${host} port 5 ssh2`, 5)]);
+    const [alert] = alerts.filter((a) => a.rule === 'auth.success-after-failures');
+    assert.ok(alert, 'three failures within 10 minutes, then a login');
+    assert.equal(alert.severity, 'critical');
+    assert.deepEqual({ host: alert.labels.host, user: alert.labels.user }, { host, user: 'alice' });
+    assert.equal(alert.evidence?.length, 4, 'the three failures and the login');
+    assert.match(alert.evidence?.[3] ?? '', /Accepted password for alice/);
+    // A later break-in from the same address is a new event with its own key.
+    const again = feedAll([1, 2, 3].map((n) => line(20 + n, `Failed password for root from ${host} port ${10 + n} ssh2`, 10 + n)).concat(line(30, `Accepted password for root from ${host} port 20 ssh2`, 20)));
+    const second = again.find((a) => a.rule === 'auth.success-after-failures');
+    assert.ok(second);
+    assert.notEqual(second.key, alert.key);
+    // Off when asked; outside the window, nothing.
+    const off = new RuleEngine({ rules: authRules, hostname: 'h', successAfterFailures: false });
+    const lines = [0, 1, 2].map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 40 + n)).concat(line(3, `Accepted password for root from ${host} port 9 ssh2`, 49));
+    assert.deepEqual(lines.flatMap((l, i) => off.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'), []);
+    const late = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const lateLines = [0, 1, 2].map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 50 + n)).concat(line(700, `Accepted password for root from ${host} port 9 ssh2`, 59));
+    assert.deepEqual(lateLines.flatMap((l, i) => late.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'), []);
+  });
+});
