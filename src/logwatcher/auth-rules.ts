@@ -1,4 +1,4 @@
-import { HOST, LOGIN_BRUTE_FORCE, PAM_BRUTE_FORCE, PREAUTH, re, rule, SSH_SCAN, SSHD, SU_BRUTE_FORCE } from './rule-parts.js';
+import { HOST, LOGIN_BRUTE_FORCE, PAM_BRUTE_FORCE, re, rule, SSH_SCAN, SSHD, SU_BRUTE_FORCE } from './rule-parts.js';
 import type { LogRule } from './rule.js';
 import { PAM_ITEMS, sshdRules } from './ssh-rules.js';
 

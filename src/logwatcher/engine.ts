@@ -4,11 +4,11 @@ import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber, expectString } from '../core/validate.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
-import { AttemptCounter } from './attempts.js';
+import { AttemptCounter, type Connection } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
 import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
-import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type ThresholdSpec } from './threshold.js';
+import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type FailureRecord, type ThresholdSpec } from './threshold.js';
 
 /** Options of {@link RuleEngine}. */
 export interface RuleEngineOptions {
@@ -109,6 +109,8 @@ export class RuleEngine {
   readonly #out: LogMatch[] = [];
   readonly #attempts: AttemptCounter;
   readonly #success: SuccessAfterFailures | undefined;
+  /** Alert rules counting auth-failure attempts per `host`: where success-after-failures looks. */
+  readonly #hostRules = new Set<string>();
 
   /** @throws {@link InvalidOptionError} naming the faulty option or rule field. */
   constructor(options: RuleEngineOptions) {
@@ -122,8 +124,10 @@ export class RuleEngine {
     const year = options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true });
     this.#matcher = new LineMatcher(rules, this.#clock, year);
     this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
-    this.#attempts = new AttemptCounter(maxKeys);
-    this.#success = successOption(options.successAfterFailures, maxKeys, this.#hostname);
+    // Connections are short-lived (LoginGraceTime): a few thousand are open at once even
+    // under attack, so remembering the latest 16 384 is plenty and keeps memory small.
+    this.#attempts = new AttemptCounter(Math.min(maxKeys, 16_384));
+    this.#success = successOption(options.successAfterFailures, this.#hostname);
     const shared = new Map<string, ThresholdSpec>();
     rules.forEach((rule, i) => {
       const alert = rule.alert ?? 'never';
@@ -137,6 +141,7 @@ export class RuleEngine {
           throw new InvalidOptionError(`rules[${i}].alert`, alert, `the same count, within, groupBy and resolveAfter as the other rules raising '${spec.alertRule}'`);
         }
         this.#specs.set(rule, spec);
+        if (spec.groupBy === 'host' && rule.tags.includes('auth-failure')) this.#hostRules.add(spec.alertRule);
       }
     });
   }
@@ -158,7 +163,11 @@ export class RuleEngine {
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
     // Every match of a line shares its pid, so they share a connection.
-    const conn = this.#attempts.connection(result.matches[0] as LogMatch, t);
+    // A connection is remembered once a line counts, opens it, or lacks an address; a
+    // line that only names the address (a close) updates a known one.
+    let create = false;
+    for (const m of result.matches) if (this.#specs.has(m.rule) || m.rule.tags.includes('auth-failure') || m.rule.tags.includes('ssh-connection-open')) create = true;
+    const conn = this.#attempts.connection(result.matches[0] as LogMatch, t, create);
     for (const match of result.matches) if (match.fields.host !== undefined) this.#attempts.address(conn, match);
     for (const match of result.matches) {
       if (match.fields.host === undefined) this.#attempts.address(conn, match);
@@ -172,7 +181,8 @@ export class RuleEngine {
           const s = this.#specs.get(attempt.rule);
           if (s !== undefined && s !== 'every') this.#count(s, attempt, t, conn, result);
         }
-        const alert = this.#success?.success(match, t);
+        const host = match.fields.host;
+        const alert = host === undefined || this.#success === undefined ? undefined : this.#success.success(match, t, this.#failuresOf(host));
         if (alert !== undefined) result.alerts.push(alert);
       }
     }
@@ -183,8 +193,18 @@ export class RuleEngine {
     return result;
   }
 
+  /** What the per-address thresholds of auth-failure rules have counted for `host`. */
+  #failuresOf(host: string): FailureRecord[] {
+    const out: FailureRecord[] = [];
+    for (const rule of this.#hostRules) {
+      const r = this.#tracker.peek(rule, host);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
   /** Counts one attempt towards its threshold, or holds it until its connection names the group field. */
-  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Parameters<AttemptCounter['wait']>[0] | undefined, result: HandleResult): void {
+  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Connection | undefined, result: HandleResult): void {
     if (spec.groupBy !== undefined && attempt.fields[spec.groupBy] === undefined) {
       if (conn !== undefined && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
       return;
@@ -192,7 +212,6 @@ export class RuleEngine {
     const weight = attempt.repeated ?? 1;
     result.attempts.push(attempt);
     this.#tracker.observe(spec, attempt, t, weight, result.alerts);
-    if (attempt.rule.tags.includes('auth-failure')) this.#success?.failure(attempt, t, weight);
   }
 
   /**
@@ -239,12 +258,12 @@ export class RuleEngine {
   }
 }
 
-function successOption(value: SuccessAfterFailuresOptions | false | undefined, maxKeys: number, hostname: string): SuccessAfterFailures | undefined {
+function successOption(value: SuccessAfterFailuresOptions | false | undefined, hostname: string): SuccessAfterFailures | undefined {
   if (value === false) return undefined;
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
     throw new InvalidOptionError('successAfterFailures', value, '{ failures?, within? } or false');
   }
   const failures = value?.failures === undefined ? 3 : expectNumber('successAfterFailures.failures', value.failures, { min: 1, integer: true });
   const within = value?.within === undefined ? 600_000 : expectNumber('successAfterFailures.within', value.within, { min: 1 });
-  return new SuccessAfterFailures({ failures, within }, maxKeys, hostname);
+  return new SuccessAfterFailures({ failures, within }, hostname);
 }

@@ -59,7 +59,7 @@ export const sshDdosRules: readonly LogRule[] = Object.freeze([
     id: 'sshd.ddos.server-log',
     description: 'Connection details of patched sshd builds (`SSH: Server;Ltype:`): names the address',
     severity: 'info',
-    tags: ['ssh', 'ssh-connection'],
+    tags: ['ssh', 'ssh-connection', 'ssh-connection-open'],
     programs: SSHD,
     prefilter: 'SSH: Server;Ltype: ',
     pattern: re(String.raw`^SSH: Server;Ltype: (?:Authname|Version|Kex);Remote: ${HOST}-\d+;[A-Z]\w+:`),

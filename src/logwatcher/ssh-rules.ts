@@ -3,7 +3,7 @@
 // writes itself; where attacker text (a user name, a key ID, a client message) stands next to
 // the address, the pattern says which side it is on (see docs/logwatcher-rules.md), and no
 // pattern nests quantifiers, so each runs in time linear in the line (proven by a test).
-import { HOST, INVALID, ON_PORT, OPT_PORT, PREAUTH, PROTO, re, rule, SSH_BRUTE_FORCE, SSHD } from './rule-parts.js';
+import { HOST, INVALID, ON_PORT, PREAUTH, PROTO, re, rule, SSH_BRUTE_FORCE, SSHD } from './rule-parts.js';
 import type { LogRule } from './rule.js';
 
 /** The tail after the address of a `Failed`/`Accepted` line: port, protocol, and `: <key info>`. */
@@ -272,7 +272,7 @@ export const sshdRules: readonly LogRule[] = Object.freeze([
     id: 'sshd.connection',
     description: 'SSH connection opened (LogLevel VERBOSE): names the address of the lines that follow',
     severity: 'info',
-    tags: ['ssh', 'ssh-connection'],
+    tags: ['ssh', 'ssh-connection', 'ssh-connection-open'],
     programs: SSHD,
     prefilter: 'Connection from ',
     pattern: re(String.raw`^Connection from ${HOST} port \d+(?: on \S+ port \d+)?(?: rdomain .*)?$`),

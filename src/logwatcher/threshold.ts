@@ -32,6 +32,19 @@ interface KeyState {
   firing: Alert | undefined;
 }
 
+/** A key's counted failures, as {@link ThresholdTracker.peek} shows them. @internal */
+export interface FailureRecord {
+  /** Times of the latest counted matches (not extended while the alert fires). */
+  readonly times: readonly number[];
+  readonly firing: boolean;
+  readonly last: number;
+  /** The latest lines (raw, capped). */
+  readonly evidence: readonly string[];
+  readonly users: ReadonlySet<string>;
+  /** The threshold's count. */
+  readonly count: number;
+}
+
 /** Most distinct user names listed in a summary. */
 const MAX_USERS = 20;
 
@@ -158,6 +171,16 @@ export class ThresholdTracker {
     }
     this.#nextDeadline = next;
     this.#prune(t, alerts);
+  }
+
+  /**
+   * What a key has counted: for auth.success-after-failures, which asks about an address's
+   * recent failures without keeping a second record of them.
+   */
+  peek(alertRule: string, group: string): FailureRecord | undefined {
+    const state = this.#keys.get(`log:${alertRule}:${sanitizeValue(group)}`);
+    if (state === undefined) return undefined;
+    return { times: state.times, firing: state.firing !== undefined, last: state.last, evidence: state.evidence, users: state.users, count: state.spec.count };
   }
 
   /** The time the next firing alert may resolve at, or +Infinity. */
