@@ -1,8 +1,10 @@
 import type { BigIntStatsFs } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { schedule, type Clock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
+import { formatDuration } from '../core/format.js';
 import {
   cgroupCpuDelta,
   cgroupMemory,
@@ -20,6 +22,10 @@ import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat,
 import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
 
 const LIMITS_REFRESH_MS = 60_000;
+// The mount table changes rarely; re-reading it every sample was one of five thread-pool
+// round trips per sample (the bulk of a sample's CPU). It is re-read after this long, and
+// at the next sample after any statfs failure (a mount that went away).
+const MOUNTS_REFRESH_MS = 30_000;
 
 /** Which mounts the samplers measure. */
 export interface MountFilterOptions {
@@ -58,8 +64,11 @@ export interface ProcfsSampleSourceOptions {
   readonly statfsTimeout?: number;
   /** Read cgroup files. @defaultValue `true` */
   readonly cgroup?: boolean;
-  /** A monotonic clock in ms for CPU windows. @defaultValue `performance.now` */
-  readonly now?: () => number;
+  /**
+   * The clock for CPU windows, in ms; only differences matter, so the default is
+   * monotonic. @defaultValue `performance.now`
+   */
+  readonly clock?: Clock;
   /** Replaces `fs.promises.statfs` (tests simulate a hung mount with it). @internal */
   readonly statfs?: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
 }
@@ -93,7 +102,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #pendingStatfs = new Map<string, number>();
   readonly #files = new ProcFiles();
   readonly #paths = new Map<string, string>();
-  #mounts: { text: string; selected: MountEntry[] } | undefined;
+  #mounts: { text: string; selected: MountEntry[]; at: number } | undefined;
+  #mountsStale = false;
   readonly #readText = (path: string): Promise<string> => this.#files.read(path);
   #limits: { memory: number | null; cpus: number | null; at: number } | undefined;
 
@@ -109,8 +119,9 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#perCore = options.perCore ?? false;
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
-    this.#now = options.now ?? (() => performance.now());
-    this.#statfsCall = options.statfs ?? statfs;
+    this.#now = options.clock ?? (() => performance.now());
+    // The callback API: one promise per call instead of fs/promises' extra layers.
+    this.#statfsCall = options.statfs ?? ((path, opts) => new Promise((resolve, reject) => statfs(path, opts, (error, stats) => (error ? reject(error) : resolve(stats)))));
   }
 
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
@@ -141,7 +152,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       this.#readStat(),
       this.#read('meminfo').then((t) => parseMeminfo(t, this.#path('meminfo'))),
       this.#read('loadavg'),
-      this.#readDisks(errors),
+      this.#readDisks(at, errors),
       limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
       limited ? readCgroupMemoryUsage(limited, this.#readText) : Promise.resolve(null),
     ]);
@@ -208,12 +219,16 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     return parseProcStat(await this.#read('stat'), this.#path('stat'));
   }
 
-  // The mount table is read every sample (mounts come and go) but parsed only when its
-  // text changed, which it rarely does.
-  async #selectedMounts(): Promise<MountEntry[]> {
+  // The mount table is re-read every MOUNTS_REFRESH_MS (or after a statfs failure) and
+  // parsed only when its text changed, which it rarely does.
+  async #selectedMounts(at: number): Promise<MountEntry[]> {
+    const cached = this.#mounts;
+    if (cached && !this.#mountsStale && at >= cached.at && at - cached.at < MOUNTS_REFRESH_MS) return cached.selected;
+    this.#mountsStale = false;
     const { text, parse } = await this.#mountTable();
-    if (this.#mounts?.text !== text) this.#mounts = { text, selected: selectMounts(parse(), this.#selector) };
-    return this.#mounts.selected;
+    const selected = cached?.text === text ? cached.selected : selectMounts(parse(), this.#selector);
+    this.#mounts = { text, selected, at };
+    return selected;
   }
 
   async #mountTable(): Promise<{ text: string; parse: () => MountEntry[] }> {
@@ -231,8 +246,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     return { text, parse: () => parseProcMounts(text, this.#path('mounts')) };
   }
 
-  async #readDisks(errors: Error[]): Promise<DiskSample[]> {
-    const mounts = await this.#selectedMounts();
+  async #readDisks(at: number, errors: Error[]): Promise<DiskSample[]> {
+    const mounts = await this.#selectedMounts(at);
     const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
     return results.filter((d): d is DiskSample => d !== null);
   }
@@ -246,16 +261,15 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     }
     this.#pendingStatfs.set(entry.mount, this.#now());
     const call = this.#statfsCall(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
-    let timer: NodeJS.Timeout | undefined;
+    let cancel = (): void => {};
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#statfsTimeout);
-      timer.unref();
+      cancel = schedule(() => resolve('timeout'), this.#statfsTimeout);
     });
     try {
       const s = await Promise.race([call, timeout]);
       if (s === 'timeout') {
         call.catch(() => {});
-        errors.push(new IoError(`statfs(${entry.mount}) timed out after ${this.#statfsTimeout} ms`, { path: entry.mount, syscall: 'statfs' }));
+        errors.push(new IoError(`statfs(${entry.mount}) timed out after ${formatDuration(this.#statfsTimeout)}`, { path: entry.mount, syscall: 'statfs' }));
         return null;
       }
       const bsize = s.bsize;
@@ -276,10 +290,11 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       };
       return disk;
     } catch (cause) {
+      this.#mountsStale = true;
       errors.push(new IoError(`Cannot statfs mount ${entry.mount}`, { path: entry.mount, syscall: 'statfs', cause }));
       return null;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 

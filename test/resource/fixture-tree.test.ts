@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IoError, ProcfsSampleSource, ResourceMonitor, type Alert, type ProcfsSampleSourceOptions } from '../../src/index.js';
+import { IoError, ProcfsSampleSource, ResourceMonitor, type Alert, type ProcfsSampleSourceOptions, type Warning } from '../../src/index.js';
 
 const MiB = 1024 * 1024;
 let root: string;
@@ -78,7 +78,7 @@ describe('Linux sampler on fixture trees', () => {
       [`${group}/cpu.stat`]: 'usage_usec 1000000\nuser_usec 600000\nsystem_usec 400000\n',
     });
     let now = 0;
-    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, now: () => now });
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, clock: () => now });
     await source.open();
     await advanceStat(t.proc, 250);
     await writeFile(join(t.sys, group, 'cpu.stat'), 'usage_usec 1400000\n');
@@ -108,7 +108,7 @@ describe('Linux sampler on fixture trees', () => {
       'fs/cgroup/cpu,cpuacct/docker/abc/cpuacct.usage': '5000000000\n',
     });
     let now = 0;
-    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, now: () => now });
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, clock: () => now });
     await source.open();
     await writeFile(join(t.sys, 'fs/cgroup/cpu,cpuacct/docker/abc/cpuacct.usage'), '8000000000\n');
     now = 2000;
@@ -181,6 +181,30 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(r.memory?.percent, 75, 'the rest of the sample is intact');
   });
 
+  it('re-reads the mount table every 30 s, and at once after a statfs failure', async () => {
+    const t = await procTree('remount', '0::/\n');
+    let now = 0;
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, clock: () => now });
+    const mounts = async (): Promise<string[]> => ((await source.read()).disks ?? []).map((d) => d.mount);
+    assert.deepEqual(await mounts(), [t.data], 'the gone mount fails statfs');
+    // The failure marks the table stale: a mount added now shows at the next sample.
+    const extra = join(dirname(t.data), 'extra');
+    await mkdir(extra, { recursive: true });
+    const table = join(t.proc, 'self', 'mountinfo');
+    const proc = `1 0 0:21 / /proc rw - proc proc rw`;
+    const data = `2 0 8:1 / ${escape(t.data)} rw - ext4 /dev/sda1 rw`;
+    await writeFile(table, [proc, data, `5 0 8:3 / ${escape(extra)} rw - ext4 /dev/sdc1 rw`].join('\n'));
+    now = 1000;
+    assert.deepEqual(await mounts(), [t.data, extra]);
+    // With no failure, a change waits for the refresh.
+    await writeFile(table, [proc, data].join('\n'));
+    now = 2000;
+    assert.deepEqual(await mounts(), [t.data, extra], 'not re-read within 30 s');
+    now = 32_000;
+    assert.deepEqual(await mounts(), [t.data], 're-read after 30 s');
+    await source.close();
+  });
+
   it('reports a hung statfs once it times out, and does not pile up calls on that mount', async () => {
     const t = await procTree('hung', '0::/\n');
     await mkdir(t.gone, { recursive: true });
@@ -203,7 +227,7 @@ describe('Linux sampler on fixture trees', () => {
     after(() => clearInterval(keepAlive));
     const first = await source.read();
     assert.deepEqual(first.disks?.map((d) => d.mount), [t.data], 'the healthy mount is measured');
-    assert.match(first.errors?.[0]?.message ?? '', /statfs\(.*gone\) timed out after 20 ms/);
+    assert.match(first.errors?.[0]?.message ?? '', /statfs\(.*gone\) timed out after 20ms/);
     const second = await source.read();
     assert.equal(calls, 1, 'no second call while the first hangs');
     assert.match(second.errors?.[0]?.message ?? '', /still has not returned; mount skipped/);
@@ -240,7 +264,7 @@ describe('Linux sampler on fixture trees', () => {
     assert.deepEqual(none.disks, []);
   });
 
-  it('drives a monitor from a fixture tree: scope auto picks the container, errors are events', async () => {
+  it('drives a monitor from a fixture tree: scope auto picks the container, a vanished mount is a warning', async () => {
     const t = await procTree('monitor', '0::/app\n');
     await write(t.sys, {
       'fs/cgroup/cgroup.controllers': 'cpu memory\n',
@@ -253,9 +277,10 @@ describe('Linux sampler on fixture trees', () => {
     let now = 1_700_000_000_000;
     const monitor = new ResourceMonitor({ procRoot: t.proc, sysRoot: t.sys, hostname: 'pod-1', clock: () => now, rules: [{ metric: 'memory', above: 90 }], topProcesses: 0 });
     const alerts: Alert[] = [];
-    const errors: Error[] = [];
+    const warnings: Warning[] = [];
     monitor.on('alert', (a) => alerts.push(a));
-    monitor.on('error', (e) => errors.push(e));
+    monitor.on('warning', (w) => warnings.push(w));
+    monitor.on('error', (e) => assert.fail(e));
     const sample = await monitor.sample();
     assert.equal(sample.scope, 'cgroup');
     assert.equal(sample.memory?.percent, 75, 'host memory is 75 % used…');
@@ -263,11 +288,13 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0]?.labels['scope'], 'cgroup');
     assert.match(alerts[0]?.title ?? '', /Memory at 94\.7 %/);
-    assert.equal(errors.length, 1, 'the vanished mount');
-    assert.match(errors[0]?.message ?? '', /Cannot statfs mount .*gone/);
+    assert.equal(warnings.length, 1, 'the vanished mount');
+    assert.equal(warnings[0]?.code, 'sample-partial');
+    assert.equal(warnings[0]?.path, t.gone);
+    assert.match(warnings[0]?.message ?? '', /Cannot statfs mount .*gone/);
     now += 10_000;
     await monitor.sample();
-    assert.equal(errors.length, 1, 'not repeated while it stays gone');
+    assert.equal(warnings.length, 1, 'not repeated while it stays gone');
 
     const hostScoped = new ResourceMonitor({ procRoot: t.proc, sysRoot: t.sys, scope: 'host', rules: [] });
     hostScoped.on('error', () => {});
