@@ -65,6 +65,7 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--show-missed', 'print every line no rule matched (fail2ban-regex --print-all-missed)')
     .option('--json', 'print one JSON report on stdout')
     .option('--bans', 'replay the alerts through a BanManager in observe mode: who would have been banned, when, for how long')
+    .option('--lint', 'treat <file> as your own rule patterns (JSON [{id, pattern, flags}] or one regex per line) and check each runs in linear time')
     .action(async (file: string, opts: CheckLogCliOptions) => {
       const { checkLog } = await import('./commands/check-log.js');
       result.code = await checkLog(file, opts, ctx);
@@ -170,6 +171,7 @@ export interface CheckLogCliOptions {
   readonly showMissed?: boolean;
   readonly json?: boolean;
   readonly bans?: boolean;
+  readonly lint?: boolean;
 }
 
 /** Options of `scan`. */

@@ -1,8 +1,15 @@
 import { authRules, sshProbeRules } from '../logwatcher/auth-rules.js';
+import { sshDdosRules, sshExtraRules } from '../logwatcher/ssh-mode-rules.js';
 import type { LogRule } from '../logwatcher/rule.js';
 
 /** The built-in rule sets the CLI and config name. */
-export const RULE_SETS = { auth: authRules, 'ssh-probe': sshProbeRules } as const satisfies Record<string, readonly LogRule[]>;
+export const RULE_SETS = {
+  auth: authRules,
+  'ssh-probe': sshProbeRules,
+  // With `auth`, fail2ban's sshd modes: `auth,ssh-ddos`, `auth,ssh-extra`, `auth,ssh-ddos,ssh-extra` (aggressive).
+  'ssh-ddos': sshDdosRules,
+  'ssh-extra': sshExtraRules,
+} as const satisfies Record<string, readonly LogRule[]>;
 
 /** A name of {@link RULE_SETS}. */
 export type RuleSetName = keyof typeof RULE_SETS;

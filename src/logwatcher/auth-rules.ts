@@ -1,69 +1,16 @@
-import type { LogRule, RuleThreshold } from './rule.js';
-
-// Building blocks. Every pattern is written so that attacker-chosen text (user names,
-// client banners) cannot move the captured source address: user names are matched
-// greedily up to the LAST ` from <host> port <n>` (or `<host> port <n>`) before the
-// fixed end of the line, and no pattern nests quantifiers, so matching stays linear.
-const HOST = String.raw`(?<host>[\w.:%-]+)`;
-const PORT = String.raw`port (?<port>\d+)`;
-const PREAUTH = String.raw`(?: \[preauth\])?`;
-const INVALID = String.raw`(?:(?:invalid|illegal) user )?`;
-const SSHD = ['sshd', 'sshd-session', 'sshd-auth'] as const;
-
-const TEN_MINUTES = 10 * 60_000;
+import { HOST, LOGIN_BRUTE_FORCE, PAM_BRUTE_FORCE, re, rule, SSH_SCAN, SSHD, SU_BRUTE_FORCE } from './rule-parts.js';
+import type { LogRule } from './rule.js';
+import { PAM_ITEMS, sshdRules } from './ssh-rules.js';
 
 /**
- * fail2ban's defaults (maxretry 5, findtime 10m) for SSH failures, counted per source address.
- * Rules sharing it share one counter per address.
+ * sudo's `KEY=value ; ` fields after the reason, up to `USER=<runas>` and, when present, the
+ * `COMMAND=`. Each field is `[^;]*` (it cannot run past its separator) and nothing follows the
+ * command's optional group, so a line of many `USER=` or `;` fails or matches in one pass
+ * (v1's `.*? USER=… .*? COMMAND=…$` was cubic: 17 s for a 64 KiB line any user can log).
  */
-const SSH_BRUTE_FORCE: RuleThreshold = Object.freeze({
-  count: 5,
-  within: TEN_MINUTES,
-  groupBy: 'host',
-  rule: 'sshd.brute-force',
-  severity: 'critical',
-  title: 'SSH brute force from {host} ({count} failures in {within})',
-});
+const PORT = String.raw`port (?<port>\d+)`;
 
-const PAM_BRUTE_FORCE: RuleThreshold = Object.freeze({
-  count: 5,
-  within: TEN_MINUTES,
-  groupBy: 'host',
-  rule: 'pam.brute-force',
-  severity: 'critical',
-  title: 'Authentication brute force from {host} via {service} ({count} failures in {within})',
-});
-
-const SU_BRUTE_FORCE: RuleThreshold = Object.freeze({
-  count: 3,
-  within: TEN_MINUTES,
-  groupBy: 'ruser',
-  rule: 'su.brute-force',
-  severity: 'warning',
-  title: 'Repeated failed su by {ruser} ({count} failures in {within})',
-});
-
-const LOGIN_BRUTE_FORCE: RuleThreshold = Object.freeze({
-  count: 5,
-  within: TEN_MINUTES,
-  groupBy: 'user',
-  rule: 'login.brute-force',
-  severity: 'warning',
-  title: 'Repeated failed logins for {user} ({count} failures in {within})',
-});
-
-const SSH_SCAN: RuleThreshold = Object.freeze({
-  count: 10,
-  within: TEN_MINUTES,
-  groupBy: 'host',
-  rule: 'sshd.scan',
-  severity: 'warning',
-  title: 'SSH scanning from {host} ({count} probes in {within})',
-});
-
-const rule = (r: LogRule): LogRule => Object.freeze({ ...r, tags: Object.freeze([...r.tags]), ...(r.programs ? { programs: Object.freeze([...r.programs]) } : {}) });
-
-const re = (source: string): RegExp => new RegExp(source);
+const SUDO_FIELDS = String.raw`(?:[^;]* ; )*?USER=(?<runas>[^\s;]+)(?:(?: ; [^;]*)*? ; COMMAND=(?<command>.*))?`;
 
 /**
  * Built-in rules for OpenSSH 7–9 (`sshd`, and `sshd-session` / `sshd-auth` since 9.8),
@@ -87,162 +34,7 @@ const re = (source: string): RegExp => new RegExp(source);
  * watcher.on('match', (m) => { if (m.rule.tags.includes('auth-failure')) console.log(m.fields.host); });
  */
 export const authRules: readonly LogRule[] = Object.freeze([
-  rule({
-    id: 'sshd.failed-auth',
-    description: 'SSH authentication failed (password, publickey, keyboard-interactive, …)',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    pattern: re(String.raw`^Failed (?<method>\S+) for ${INVALID}(?<user>.*) from ${HOST} ${PORT}(?: ssh\d?)?${PREAUTH}(?:: .*)?$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.invalid-user',
-    description: 'SSH login attempt for a user that does not exist',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: 'user ',
-    pattern: re(String.raw`^(?:Invalid|Illegal) user (?<user>.*) from ${HOST}(?: ${PORT})?${PREAUTH}$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.invalid-user-request',
-    description: 'SSH authentication request for a user that does not exist (OpenSSH 6–7; counted through Invalid user)',
-    severity: 'info',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    pattern: re(String.raw`^input_userauth_request: invalid user (?<user>.*?)${PREAUTH}$`),
-    alert: 'never',
-  }),
-  rule({
-    id: 'sshd.max-auth-tries',
-    description: 'SSH client exceeded MaxAuthTries',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: 'maximum authentication attempts exceeded for ',
-    pattern: re(String.raw`^(?:error: )?maximum authentication attempts exceeded for ${INVALID}(?<user>.*) from ${HOST} ${PORT}(?: ssh\d?)?${PREAUTH}$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.too-many-failures',
-    description: 'SSH disconnected a client after too many authentication failures',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    pattern: re(String.raw`^Disconnecting (?:(?:invalid|authenticating) user (?<user>.*) )?${HOST} ${PORT}: Too many authentication failures${PREAUTH}$`),
-    alert: 'never',
-  }),
-  rule({
-    id: 'sshd.too-many-failures-legacy',
-    description: 'SSH disconnected a client after too many authentication failures (OpenSSH before 7.5)',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: 'Disconnecting: Too many authentication failures',
-    pattern: re(String.raw`^(?:error: |fatal: )?Disconnecting: Too many authentication failures(?: for ${INVALID}(?<user>.*?))?${PREAUTH}$`),
-    alert: 'never',
-  }),
-  rule({
-    id: 'sshd.closed-authenticating',
-    description: 'SSH connection of a user in the middle of authenticating closed before success',
-    severity: 'info',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: ' authenticating user ',
-    pattern: re(String.raw`^(?:Connection (?:closed|reset) by|Disconnected from) authenticating user (?<user>.*) ${HOST} ${PORT}${PREAUTH}$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.closed-invalid-user',
-    description: 'SSH connection for a non-existent user closed before authentication',
-    severity: 'info',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: ' invalid user ',
-    pattern: re(String.raw`^(?:Connection (?:closed|reset) by|Disconnected from) invalid user (?<user>.*) ${HOST} ${PORT}${PREAUTH}$`),
-    alert: 'never',
-  }),
-  rule({
-    id: 'sshd.user-not-allowed',
-    description: 'SSH login refused by AllowUsers/DenyUsers/AllowGroups/DenyGroups or a locked account',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: ' not allowed because ',
-    pattern: re(String.raw`^User (?<user>\S+)(?: from ${HOST})? not allowed because (?<reason>.+)$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.root-login-refused',
-    description: 'SSH root login refused (PermitRootLogin)',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    pattern: re(String.raw`^(?<user>ROOT) LOGIN REFUSED FROM ${HOST}(?: ${PORT})?${PREAUTH}$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.pam-error',
-    description: "SSH's PAM conversation reported an authentication failure",
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh', 'pam'],
-    programs: SSHD,
-    prefilter: 'PAM: ',
-    pattern: re(
-      String.raw`^(?:error: )?PAM: (?:Authentication failure|authentication error|User not known to the underlying authentication module|Maximum retries exceeded|Permission denied) for ${INVALID}(?<user>.*) from ${HOST}$`,
-    ),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.penalty',
-    description: 'sshd dropped a connection from a penalised source (PerSourcePenalties, OpenSSH 9.8+)',
-    severity: 'warning',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: ' penalty: ',
-    pattern: re(String.raw`^drop connection #\d+ from \[${HOST}\]:${'(?<port>\\d+)'} on \[[^\]]*\]:\d+ penalty: (?<reason>.+)$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.auth-disconnect',
-    description: 'SSH client gave up authenticating (disconnect code 14, no more methods; or a JSch "Auth fail")',
-    severity: 'info',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    prefilter: 'Received disconnect from ',
-    // Disconnects other than code 11 are logged at error level, hence `error: `.
-    pattern: re(String.raw`^(?:error: )?Received disconnect from ${HOST}(?: ${PORT})?:\s*(?:14: .*|3: .*Auth fail.*)$`),
-    alert: 'never',
-  }),
-  rule({
-    id: 'tcpd.refused',
-    description: 'SSH connection refused by TCP wrappers (hosts.deny)',
-    severity: 'info',
-    tags: ['auth-failure', 'ssh'],
-    programs: SSHD,
-    pattern: re(String.raw`^refused connect from \S+ \(${HOST}\)$`),
-    alert: SSH_BRUTE_FORCE,
-  }),
-  rule({
-    id: 'sshd.accepted',
-    description: 'SSH login succeeded',
-    severity: 'info',
-    tags: ['auth-success', 'ssh'],
-    programs: SSHD,
-    pattern: re(String.raw`^Accepted (?<method>\S+) for (?<user>.*) from ${HOST} ${PORT}(?: ssh\d?)?(?:: .*)?$`),
-    alert: 'never',
-  }),
-  rule({
-    id: 'pam.sshd-auth-failure',
-    description: 'PAM authentication failure for sshd (counted through the matching sshd line)',
-    severity: 'info',
-    tags: ['auth-failure', 'pam', 'ssh'],
-    prefilter: '(sshd:auth): authentication failure;',
-    pattern: re(String.raw`^pam_[\w-]+\(sshd:auth\): authentication failure;.*? ruser=(?<ruser>\S*) rhost=(?<host>\S*)(?:\s+user=(?<user>\S*))?\s*$`),
-    alert: 'never',
-  }),
+  ...sshdRules,
   rule({
     id: 'pam.auth-failure',
     description: 'PAM authentication failure',
@@ -250,7 +42,7 @@ export const authRules: readonly LogRule[] = Object.freeze([
     tags: ['auth-failure', 'pam'],
     prefilter: ':auth): authentication failure;',
     pattern: re(
-      String.raw`^pam_[\w-]+\((?!sshd:)(?<service>[\w-]+):auth\): authentication failure;.*? ruser=(?<ruser>\S*) rhost=(?<host>\S*)(?:\s+user=(?<user>\S*))?\s*$`,
+      String.raw`^pam_[\w-]+\((?!sshd:)(?<service>[\w-]+):auth\):\s+authentication failure;${PAM_ITEMS}`,
     ),
     alert: PAM_BRUTE_FORCE,
   }),
@@ -260,7 +52,7 @@ export const authRules: readonly LogRule[] = Object.freeze([
     severity: 'info',
     tags: ['auth-failure', 'pam'],
     prefilter: ' more authentication failure',
-    pattern: re(String.raw`^PAM (?<count>\d+) more authentication failures?;.*? ruser=(?<ruser>\S*) rhost=(?<host>\S*)(?:\s+user=(?<user>\S*))?\s*$`),
+    pattern: re(String.raw`^(?:PAM )?(?<count>\d+) more authentication failures?;${PAM_ITEMS}`),
     alert: 'never',
   }),
   rule({
@@ -269,7 +61,8 @@ export const authRules: readonly LogRule[] = Object.freeze([
     severity: 'info',
     tags: ['auth-failure', 'pam'],
     prefilter: 'check pass; user unknown',
-    pattern: /^pam_[\w-]+\((?<service>[\w-]+):auth\): check pass; user unknown$/,
+    // Also the legacy `sshd(pam_unix)[pid]: check pass; user unknown`.
+    pattern: /^(?:pam_[\w-]+\((?<service>[\w-]+):auth\): )?check pass; user unknown$/,
     alert: 'never',
   }),
   rule({
@@ -288,7 +81,7 @@ export const authRules: readonly LogRule[] = Object.freeze([
     tags: ['auth-failure', 'sudo'],
     programs: ['sudo'],
     prefilter: ' incorrect password attempt',
-    pattern: /^\s*(?<user>\S+) : (?<attempts>\d+) incorrect password attempts? ;.*? USER=(?<runas>[^\s;]+)(?: ;.*? COMMAND=(?<command>.*))?$/,
+    pattern: re(String.raw`^ *(?<user>\S+) : (?<attempts>\d+) incorrect password attempts? ; ${SUDO_FIELDS}`),
     alert: 'every',
   }),
   rule({
@@ -298,7 +91,7 @@ export const authRules: readonly LogRule[] = Object.freeze([
     tags: ['auth-failure', 'sudo'],
     programs: ['sudo'],
     prefilter: ' NOT ',
-    pattern: /^\s*(?<user>\S+) : (?:.*? ; )?user NOT (?:in sudoers|authorized on host) ;.*? USER=(?<runas>[^\s;]+)(?: ;.*? COMMAND=(?<command>.*))?$/,
+    pattern: re(String.raw`^ *(?<user>\S+) : (?:[^;]* ; )?user NOT (?:in sudoers|authorized on host) ; ${SUDO_FIELDS}`),
     alert: 'every',
   }),
   rule({
@@ -308,7 +101,7 @@ export const authRules: readonly LogRule[] = Object.freeze([
     tags: ['auth-failure', 'sudo'],
     programs: ['sudo'],
     prefilter: ' command not allowed ;',
-    pattern: /^\s*(?<user>\S+) : (?:.*? ; )?command not allowed ;.*? USER=(?<runas>[^\s;]+)(?: ;.*? COMMAND=(?<command>.*))?$/,
+    pattern: re(String.raw`^ *(?<user>\S+) : (?:[^;]* ; )?command not allowed ; ${SUDO_FIELDS}`),
     alert: 'every',
   }),
   rule({
@@ -438,3 +231,14 @@ export const sshProbeRules: readonly LogRule[] = Object.freeze([
     alert: SSH_SCAN,
   }),
 ]);
+
+/**
+ * The alert rules of {@link authRules} whose `labels.host` is the address of an attacker:
+ * the brute-force thresholds counted per source address and `auth.success-after-failures`.
+ * The default `rules` of a BanManager; `su.brute-force` and `login.brute-force` are counted
+ * per local user and name no address to ban.
+ *
+ * @example
+ * new BanManager({ backend, rules: authBanRules });
+ */
+export const authBanRules: readonly string[] = Object.freeze(['sshd.brute-force', 'pam.brute-force', 'auth.success-after-failures']);

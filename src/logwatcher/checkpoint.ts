@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/durable-fs.js';
 import { dirname } from 'node:path';
 import { IoError, ParseError } from '../core/errors.js';
 import type { FileIdentity } from './identity.js';
@@ -109,38 +109,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Writes the state atomically: a temporary file in the same directory, fsync, then
- * rename over the old one, so a crash or a full disk leaves either the old state or the
- * new one, never half of each. The directory is fsynced too, so the rename survives a
- * power cut.
+ * Writes the state atomically and durably through core's durable-fs: a random
+ * O_EXCL|O_NOFOLLOW temporary file in the state file's directory (pinned without following
+ * symlinks), fsync, rename over the old one, fsync of the directory — so a crash or a full
+ * disk leaves either the old state or the new one, never half of each, and a symlink planted
+ * in the directory cannot redirect the write.
  * @internal
  */
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
   const body = `${JSON.stringify({ version: VERSION, ...state, savedAt: Date.now() }, null, 1)}\n`;
-  const dir = dirname(path);
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await mkdir(dir, { recursive: true });
-    const fh = await open(temp, 'wx', 0o600);
-    try {
-      await fh.writeFile(body, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, path);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, body, { mode: 0o600 });
   } catch (error) {
-    await unlink(temp).catch(() => {});
     throw new IoError(`Cannot write the state file ${path}`, { path, cause: error });
-  }
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself has happened.
   }
 }

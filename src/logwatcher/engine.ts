@@ -2,9 +2,13 @@ import { hostname as osHostname } from 'node:os';
 import { createAlert, type Alert } from '../core/alert.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber, expectString } from '../core/validate.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
+import { AttemptCounter, type Connection } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
-import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type ThresholdSpec } from './threshold.js';
+import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
+import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type FailureRecord, type ThresholdSpec } from './threshold.js';
 
 /** Options of {@link RuleEngine}. */
 export interface RuleEngineOptions {
@@ -17,12 +21,12 @@ export interface RuleEngineOptions {
    */
   readonly hostname?: string;
   /**
-   * The clock: the time of lines without a timestamp, and the reference for the year of
-   * RFC 3164 timestamps.
+   * The clock (ms since the epoch): the time of lines without a timestamp, and the
+   * reference for the year of RFC 3164 timestamps.
    *
-   * @defaultValue `() => new Date()`
+   * @defaultValue {@link systemClock}
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
   /**
    * How many of the latest lines an alert carries as evidence.
    *
@@ -42,15 +46,18 @@ export interface RuleEngineOptions {
    * @defaultValue inferred from `now` (see {@link ParseSyslogOptions.year})
    */
   readonly year?: number;
+  /**
+   * Raise `auth.success-after-failures` (critical, labels `host` and `user`) when an
+   * `'auth-success'` match comes from an address with counted `'auth-failure'` attempts in the
+   * window; `false` turns it off.
+   *
+   * @defaultValue `{ failures: 3, within: 600000 }`
+   */
+  readonly successAfterFailures?: SuccessAfterFailuresOptions | false;
 }
 
-/**
- * The default `now`: the system clock. Recognised by identity so the hot path can read
- * `Date.now()` instead of allocating a Date.
- *
- * @internal
- */
-export const systemNow = (): Date => new Date();
+
+const ENGINE_KEYS = ['rules', 'hostname', 'clock', 'maxEvidence', 'maxKeys', 'year', 'successAfterFailures'] as const;
 
 /** Where a line handed to {@link RuleEngine.handle} came from. */
 export interface LineOrigin {
@@ -68,9 +75,19 @@ export interface HandleResult {
   matches: LogMatch[];
   /** Alerts raised by the line: firing ones, and resolved ones its time proved quiet. */
   alerts: Alert[];
+  /**
+   * The authentication attempts this line counted towards thresholds: usually its own match
+   * or none (a further line of an attempt already counted), sometimes earlier lines of the
+   * same connection that only now are known to be attempts or to come from an address.
+   */
+  attempts: LogMatch[];
 }
 
-const NOTHING: HandleResult = Object.freeze({ matches: Object.freeze([]) as unknown as LogMatch[], alerts: Object.freeze([]) as unknown as Alert[] });
+const NOTHING: HandleResult = Object.freeze({
+  matches: Object.freeze([]) as unknown as LogMatch[],
+  alerts: Object.freeze([]) as unknown as Alert[],
+  attempts: Object.freeze([]) as unknown as LogMatch[],
+});
 
 /**
  * The rule engine behind the LogWatcher: matches lines against rules and turns matches
@@ -88,23 +105,29 @@ export class RuleEngine {
   readonly #tracker: ThresholdTracker;
   readonly #specs = new Map<LogRule, ThresholdSpec | 'every'>();
   readonly #hostname: string;
-  readonly #now: () => Date;
+  readonly #clock: Clock;
   readonly #out: LogMatch[] = [];
+  readonly #attempts: AttemptCounter;
+  readonly #success: SuccessAfterFailures | undefined;
+  /** Alert rules counting auth-failure attempts per `host`: where success-after-failures looks. */
+  readonly #hostRules = new Set<string>();
 
   /** @throws {@link InvalidOptionError} naming the faulty option or rule field. */
   constructor(options: RuleEngineOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('RuleEngine', options, ENGINE_KEYS);
     const rules = validateRules(options.rules);
-    const now = options.now ?? systemNow;
-    if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning a Date');
-    this.#now = now;
+    this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
     this.#hostname = options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname);
     const maxEvidence = options.maxEvidence === undefined ? 10 : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true });
     const maxKeys = options.maxKeys === undefined ? 100_000 : expectNumber('maxKeys', options.maxKeys, { min: 1, integer: true });
     const year = options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true });
-    // The real clock without a Date per matched line; an injected one is asked as given.
-    this.#matcher = new LineMatcher(rules, now === systemNow ? Date.now : () => this.#now().getTime(), year);
+    this.#matcher = new LineMatcher(rules, this.#clock, year);
     this.#tracker = new ThresholdTracker(this.#hostname, maxEvidence, maxKeys);
+    // Connections are short-lived (LoginGraceTime): a few thousand are open at once even
+    // under attack, so remembering the latest 16 384 is plenty and keeps memory small.
+    this.#attempts = new AttemptCounter(Math.min(maxKeys, 16_384));
+    this.#success = successOption(options.successAfterFailures, this.#hostname);
     const shared = new Map<string, ThresholdSpec>();
     rules.forEach((rule, i) => {
       const alert = rule.alert ?? 'never';
@@ -118,6 +141,7 @@ export class RuleEngine {
           throw new InvalidOptionError(`rules[${i}].alert`, alert, `the same count, within, groupBy and resolveAfter as the other rules raising '${spec.alertRule}'`);
         }
         this.#specs.set(rule, spec);
+        if (spec.groupBy === 'host' && rule.tags.includes('auth-failure')) this.#hostRules.add(spec.alertRule);
       }
     });
   }
@@ -135,25 +159,68 @@ export class RuleEngine {
     if (out.length !== 0) out.length = 0;
     const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
     if (n === 0) return NOTHING;
-    const result: HandleResult = { matches: [...out], alerts: [] };
+    const result: HandleResult = { matches: [...out], alerts: [], attempts: [] };
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
+    // Every match of a line shares its pid, so they share a connection.
+    // A connection is remembered once a line counts, opens it, or lacks an address; a
+    // line that only names the address (a close) updates a known one.
+    let create = false;
+    for (const m of result.matches) if (this.#specs.has(m.rule) || m.rule.tags.includes('auth-failure') || m.rule.tags.includes('ssh-connection-open')) create = true;
+    const conn = this.#attempts.connection(result.matches[0] as LogMatch, t, create);
+    for (const match of result.matches) if (match.fields.host !== undefined) this.#attempts.address(conn, match);
     for (const match of result.matches) {
+      if (match.fields.host === undefined) this.#attempts.address(conn, match);
       const spec = this.#specs.get(match.rule);
-      if (spec === undefined) continue;
       if (spec === 'every') result.alerts.push(this.#single(match, t));
-      else this.#tracker.observe(spec, match, t, match.repeated ?? 1, result.alerts);
+      else if (spec !== undefined) {
+        for (const attempt of this.#attempts.classify(conn, match, match.rule.attempt ?? 'each')) this.#count(spec, attempt, t, conn, result);
+      }
+      if (match.rule.tags.includes('auth-success')) {
+        for (const attempt of this.#attempts.success(conn, match)) {
+          const s = this.#specs.get(attempt.rule);
+          if (s !== undefined && s !== 'every') this.#count(s, attempt, t, conn, result);
+        }
+        const host = match.fields.host;
+        const alert = host === undefined || this.#success === undefined ? undefined : this.#success.success(match, t, this.#failuresOf(host));
+        if (alert !== undefined) result.alerts.push(alert);
+      }
+    }
+    for (const attempt of this.#attempts.release(conn)) {
+      const s = this.#specs.get(attempt.rule);
+      if (s !== undefined && s !== 'every') this.#count(s, attempt, t, undefined, result);
     }
     return result;
+  }
+
+  /** What the per-address thresholds of auth-failure rules have counted for `host`. */
+  #failuresOf(host: string): FailureRecord[] {
+    const out: FailureRecord[] = [];
+    for (const rule of this.#hostRules) {
+      const r = this.#tracker.peek(rule, host);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  /** Counts one attempt towards its threshold, or holds it until its connection names the group field. */
+  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Connection | undefined, result: HandleResult): void {
+    if (spec.groupBy !== undefined && attempt.fields[spec.groupBy] === undefined) {
+      if (conn !== undefined && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
+      return;
+    }
+    const weight = attempt.repeated ?? 1;
+    result.attempts.push(attempt);
+    this.#tracker.observe(spec, attempt, t, weight, result.alerts);
   }
 
   /**
    * Resolved alerts for firing keys with no match for their `resolveAfter` window before
    * `now`, and forgets idle keys. The LogWatcher calls it on a timer.
    */
-  sweep(now: Date = this.#now()): Alert[] {
+  sweep(now: number = this.#clock()): Alert[] {
     const alerts: Alert[] = [];
-    this.#tracker.sweep(now.getTime(), alerts, true);
+    this.#tracker.sweep(now, alerts, true);
     return alerts;
   }
 
@@ -189,4 +256,14 @@ export class RuleEngine {
       evidence: [sanitizeLine(match.line)],
     });
   }
+}
+
+function successOption(value: SuccessAfterFailuresOptions | false | undefined, hostname: string): SuccessAfterFailures | undefined {
+  if (value === false) return undefined;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new InvalidOptionError('successAfterFailures', value, '{ failures?, within? } or false');
+  }
+  const failures = value?.failures === undefined ? 3 : expectNumber('successAfterFailures.failures', value.failures, { min: 1, integer: true });
+  const within = value?.within === undefined ? 600_000 : expectNumber('successAfterFailures.within', value.within, { min: 1 });
+  return new SuccessAfterFailures({ failures, within }, hostname);
 }

@@ -13,10 +13,20 @@ export interface JournalOptions {
   /**
    * journalctl matches, as journalctl takes them: `FIELD=value` terms; terms on the same
    * field are ORed, different fields ANDed, `'+'` ORs two groups.
-   * @defaultValue `['SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10']` — the auth and authpriv
-   * facilities, which is exactly what rsyslog writes to `/var/log/auth.log`.
+   * @defaultValue {@link DEFAULT_JOURNAL_MATCHES}: entries whose sending process (`_COMM`,
+   * set by journald, not by the sender) is sshd, sudo, su or login, or that come from the
+   * ssh unit. Not the syslog facility or `SYSLOG_IDENTIFIER`: any local user can set those
+   * (`logger -p auth.info -t sshd …`).
    */
   readonly matches?: readonly string[];
+  /**
+   * Which field names the program rules are matched by: `'_COMM'` (the executable's name,
+   * recorded by journald) or `'SYSLOG_IDENTIFIER'` (what the sender claims, needed only for
+   * programs that log through a differently named helper). With `'SYSLOG_IDENTIFIER'`, a
+   * local user can log lines as `sshd`.
+   * @defaultValue `'_COMM'`
+   */
+  readonly programFrom?: '_COMM' | 'SYSLOG_IDENTIFIER';
   /**
    * The journalctl executable.
    * @defaultValue `'journalctl'` (looked up on `PATH`)
@@ -42,6 +52,7 @@ export interface JournalOptions {
 /** @internal */
 export interface ResolvedJournal {
   readonly matches: readonly string[];
+  readonly programFrom: '_COMM' | 'SYSLOG_IDENTIFIER';
   readonly journalctl: string;
   readonly files: readonly string[];
   readonly directory: string | undefined;
@@ -242,27 +253,49 @@ export class JournalSource {
     const cursor = entry['__CURSOR'];
     if (typeof cursor !== 'string') return;
     this.#delay = this.#o.restartDelay;
-    this.#sink.entry(toSyslogLines(entry), cursor);
+    this.#sink.entry(toSyslogLines(entry, this.#o.programFrom), cursor);
     this.#cursor = cursor;
   }
 }
 
 /**
- * Renders a journal entry as the syslog line(s) rsyslog would have written
+ * The journal matches used when none are given: the programs authRules reads, by the
+ * trusted `_COMM` field, or the ssh unit (fail2ban's sshd `journalmatch` does the same).
+ */
+export const DEFAULT_JOURNAL_MATCHES: readonly string[] = Object.freeze([
+  '_COMM=sshd',
+  '_COMM=sshd-session',
+  '_COMM=sshd-auth',
+  '_COMM=sudo',
+  '_COMM=su',
+  '_COMM=login',
+  '+',
+  '_SYSTEMD_UNIT=ssh.service',
+  '+',
+  '_SYSTEMD_UNIT=sshd.service',
+]);
+
+/**
+ * Renders a journal entry as the syslog line rsyslog would have written
  * (`2024-03-01T00:00:00.710570+00:00 host sshd[123]: message`), so one parser and one
- * rule set serve both sources. A multi-line MESSAGE gives one line per line.
+ * rule set serve both sources. The program and pid come from journald's own `_COMM` and
+ * `_PID` (unless `programFrom` asks for the sender's `SYSLOG_IDENTIFIER`). One entry is one
+ * line: newlines in MESSAGE are escaped as `\n`, never split into lines of their own, so a
+ * message cannot forge a second log line.
  * @internal
  */
-export function toSyslogLines(entry: Record<string, unknown>): string[] {
+export function toSyslogLines(entry: Record<string, unknown>, programFrom: '_COMM' | 'SYSLOG_IDENTIFIER' = '_COMM'): string[] {
   const message = fieldText(entry['MESSAGE']) ?? '';
-  const ident = fieldText(entry['SYSLOG_IDENTIFIER']) ?? fieldText(entry['_COMM']) ?? 'journal';
-  const pid = fieldText(entry['SYSLOG_PID']) ?? fieldText(entry['_PID']);
+  const claimed = programFrom === 'SYSLOG_IDENTIFIER';
+  const ident = (claimed ? fieldText(entry['SYSLOG_IDENTIFIER']) : undefined) ?? fieldText(entry['_COMM']) ?? 'journal';
+  const pid = fieldText(entry['_PID']) ?? (claimed ? fieldText(entry['SYSLOG_PID']) : undefined);
   const host = fieldText(entry['_HOSTNAME']) ?? 'localhost';
   const micros = fieldText(entry['__REALTIME_TIMESTAMP']);
   const time = micros !== undefined && /^\d{1,17}$/.test(micros) ? rfc3339(BigInt(micros)) : rfc3339(BigInt(Date.now()) * 1000n);
   // Whitespace in host or ident would shift the fields the parser sees.
-  const prefix = `${time} ${host.replace(/\s+/g, '_')} ${ident.replace(/\s+/g, '_')}${pid !== undefined ? `[${pid}]` : ''}: `;
-  return message.split('\n').map((line) => prefix + line.replace(/\r$/, '').replaceAll('\0', ''));
+  const prefix = `${time} ${host.replace(/\s+/g, '_')} ${ident.replace(/[\s[\]:]+/g, '_')}${pid !== undefined && /^\d{1,10}$/.test(pid) ? `[${pid}]` : ''}: `;
+  const oneLine = message.replace(/\r?\n$/, '').replaceAll('\\', '\\\\').replace(/\r?\n|\r/g, (m) => (m === '\r' ? '\\r' : '\\n')).replaceAll('\0', '');
+  return [prefix + oneLine];
 }
 
 // journalctl gives a field as a string, as an array of byte values when it is not valid

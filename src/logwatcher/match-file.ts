@@ -2,6 +2,8 @@ import { isAscii } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { AbortedError, InvalidOptionError, IoError } from '../core/errors.js';
 import { expectNumber, expectSignal, expectString } from '../core/validate.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { authRules } from './auth-rules.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
@@ -27,11 +29,12 @@ export interface MatchLinesOptions {
    */
   readonly year?: number;
   /**
-   * The reference time: the time of lines without a timestamp and the base of year inference.
+   * The clock (ms since the epoch): the time of lines without a timestamp and the base of
+   * year inference.
    *
-   * @defaultValue the current time
+   * @defaultValue {@link systemClock}
    */
-  readonly now?: Date;
+  readonly clock?: Clock;
   /**
    * Lines longer than this many characters are cut to it and flagged `truncated`.
    *
@@ -48,27 +51,25 @@ export type MatchFileOptions = Omit<MatchLinesOptions, 'file'>;
 interface Resolved {
   readonly rules: readonly LogRule[];
   readonly year: number | undefined;
-  readonly now: number | undefined;
+  readonly clock: Clock;
   readonly maxLineLength: number;
   readonly signal: AbortSignal | undefined;
 }
 
 function resolve(options: MatchLinesOptions): Resolved {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-  const { now } = options;
-  if (now !== undefined && (!(now instanceof Date) || Number.isNaN(now.getTime()))) throw new InvalidOptionError('now', now, 'a valid Date');
+  rejectUnknownKeys('matchLines', options, ['rules', 'file', 'year', 'clock', 'maxLineLength', 'signal']);
   return Object.freeze({
     rules: options.rules === undefined ? authRules : validateRules(options.rules),
     year: options.year === undefined ? undefined : expectNumber('year', options.year, { min: 1970, max: 9999, integer: true }),
-    now: now?.getTime(),
+    clock: options.clock === undefined ? systemClock : clockOption('clock', options.clock),
     maxLineLength: options.maxLineLength === undefined ? 65_536 : expectNumber('maxLineLength', options.maxLineLength, { min: 64, integer: true }),
     signal: options.signal === undefined ? undefined : expectSignal('signal', options.signal),
   });
 }
 
 function matcherFor(r: Resolved): LineMatcher {
-  const fixed = r.now;
-  return new LineMatcher(r.rules, fixed === undefined ? Date.now : () => fixed, r.year);
+  return new LineMatcher(r.rules, r.clock, r.year);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { LogMatch, LogRule } from './rule.js';
 import { firstChars, literalAnchor, numberGroups, stickyVariant } from './pattern.js';
-import { PrefixScan, pidOf, scanPrefix, timeOf } from './syslog.js';
+import { normalizeHost } from './host.js';
+import { PrefixScan, pidOf, scanPrefix, skipMessagePrefix, timeOf } from './syslog.js';
 
 /** A rule prepared for the hot path. @internal */
 interface CompiledRule {
@@ -89,6 +90,8 @@ export class LineMatcher {
     else table = this.#tableFor(line, s.progStart, s.progEnd - s.progStart);
 
     let start = s.msgStart;
+    const first = line.charCodeAt(start);
+    if (first === 91 /* [ */ || first === 107 /* k */) start = skipMessagePrefix(line, start);
     let end = line.length;
     let repeated = 0;
     if (line.charCodeAt(start) === 109 /* m */ && line.startsWith(REPEATED, start)) {
@@ -134,14 +137,17 @@ export class LineMatcher {
       const fields: Record<string, string> = {};
       for (let k = 0; k < c.groups.length; k++) {
         const [index, name] = c.groups[k] as readonly [number, string];
-        const value = m[index];
+        let value = m[index];
+        if (value === undefined || value.length === 0) continue;
+        if (name === 'host') value = normalizeHost(value);
         // A short field kept alone (say, in a set of hosts) may pin a short line, not a huge one.
-        if (value !== undefined && value.length > 0) fields[name] = line.length > 256 ? detach(value) : value;
+        fields[name] = line.length > 256 ? detach(value) : value;
       }
       const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
       if (s.progStart >= 0) result.program = this.#program;
       const pid = pidOf(s, line);
       if (pid >= 0) result.pid = pid;
+      if (s.hostStart >= 0) result.syslogHost = line.slice(s.hostStart, s.hostEnd);
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
       out.push(result);

@@ -4,8 +4,11 @@ import { InvalidOptionError } from '../core/errors.js';
 import { expectArray, expectBoolean, expectNumber, expectOneOf, expectString } from '../core/validate.js';
 import { validateRules, type LogRule } from './rule.js';
 import { authRules } from './auth-rules.js';
-import { systemNow } from './engine.js';
-import type { JournalOptions, ResolvedJournal } from './journal.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { checkSharedOptions, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
+import type { SuccessAfterFailuresOptions } from './success-after-failures.js';
+import type { RuleEngineOptions } from './engine.js';
+import { DEFAULT_JOURNAL_MATCHES, type JournalOptions, type ResolvedJournal } from './journal.js';
 
 /** Options of {@link LogWatcher}. */
 export interface LogWatcherOptions extends ComponentOptions {
@@ -85,11 +88,16 @@ export interface LogWatcherOptions extends ComponentOptions {
    */
   readonly hostname?: string;
   /**
-   * The clock: the time of lines without a timestamp, the reference for resolving quiet
-   * alerts, and what `rotateGrace` is measured with.
-   * @defaultValue `() => new Date()`
+   * How often (ms) a watched path that does not exist (or a glob that matches nothing) is
+   * reported again as a `file-missing` warning while it stays missing.
+   * @defaultValue `300000` (5 minutes)
    */
-  readonly now?: () => Date;
+  readonly missingWarningInterval?: number;
+  /**
+   * The `auth.success-after-failures` detection (see {@link RuleEngineOptions.successAfterFailures}); `false` turns it off.
+   * @defaultValue `{ failures: 3, within: 600000 }`
+   */
+  readonly successAfterFailures?: SuccessAfterFailuresOptions | false;
   /**
    * How many lines an alert carries as evidence.
    * @defaultValue `10`
@@ -117,14 +125,40 @@ export interface ResolvedOptions {
   readonly sweepInterval: number;
   readonly watch: boolean;
   readonly hostname: string;
-  readonly now: () => Date;
+  readonly clock: Clock;
+  readonly missingWarningInterval: number;
+  readonly successAfterFailures: SuccessAfterFailuresOptions | false | undefined;
   readonly maxEvidence: number | undefined;
   readonly cwd: string;
 }
 
 /** Validates the options and fills defaults, once. @internal */
+/** Every option LogWatcher knows: anything else is a typo, reported with a "did you mean". */
+const KNOWN_KEYS = [
+  ...SHARED_OPTION_KEYS,
+  'files',
+  'rules',
+  'startAt',
+  'stateFile',
+  'journal',
+  'pollInterval',
+  'rescanInterval',
+  'rotateGrace',
+  'maxLineLength',
+  'checkpointInterval',
+  'sweepInterval',
+  'watch',
+  'hostname',
+  'missingWarningInterval',
+  'successAfterFailures',
+  'maxEvidence',
+  'cwd',
+] as const;
+
 export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  rejectUnknownKeys('LogWatcher', options, KNOWN_KEYS);
+  checkSharedOptions(options);
   const filesRaw = options.files ?? [];
   const files = (typeof filesRaw === 'string' ? [filesRaw] : expectArray('files', filesRaw)).map((f, i) => expectString(`files[${i}]`, f));
   const journal = resolveJournal(options.journal ?? false);
@@ -133,7 +167,6 @@ export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
   }
   const num = (name: keyof LogWatcherOptions, fallback: number, min: number, max = 2 ** 31 - 1): number =>
     options[name] === undefined ? fallback : expectNumber(name, options[name], { min, max, integer: true });
-  if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidOptionError('now', options.now, 'a function returning a Date');
   return Object.freeze({
     files: Object.freeze(files),
     rules: options.rules === undefined ? authRules : Object.freeze([...validateRules(options.rules)]),
@@ -148,7 +181,9 @@ export function resolveOptions(options: LogWatcherOptions): ResolvedOptions {
     sweepInterval: num('sweepInterval', 10_000, 10),
     watch: options.watch === undefined ? true : expectBoolean('watch', options.watch),
     hostname: options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname),
-    now: options.now ?? systemNow,
+    clock: options.clock ?? systemClock,
+    missingWarningInterval: num('missingWarningInterval', 300_000, 10),
+    successAfterFailures: options.successAfterFailures,
     maxEvidence: options.maxEvidence === undefined ? undefined : expectNumber('maxEvidence', options.maxEvidence, { min: 1, max: 1000, integer: true }),
     cwd: options.cwd === undefined ? process.cwd() : expectString('cwd', options.cwd),
   });
@@ -158,7 +193,8 @@ function resolveJournal(value: boolean | JournalOptions): ResolvedJournal | unde
   if (value === false) return undefined;
   if (value === true) value = {};
   if (typeof value !== 'object' || value === null) throw new InvalidOptionError('journal', value, 'a boolean or JournalOptions');
-  const matches = value.matches === undefined ? ['SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10'] : expectArray('journal.matches', value.matches).map((m, i) => {
+  rejectUnknownKeys('LogWatcher journal', value, ['matches', 'programFrom', 'journalctl', 'files', 'directory', 'label', 'restartDelay']);
+  const matches = value.matches === undefined ? DEFAULT_JOURNAL_MATCHES : expectArray('journal.matches', value.matches).map((m, i) => {
     const match = expectString(`journal.matches[${i}]`, m);
     if (match !== '+' && !/^[A-Z0-9_]+=/.test(match) && !match.startsWith('/')) {
       throw new InvalidOptionError(`journal.matches[${i}]`, m, "a journalctl match: 'FIELD=value', '+' or an absolute path");
@@ -166,7 +202,8 @@ function resolveJournal(value: boolean | JournalOptions): ResolvedJournal | unde
     return match;
   });
   return Object.freeze({
-    matches: Object.freeze(matches),
+    matches: Object.freeze([...matches]),
+    programFrom: value.programFrom === undefined ? '_COMM' : expectOneOf('journal.programFrom', value.programFrom, ['_COMM', 'SYSLOG_IDENTIFIER'] as const),
     journalctl: value.journalctl === undefined ? 'journalctl' : expectString('journal.journalctl', value.journalctl),
     files: Object.freeze((value.files === undefined ? [] : expectArray('journal.files', value.files)).map((f, i) => expectString(`journal.files[${i}]`, f))),
     directory: value.directory === undefined ? undefined : expectString('journal.directory', value.directory),

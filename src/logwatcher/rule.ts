@@ -49,7 +49,35 @@ export interface LogRule {
    * @defaultValue `'never'`
    */
   readonly alert?: RuleAlert;
+  /**
+   * How a match counts towards a threshold when the line belongs to a connection (it has a
+   * pid: one OpenSSH connection writes several lines per attempt). See {@link AttemptRole}.
+   *
+   * @defaultValue `'each'`
+   */
+  readonly attempt?: AttemptRole;
 }
+
+/**
+ * How the lines of one connection (same file, program and pid) add up to attempts, so that
+ * the several lines OpenSSH writes for one failed login count once:
+ * - `'each'`: every match is an attempt (`Failed password`), unless a `'prelude'` line of the
+ *   same connection already counted it;
+ * - `'prelude'`: a line logged before the attempt it belongs to (`Invalid user`, PAM's
+ *   `error: PAM: Authentication failure`): counts, and the connection's next `'each'` line is
+ *   the same attempt;
+ * - `'connection'`: a line about the connection as a whole (`Connection closed by
+ *   authenticating user`, `Disconnecting: Too many authentication failures`): counts only when
+ *   no other line of the connection counted;
+ * - `'unconfirmed'`: a line that may be followed by a success through another method
+ *   (`pam_unix(sshd:auth): authentication failure` under a PAM stack with pam_ldap): counts
+ *   only when the same connection then fails for another user or succeeds as another user.
+ *
+ * Lines without a pid always count as `'each'` (except `'unconfirmed'` ones, which never do).
+ * A line without the threshold's `groupBy` field (say, no `host`) that counts waits for a later
+ * line of its connection naming it.
+ */
+export type AttemptRole = 'each' | 'prelude' | 'connection' | 'unconfirmed';
 
 /**
  * When a rule's matches become Alerts:
@@ -122,6 +150,8 @@ export interface LogMatch {
   program?: string;
   /** The syslog pid of the line, if it had one. */
   pid?: number;
+  /** The machine that logged the line (the syslog HOSTNAME), if the line names one. Not a remote peer. */
+  syslogHost?: string;
   /** How many identical lines this stands for (rsyslog's `message repeated N times: [ … ]`). */
   repeated?: number;
   /** Set when the line was longer than the line limit and was cut. */
@@ -186,6 +216,9 @@ function validateRule(value: unknown, at: string): asserts value is LogRule {
     }
   }
   validateAlert(rule.alert, `${at}.alert`);
+  if (rule.attempt !== undefined && !['each', 'prelude', 'connection', 'unconfirmed'].includes(rule.attempt as string)) {
+    throw new InvalidOptionError(`${at}.attempt`, rule.attempt, "one of 'each', 'prelude', 'connection', 'unconfirmed'");
+  }
 }
 
 function validateAlert(alert: unknown, at: string): void {

@@ -34,15 +34,16 @@ export interface ParseSyslogOptions {
   /**
    * The year of RFC 3164 timestamps, which carry none.
    *
-   * @defaultValue inferred from `now`: the latest year that does not put the line more than 7 days after `now`
+   * @defaultValue inferred from `clock`: the latest year that does not put the line more than 7 days after `now`
    */
   readonly year?: number;
   /**
-   * The reference time for year inference (a December line read in January belongs to last year).
+   * The clock (ms since the epoch) for year inference: a December line read in January
+   * belongs to last year.
    *
-   * @defaultValue the current time
+   * @defaultValue `Date.now`
    */
-  readonly now?: Date;
+  readonly clock?: () => number;
 }
 
 // Timestamp kinds, indexes into FORMATS (numbers keep the hot path free of string compares).
@@ -90,6 +91,45 @@ export class PrefixScan {
 }
 
 /**
+ * Where the message proper starts, past vendor prefixes some systems put before it:
+ * Solaris' `[ID 800047 auth.info] ` and a kernel-time stamp `kernel:[  970.699396]: `
+ * (seen in journal exports). Returns `start` when there is none.
+ *
+ * @internal
+ */
+export function skipMessagePrefix(line: string, start: number): number {
+  const c = line.charCodeAt(start);
+  if (c === 91 /* [ */) {
+    if (!line.startsWith('[ID ', start)) return start;
+    let p = start + 4;
+    const d = p;
+    while (isDigit(line.charCodeAt(p))) p++;
+    if (p === d || p - d > 12 || line.charCodeAt(p) !== 32) return start;
+    const f = ++p;
+    while (p - f < 40 && (isNameChar(line.charCodeAt(p)) || line.charCodeAt(p) === 46)) p++;
+    if (p === f || line.charCodeAt(p) !== 93 || line.charCodeAt(p + 1) !== 32) return start;
+    return p + 2;
+  }
+  if (c === 107 /* k */ && line.startsWith('kernel:', start)) {
+    let p = start + 7;
+    if (line.charCodeAt(p) === 32) p++;
+    if (line.charCodeAt(p) !== 91) return start;
+    p++;
+    while (line.charCodeAt(p) === 32) p++;
+    const d = p;
+    while (isDigit(line.charCodeAt(p))) p++;
+    if (p === d || line.charCodeAt(p) !== 46) return start;
+    p++;
+    while (isDigit(line.charCodeAt(p))) p++;
+    if (line.charCodeAt(p) !== 93) return start;
+    p++;
+    if (line.charCodeAt(p) === 58) p++;
+    return line.charCodeAt(p) === 32 ? p + 1 : start;
+  }
+  return start;
+}
+
+/**
  * Splits a syslog line into time, hostname, program, pid and message. It never throws:
  * a line with no recognisable prefix comes back as a bare `message`.
  *
@@ -101,9 +141,9 @@ export class PrefixScan {
 export function parseSyslogLine(line: string, options: ParseSyslogOptions = {}): SyslogLine {
   const scan = new PrefixScan();
   scanPrefix(line, scan);
-  const out: SyslogLine = { message: line.slice(scan.msgStart) };
+  const out: SyslogLine = { message: line.slice(skipMessagePrefix(line, scan.msgStart)) };
   out.format = scan.rfc5424 ? 'rfc5424' : (FORMATS[scan.kind] ?? 'none');
-  const ms = timeOf(scan, line, options.now?.getTime() ?? Date.now(), options.year);
+  const ms = timeOf(scan, line, options.clock?.() ?? Date.now(), options.year);
   if (!Number.isNaN(ms)) out.time = new Date(ms);
   if (scan.hostStart >= 0) out.hostname = line.slice(scan.hostStart, scan.hostEnd);
   if (scan.progStart >= 0) out.program = line.slice(scan.progStart, scan.progEnd);
@@ -358,6 +398,13 @@ function tag(line: string, p: number, s: PrefixScan, requirePid: boolean): numbe
   for (let c = line.charCodeAt(q); q - p < 64 && isNameChar(c); c = line.charCodeAt(++q)) if (c === 47) base = q + 1;
   if (q === p) return -1;
   const nameEnd = q;
+  // Old PAM-era tags name the module too: `sshd(pam_unix)[19939]:` is sshd's line.
+  if (line.charCodeAt(q) === 40 /* ( */) {
+    const m = ++q;
+    while (q - m < 64 && isNameChar(line.charCodeAt(q))) q++;
+    if (q === m || line.charCodeAt(q) !== 41 /* ) */) return -1;
+    q++;
+  }
   let pidStart = -1;
   let pidEnd = -1;
   if (line.charCodeAt(q) === 91 /* [ */) {
@@ -459,8 +506,8 @@ export function scanPrefix(line: string, s: PrefixScan): void {
   s.hostEnd = t1End;
   const t2 = t1End + 1;
   FAST_TAG.lastIndex = t2;
-  if (!FAST_TAG.test(line)) s.msgStart = t2;
-  else if (!fastTag(line, t2, FAST_TAG.lastIndex, s, true)) scanPrefixSlow(line, s);
+  // Rare layouts (`sshd(pam_unix)[1]:`) and tag-less lines take the reference scanner.
+  if (!FAST_TAG.test(line) || !fastTag(line, t2, FAST_TAG.lastIndex, s, true)) scanPrefixSlow(line, s);
 }
 
 /** Records a timestamp the fast path found at 0 (`first`: its first char code), left unparsed. */
@@ -533,7 +580,19 @@ export function scanPrefixSlow(line: string, s: PrefixScan): void {
   if (end < 0) {
     // No timestamp: accept only an unmistakable `name[pid]: ` tag, so a bare message
     // such as `error: maximum authentication attempts …` is not taken for one.
-    const msg = tag(line, p, s, true);
+    let msg = tag(line, p, s, true);
+    if (msg < 0) {
+      // journalctl's `cat`-less export and fail2ban's journal samples: `host sshd[1]: …`,
+      // a hostname and a tag with a pid but no timestamp.
+      const hostEnd = token(line, p);
+      if (hostEnd > p && hostEnd < line.length && hostEnd - p <= 255) {
+        msg = tag(line, hostEnd + 1, s, true);
+        if (msg >= 0) {
+          s.hostStart = p;
+          s.hostEnd = hostEnd;
+        }
+      }
+    }
     s.msgStart = msg >= 0 ? msg : p;
     return;
   }
@@ -595,7 +654,17 @@ function rfc5424(line: string, p: number, s: PrefixScan): boolean {
   else {
     while (line.charCodeAt(p) === 91) {
       p++;
-      while (p < line.length && line.charCodeAt(p) !== 93) p += line.charCodeAt(p) === 92 ? 2 : 1;
+      // A `]` inside a quoted PARAM-VALUE does not end the element (RFC 5424 §6.3.3).
+      let quoted = false;
+      while (p < line.length) {
+        const c = line.charCodeAt(p);
+        if (c === 92 /* \ */) p += 2;
+        else if (c === 34 /* " */) {
+          quoted = !quoted;
+          p++;
+        } else if (c === 93 && !quoted) break;
+        else p++;
+      }
       if (p >= line.length) return false;
       p++;
     }

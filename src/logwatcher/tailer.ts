@@ -1,3 +1,5 @@
+import { displayPath } from '../core/text.js';
+import { createWarning, type Warning } from '../core/warning.js';
 import type { BigIntStats } from 'node:fs';
 import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
 import { IoError } from '../core/errors.js';
@@ -33,31 +35,36 @@ export interface RotateEvent {
 }
 
 /**
- * Payload of the `'warning'` event: something the watcher handled but the user should
- * know about, because lines may be missing, cut, or unreadable.
+ * Payload of the LogWatcher's `'warning'` event: the shared {@link Warning} shape (`path`
+ * exact, `displayPath` escaped) with a LogWatcher `code`:
+ * - `file-missing`: a watched path does not exist (or a glob matches nothing): reported at
+ *   start and again every `missingWarningInterval` while it stays missing;
+ * - `line-truncated`: a line was longer than `maxLineLength`; its start was handled and
+ *   `cutBytes` bytes were dropped;
+ * - `rotated-lost`: the file rotated while stopped and its previous generation was not
+ *   found (deleted or compressed), so lines written after the last checkpoint are lost;
+ * - `state-discarded`: the state file was unreadable or malformed; reading starts at `startAt`;
+ * - `not-regular`: the path is not a regular file (a FIFO, a directory, a symlink in a glob);
+ * - `unreadable`: the file cannot be opened or read (often EACCES); retried every poll. For
+ *   the journal: what journalctl reported on stderr (e.g. insufficient permissions).
  */
-export interface LogWatcherWarning {
-  /**
-   * - `line-truncated`: a line was longer than `maxLineLength`; its start was handled and
-   *   `cutBytes` bytes were dropped.
-   * - `rotated-lost`: the file rotated while stopped and its previous generation was not
-   *   found (deleted or compressed), so lines written after the last checkpoint are lost.
-   * - `state-discarded`: the state file was unreadable or malformed; reading starts at `startAt`.
-   * - `not-regular`: the path is not a regular file (a FIFO, a directory, a symlink in a glob).
-   * - `unreadable`: the file cannot be opened or read (often EACCES); retried every poll. For
-   *   the journal: what journalctl reported on stderr (e.g. insufficient permissions).
-   */
-  readonly kind: 'line-truncated' | 'rotated-lost' | 'state-discarded' | 'not-regular' | 'unreadable';
-  /** The path concerned (the state file's path for `state-discarded`). */
-  readonly file: string;
-  /** A human explanation. */
-  readonly message: string;
+export interface LogWatcherWarning extends Warning {
+  readonly code: 'file-missing' | 'line-truncated' | 'rotated-lost' | 'state-discarded' | 'not-regular' | 'unreadable';
   /** For `line-truncated`: the number of the cut line. */
   readonly lineNumber?: number;
   /** For `line-truncated`: how many bytes were dropped. */
   readonly cutBytes?: number;
-  /** The underlying error, if any. */
-  readonly cause?: Error;
+}
+
+/** A LogWatcher warning in the shared shape. @internal */
+export function logWarning(
+  code: LogWatcherWarning['code'],
+  message: string,
+  path: string,
+  extra: { cause?: unknown; lineNumber?: number; cutBytes?: number } = {},
+): LogWatcherWarning {
+  const { cause, ...rest } = extra;
+  return { ...createWarning(code, message, cause === undefined ? { path } : { path, cause }), code, ...rest };
 }
 
 /** Where a tailer delivers what it reads; the LogWatcher implements it. @internal */
@@ -115,6 +122,7 @@ export class Tailer {
   #current: OpenFile | undefined;
   #old: OpenFile[] = [];
   #reported: string | undefined;
+  #missing = false;
 
   constructor(path: string, options: TailerOptions, sink: TailerSink) {
     this.path = path;
@@ -125,6 +133,11 @@ export class Tailer {
   /** How many files are open: the current one plus renamed ones still draining. */
   get openFiles(): number {
     return (this.#current ? 1 : 0) + this.#old.length;
+  }
+
+  /** Whether the path did not exist at the last look (ENOENT/ENOTDIR). */
+  get missing(): boolean {
+    return this.#missing && this.#current === undefined;
   }
 
   /** Whether the path currently has an open file. */
@@ -252,7 +265,8 @@ export class Tailer {
       st = this.#o.noFollow ? await lstat(this.path, { bigint: true }) : await stat(this.path, { bigint: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (MISSING.has(code)) {
+      this.#missing = MISSING.has(code);
+      if (this.#missing) {
         if (this.#current) {
           const cur = this.#current;
           this.#current = undefined;
@@ -312,11 +326,13 @@ export class Tailer {
         return undefined;
       }
       this.#reported = undefined;
+      this.#missing = false;
       return { fh, st };
     } catch (error) {
       await fh?.close().catch(() => {});
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-      if (MISSING.has(code)) return undefined;
+      this.#missing = MISSING.has(code);
+      if (this.#missing) return undefined;
       if (code === 'ELOOP') this.#reportOnce(code, 'not-regular', `${shown(this.path)} is a symbolic link; links found by a glob are not followed`);
       else this.#reportOnce(code, 'unreadable', `Cannot open ${shown(this.path)}: ${code}`, error);
       return undefined;
@@ -335,11 +351,13 @@ export class Tailer {
     await found?.fh.close();
     this.#sink.rotate({ file: this.path, reason, whileStopped });
     if (whileStopped || reason !== 'truncate') {
-      this.#sink.warn({
-        kind: 'rotated-lost',
-        file: this.path,
-        message: `${shown(this.path)} was rotated while the watcher was stopped and its previous file was not found (deleted or compressed); lines written to it after the last checkpoint were not read`,
-      });
+      this.#sink.warn(
+        logWarning(
+          'rotated-lost',
+          `${shown(this.path)} was rotated while the watcher was stopped and its previous file was not found (deleted or compressed); lines written to it after the last checkpoint were not read`,
+          this.path,
+        ),
+      );
     }
   }
 
@@ -369,13 +387,12 @@ export class Tailer {
     const emit = (line: string, cutBytes: number): void => {
       file.lineNumber++;
       if (cutBytes > 0) {
-        this.#sink.warn({
-          kind: 'line-truncated',
-          file: this.path,
-          lineNumber: file.lineNumber,
-          cutBytes,
-          message: `Line ${file.lineNumber} of ${shown(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`,
-        });
+        this.#sink.warn(
+          logWarning('line-truncated', `Line ${file.lineNumber} of ${shown(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`, this.path, {
+            lineNumber: file.lineNumber,
+            cutBytes,
+          }),
+        );
       }
       this.#sink.line(line, this.path, file.lineNumber);
     };
@@ -409,11 +426,11 @@ export class Tailer {
   }
 
   // An unreadable file is retried every poll; say so once, not four times a second.
-  #reportOnce(key: string, kind: LogWatcherWarning['kind'], message: string, error?: unknown): void {
+  #reportOnce(key: string, code: LogWatcherWarning['code'], message: string, error?: unknown): void {
     if (this.#reported === key) return;
     this.#reported = key;
     const cause = error === undefined ? undefined : new IoError(message, { path: this.path, cause: error });
-    this.#sink.warn(cause ? { kind, file: this.path, message, cause } : { kind, file: this.path, message });
+    this.#sink.warn(logWarning(code, message, this.path, cause === undefined ? {} : { cause }));
   }
 }
 
@@ -458,6 +475,5 @@ function hashPrefix(prefix: Buffer, length: number): string {
  * @internal
  */
 export function shown(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path) ? JSON.stringify(path) : path;
+  return displayPath(path);
 }

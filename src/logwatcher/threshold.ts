@@ -1,4 +1,6 @@
 import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
+import { formatDuration } from '../core/format.js';
+import { safeText } from '../core/text.js';
 import type { Severity } from '../core/severity.js';
 import type { LogMatch, LogRule, RuleThreshold } from './rule.js';
 
@@ -30,8 +32,21 @@ interface KeyState {
   firing: Alert | undefined;
 }
 
+/** A key's counted failures, as {@link ThresholdTracker.peek} shows them. @internal */
+export interface FailureRecord {
+  /** Times of the latest counted matches (not extended while the alert fires). */
+  readonly times: readonly number[];
+  readonly firing: boolean;
+  readonly last: number;
+  /** The latest lines (raw, capped). */
+  readonly evidence: readonly string[];
+  readonly users: ReadonlySet<string>;
+  /** The threshold's count. */
+  readonly count: number;
+}
+
 /** Most distinct user names listed in a summary. */
-const MAX_USERS = 10;
+const MAX_USERS = 20;
 
 /** @internal */
 export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
@@ -158,6 +173,16 @@ export class ThresholdTracker {
     this.#prune(t, alerts);
   }
 
+  /**
+   * What a key has counted: for auth.success-after-failures, which asks about an address's
+   * recent failures without keeping a second record of them.
+   */
+  peek(alertRule: string, group: string): FailureRecord | undefined {
+    const state = this.#keys.get(`log:${alertRule}:${sanitizeValue(group)}`);
+    if (state === undefined) return undefined;
+    return { times: state.times, firing: state.firing !== undefined, last: state.last, evidence: state.evidence, users: state.users, count: state.spec.count };
+  }
+
   /** The time the next firing alert may resolve at, or +Infinity. */
   get nextDeadline(): number {
     return this.#nextDeadline;
@@ -184,10 +209,12 @@ export class ThresholdTracker {
     const { spec } = state;
     const labels: Record<string, string> = {};
     if (spec.groupBy !== undefined) labels[spec.groupBy] = sanitizeValue(state.group);
-    for (const name of ['host', 'user'] as const) {
-      const value = match.fields[name];
-      if (value !== undefined && labels[name] === undefined) labels[name] = sanitizeValue(value);
-    }
+    const host = match.fields.host;
+    if (host !== undefined && labels.host === undefined) labels.host = sanitizeValue(host);
+    // Every user tried (bounded), not the one of the line that crossed the threshold:
+    // `user` when there was exactly one, `users` always when there were any.
+    if (labels.user === undefined && state.users.size === 1) labels.user = sanitizeValue([...state.users][0] as string);
+    if (state.users.size > 0) labels.users = [...state.users].map((u) => sanitizeValue(u, 64)).join(', ') + (state.users.size >= MAX_USERS ? ', …' : '');
     if (match.program !== undefined) labels.program = sanitizeValue(match.program);
     return createAlert({
       source: 'log',
@@ -243,42 +270,13 @@ function renderTitle(spec: ThresholdSpec, state: KeyState, match: LogMatch, coun
 }
 
 /**
- * `600000` → `10m`: the largest unit that divides the duration exactly.
- *
- * @internal
- */
-export function formatDuration(ms: number): string {
-  const units: [number, string][] = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-    [1000, 's'],
-  ];
-  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return ms >= 1000 ? `${Math.round(ms / 100) / 10}s` : `${ms}ms`;
-}
-
-// C0/C1 controls, line and paragraph separators, and bidirectional overrides can forge
-// or hide text wherever an alert is shown; they come from attacker-chosen user names.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const HAS_UNSAFE = new RegExp(UNSAFE.source);
-
-function escapeChar(ch: string): string {
-  const code = ch.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
-/**
- * A field value made safe to show: unsafe characters escaped, length capped.
+ * A field value made safe to show: control, bidi and zero-width characters escaped (core
+ * safeText, one line), length capped.
  *
  * @internal
  */
 export function sanitizeValue(value: string, max = 200): string {
-  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  // Nearly every value (an address, a user name) is plain: a native test is much cheaper
-  // than replace(), and than a character loop in JavaScript.
-  return HAS_UNSAFE.test(cut) ? cut.replace(UNSAFE, escapeChar) : cut;
+  return safeText(value, { singleLine: true, max: max + 1 });
 }
 
 /**
@@ -298,3 +296,5 @@ function evidenceText(line: string): string {
 export function sanitizeLine(line: string): string {
   return sanitizeValue(line, 1000);
 }
+
+export { formatDuration };

@@ -5,12 +5,12 @@ import type { Alert } from '../core/alert.js';
 import type { BaseEvents } from '../core/emitter.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type FilePosition, type PathState } from './checkpoint.js';
-import { RuleEngine, systemNow, type HandleResult } from './engine.js';
+import { RuleEngine, type HandleResult } from './engine.js';
 import { expandGlob, parseFileSpec, type FileSpec } from './glob.js';
 import { JournalSource } from './journal.js';
 import { resolveOptions, type LogWatcherOptions, type ResolvedOptions } from './options.js';
 import type { LogMatch } from './rule.js';
-import { shown, Tailer, type LogWatcherWarning, type RotateEvent, type TailerSink } from './tailer.js';
+import { logWarning, shown, Tailer, type LogWatcherWarning, type RotateEvent, type TailerSink } from './tailer.js';
 
 /** Events of {@link LogWatcher}. */
 export interface LogWatcherEvents extends BaseEvents {
@@ -37,6 +37,8 @@ export interface LogWatcherStats {
   readonly matches: number;
   /** Files open now as the current file of a followed path (rotated files still draining not counted). */
   readonly filesFollowed: number;
+  /** Watched paths that do not exist now, and globs that match nothing (each also a `file-missing` warning). */
+  readonly filesMissing: number;
 }
 
 // 256 KiB: about 2,500 lines handled per read, so a backlog drain yields to the host's event
@@ -74,7 +76,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   #buf: Buffer | undefined;
   #cycle: Promise<void> | undefined;
   #again = false;
-  #lastRescan = 0;
+  #rescanDue = false;
   #saveTimer: (() => void) | undefined;
   #saving: Promise<void> = Promise.resolve();
   #lastSaved = '';
@@ -84,19 +86,23 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   #linesRead = 0;
   #bytesRead = 0;
   #matches = 0;
+  /** Missing paths and empty globs, with when they were last reported. */
+  readonly #missing = new Map<string, number>();
+  /** Globs that matched nothing at the last rescan. */
+  readonly #emptyGlobs = new Set<string>();
 
   constructor(options: LogWatcherOptions) {
     super(options);
     this.#o = resolveOptions(options);
     this.#specs = this.#o.files.map((f) => parseFileSpec(f, this.#o.cwd));
-    const now = this.#o.now;
-    this.#clock = now === systemNow ? Date.now : () => now().getTime();
+    this.#clock = this.#o.clock;
     // Built here so a bad rule or option throws at construction, not at start().
     this.#engine = new RuleEngine({
       rules: this.#o.rules,
       hostname: this.#o.hostname,
-      now: this.#o.now,
+      clock: this.#o.clock,
       ...(this.#o.maxEvidence === undefined ? {} : { maxEvidence: this.#o.maxEvidence }),
+      ...(this.#o.successAfterFailures === undefined ? {} : { successAfterFailures: this.#o.successAfterFailures }),
     });
   }
 
@@ -104,7 +110,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   get stats(): LogWatcherStats {
     let filesFollowed = 0;
     for (const tailer of this.#tailers.values()) if (tailer.following) filesFollowed++;
-    return { linesRead: this.#linesRead, bytesRead: this.#bytesRead, matches: this.#matches, filesFollowed };
+    return { linesRead: this.#linesRead, bytesRead: this.#bytesRead, matches: this.#matches, filesFollowed, filesMissing: this.#missing.size };
   }
 
   /** The followed paths: literal ones and what the globs matched so far. */
@@ -126,17 +132,22 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     this.#buf = Buffer.allocUnsafe(READ_CHUNK);
     if (o.stateFile !== undefined) this.#saved = await this.#loadState(resolve(o.cwd, o.stateFile));
     await this.#rescan(true);
+    this.#checkMissing();
     if (o.journal) {
       this.#journal = new JournalSource(o.journal, this.#saved.journalCursor, o.startAt, {
         entry: (lines) => this.#onJournal(lines),
         error: (error) => this.emitError(error),
-        warn: (message) => this.#warn({ kind: 'unreadable', file: o.journal?.label ?? 'journal', message }),
+        warn: (message) => this.#warn(logWarning('unreadable', message, o.journal?.label ?? 'journal')),
         timer: (fn, ms) => this.setTimer(fn, ms),
         persistent: this.persistent,
       });
       await this.#journal.start();
     }
     this.setRepeating(() => void this.#kick(), o.pollInterval);
+    this.setRepeating(() => {
+      this.#rescanDue = true;
+      void this.#kick();
+    }, o.rescanInterval);
     this.setRepeating(() => this.#sweep(), o.sweepInterval);
     // The first read happens before start() resolves, so `startAt: 'beginning'` lines and a
     // restart's unread tail are already being handled when the caller gets control back.
@@ -180,8 +191,12 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   }
 
   async #pollAll(): Promise<void> {
-    const now = Date.now();
-    if (now - this.#lastRescan >= this.#o.rescanInterval) await this.#rescan(false);
+    // Due by its own timer (the one timer seam), not by comparing clocks: an injected clock
+    // that stands still must not stop new files from being found.
+    if (this.#rescanDue) {
+      this.#rescanDue = false;
+      await this.#rescan(false);
+    }
     const buf = this.#buf;
     if (!buf) return;
     for (const tailer of [...this.#tailers.values()]) {
@@ -192,13 +207,41 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         this.emitError(toError(error));
       }
     }
+    this.#checkMissing();
     this.#scheduleSave();
+  }
+
+  /**
+   * A watched path that does not exist is an error the user must hear about (fail2ban
+   * refuses to start such a jail): a `file-missing` warning at start and every
+   * `missingWarningInterval` while it stays missing, `stats.filesMissing`, and a degraded
+   * health check. The path is still waited for, and followed once it appears.
+   */
+  #checkMissing(): void {
+    const now = this.clock();
+    const missing = new Set<string>(this.#emptyGlobs);
+    for (const spec of this.#specs) if (spec.kind === 'path' && this.#tailers.get(spec.path)?.missing === true) missing.add(spec.path);
+    for (const path of this.#missing.keys()) if (!missing.has(path)) this.#missing.delete(path);
+    for (const path of missing) {
+      const last = this.#missing.get(path);
+      if (last !== undefined && now - last < this.#o.missingWarningInterval) continue;
+      this.#missing.set(path, now);
+      const glob = this.#emptyGlobs.has(path);
+      this.#warn(
+        logWarning(
+          'file-missing',
+          glob ? `No file matches ${shown(path)}; nothing is read for it until one appears` : `${shown(path)} does not exist; it is not read until it appears`,
+          path,
+        ),
+      );
+    }
+    const names = [...this.#missing.keys()];
+    this.setHealthCheck('files', names.length === 0, names.length === 0 ? undefined : `missing: ${names.slice(0, 5).map(shown).join(', ')}${names.length > 5 ? ', …' : ''}`);
   }
 
   // Expands globs, creates tailers for new paths, forgets glob paths that are gone, and
   // (re)creates directory watches.
   async #rescan(initial: boolean): Promise<void> {
-    this.#lastRescan = Date.now();
     const wanted = new Set<string>();
     const literal = new Set<string>();
     const dirs = new Set<string>();
@@ -208,7 +251,10 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         literal.add(spec.path);
         dirs.add(dirname(spec.path));
       } else {
-        for (const path of await expandGlob(spec)) wanted.add(path);
+        const found = await expandGlob(spec);
+        for (const path of found) wanted.add(path);
+        if (found.length === 0) this.#emptyGlobs.add(spec.pattern);
+        else this.#emptyGlobs.delete(spec.pattern);
         dirs.add(spec.base);
         if (!spec.deep) continue;
         for (const path of wanted) if (!literal.has(path)) dirs.add(dirname(path));
@@ -264,7 +310,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.emitSafely('rotate', event);
     },
     warn: (warning) => {
-      if (warning.kind === 'line-truncated') this.#nextCut = true;
+      if (warning.code === 'line-truncated') this.#nextCut = true;
       this.#warn(warning);
     },
     bytes: (count) => {
@@ -315,13 +361,12 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         let end = max;
         while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
         line = bytes.toString('utf8', 0, end);
-        this.#sink.warn({
-          kind: 'line-truncated',
-          file: label,
-          lineNumber,
-          cutBytes: bytes.length - max,
-          message: `Entry ${lineNumber} of ${label} is longer than maxLineLength (${max} bytes); ${bytes.length - max} bytes were cut`,
-        });
+        this.#sink.warn(
+          logWarning('line-truncated', `Entry ${lineNumber} of ${label} is longer than maxLineLength (${max} bytes); ${bytes.length - max} bytes were cut`, label, {
+            lineNumber,
+            cutBytes: bytes.length - max,
+          }),
+        );
       }
       this.#handle(line, label, lineNumber);
     }
@@ -329,7 +374,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   }
 
   #sweep(): void {
-    const alerts = this.#engine.sweep(this.#o.now());
+    const alerts = this.#engine.sweep(this.#clock());
     for (const alert of alerts) this.emitSafely('alert', alert);
   }
 
@@ -349,12 +394,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         () => true,
         () => false,
       );
-      this.#warn({
-        kind: 'state-discarded',
-        file: path,
-        message: `${cause.message}; starting from startAt ('${this.#o.startAt}')${kept ? `; the bad file was moved to ${aside}` : ''}`,
-        cause,
-      });
+      this.#warn(logWarning('state-discarded', `${cause.message}; starting from startAt ('${this.#o.startAt}')${kept ? `; the bad file was moved to ${aside}` : ''}`, path, { cause }));
       return { files: {} };
     }
   }

@@ -160,9 +160,9 @@ describe('seed examples and CLI, end to end', () => {
     await writeFile(log, `${bruteForceLines({ attempts: 7 }).join('\n')}\n`);
     const check = startChild('src/cli/main.ts', ['check-log', log, '--json'], {});
     assert.equal((await check.exited()).code, 0, check.output());
-    const summary = JSON.parse(check.output()) as { lines: number; alerts: { title: string }[]; hosts: { host: string; failures: number }[] };
+    const summary = JSON.parse(check.output()) as { lines: number; alerts: { title: string }[]; hosts: { host: string; failures: number; lines: number }[] };
     assert.equal(summary.lines, 8);
-    assert.deepEqual(summary.hosts, [{ host: '203.0.113.45', failures: 7 }]);
+    assert.deepEqual(summary.hosts, [{ host: '203.0.113.45', failures: 7, lines: 7 }]);
     assert.equal(summary.alerts.length, 1);
     assert.match(summary.alerts[0]?.title ?? '', /SSH brute force from 203\.0\.113\.45/);
   });

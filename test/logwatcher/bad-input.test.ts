@@ -87,7 +87,7 @@ test('LogWatcher: bad input is handled, cut lines are flagged, nothing is droppe
   await h.settle();
   assert.deepEqual(h.lines, ['windows line', 'after the NULs', '\ufffd(', 'x'.repeat(1024), 'normal']);
   assert.deepEqual(truncatedFlags, [false, false, false, true, false]);
-  const cut = h.warnings.find((w) => w.kind === 'line-truncated');
+  const cut = h.warnings.find((w) => w.code === 'line-truncated');
   assert.equal(cut?.lineNumber, 4);
   assert.equal(cut?.cutBytes, 5000 - 1024);
   await appendFile(file, '\n');

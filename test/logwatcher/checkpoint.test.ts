@@ -99,7 +99,7 @@ test('restart after delete+recreate while stopped, the new file reusing the inod
   assert.equal((await stat(file)).ino, before.ino);
   const h = await session(t, { files: [file], stateFile }, 3);
   assert.deepEqual(h.lines, numbered('generation two, longer lines', 1, 3));
-  assert.ok(h.warnings.some((w) => w.kind === 'rotated-lost'), 'the lost generation is reported');
+  assert.ok(h.warnings.some((w) => w.code === 'rotated-lost'), 'the lost generation is reported');
 
   await unlink(file);
   await writeFile(file, text(numbered('gen3', 1, 2)));
@@ -153,7 +153,7 @@ test('a corrupt state file is reported, kept aside, and reading falls back to st
     await h.waitLines(2);
     await h.watcher.stop();
     assert.deepEqual(h.lines, numbered('x', 1, 2));
-    assert.equal(h.warnings[0]?.kind, 'state-discarded');
+    assert.equal(h.warnings[0]?.code, 'state-discarded');
     assert.deepEqual(h.errors, []);
     assert.equal(await readFile(`${stateFile}.corrupt`, 'utf8'), garbage);
     // The state written afterwards is sound again.
@@ -236,7 +236,7 @@ test('a journal cursor the journal does not know is dropped; reading falls back 
   const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p)) as string;
   const journalFile = join(dir, 'j.journal');
   const made = spawnSync(journalRemote, [`--output=${journalFile}`, '-'], {
-    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
+    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_COMM=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
   });
   assert.equal(made.status, 0, String(made.stderr));
   const stateFile = join(dir, 'state.json');

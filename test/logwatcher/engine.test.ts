@@ -15,7 +15,7 @@ function feed(engine: RuleEngine, lines: string[]): Alert[] {
 
 describe('RuleEngine thresholds', () => {
   it('fires one alert per host after 5 failures within 10 minutes, by the lines own time', () => {
-    const engine = new RuleEngine({ rules: authRules, hostname: 'web1', now: () => new Date(T0 + 86_400_000) });
+    const engine = new RuleEngine({ rules: authRules, hostname: 'web1', clock: () => T0 + 86_400_000 });
     const lines = [0, 1, 2, 3].map((m) => failed(T0 + m * 60_000));
     assert.deepEqual(feed(engine, lines), []);
     const alerts = feed(engine, [failed(T0 + 4 * 60_000)]);
@@ -28,7 +28,7 @@ describe('RuleEngine thresholds', () => {
     assert.equal(alert.title, 'SSH brute force from 203.0.113.5 (5 failures in 10m)');
     assert.equal(alert.hostname, 'web1');
     assert.equal(alert.time.getTime(), T0 + 4 * 60_000);
-    assert.deepEqual(alert.labels, { host: '203.0.113.5', user: 'root', program: 'sshd' });
+    assert.deepEqual(alert.labels, { host: '203.0.113.5', user: 'root', users: 'root', program: 'sshd' });
     assert.equal(alert.evidence?.length, 5);
     // The attack goes on: absorbed, no second firing alert.
     assert.deepEqual(feed(engine, [5, 6, 7, 8].map((m) => failed(T0 + m * 60_000))), []);
@@ -39,8 +39,8 @@ describe('RuleEngine thresholds', () => {
     const a = engine.handle('Mar  3 00:17:22 web1 CRON[1]: pam_unix(cron:session): session closed for user root', { file: 'f', lineNumber: 1 });
     const b = engine.handle('', { file: 'f', lineNumber: 2 });
     assert.equal(a, b);
-    assert.deepEqual(a, { matches: [], alerts: [] });
-    assert.ok(Object.isFrozen(a.matches) && Object.isFrozen(a.alerts));
+    assert.deepEqual(a, { matches: [], alerts: [], attempts: [] });
+    assert.ok(Object.isFrozen(a.matches) && Object.isFrozen(a.alerts) && Object.isFrozen(a.attempts));
     const c = engine.handle(failed(T0), { file: 'f', lineNumber: 3 });
     assert.equal(c.matches.length, 1);
     assert.ok(!Object.isFrozen(c.matches));
@@ -58,7 +58,7 @@ describe('RuleEngine thresholds', () => {
 
     // Live: the clock follows the log, and a timer sweeps every 30 s.
     let now = T0;
-    const live = new RuleEngine({ rules: authRules, hostname: 'h', now: () => new Date(now) });
+    const live = new RuleEngine({ rules: authRules, hostname: 'h', clock: () => now });
     const liveAlerts: Alert[] = [];
     let nextSweep = T0 + 30_000;
     for (const [s, line] of events) {
@@ -75,9 +75,9 @@ describe('RuleEngine thresholds', () => {
     liveAlerts.push(...live.sweep());
 
     // Replay: read a day later in one go, one sweep at the end.
-    const replay = new RuleEngine({ rules: authRules, hostname: 'h', now: () => new Date(T0 + 86_400_000) });
+    const replay = new RuleEngine({ rules: authRules, hostname: 'h', clock: () => T0 + 86_400_000 });
     const replayAlerts = events.flatMap(([, line]) => replay.handle(line, { file: 'auth.log', lineNumber: 1 }).alerts);
-    replayAlerts.push(...replay.sweep(new Date(T0 + 7_200_000)));
+    replayAlerts.push(...replay.sweep(T0 + 7_200_000));
 
     assert.equal(liveAlerts.filter((a) => a.status === 'firing').length, 4);
     assert.equal(liveAlerts.filter((a) => a.status === 'resolved').length, 4);
@@ -98,13 +98,13 @@ describe('RuleEngine thresholds', () => {
   it('resolves after the quiet window through sweep() and through a later line', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     feed(engine, [0, 1, 2, 3, 4].map((m) => failed(T0 + m * 60_000)));
-    assert.deepEqual(engine.sweep(new Date(T0 + 13 * 60_000)), []);
-    const resolved = engine.sweep(new Date(T0 + 14 * 60_000));
+    assert.deepEqual(engine.sweep(T0 + 13 * 60_000), []);
+    const resolved = engine.sweep(T0 + 14 * 60_000);
     assert.equal(resolved.length, 1);
     assert.equal(resolved[0]?.status, 'resolved');
     assert.equal(resolved[0]?.key, 'log:sshd.brute-force:203.0.113.5');
     assert.equal(resolved[0]?.time.getTime(), T0 + 14 * 60_000);
-    assert.deepEqual(engine.sweep(new Date(T0 + 60 * 60_000)), [], 'resolved only once');
+    assert.deepEqual(engine.sweep(T0 + 60 * 60_000), [], 'resolved only once');
 
     // Replayed from a file: a later line proves the quiet time, no timer needed.
     const replay = new RuleEngine({ rules: authRules, hostname: 'h' });
@@ -115,7 +115,7 @@ describe('RuleEngine thresholds', () => {
 
   it('uses now() for lines without a timestamp', () => {
     let now = T0;
-    const engine = new RuleEngine({ rules: authRules, hostname: 'h', now: () => new Date(now) });
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h', clock: () => now });
     const bare = 'Failed password for root from 192.0.2.1 port 22 ssh2';
     for (let i = 0; i < 4; i++) {
       assert.deepEqual(engine.handle(bare, { file: 'f', lineNumber: i + 1 }).alerts, []);
@@ -147,23 +147,43 @@ describe('RuleEngine thresholds', () => {
     assert.throws(() => new RuleEngine({ rules: [...authRules, mine] }), (e: unknown) => e instanceof InvalidOptionError && e.option === `rules[${authRules.length}].alert`);
   });
 
-  it('adds up different failure rules that share an alert rule, and ignores never-counting duplicates', () => {
+  it('counts attempts, not lines: the lines of one connection add up to its attempts', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     const host = '198.51.100.77';
     const at = (m: number): string => iso(T0 + m * 1000);
+    const counted: string[] = [];
+    const feedCounting = (lines: string[]): Alert[] =>
+      lines.flatMap((line, i) => {
+        const r = engine.handle(line, { file: 'f', lineNumber: i + 1 });
+        counted.push(...r.attempts.map((a) => `${a.rule.id}@${a.pid}`));
+        return r.alerts;
+      });
     const lines = [
+      // One attempt: an invalid user's password, with PAM's helper lines and the close.
       `${at(0)} w sshd[1]: Invalid user admin from ${host} port 1`,
       `${at(1)} w sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
       `${at(2)} w sshd[1]: Failed password for invalid user admin from ${host} port 1 ssh2`,
+      // A second password on the same connection is a second attempt.
+      `${at(2)} w sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
+      `${at(2)} w sshd[1]: Failed password for invalid user admin from ${host} port 1 ssh2`,
       `${at(3)} w sshd[1]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=${host}`,
       `${at(4)} w sshd[1]: Connection closed by invalid user admin ${host} port 1 [preauth]`,
+      // A refused user: one attempt.
       `${at(5)} w sshd[2]: User root from ${host} not allowed because not listed in AllowUsers`,
+      // A wrong password, then the user closes: one attempt, not two.
+      `${at(6)} w sshd[3]: Failed password for root from ${host} port 2 ssh2`,
       `${at(6)} w sshd[3]: Connection closed by authenticating user root ${host} port 2 [preauth]`,
     ];
-    assert.deepEqual(feed(engine, lines), [], '4 counted failures so far');
-    const alerts = feed(engine, [`${at(7)} w sshd-session[4]: error: maximum authentication attempts exceeded for root from ${host} port 3 ssh2 [preauth]`]);
-    assert.equal(alerts.length, 1);
-    assert.match(alerts[0]?.summary ?? '', /sshd\.invalid-user, sshd\.failed-auth, sshd\.user-not-allowed, sshd\.closed-authenticating, sshd\.max-auth-tries/);
+    assert.deepEqual(feedCounting(lines), [], '4 attempts so far');
+    assert.deepEqual(counted, ['sshd.invalid-user@1', 'sshd.failed-auth@1', 'sshd.user-not-allowed@2', 'sshd.failed-auth@3']);
+    const alerts = feedCounting([
+      `${at(7)} w sshd-session[4]: Connection from ${host} port 3 on 192.0.2.1 port 22`,
+      // A host-less line takes its connection's address.
+      `${at(7)} w sshd-session[4]: Disconnecting: Too many authentication failures for root [preauth]`,
+    ]);
+    assert.equal(alerts.length, 1, 'the fifth attempt fires');
+    assert.equal(alerts[0]?.labels.host, host);
+    assert.match(alerts[0]?.summary ?? '', /sshd\.invalid-user, sshd\.failed-auth, sshd\.user-not-allowed, sshd\.too-many-failures-legacy/);
     assert.match(alerts[0]?.summary ?? '', /Users tried: admin, root/);
     assert.equal(alerts[0]?.labels.program, 'sshd-session');
   });
@@ -220,7 +240,7 @@ describe('RuleEngine thresholds', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => failed(T0 + i, `10.1.${i >> 8}.${i & 255}`));
     assert.deepEqual(feed(engine, lines), []);
     assert.ok(engine.trackedKeys <= 101, `${engine.trackedKeys} keys`);
-    engine.sweep(new Date(T0 + 3_600_000));
+    engine.sweep(T0 + 3_600_000);
     assert.equal(engine.trackedKeys, 0);
   });
 
@@ -254,3 +274,44 @@ describe('RuleEngine thresholds', () => {
   });
 });
 
+
+describe('RuleEngine: success after failures, users tried', () => {
+  const line = (t: number, msg: string, pid = 1): string => `${new Date(T0 + t * 1000).toISOString()} w sshd[${pid}]: ${msg}`;
+
+  it('the brute-force alert lists every user tried, not the last one', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const users = ['root', 'admin', 'oracle', 'test', 'ubuntu'];
+    const alerts = users.flatMap((u, i) => engine.handle(line(i, `Failed password for invalid user ${u} from 198.51.100.9 port ${i} ssh2`, 10 + i), { file: 'f', lineNumber: i + 1 }).alerts);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]?.labels.users, 'root, admin, oracle, test, ubuntu');
+    assert.equal(alerts[0]?.labels.user, undefined, 'no single user to name');
+    assert.equal(alerts[0]?.labels.host, '198.51.100.9');
+  });
+
+  it('a login from an address with failures in the window raises auth.success-after-failures, each time anew', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const host = '198.51.100.20';
+    const feedAll = (lines: string[]): Alert[] => lines.flatMap((l, i) => engine.handle(l, { file: 'f', lineNumber: i + 1 }).alerts);
+    // Two failures and a login: everyday typos, no alert (the default needs 3).
+    assert.deepEqual(feedAll([line(0, `Failed password for bob from ${host} port 1 ssh2`, 1), line(1, `Failed password for bob from ${host} port 2 ssh2`, 2), line(2, `Accepted password for bob from ${host} port 3 ssh2`, 3)]), []);
+    const alerts = feedAll([line(10, `Failed password for root from ${host} port 4 ssh2`, 4), line(11, `Accepted password for alice from ${host} port 5 ssh2`, 5)]);
+    const [alert] = alerts.filter((a) => a.rule === 'auth.success-after-failures');
+    assert.ok(alert, 'three failures within 10 minutes, then a login');
+    assert.equal(alert.severity, 'critical');
+    assert.deepEqual({ host: alert.labels.host, user: alert.labels.user }, { host, user: 'alice' });
+    assert.equal(alert.evidence?.length, 4, 'the three failures and the login');
+    assert.match(alert.evidence?.[3] ?? '', /Accepted password for alice/);
+    // A later break-in from the same address is a new event with its own key.
+    const again = feedAll([1, 2, 3].map((n) => line(20 + n, `Failed password for root from ${host} port ${10 + n} ssh2`, 10 + n)).concat(line(30, `Accepted password for root from ${host} port 20 ssh2`, 20)));
+    const second = again.find((a) => a.rule === 'auth.success-after-failures');
+    assert.ok(second);
+    assert.notEqual(second.key, alert.key);
+    // Off when asked; outside the window, nothing.
+    const off = new RuleEngine({ rules: authRules, hostname: 'h', successAfterFailures: false });
+    const lines = [0, 1, 2].map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 40 + n)).concat(line(3, `Accepted password for root from ${host} port 9 ssh2`, 49));
+    assert.deepEqual(lines.flatMap((l, i) => off.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'), []);
+    const late = new RuleEngine({ rules: authRules, hostname: 'h' });
+    const lateLines = [0, 1, 2].map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 50 + n)).concat(line(700, `Accepted password for root from ${host} port 9 ssh2`, 59));
+    assert.deepEqual(lateLines.flatMap((l, i) => late.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'), []);
+  });
+});

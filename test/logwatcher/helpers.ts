@@ -51,7 +51,7 @@ export interface Harness {
 export function harness(t: TestContext, options: LogWatcherOptions): Harness {
   let clock = Date.parse('2024-03-01T00:00:00Z');
   const watcher = new LogWatcher({
-    now: () => new Date(clock),
+    clock: () => clock,
     rules: [everyLine],
     pollInterval: 20,
     rescanInterval: 50,

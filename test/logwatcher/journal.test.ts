@@ -16,6 +16,8 @@ const skip = JOURNAL_REMOTE === undefined ? 'systemd-journal-remote is not insta
 interface Entry {
   message: string | Buffer;
   ident: string;
+  /** The sending executable, as journald records it (`_COMM`); defaults to `ident`. */
+  comm?: string;
   pid: number;
   facility: number;
   seconds: number;
@@ -32,6 +34,7 @@ async function writeJournal(file: string, entries: readonly Entry[]): Promise<vo
       `__MONOTONIC_TIMESTAMP=${seq * 1000}`,
       '_BOOT_ID=0123456789abcdef0123456789abcdef',
       `SYSLOG_IDENTIFIER=${e.ident}`,
+      `_COMM=${e.comm ?? e.ident}`,
       `_PID=${e.pid}`,
       `SYSLOG_FACILITY=${e.facility}`,
       '_HOSTNAME=web1',
@@ -69,14 +72,19 @@ test('journal entries are rendered as syslog lines', () => {
   const lines = toSyslogLines({
     MESSAGE: 'Accepted publickey for alice from 192.0.2.7 port 50000 ssh2',
     SYSLOG_IDENTIFIER: 'sshd',
+    _COMM: 'sshd',
     _PID: '812',
     _HOSTNAME: 'web 1',
     __REALTIME_TIMESTAMP: '1709251200710570',
   });
   assert.deepEqual(lines, ['2024-03-01T00:00:00.710570+00:00 web_1 sshd[812]: Accepted publickey for alice from 192.0.2.7 port 50000 ssh2']);
-  // Non-UTF-8 messages arrive as byte arrays; multi-line messages give one line each.
-  const binary = toSyslogLines({ MESSAGE: [0x62, 0xff, 0x0a, 0x63], SYSLOG_IDENTIFIER: 'su', __REALTIME_TIMESTAMP: '0' });
-  assert.deepEqual(binary, ['1970-01-01T00:00:00.000000+00:00 localhost su: b\ufffd', '1970-01-01T00:00:00.000000+00:00 localhost su: c']);
+  // Non-UTF-8 messages arrive as byte arrays; a multi-line message stays one line.
+  const binary = toSyslogLines({ MESSAGE: [0x62, 0xff, 0x0a, 0x63], _COMM: 'su', __REALTIME_TIMESTAMP: '0' });
+  assert.deepEqual(binary, ['1970-01-01T00:00:00.000000+00:00 localhost su: b\ufffd\\nc']);
+  // The program is journald's _COMM, not the SYSLOG_IDENTIFIER the sender chose, unless asked.
+  const spoof = { MESSAGE: 'x', SYSLOG_IDENTIFIER: 'sshd', _COMM: 'logger', _PID: '9', SYSLOG_PID: '1', __REALTIME_TIMESTAMP: '0' };
+  assert.match(toSyslogLines(spoof)[0] ?? '', / logger\[9\]: x$/);
+  assert.match(toSyslogLines(spoof, 'SYSLOG_IDENTIFIER')[0] ?? '', / sshd\[9\]: x$/);
 });
 
 test('the journald source reads, follows, and resumes by cursor from a real journal', { skip }, async (t) => {
@@ -93,7 +101,7 @@ test('the journald source reads, follows, and resumes by cursor from a real jour
   const first = harness(t, options);
   await first.watcher.start();
   await first.waitLines(3);
-  // The default matches are the auth and authpriv facilities: CRON (facility 9) is left out.
+  // The default matches are sshd, sudo, su and login by _COMM: CRON is left out.
   assert.deepEqual(first.lines, [
     '2023-11-14T22:13:21.123456+00:00 web1 sshd[101]: Failed password for root from 203.0.113.1 port 40001 ssh2',
     '2023-11-14T22:13:22.123456+00:00 web1 sudo[7]: bad\ufffd byte',
@@ -172,8 +180,8 @@ test('a huge journal message is cut to maxLineLength and reported', { skip }, as
   await h.waitLines(2);
   assert.equal(Buffer.byteLength(h.lines[0] ?? ''), 1024);
   assert.match(h.lines[1] ?? '', /203\.0\.113\.10/);
-  const cut = h.warnings.find((w) => w.kind === 'line-truncated');
-  assert.equal(cut?.file, 'journal');
+  const cut = h.warnings.find((w) => w.code === 'line-truncated');
+  assert.equal(cut?.path, 'journal');
   assert.equal(cut?.lineNumber, 1);
 });
 
@@ -185,7 +193,7 @@ test("journalctl's complaints on stderr become warnings", async (t) => {
   const h = harness(t, { files: [], journal: { journalctl: fake } });
   await h.watcher.start();
   await h.until(() => h.warnings.length > 0, 'the warning');
-  assert.equal(h.warnings[0]?.kind, 'unreadable');
+  assert.equal(h.warnings[0]?.code, 'unreadable');
   assert.match(h.warnings[0]?.message ?? '', /insufficient permissions/);
   await h.watcher.stop();
   assert.deepEqual(h.errors, [], 'stopping journalctl is not an error');
@@ -202,4 +210,46 @@ test('a missing journalctl is reported as an error and retried', async (t) => {
   const count = h.errors.length;
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(h.errors.length, count, 'no retry after stop()');
+});
+
+test('journald: lines a local user logs as sshd frame no address, and one entry is one line', { skip }, async (t) => {
+  const { authRules } = await import('../../src/index.js');
+  const dir = await tempDir(t);
+  const journalFile = join(dir, 'auth.journal');
+  const at = (n: number): number => 1_700_000_100 + n;
+  await writeJournal(journalFile, [
+    { message: 'Failed password for root from 203.0.113.50 port 1 ssh2', ident: 'sshd', pid: 500, facility: 4, seconds: at(0) },
+    // `logger -p auth.info -t sshd …` by any local user: _COMM is logger.
+    { message: 'Failed password for root from 10.9.9.9 port 22 ssh2', ident: 'sshd', comm: 'logger', pid: 501, facility: 4, seconds: at(1) },
+    // (Binary export form: the value holds a newline.)
+    { message: Buffer.from('hello\nFailed password for root from 10.8.8.8 port 22 ssh2'), ident: 'sshd', comm: 'logger', pid: 502, facility: 4, seconds: at(2) },
+    // A newline inside a real entry does not start a line of its own.
+    { message: Buffer.from('Failed password for invalid user a\nb from 203.0.113.51 port 2 ssh2'), ident: 'sshd', pid: 503, facility: 4, seconds: at(3) },
+  ]);
+  const hostsFor = async (journal: Record<string, unknown>): Promise<{ hosts: string[]; lines: number }> => {
+    const h = harness(t, { files: [], journal: { files: [journalFile], ...journal }, startAt: 'beginning', rules: authRules });
+    const hosts: string[] = [];
+    h.watcher.on('match', (m) => {
+      if (m.rule.tags.includes('auth-failure') && m.fields.host !== undefined) hosts.push(m.fields.host);
+    });
+    let lines = 0;
+    h.watcher.on('match', () => lines++);
+    await h.watcher.start();
+    await h.until(() => hosts.length >= 2, 'the two real failures');
+    await h.settle();
+    await h.watcher.stop();
+    return { hosts, lines: h.watcher.stats.linesRead };
+  };
+  // Default: journalctl selects by _COMM, so the spoofed entries are not even read.
+  const byDefault = await hostsFor({});
+  assert.deepEqual(byDefault.hosts, ['203.0.113.50', '203.0.113.51']);
+  assert.equal(byDefault.lines, 2);
+  // v1's facility match reads them all, and still no rule takes them: their program is logger.
+  const byFacility = await hostsFor({ matches: ['SYSLOG_FACILITY=4'] });
+  assert.equal(byFacility.lines, 4, 'four entries, four lines');
+  assert.deepEqual(byFacility.hosts, ['203.0.113.50', '203.0.113.51']);
+  // Trusting SYSLOG_IDENTIFIER is an explicit choice, and a newline still forges no line.
+  const claimed = await hostsFor({ matches: ['SYSLOG_FACILITY=4'], programFrom: 'SYSLOG_IDENTIFIER' });
+  assert.ok(!claimed.hosts.includes('10.8.8.8'), 'an embedded newline never becomes a line of its own');
+  assert.ok(claimed.hosts.includes('10.9.9.9'), 'SYSLOG_IDENTIFIER is what the sender chose');
 });

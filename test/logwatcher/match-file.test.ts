@@ -193,7 +193,7 @@ describe('matchLines', () => {
 
   it('gives lines without a timestamp the reference time', async () => {
     const now = new Date('2024-05-05T05:05:05Z');
-    const [m] = await collect(matchLines(['Failed password for root from 192.0.2.1 port 22 ssh2'], { now }));
+    const [m] = await collect(matchLines(['Failed password for root from 192.0.2.1 port 22 ssh2'], { clock: () => now.getTime() }));
     assert.deepEqual(m?.time, now);
     assert.equal(m?.program, undefined);
   });

@@ -28,7 +28,7 @@ async function use(): Promise<void> {
   }
   const it: AsyncIterable<LogMatch> = matchLines(['x']);
   void it;
-  const engine = new RuleEngine({ rules: authRules, now: () => new Date() });
+  const engine = new RuleEngine({ rules: authRules, clock: () => Date.now() });
   const { matches, alerts } = engine.handle('line', { file: 'f', lineNumber: 1 });
   void [matches, alerts, engine.sweep()];
   // @ts-expect-error: handle needs an origin

@@ -11,7 +11,7 @@ watcher.on('rotate', (r: RotateEvent) => {
   void reason;
   void wrong;
 });
-watcher.on('warning', (w) => w.kind satisfies 'line-truncated' | 'rotated-lost' | 'state-discarded' | 'not-regular' | 'unreadable');
+watcher.on('warning', (w) => w.code satisfies 'file-missing' | 'line-truncated' | 'rotated-lost' | 'state-discarded' | 'not-regular' | 'unreadable');
 const followed: number = watcher.stats.filesFollowed;
 void followed;
 

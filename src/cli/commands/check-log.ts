@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { checkRule } from '../../logwatcher/check-rule.js';
+import type { LogRule } from '../../logwatcher/rule.js';
 import type { Alert } from '../../core/alert.js';
 import { RuleEngine } from '../../logwatcher/engine.js';
 import { EXIT, UsageError, type CliContext } from '../context.js';
@@ -15,9 +17,14 @@ export interface CheckLogReport {
   lines: number;
   matchedLines: number;
   truncatedLines: number;
+  /** Failed authentication attempts: the lines OpenSSH writes for one attempt count once. */
+  attempts: number;
+  /** Lines that matched an `auth-failure` rule (several per attempt). */
+  failureLines: number;
   rules: Array<{ id: string; description: string; tags: readonly string[]; matches: number }>;
-  hosts: Array<{ host: string; failures: number }>;
-  users: Array<{ user: string; failures: number }>;
+  /** Per source address: counted attempts (`failures`) and auth-failure lines. */
+  hosts: Array<{ host: string; failures: number; lines: number }>;
+  users: Array<{ user: string; failures: number; lines: number }>;
   alerts: Alert[];
   /** With `--bans`: who would have been banned, when, for how long. */
   bans?: Array<{ address: string; rule: string; since: Date; until: Date; count: number }>;
@@ -31,6 +38,13 @@ function bump(map: Map<string, number>, key: string | undefined, by = 1): void {
 
 function top(map: Map<string, number>): Array<[string, number]> {
   return [...map].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** Every key of either map, with the first map's count (0 when absent). */
+function mergeKeys(counts: Map<string, number>, also: Map<string, number>): Map<string, number> {
+  const out = new Map(counts);
+  for (const key of also.keys()) if (!out.has(key)) out.set(key, 0);
+  return out;
 }
 
 /** Opens the input, turning the usual failures into advice rather than a stack trace. */
@@ -59,12 +73,17 @@ async function openInput(file: string, ctx: CliContext): Promise<AsyncIterable<B
  * and reports what matched and which alerts would have fired.
  */
 export async function checkLog(file: string, opts: CheckLogCliOptions, ctx: CliContext): Promise<number> {
+  if (opts.lint === true) return lintRules(file, ctx, opts.json === true);
   const rules = tuneThresholds(rulesOf(opts.rules), { maxRetry: opts.maxRetry, findTime: opts.findTime });
   const engine = new RuleEngine({ rules });
   const input = await openInput(file, ctx);
   const perRule = new Map<string, number>();
   const hosts = new Map<string, number>();
   const users = new Map<string, number>();
+  const hostLines = new Map<string, number>();
+  const userLines = new Map<string, number>();
+  let attempts = 0;
+  let failureLines = 0;
   const alerts: Alert[] = [];
   let lines = 0;
   let matchedLines = 0;
@@ -74,15 +93,23 @@ export async function checkLog(file: string, opts: CheckLogCliOptions, ctx: CliC
     if (ctx.signal.aborted) break;
     lines++;
     if (truncated) truncatedLines++;
-    const { matches, alerts: raised } = engine.handle(line, { file: label, lineNumber: lines, truncated });
+    const { matches, alerts: raised, attempts: counted } = engine.handle(line, { file: label, lineNumber: lines, truncated });
     if (matches.length > 0) matchedLines++;
     else if (opts.showMissed && !opts.json) ctx.stdout.write(`${lines}: [missed] ${escapeTerminal(line, { singleLine: true })}\n`);
+    for (const attempt of counted) {
+      if (!attempt.rule.tags.includes('auth-failure')) continue;
+      const times = attempt.repeated ?? 1;
+      attempts += times;
+      bump(hosts, attempt.fields['host'], times);
+      bump(users, attempt.fields['user'], times);
+    }
+    if (matches.some((m) => m.rule.tags.includes('auth-failure'))) failureLines++;
     for (const match of matches) {
       const times = match.repeated ?? 1;
       bump(perRule, match.rule.id, times);
       if (match.rule.tags.includes('auth-failure')) {
-        bump(hosts, match.fields['host'], times);
-        bump(users, match.fields['user'], times);
+        bump(hostLines, match.fields['host'], times);
+        bump(userLines, match.fields['user'], times);
       }
       if (opts.showMatches && !opts.json) {
         ctx.stdout.write(`${lines}: [${match.rule.id}] ${escapeTerminal(line, { singleLine: true })}\n`);
@@ -98,8 +125,10 @@ export async function checkLog(file: string, opts: CheckLogCliOptions, ctx: CliC
     rules: rules
       .filter((rule) => perRule.has(rule.id))
       .map((rule) => ({ id: rule.id, description: rule.description, tags: rule.tags, matches: perRule.get(rule.id) ?? 0 })),
-    hosts: top(hosts).map(([host, failures]) => ({ host, failures })),
-    users: top(users).map(([user, failures]) => ({ user, failures })),
+    attempts,
+    failureLines,
+    hosts: top(mergeKeys(hosts, hostLines)).map(([host, failures]) => ({ host, failures, lines: hostLines.get(host) ?? 0 })),
+    users: top(mergeKeys(users, userLines)).map(([user, failures]) => ({ user, failures, lines: userLines.get(user) ?? 0 })),
     alerts,
   };
   if (opts.bans) report.bans = await (await import('../../response/replay.js')).replayBans(alerts);
@@ -117,6 +146,7 @@ function printReport(report: CheckLogReport, ctx: CliContext, opts: CheckLogCliO
   const pct = report.lines === 0 ? '0.00' : ((100 * report.matchedLines) / report.lines).toFixed(2);
   out(`File:     ${escapeTerminal(report.file, { singleLine: true })}`);
   out(`Lines:    ${report.lines} read, ${report.matchedLines} matched (${pct} %)${report.truncatedLines > 0 ? `, ${report.truncatedLines} cut at 64 KiB` : ''}`);
+  out(`Failures: ${report.attempts} attempts in ${report.failureLines} lines (the lines OpenSSH writes for one attempt count once)`);
   out(`Rules:    ${opts.rules.join(', ')}${opts.maxRetry !== undefined ? `, maxretry ${opts.maxRetry}` : ''}${opts.findTime !== undefined ? `, findtime ${opts.findTime}ms` : ''}`);
   if (report.rules.length > 0) {
     out();
@@ -124,14 +154,16 @@ function printReport(report: CheckLogReport, ctx: CliContext, opts: CheckLogCliO
     const width = Math.max(...report.rules.map((r) => r.id.length));
     for (const rule of report.rules) out(`  ${rule.id.padEnd(width)}  ${String(rule.matches).padStart(7)}   ${rule.tags.join(', ')}`);
   }
-  const list = (title: string, rows: Array<[string, number]>, total: number): void => {
+  const list = (title: string, rows: Array<[string, number, number]>, total: number): void => {
     if (rows.length === 0) return;
     out();
-    out(`${title} (${total}${total > TOP ? `, top ${TOP}` : ''}):`);
-    for (const [name, count] of rows.slice(0, TOP)) out(`  ${escapeTerminal(name, { singleLine: true }).padEnd(40)} ${String(count).padStart(7)}`);
+    out(`${title} (${total}${total > TOP ? `, top ${TOP}` : ''}):${' '.repeat(Math.max(1, 30 - title.length))}attempts    lines`);
+    for (const [name, count, lines] of rows.slice(0, TOP)) {
+      out(`  ${escapeTerminal(name, { singleLine: true }).padEnd(40)} ${String(count).padStart(7)}  ${String(lines).padStart(7)}`);
+    }
   };
-  list('Failures per host', report.hosts.map((h) => [h.host, h.failures]), report.hosts.length);
-  list('Failures per user', report.users.map((u) => [u.user, u.failures]), report.users.length);
+  list('Failures per host', report.hosts.map((h) => [h.host, h.failures, h.lines]), report.hosts.length);
+  list('Failures per user', report.users.map((u) => [u.user, u.failures, u.lines]), report.users.length);
   out();
   out(`Alerts that would fire: ${report.alerts.length}`);
   const color = wantsColor(ctx.stdout, ctx.env);
@@ -139,4 +171,61 @@ function printReport(report: CheckLogReport, ctx: CliContext, opts: CheckLogCliO
     out();
     out(formatAlert(alert, { color, maxEvidence: 3 }));
   }
+}
+
+/**
+ * `check-log --lint <rules-file>`: checks that each of a user's rule patterns runs in time
+ * linear in the line length (one bad regex stalls the host service on one crafted line).
+ * The file is a JSON array of `{ id?, pattern, flags? }` or plain text with one regular
+ * expression per line (`#` comments). Exit 1 when a pattern is super-linear.
+ */
+async function lintRules(file: string, ctx: CliContext, json: boolean): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${escapeTerminal(file, { singleLine: true })}: ${(error as NodeJS.ErrnoException).code ?? 'EIO'}`);
+  }
+  const rules = parseRulesFile(text);
+  const checks = rules.map((rule) => checkRule(rule));
+  if (json) ctx.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  else {
+    for (const check of checks) {
+      ctx.stdout.write(`${check.linear ? 'linear      ' : 'SUPER-LINEAR'}  ${escapeTerminal(check.rule, { singleLine: true })}\n`);
+      for (const problem of check.problems) ctx.stdout.write(`              ${escapeTerminal(problem, { singleLine: true })}\n`);
+    }
+    const bad = checks.filter((c) => !c.linear).length;
+    ctx.stdout.write(`${checks.length} pattern${checks.length === 1 ? '' : 's'} checked, ${bad} super-linear\n`);
+  }
+  return checks.every((c) => c.linear) ? EXIT.ok : EXIT.found;
+}
+
+function parseRulesFile(text: string): LogRule[] {
+  const make = (id: string, source: string, flags = ''): LogRule => {
+    try {
+      return { id, description: id, severity: 'warning', tags: [], pattern: new RegExp(source, flags.replace(/[gy]/g, '')) };
+    } catch (error) {
+      throw new UsageError(`${id}: not a valid regular expression: ${(error as Error).message}`);
+    }
+  };
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    let list: unknown;
+    try {
+      list = JSON.parse(trimmed);
+    } catch (error) {
+      throw new UsageError(`rules file is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!Array.isArray(list)) throw new UsageError('rules file: expected a JSON array of { id?, pattern, flags? }');
+    return list.map((item: unknown, i) => {
+      const r = (item ?? {}) as { id?: unknown; pattern?: unknown; flags?: unknown };
+      if (typeof r.pattern !== 'string') throw new UsageError(`rules file [${i}]: pattern must be a string`);
+      return make(typeof r.id === 'string' ? r.id : `#${i + 1}`, r.pattern, typeof r.flags === 'string' ? r.flags : '');
+    });
+  }
+  return text
+    .split('\n')
+    .map((line, i) => [line.trim(), i + 1] as const)
+    .filter(([line]) => line !== '' && !line.startsWith('#'))
+    .map(([line, n]) => make(`line ${n}`, line));
 }
