@@ -7,13 +7,14 @@ import type { BanBackend } from './backend.js';
 import { resolveEscalation, type Escalation, type EscalationOptions } from './escalation.js';
 import { checkSharedOptions, durationOption, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
 import { resolveSubnet, type ResolvedSubnet, type SubnetOptions } from './subnet.js';
+import { authBanRules } from '../logwatcher/auth-rules.js';
 
 /**
  * The alert rules that ban by default: the per-address brute-force thresholds of
  * `authRules` and a successful login after failures. Rules grouped by user (`su`,
  * `login`) are not here: their `host` label is not the attacker's.
  */
-export const DEFAULT_BAN_RULES: readonly string[] = Object.freeze(['sshd.brute-force', 'pam.brute-force', 'auth.success-after-failures']);
+export const DEFAULT_BAN_RULES: readonly string[] = authBanRules;
 
 /** `'enforce'` bans in the firewall; `'observe'` reports what it would ban and touches nothing. */
 export type BanMode = 'enforce' | 'observe';
