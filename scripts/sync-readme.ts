@@ -21,6 +21,8 @@ const PICKS: readonly Pick[] = [
   { title: 'Quarantine', file: 'docs/scanner.md', sections: ['Quarantine'] },
   { title: 'Notifier', file: 'docs/notifier.md', sections: ['Options (`NotifierOptions`)', 'Methods and properties', 'Events (`NotifierEvents`)', 'Channels'] },
   { title: 'AlertmanagerChannel, metrics and the exporter', file: 'docs/fleet.md', sections: ['`AlertmanagerChannel`', '`metricsHandler(registry)`'] },
+  // Last: every export of the package, the list test/docs/exports.test.ts holds the code to.
+  { title: 'Every export', file: 'docs/exports.md', sections: ['Exports'] },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -8,7 +8,7 @@
  */
 
 export { createAlert, resolveAlert, type Alert, type AlertInit } from './core/alert.js';
-export { SEVERITIES, compareSeverity, isAtLeast, isSeverity, maxSeverity, type Severity } from './core/severity.js';
+export { SEVERITIES, isAtLeast, isSeverity, type Severity } from './core/severity.js';
 export {
   AbortedError,
   DeliveryError,
