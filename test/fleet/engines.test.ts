@@ -12,9 +12,8 @@ import { HostwardenEmitter } from '../../src/core/emitter.js';
 import { DeliveryError } from '../../src/core/errors.js';
 import type { Notification } from '../../src/notifier/channel.js';
 import { AlertmanagerChannel, HostwardenMetrics, serveMetrics, type MetricsServer } from '../../src/index.js';
-import { eventually, freePort, getJson, missingEngines, postJson, startAlertmanager, startPrometheus, type Engine } from './helpers/engines.js';
-
-const skip = missingEngines();
+import { skipUnlessPeers } from '../helpers/peers.js';
+import { eventually, freePort, getJson, postJson, startAlertmanager, startPrometheus, type Engine } from './helpers/engines.js';
 
 interface AmAlert {
   labels: Record<string, string>;
@@ -59,7 +58,7 @@ function hostAlert(hostname: string, rule: string, extra: Partial<Alert> = {}): 
   });
 }
 
-describe('with a real Alertmanager', { skip }, () => {
+describe('with a real Alertmanager', { skip: skipUnlessPeers(['alertmanager']) }, () => {
   let am: Engine;
   let receiver: Server;
   const received: WebhookPayload[] = [];
@@ -267,7 +266,7 @@ receivers:
   });
 });
 
-describe('with a real Prometheus', { skip }, () => {
+describe('with a real Prometheus', { skip: skipUnlessPeers(['prometheus']) }, () => {
   let prometheus: Engine | undefined;
   let exporter: MetricsServer | undefined;
   let metrics: HostwardenMetrics | undefined;
