@@ -7,6 +7,7 @@ import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
 import { escapeTerminal } from '../core/terminal.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
+import { registerDoctor } from './commands/doctor-command.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -134,6 +135,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
       const { run } = await import('./commands/run.js');
       result.code = await run(opts, ctx);
     });
+
+  registerDoctor(program, ctx, result);
 
   program
     .command('demo')

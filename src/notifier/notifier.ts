@@ -226,7 +226,7 @@ export class Notifier extends Component<NotifierEvents> {
     await Promise.race([this.flush(), deadline]);
     this.#halt.abort();
     for (const lane of this.#lanes) lane.wake?.();
-    await Promise.all(this.#lanes.map((lane) => lane.done));
+    await Promise.all(this.#lanes.map((lane) => lane.done ?? Promise.resolve()));
     let left = 0;
     for (const lane of this.#lanes) {
       for (const item of lane.parked.splice(0)) {

@@ -116,6 +116,7 @@ export function metricPoints(sample: ResourceSample, metric: ResourceMetric): Me
  * @internal
  */
 export function printableLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

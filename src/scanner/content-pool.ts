@@ -432,7 +432,7 @@ export class ContentPool {
   #submit<T>(job: WireJob): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('content pool is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, resolve: resolve as (outcome: never) => void, reject });
+      this.#queue.push({ job, resolve: resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => {

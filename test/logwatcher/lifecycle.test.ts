@@ -23,7 +23,7 @@ test('invalid options throw InvalidOptionError naming the option', () => {
   ];
   for (const [options, option] of cases) {
     assert.throws(
-      () => new LogWatcher(options as never),
+      () => new LogWatcher(options),
       (error: unknown) => error instanceof InvalidOptionError && error.option === option,
       `expected ${option} to be rejected in ${JSON.stringify(options)}`,
     );
