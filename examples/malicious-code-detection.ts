@@ -28,10 +28,10 @@ import {
   extensionDetector,
   hashDetector,
   isSeverity,
-  oneLine,
   signatureDetector,
   type Channel,
   type Detector,
+  safeText,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({
@@ -77,7 +77,7 @@ const scanner = new FileScanner({
 // Paths are attacker-chosen: findings and warnings carry them escaped; a quarantine
 // record keeps the real path (to restore it), so strip control characters before logging it.
 scanner.on('finding', (f) => logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 }));
-scanner.on('quarantined', ({ record }) => logger.warn(`Isolated ${oneLine(record.originalPath)} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
+scanner.on('quarantined', ({ record }) => logger.warn(`Isolated ${safeText(record.originalPath, { singleLine: true })} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
 scanner.on('warning', (w) => logger.warn(`Could not check ${w.path}: ${w.message}`, { reason: w.reason }));
 scanner.on('error', (error) => logger.error(error.message));
 notifier.on('error', (error) => logger.error(error.message));

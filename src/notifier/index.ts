@@ -3,8 +3,6 @@ export { Notifier, type AlertSource, type NotifierStats } from './notifier.js';
 export type { NotifierOptions, RetryOptions } from './options.js';
 export type { OutboxOptions } from './outbox.js';
 export type { FailedEvent, NotifierEvents, RetryEvent, SentEvent, SuppressedEvent, SuppressReason } from './events.js';
-// `oneLine` stays public until the core text module's `safeText` replaces it (issue #13).
-export { oneLine } from './escape.js';
 export { SlackChannel, type SlackChannelOptions } from './channels/slack.js';
 export { EmailChannel, type EmailAuth, type EmailChannelOptions } from './channels/email.js';
 export {
