@@ -39,10 +39,7 @@ export default tseslint.config(
         'error',
         { paths: [{ name: 'node:child_process', importNames: ['exec', 'execSync'], message: 'exec runs a shell; use execFile or spawn with an argument array.' }] },
       ],
-      'no-restricted-syntax': [
-        'error',
-        { selector: "Property[key.name='shell'][value.value=true]", message: 'shell: true runs a shell; pass an argument array instead.' },
-      ],
+      'no-restricted-syntax': ['error', { selector: "Property[key.name='shell'][value.value=true]", message: 'shell: true runs a shell; pass an argument array instead.' }],
     },
   },
   {

@@ -54,7 +54,11 @@ function assertIncludes(title: string, text: string, needle: string): void {
 
 /** The module a consumer runs with plain node: every documented runtime export, with its kind, and nothing else. */
 function runtimeCheckSource(): string {
-  const expected = Object.fromEntries(documentedExports().filter((e) => e.kind !== 'type').map((e) => [e.name, e.kind]));
+  const expected = Object.fromEntries(
+    documentedExports()
+      .filter((e) => e.kind !== 'type')
+      .map((e) => [e.name, e.kind]),
+  );
   return `import * as hostwarden from 'hostwarden';
 const expected = ${JSON.stringify(expected, null, 2)};
 const problems = [];
@@ -72,7 +76,9 @@ console.log(\`\${Object.keys(expected).length} runtime exports present\`);
 /** A consumer's TypeScript file naming every documented export, type-checked against the shipped declarations. */
 function typeCheckSource(): string {
   const names = documentedExports().map((e) => (e.kind === 'type' ? `type ${e.name}` : e.name));
-  const values = documentedExports().filter((e) => e.kind !== 'type').map((e) => e.name);
+  const values = documentedExports()
+    .filter((e) => e.kind !== 'type')
+    .map((e) => e.name);
   return `import { ${names.join(', ')} } from 'hostwarden';\nexport const used = [${values.join(', ')}];\n`;
 }
 
@@ -108,7 +114,19 @@ async function main(): Promise<void> {
     await step(
       "the shipped declarations type-check in a consumer's strict project (skipLibCheck off)",
       process.execPath,
-      [join(app, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--exactOptionalPropertyTypes', '--module', 'nodenext', '--target', 'es2022', '--types', 'node', 'types-check.ts'],
+      [
+        join(app, 'node_modules/typescript/bin/tsc'),
+        '--noEmit',
+        '--strict',
+        '--exactOptionalPropertyTypes',
+        '--module',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        'types-check.ts',
+      ],
       app,
     );
 
@@ -128,10 +146,7 @@ async function main(): Promise<void> {
     assertIncludes('scan names the file', scanned.stdout, 'eicar.txt');
 
     const log = join(work, 'auth.log');
-    const lines = Array.from(
-      { length: 6 },
-      (_, i) => `Mar  3 00:17:2${i} host sshd[${1000 + i}]: Failed password for root from 203.0.113.5 port ${40000 + i} ssh2`,
-    );
+    const lines = Array.from({ length: 6 }, (_, i) => `Mar  3 00:17:2${i} host sshd[${1000 + i}]: Failed password for root from 203.0.113.5 port ${40000 + i} ssh2`);
     await writeFile(log, `${lines.join('\n')}\n`);
     const checked = await step('hostwarden check-log on an auth log', bin, ['check-log', log], app);
     assertIncludes('check-log sees the brute force', checked.stdout, 'sshd.brute-force');

@@ -59,13 +59,7 @@ export async function actualExports(entry = `${root}src/index.ts`): Promise<Expo
     const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
     const flags = target.flags;
     const kind: ExportKind =
-      flags & ts.SymbolFlags.Class
-        ? 'class'
-        : flags & ts.SymbolFlags.Function
-          ? 'function'
-          : flags & (ts.SymbolFlags.Variable | ts.SymbolFlags.Enum)
-            ? 'constant'
-            : 'type';
+      flags & ts.SymbolFlags.Class ? 'class' : flags & ts.SymbolFlags.Function ? 'function' : flags & (ts.SymbolFlags.Variable | ts.SymbolFlags.Enum) ? 'constant' : 'type';
     return { name: symbol.name, kind };
   });
 }

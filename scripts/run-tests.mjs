@@ -10,27 +10,28 @@
 //   node scripts/run-tests.mjs                 every test, coverage floor enforced
 //   node scripts/run-tests.mjs test/cli        only the files under these paths (no coverage)
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Line coverage of src/ must stay at or above this (percent). Measured 2026-12-02 at the value
- * in docs/architecture.md ("Tests and coverage"); the floor sits a few points below it so an
- * honest change does not trip it, while deleting the tests of a part does.
+ * Line coverage of src/ must stay at or above this (percent). Measured 2026-12-02 on branch
+ * `pkg` (core merged): 97.9 % of the lines of every loaded src/ file (17,548 of 17,924). The
+ * floor sits about three points below, so honest new code does not trip it while a part losing
+ * its tests does.
  */
-export const LINE_COVERAGE_FLOOR = 90;
+export const LINE_COVERAGE_FLOOR = 95;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Every *.test.ts under `dir`, sorted, as paths relative to the repository. */
-function testFiles(dir) {
+/** Every file ending in `suffix` under `dir`, sorted, as paths relative to the repository. */
+function testFiles(dir, suffix = '.test.ts') {
   const found = [];
   const walk = (d) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(relative(root, path));
+      else if (entry.isFile() && entry.name.endsWith(suffix)) found.push(relative(root, path));
     }
   };
   if (statSync(dir).isDirectory()) walk(dir);
@@ -63,9 +64,32 @@ async function main() {
     child.on('error', reject);
     child.on('close', (exit, signal) => resolveCode(exit ?? (signal ? 1 : 0)));
   });
-  if (code !== 0) console.error(`\nnpm test: the tests failed or src/ line coverage is below ${LINE_COVERAGE_FLOOR} % (exit ${code})`);
-  else if (selected.length === 0) console.log(`src/ line coverage floor: ${LINE_COVERAGE_FLOOR} % (coverage/coverage-summary.json has the numbers per file)`);
-  return code;
+  if (code !== 0) {
+    console.error(`\nnpm test: the tests failed or src/ line coverage is below ${LINE_COVERAGE_FLOOR} % (exit ${code})`);
+    return code;
+  }
+  if (selected.length > 0) return 0;
+  const unloaded = await neverLoaded(JSON.parse(readFileSync(join(root, 'coverage', 'coverage-summary.json'), 'utf8')));
+  if (unloaded.length > 0) {
+    console.error(`\nnpm test: src/ files with code that no test loads (they count as 0 % covered): ${unloaded.join(', ')}`);
+    return 1;
+  }
+  console.log(`src/ line coverage floor: ${LINE_COVERAGE_FLOOR} %, every src/ file with code loaded (coverage/coverage-summary.json has the numbers per file)`);
+  return 0;
+}
+
+/**
+ * src/ files that hold runtime code but were never loaded: c8 only sees loaded files (its
+ * `--all` would count type-only modules, which compile to nothing, as uncovered lines).
+ */
+export async function neverLoaded(summary) {
+  const { transformSync } = await import('esbuild');
+  const loaded = new Set(Object.keys(summary).map((path) => relative(root, path)));
+  return testFiles(join(root, 'src'), '.ts').filter((file) => {
+    if (loaded.has(file)) return false;
+    const { code } = transformSync(readFileSync(join(root, file), 'utf8'), { loader: 'ts', format: 'esm' });
+    return code.replace(/export\s*\{\s*\};?/g, '').trim() !== '';
+  });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -136,7 +136,12 @@ export async function probeWritableDirectory(area: string, path: string, what: s
 
 /** Finds a program on PATH (or takes an absolute path), as spawn would. */
 export async function findProgram(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  const candidates = name.includes('/') ? [name] : path.split(delimiter).filter((d) => d !== '').map((d) => join(d, name));
+  const candidates = name.includes('/')
+    ? [name]
+    : path
+        .split(delimiter)
+        .filter((d) => d !== '')
+        .map((d) => join(d, name));
   for (const candidate of candidates) {
     try {
       await access(candidate, constants.X_OK);
@@ -189,7 +194,10 @@ export async function probeJournal(journalctl: string, journaldSocket = JOURNALD
   if (complaint !== '') return { status: 'fail', area: 'logs', message: `journal: ${complaint}` };
   // journalctl reads files; if journald is not running (a container, a minimal VM) nothing new
   // ever arrives in them, and a watcher on the journal would sit there seeing nothing.
-  const running = await stat(journaldSocket).then((s) => s.isSocket(), () => false);
+  const running = await stat(journaldSocket).then(
+    (s) => s.isSocket(),
+    () => false,
+  );
   if (!running) return { status: 'fail', area: 'logs', message: `journal: systemd-journald is not running here (no ${shown(journaldSocket)}): no new entries will arrive` };
   const seen = result.stdout.trim() === '' ? 'readable, no auth entries yet' : 'readable, auth entries present';
   return { status: 'ok', area: 'logs', message: `journal: ${seen} (auth and authpriv facilities)` };

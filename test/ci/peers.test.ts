@@ -51,7 +51,10 @@ describe('peers the tests use', () => {
 
   it('fails instead of skipping under HOSTWARDEN_REQUIRE_PEERS=1', () => {
     const env = { HOSTWARDEN_REQUIRE_PEERS: '1' };
-    assert.throws(() => skipUnlessPeers([ghost], env), (e: unknown) => e instanceof MissingPeerError && /ghost.*HOSTWARDEN_REQUIRE_PEERS=1/.test(e.message));
+    assert.throws(
+      () => skipUnlessPeers([ghost], env),
+      (e: unknown) => e instanceof MissingPeerError && /ghost.*HOSTWARDEN_REQUIRE_PEERS=1/.test(e.message),
+    );
     assert.throws(() => requirePeer({ skip: () => assert.fail('must not skip') }, ghost, env), MissingPeerError);
     assert.throws(() => optionalPeer({ diagnostic: () => undefined }, ghost, env), MissingPeerError);
   });

@@ -158,7 +158,11 @@ describe('hostwarden doctor', () => {
       /notifier .*email 127\.0\.0\.1:\d+: .*Invalid login/,
       /notifier .*outbox .*not-a-dir\/outbox: does not exist, and .* is not writable|notifier .*outbox .*: cannot be examined \(ENOTDIR\)/,
     ];
-    for (const pattern of expect) assert.ok(fails.some((l) => pattern.test(l)), `no FAIL line matching ${pattern}:\n${run.stdout}`);
+    for (const pattern of expect)
+      assert.ok(
+        fails.some((l) => pattern.test(l)),
+        `no FAIL line matching ${pattern}:\n${run.stdout}`,
+      );
     assert.equal(fails.length, expect.length, run.stdout);
     assert.match(run.stdout, /^9 problems found$/m);
     for (const secret of [BAD_TOKEN, 'wrong-password-xyz']) assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), `${secret} leaked`);

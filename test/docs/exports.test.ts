@@ -27,7 +27,10 @@ describe(`the public API is what ${EXPORTS_DOC} lists`, () => {
 
   it('has exactly the listed runtime exports when src/index.ts is imported', async () => {
     const runtime = Object.keys(await import('../../src/index.js')).sort();
-    const listed = documented.filter((e) => e.kind !== 'type').map((e) => e.name).sort();
+    const listed = documented
+      .filter((e) => e.kind !== 'type')
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(runtime, listed);
   });
 

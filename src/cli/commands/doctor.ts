@@ -51,7 +51,14 @@ const ADM_HINT = ' — add the user to the adm group (usermod -aG adm <user>) or
  */
 export async function defaultAgentConfig(authLogs: readonly string[] = DEFAULT_AUTH_LOGS): Promise<{ config: HostwardenConfig; note: string }> {
   const found: string[] = [];
-  for (const file of authLogs) if (await stat(file).then(() => true, () => false)) found.push(file);
+  for (const file of authLogs)
+    if (
+      await stat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push(file);
   const logs = found.length > 0 ? { files: found } : { files: [], journal: true };
   const note =
     found.length > 0
@@ -85,9 +92,12 @@ async function logLines(config: HostwardenConfig): Promise<DoctorLine[]> {
   }
   if (logs.journal === true) {
     const journalctl = await findProgram('journalctl');
-    lines.push(journalctl === undefined ? { status: 'fail', area: 'logs', message: 'journal: journalctl is not installed (apt-get install systemd)' } : await probeJournal(journalctl));
+    lines.push(
+      journalctl === undefined ? { status: 'fail', area: 'logs', message: 'journal: journalctl is not installed (apt-get install systemd)' } : await probeJournal(journalctl),
+    );
   }
-  if ((logs.files ?? []).length === 0 && logs.journal !== true) lines.push({ status: 'fail', area: 'logs', message: 'logs.files is empty and logs.journal is off: nothing would be read' });
+  if ((logs.files ?? []).length === 0 && logs.journal !== true)
+    lines.push({ status: 'fail', area: 'logs', message: 'logs.files is empty and logs.journal is off: nothing would be read' });
   const stateFile = logs.stateFile ?? (config.stateDirectory === undefined ? undefined : resolve(config.stateDirectory, 'logs.state.json'));
   if (stateFile === undefined) lines.push({ status: 'warn', area: 'logs', message: 'no stateFile or stateDirectory: after a restart, lines written meanwhile are not read' });
   else lines.push(await probeWritableDirectory('logs', resolve(stateFile, '..'), 'position file directory'));
@@ -201,11 +211,15 @@ async function channelLine(channel: ChannelConfig, index: number, ctx: CliContex
     }
     case 'email': {
       const problem = await probeSmtp(channel, secret, timeout);
-      return problem === undefined ? { status: 'ok', area: 'notifier', message: `${label}: SMTP server answers${channel.user === undefined ? '' : ' and accepts the login'}` } : fail(problem);
+      return problem === undefined
+        ? { status: 'ok', area: 'notifier', message: `${label}: SMTP server answers${channel.user === undefined ? '' : ' and accepts the login'}` }
+        : fail(problem);
     }
     case 'webhook': {
       const answer = await probeHttp(channel.url, timeout);
-      return answer.error === undefined ? { status: 'ok', area: 'notifier', message: `${label}: reachable (HEAD answered ${answer.status})` } : fail(`unreachable (${shown(answer.error)})`);
+      return answer.error === undefined
+        ? { status: 'ok', area: 'notifier', message: `${label}: reachable (HEAD answered ${answer.status})` }
+        : fail(`unreachable (${shown(answer.error)})`);
     }
     case 'alertmanager': {
       const problems: string[] = [];
@@ -280,6 +294,8 @@ export async function doctor(opts: DoctorCliOptions, ctx: CliContext): Promise<n
   for (const line of lines) ctx.stdout.write(`${formatDoctorLine(line)}\n`);
   const failed = lines.filter((l) => l.status === 'fail').length;
   const warned = lines.filter((l) => l.status === 'warn').length;
-  ctx.stdout.write(failed === 0 ? `no problems found${warned === 0 ? '' : ` (${warned} warning${warned === 1 ? '' : 's'})`}\n` : `${failed} problem${failed === 1 ? '' : 's'} found\n`);
+  ctx.stdout.write(
+    failed === 0 ? `no problems found${warned === 0 ? '' : ` (${warned} warning${warned === 1 ? '' : 's'})`}\n` : `${failed} problem${failed === 1 ? '' : 's'} found\n`,
+  );
   return failed === 0 ? EXIT.ok : EXIT.found;
 }
