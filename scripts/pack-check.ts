@@ -132,7 +132,7 @@ async function main(): Promise<void> {
 
     const bin = join(app, 'node_modules/.bin/hostwarden');
     const help = await step('node_modules/.bin/hostwarden --help', bin, ['--help'], app);
-    for (const command of ['check-log', 'scan', 'quarantine', 'run', 'demo']) assertIncludes(`--help lists ${command}`, help.stdout, command);
+    for (const command of ['check-log', 'scan', 'quarantine', 'run', 'doctor', 'demo']) assertIncludes(`--help lists ${command}`, help.stdout, command);
     const shownVersion = await step('hostwarden --version', bin, ['--version'], app);
     assertIncludes('--version is the package version', shownVersion.stdout, version);
 
@@ -150,6 +150,10 @@ async function main(): Promise<void> {
     await writeFile(log, `${lines.join('\n')}\n`);
     const checked = await step('hostwarden check-log on an auth log', bin, ['check-log', log], app);
     assertIncludes('check-log sees the brute force', checked.stdout, 'sshd.brute-force');
+    const config = join(work, 'doctor.json');
+    await writeFile(config, JSON.stringify({ logs: { files: [log] }, notifier: { channels: [{ type: 'console' }] } }));
+    const doctor = await step('hostwarden doctor --config (a readable log: no problem, exit 0)', bin, ['doctor', '--config', config], app);
+    assertIncludes('doctor checks the log', doctor.stdout, 'auth.log: readable');
     console.log('pack-check passed');
   } finally {
     await rm(work, { recursive: true, force: true });
