@@ -1,6 +1,7 @@
 // The agent behind `hostwarden run`: the four parts built from a validated config and
 // wired through their public events only, as a user's own service would wire them.
 import { join } from 'node:path';
+import { repeat, type CancelTimer } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { toError } from '../core/lifecycle.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -115,7 +116,7 @@ export class Agent {
   readonly #env: AgentEnvironment;
   #metrics: HostwardenMetrics | undefined;
   #metricsServer: MetricsServer | undefined;
-  #scanTimer: NodeJS.Timeout | undefined;
+  #scanTimer: CancelTimer | undefined;
   #scanning: Promise<void> | undefined;
   readonly #stop = new AbortController();
 
@@ -211,8 +212,7 @@ export class Agent {
       this.#runScan();
       const every = this.#config.scan?.interval;
       if (every !== undefined) {
-        this.#scanTimer = setInterval(() => this.#runScan(), every);
-        if (!(this.#env.persistent ?? false)) this.#scanTimer.unref();
+        this.#scanTimer = repeat(() => this.#runScan(), every, { persistent: this.#env.persistent ?? false });
       }
     }
   }
@@ -239,7 +239,7 @@ export class Agent {
 
   /** Stops the sources, then flushes and stops the notifier; resolves when all is released. */
   async stop(): Promise<void> {
-    clearInterval(this.#scanTimer);
+    this.#scanTimer?.();
     this.#stop.abort();
     const { watcher, monitor, notifier } = this.parts;
     await Promise.allSettled([watcher?.stop(), monitor?.stop(), this.#scanning]);

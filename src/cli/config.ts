@@ -191,7 +191,7 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
     ),
     resources: optional(
       obj({
-        interval: optional(duration({ min: 100 })),
+        interval: optional(duration({ min: 100, timer: true })),
         cpu: optional(percent),
         memory: optional(percent),
         disk: optional(percent),
@@ -205,7 +205,7 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
     scan: optional(
       obj({
         roots: required(arr(str(), { min: 1 })),
-        interval: optional(duration({ min: 1000 })),
+        interval: optional(duration({ min: 1000, timer: true })),
         extensions: optional(arr(str())),
         hashDb: optional(arr(str())),
         exclude: optional(arr(str())),

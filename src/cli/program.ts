@@ -4,8 +4,8 @@ import { HostwardenError } from '../core/errors.js';
 import type { Severity } from '../core/severity.js';
 import { ConfigError } from './config.js';
 import { EXIT, UsageError, type CliContext } from './context.js';
-import { parseDuration } from './duration.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { parseDuration } from '../core/format.js';
+import { escapeTerminal } from '../core/text.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
 import { registerDoctor } from './commands/doctor-command.js';
 

@@ -1,4 +1,4 @@
-import { schedule, systemClock, type CancelTimer, type Clock } from './clock.js';
+import { repeat, schedule, systemClock, type CancelTimer, type Clock } from './clock.js';
 import { AbortedError, StateError } from './errors.js';
 import { HostwardenEmitter, type BaseEvents } from './emitter.js';
 import { summarizeHealth, type Health, type HealthCheck } from './health.js';
@@ -187,28 +187,11 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
    * does not stop the series). Returns a function that cancels it.
    */
   protected setRepeating(callback: () => void, ms: number): () => void {
-    let cancelCurrent: CancelTimer = () => {};
-    let active = true;
-    const stopAll: CancelTimer = () => {
-      active = false;
-      cancelCurrent();
-    };
-    const arm = (): void => {
-      cancelCurrent = schedule(
-        () => {
-          if (!active) return;
-          arm();
-          this.#guard(callback);
-        },
-        ms,
-        { persistent: this.#persistent },
-      );
-    };
-    arm();
-    this.#timers.add(stopAll);
+    const cancel = repeat(() => this.#guard(callback), ms, { persistent: this.#persistent });
+    this.#timers.add(cancel);
     return () => {
-      stopAll();
-      this.#timers.delete(stopAll);
+      cancel();
+      this.#timers.delete(cancel);
     };
   }
 
