@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, lstat, open, opendir, stat, statfs, unlink } from 'node:fs/promises';
+import { access, lstat, open, opendir, realpath, stat, statfs, unlink } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { delimiter, dirname, join } from 'node:path';
@@ -61,7 +61,7 @@ export async function probeReadableFile(area: string, path: string, hint = ''): 
 export async function probeReadableDirectory(area: string, path: string): Promise<DoctorLine> {
   try {
     const info = await stat(path);
-    if (!info.isDirectory()) return { status: 'ok', area, message: `${shown(path)}: a file, readable check below` };
+    if (!info.isDirectory()) return await probeReadableFile(area, path);
     const dir = await opendir(path);
     let entries = 0;
     for await (const _ of dir) if (++entries >= 1000) break;
@@ -109,7 +109,13 @@ export async function probeWritableDirectory(area: string, path: string, what: s
       return { status: 'fail', area, message: `${what} ${shown(path)}: does not exist, and ${shown(ancestor)} is not writable (${errno(inner)})` };
     }
   }
-  if (info.isSymbolicLink()) return { status: 'fail', area, message: `${what} ${shown(path)}: is a symbolic link; state directories are used only when they are real directories` };
+  if (info.isSymbolicLink()) {
+    const target = await realpath(path).catch(() => undefined);
+    if (target === undefined) return { status: 'fail', area, message: `${what} ${shown(path)}: a symbolic link that leads nowhere` };
+    // Root writing state through a link that someone else may re-point is how files get clobbered.
+    const line = await probeWritableDirectory(area, target, what);
+    return line.status === 'fail' ? line : { status: 'warn', area, message: `${what} ${shown(path)}: a symbolic link to ${shown(target)} (use the real path); ${line.message}` };
+  }
   if (!info.isDirectory()) return { status: 'fail', area, message: `${what} ${shown(path)}: not a directory` };
   const probe = join(path, `.hostwarden-doctor-${randomBytes(6).toString('hex')}`);
   try {

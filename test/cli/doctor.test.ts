@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { defaultAgentConfig } from '../../src/cli/commands/doctor.js';
-import { probeJournal, probeWritableDirectory } from '../../src/cli/doctor-probes.js';
+import { probeJournal, probeReadableDirectory, probeWritableDirectory } from '../../src/cli/doctor-probes.js';
 import { findPeer, requirePeer } from '../helpers/peers.js';
 import { cli } from './helpers.js';
 
@@ -218,6 +218,24 @@ describe('hostwarden doctor', () => {
     const without = await defaultAgentConfig([join(dir, 'missing-auth.log')]);
     assert.deepEqual(without.config.logs, { files: [], journal: true });
     assert.match(without.note, /so the journal/);
+  });
+
+  it('warns about a state directory reached through a symbolic link, and fails one that leads nowhere', async () => {
+    await mkdir(join(dir, 'real-state'));
+    await symlink(join(dir, 'real-state'), join(dir, 'linked-state'));
+    await symlink(join(dir, 'nowhere'), join(dir, 'dangling-state'));
+    const linked = await probeWritableDirectory('state', join(dir, 'linked-state'), 'state directory');
+    assert.equal(linked.status, 'warn');
+    assert.match(linked.message, /a symbolic link to .*real-state \(use the real path\); state directory .*real-state: writable/);
+    const dangling = await probeWritableDirectory('state', join(dir, 'dangling-state'), 'state directory');
+    assert.equal(dangling.status, 'fail');
+    assert.match(dangling.message, /leads nowhere/);
+  });
+
+  it('checks a scan root that is a file as a readable file', async () => {
+    const line = await probeReadableDirectory('scan', join(dir, 'auth.log'));
+    assert.equal(line.status, 'ok');
+    assert.match(line.message, /auth\.log: readable \(\d+ B\)$/);
   });
 
   it('finds a directory nobody can write to, by trying (read-only even for root: a file in the way)', async () => {
