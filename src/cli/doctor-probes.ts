@@ -9,7 +9,7 @@ import { access, lstat, open, opendir, realpath, stat, statfs, unlink } from 'no
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { delimiter, dirname, join } from 'node:path';
-import { escapeTerminal } from '../core/terminal.js';
+import { safeText } from '../core/text.js';
 
 /** How one doctor line turned out. `fail` makes `hostwarden doctor` exit 1. */
 export type DoctorStatus = 'ok' | 'info' | 'warn' | 'fail';
@@ -23,10 +23,8 @@ export interface DoctorLine {
   readonly message: string;
 }
 
-/** Shows a path (attacker-influenced: file names in watched trees) safely on one line. */
-export function shown(path: string): string {
-  return escapeTerminal(path, { singleLine: true });
-}
+/** How every name and message is shown: one line, control and bidi characters as escapes (paths are attacker-influenced). */
+export const ONE_LINE = { singleLine: true } as const;
 
 function errno(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
@@ -45,15 +43,15 @@ function size(bytes: number): string {
 export async function probeReadableFile(area: string, path: string, hint = ''): Promise<DoctorLine> {
   try {
     const info = await stat(path);
-    if (!info.isFile()) return { status: 'fail', area, message: `${shown(path)}: not a regular file` };
+    if (!info.isFile()) return { status: 'fail', area, message: `${safeText(path, ONE_LINE)}: not a regular file` };
     const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     await handle.close();
     // Files under /proc report size 0; a size is only news for real files.
-    return { status: 'ok', area, message: `${shown(path)}: readable${info.size > 0 ? ` (${size(info.size)})` : ''}` };
+    return { status: 'ok', area, message: `${safeText(path, ONE_LINE)}: readable${info.size > 0 ? ` (${size(info.size)})` : ''}` };
   } catch (error) {
     const code = errno(error);
     const why = code === 'ENOENT' ? 'missing' : code === 'EACCES' || code === 'EPERM' ? `not readable by this user (${code})${hint}` : `cannot be read (${code})`;
-    return { status: 'fail', area, message: `${shown(path)}: ${why}` };
+    return { status: 'fail', area, message: `${safeText(path, ONE_LINE)}: ${why}` };
   }
 }
 
@@ -65,10 +63,14 @@ export async function probeReadableDirectory(area: string, path: string): Promis
     const dir = await opendir(path);
     let entries = 0;
     for await (const _ of dir) if (++entries >= 1000) break;
-    return { status: 'ok', area, message: `${shown(path)}: directory, listable (${entries >= 1000 ? '1000+' : entries} ${entries === 1 ? 'entry' : 'entries'} at the top)` };
+    return {
+      status: 'ok',
+      area,
+      message: `${safeText(path, ONE_LINE)}: directory, listable (${entries >= 1000 ? '1000+' : entries} ${entries === 1 ? 'entry' : 'entries'} at the top)`,
+    };
   } catch (error) {
     const code = errno(error);
-    return { status: 'fail', area, message: `${shown(path)}: ${code === 'ENOENT' ? 'missing' : `cannot be listed (${code})`}` };
+    return { status: 'fail', area, message: `${safeText(path, ONE_LINE)}: ${code === 'ENOENT' ? 'missing' : `cannot be listed (${code})`}` };
   }
 }
 
@@ -100,23 +102,25 @@ export async function probeWritableDirectory(area: string, path: string, what: s
   try {
     info = await lstat(path);
   } catch (error) {
-    if (errno(error) !== 'ENOENT') return { status: 'fail', area, message: `${what} ${shown(path)}: cannot be examined (${errno(error)})` };
+    if (errno(error) !== 'ENOENT') return { status: 'fail', area, message: `${what} ${safeText(path, ONE_LINE)}: cannot be examined (${errno(error)})` };
     const ancestor = await existingAncestor(path);
     try {
       await access(ancestor, constants.W_OK | constants.X_OK);
-      return { status: 'ok', area, message: `${what} ${shown(path)}: does not exist yet; will be created in ${shown(ancestor)} (writable)` };
+      return { status: 'ok', area, message: `${what} ${safeText(path, ONE_LINE)}: does not exist yet; will be created in ${safeText(ancestor, ONE_LINE)} (writable)` };
     } catch (inner) {
-      return { status: 'fail', area, message: `${what} ${shown(path)}: does not exist, and ${shown(ancestor)} is not writable (${errno(inner)})` };
+      return { status: 'fail', area, message: `${what} ${safeText(path, ONE_LINE)}: does not exist, and ${safeText(ancestor, ONE_LINE)} is not writable (${errno(inner)})` };
     }
   }
   if (info.isSymbolicLink()) {
     const target = await realpath(path).catch(() => undefined);
-    if (target === undefined) return { status: 'fail', area, message: `${what} ${shown(path)}: a symbolic link that leads nowhere` };
+    if (target === undefined) return { status: 'fail', area, message: `${what} ${safeText(path, ONE_LINE)}: a symbolic link that leads nowhere` };
     // Root writing state through a link that someone else may re-point is how files get clobbered.
     const line = await probeWritableDirectory(area, target, what);
-    return line.status === 'fail' ? line : { status: 'warn', area, message: `${what} ${shown(path)}: a symbolic link to ${shown(target)} (use the real path); ${line.message}` };
+    return line.status === 'fail'
+      ? line
+      : { status: 'warn', area, message: `${what} ${safeText(path, ONE_LINE)}: a symbolic link to ${safeText(target, ONE_LINE)} (use the real path); ${line.message}` };
   }
-  if (!info.isDirectory()) return { status: 'fail', area, message: `${what} ${shown(path)}: not a directory` };
+  if (!info.isDirectory()) return { status: 'fail', area, message: `${what} ${safeText(path, ONE_LINE)}: not a directory` };
   const probe = join(path, `.hostwarden-doctor-${randomBytes(6).toString('hex')}`);
   try {
     const handle = await open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -128,15 +132,15 @@ export async function probeWritableDirectory(area: string, path: string, what: s
       await unlink(probe);
     }
   } catch (error) {
-    return { status: 'fail', area, message: `${what} ${shown(path)}: not writable (${errno(error)})` };
+    return { status: 'fail', area, message: `${what} ${safeText(path, ONE_LINE)}: not writable (${errno(error)})` };
   }
   try {
     const fs = await statfs(path);
     const free = fs.bavail * fs.bsize;
-    if (free < LOW_SPACE) return { status: 'warn', area, message: `${what} ${shown(path)}: writable, but only ${size(free)} free` };
-    return { status: 'ok', area, message: `${what} ${shown(path)}: writable (${size(free)} free)` };
+    if (free < LOW_SPACE) return { status: 'warn', area, message: `${what} ${safeText(path, ONE_LINE)}: writable, but only ${size(free)} free` };
+    return { status: 'ok', area, message: `${what} ${safeText(path, ONE_LINE)}: writable (${size(free)} free)` };
   } catch {
-    return { status: 'ok', area, message: `${what} ${shown(path)}: writable` };
+    return { status: 'ok', area, message: `${what} ${safeText(path, ONE_LINE)}: writable` };
   }
 }
 
@@ -172,7 +176,7 @@ export function runProgram(file: string, args: readonly string[], timeoutMs = 10
 /** The first line of a program's `--version`, for the peer lines. */
 async function versionOf(file: string, args: readonly string[]): Promise<string> {
   const result = await runProgram(file, args, 5_000);
-  return shown((result.stdout.split('\n')[0] ?? '').trim()) || 'version unknown';
+  return safeText((result.stdout.split('\n')[0] ?? '').trim(), ONE_LINE) || 'version unknown';
 }
 
 /**
@@ -185,7 +189,7 @@ export async function probePeer(name: string, versionArgs: readonly string[], de
     const consequence = needed === undefined ? 'not needed by this configuration' : `needed: ${needed}`;
     return { status: needed === undefined ? 'info' : 'fail', area: 'peer', message: `${name}: not installed (apt-get install ${debian}); ${consequence}` };
   }
-  return { status: 'ok', area: 'peer', message: `${name}: ${shown(file)} (${await versionOf(file, versionArgs)})` };
+  return { status: 'ok', area: 'peer', message: `${name}: ${safeText(file, ONE_LINE)} (${await versionOf(file, versionArgs)})` };
 }
 
 /**
@@ -194,7 +198,7 @@ export async function probePeer(name: string, versionArgs: readonly string[], de
  */
 export async function probeJournal(journalctl: string, journaldSocket = JOURNALD_SOCKET): Promise<DoctorLine> {
   const result = await runProgram(journalctl, ['--no-pager', '-n', '1', '-o', 'cat', 'SYSLOG_FACILITY=4', '+', 'SYSLOG_FACILITY=10']);
-  const complaint = shown(result.stderr.trim().split('\n')[0] ?? '');
+  const complaint = safeText(result.stderr.trim().split('\n')[0] ?? '', ONE_LINE);
   if (result.code !== 0) return { status: 'fail', area: 'logs', message: `journal: journalctl exited ${result.code ?? result.error ?? '?'}${complaint ? `: ${complaint}` : ''}` };
   if (/permission/i.test(complaint)) return { status: 'fail', area: 'logs', message: `journal: ${complaint} (add the user to systemd-journal or adm)` };
   if (complaint !== '') return { status: 'fail', area: 'logs', message: `journal: ${complaint}` };
@@ -204,7 +208,8 @@ export async function probeJournal(journalctl: string, journaldSocket = JOURNALD
     (s) => s.isSocket(),
     () => false,
   );
-  if (!running) return { status: 'fail', area: 'logs', message: `journal: systemd-journald is not running here (no ${shown(journaldSocket)}): no new entries will arrive` };
+  if (!running)
+    return { status: 'fail', area: 'logs', message: `journal: systemd-journald is not running here (no ${safeText(journaldSocket, ONE_LINE)}): no new entries will arrive` };
   const seen = result.stdout.trim() === '' ? 'readable, no auth entries yet' : 'readable, auth entries present';
   return { status: 'ok', area: 'logs', message: `journal: ${seen} (auth and authpriv facilities)` };
 }
@@ -217,9 +222,9 @@ export function safeUrl(url: string): string {
   try {
     // user:password, the query and the fragment often carry a secret (webhook keys); never shown.
     const parsed = new URL(url);
-    return shown(`${parsed.origin}${parsed.pathname}${parsed.search === '' ? '' : '?…'}`);
+    return safeText(`${parsed.origin}${parsed.pathname}${parsed.search === '' ? '' : '?…'}`, ONE_LINE);
   } catch {
-    return shown(url);
+    return safeText(url, ONE_LINE);
   }
 }
 

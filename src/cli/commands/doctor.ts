@@ -10,6 +10,7 @@ import type * as SlackWebApi from '@slack/web-api';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { lazyRequire } from '../../core/lazy-require.js';
+import { safeText } from '../../core/text.js';
 import { expandGlob, parseFileSpec } from '../../logwatcher/glob.js';
 import { ConfigError, loadConfig, resolveSecret, type ChannelConfig, type HostwardenConfig } from '../config.js';
 import { EXIT, type CliContext } from '../context.js';
@@ -22,7 +23,7 @@ import {
   probeReadableFile,
   probeWritableDirectory,
   safeUrl,
-  shown,
+  ONE_LINE,
   type DoctorLine,
   type DoctorStatus,
 } from '../doctor-probes.js';
@@ -87,7 +88,8 @@ async function logLines(config: HostwardenConfig): Promise<DoctorLine[]> {
       continue;
     }
     const matches = await expandGlob(spec);
-    if (matches.length === 0) lines.push({ status: 'fail', area: 'logs', message: `${shown(entry)}: matches no file now (new matches are picked up when they appear)` });
+    if (matches.length === 0)
+      lines.push({ status: 'fail', area: 'logs', message: `${safeText(entry, ONE_LINE)}: matches no file now (new matches are picked up when they appear)` });
     for (const file of matches) lines.push(await probeReadableFile('logs', file, ADM_HINT));
   }
   if (logs.journal === true) {
@@ -126,18 +128,18 @@ async function scanLines(config: HostwardenConfig): Promise<DoctorLine[]> {
 
 /** The name a channel goes by in the report (never a secret). */
 function channelLabel(channel: ChannelConfig, index: number): string {
-  const name = channel.name === undefined ? '' : ` "${shown(channel.name)}"`;
+  const name = channel.name === undefined ? '' : ` "${safeText(channel.name, ONE_LINE)}"`;
   switch (channel.type) {
     case 'slack':
-      return `slack${name} ${shown(channel.channel)}`;
+      return `slack${name} ${safeText(channel.channel, ONE_LINE)}`;
     case 'email':
-      return `email${name} ${shown(channel.host)}:${channel.port ?? (channel.secure === true ? 465 : 587)}`;
+      return `email${name} ${safeText(channel.host, ONE_LINE)}:${channel.port ?? (channel.secure === true ? 465 : 587)}`;
     case 'webhook':
       return `webhook${name} ${safeUrl(channel.url)}`;
     case 'alertmanager':
       return `alertmanager${name} ${channel.urls.map(safeUrl).join(', ')}`;
     case 'log':
-      return `log${name} ${channel.file === undefined ? '(console)' : shown(channel.file)}`;
+      return `log${name} ${channel.file === undefined ? '(console)' : safeText(channel.file, ONE_LINE)}`;
     case 'console':
       return `console${name} #${index}`;
   }
@@ -155,11 +157,12 @@ async function probeSlack(token: string, slackApiUrl: string | undefined, timeou
   try {
     // auth.test checks the token without posting anything.
     const result = await client.auth.test();
-    return result.ok ? undefined : `Slack says ${shown(String(result.error))}`;
+    return result.ok ? undefined : `Slack says ${safeText(String(result.error), ONE_LINE)}`;
   } catch (error) {
     const data = (error as { data?: { error?: unknown } }).data;
-    if (typeof data?.error === 'string') return `Slack says ${shown(data.error)}`;
-    return shown((error as Error).message).replaceAll(token, '[token]');
+    if (typeof data?.error === 'string') return `Slack says ${safeText(data.error, ONE_LINE)}`;
+    // The token is cut out before escaping, so no rendering of it can survive.
+    return safeText(token === '' ? (error as Error).message : (error as Error).message.replaceAll(token, '[token]'), ONE_LINE);
   }
 }
 
@@ -181,7 +184,7 @@ async function probeSmtp(channel: Extract<ChannelConfig, { type: 'email' }>, pas
     return undefined;
   } catch (error) {
     const message = (error as Error).message;
-    return shown(password === undefined ? message : message.replaceAll(password, '[password]'));
+    return safeText(password === undefined || password === '' ? message : message.replaceAll(password, '[password]'), ONE_LINE);
   } finally {
     transport.close();
   }
@@ -195,7 +198,7 @@ async function channelLine(channel: ChannelConfig, index: number, ctx: CliContex
     if (channel.type === 'slack') secret = resolveSecret(channel.token, channel.tokenEnv, `notifier.channels[${index}].tokenEnv`, ctx.env);
     if (channel.type === 'email') secret = resolveSecret(channel.password, channel.passwordEnv, `notifier.channels[${index}].passwordEnv`, ctx.env);
   } catch (error) {
-    return fail(error instanceof ConfigError ? shown(error.issues[0]?.message ?? error.message) : shown(String(error)));
+    return fail(error instanceof ConfigError ? safeText(error.issues[0]?.message ?? error.message, ONE_LINE) : safeText(String(error), ONE_LINE));
   }
   if (channel.type === 'console') return { status: 'ok', area: 'notifier', message: `${label}: prints alerts on stdout` };
   if (channel.type === 'log') {
@@ -219,13 +222,13 @@ async function channelLine(channel: ChannelConfig, index: number, ctx: CliContex
       const answer = await probeHttp(channel.url, timeout);
       return answer.error === undefined
         ? { status: 'ok', area: 'notifier', message: `${label}: reachable (HEAD answered ${answer.status})` }
-        : fail(`unreachable (${shown(answer.error)})`);
+        : fail(`unreachable (${safeText(answer.error, ONE_LINE)})`);
     }
     case 'alertmanager': {
       const problems: string[] = [];
       for (const url of channel.urls) {
         const answer = await probeHttp(new URL('-/ready', url.endsWith('/') ? url : `${url}/`).toString(), timeout, 'GET');
-        if (answer.error !== undefined) problems.push(`${safeUrl(url)} unreachable (${shown(answer.error)})`);
+        if (answer.error !== undefined) problems.push(`${safeUrl(url)} unreachable (${safeText(answer.error, ONE_LINE)})`);
         else if (answer.status !== 200) problems.push(`${safeUrl(url)} not ready (HTTP ${answer.status})`);
       }
       return problems.length === 0 ? { status: 'ok', area: 'notifier', message: `${label}: ready` } : fail(problems.join('; '));
@@ -284,11 +287,12 @@ export async function doctor(opts: DoctorCliOptions, ctx: CliContext): Promise<n
       config = await loadConfig(opts.config);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      for (const issue of error.issues) ctx.stdout.write(`${formatDoctorLine({ status: 'fail', area: 'config', message: shown(`${issue.path}: ${issue.message}`) })}\n`);
+      for (const issue of error.issues)
+        ctx.stdout.write(`${formatDoctorLine({ status: 'fail', area: 'config', message: safeText(`${issue.path}: ${issue.message}`, ONE_LINE) })}\n`);
       ctx.stdout.write('1 problem area: the config itself; fix it first (hostwarden run --config f --check)\n');
       return EXIT.found;
     }
-    ctx.stdout.write(`${formatDoctorLine({ status: 'ok', area: 'config', message: `${shown(opts.config)}: valid` })}\n`);
+    ctx.stdout.write(`${formatDoctorLine({ status: 'ok', area: 'config', message: `${safeText(opts.config, ONE_LINE)}: valid` })}\n`);
   }
   const lines = await doctorLines(config, ctx, { probe: opts.probe === true, timeout });
   for (const line of lines) ctx.stdout.write(`${formatDoctorLine(line)}\n`);
