@@ -43,31 +43,6 @@ export default tseslint.config(
     },
   },
   {
-    // One clock and one timer seam (src/core/clock.ts): a class reads time only through its
-    // `clock` option and sets timers only through Component.setTimer/setRepeating or schedule(),
-    // so a test clock drives everything. Parts join this list as they adopt the core conventions
-    // (at merge: add 'src/<part>/**' and fix or justify what it reports).
-    files: ['src/core/**', 'src/resource/**'],
-    ignores: [
-      'src/core/clock.ts', // the seam itself
-      'src/core/alert.ts', // createAlert's documented default `time` for callers' own alerts
-      'src/resource/processes.ts', // systeminformation's fixed 500 ms CPU window; should move to sleep() from core/clock
-    ],
-    rules: {
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Read time through the `clock` option (core/clock.ts).' }],
-      'no-restricted-globals': [
-        'error',
-        { name: 'setTimeout', message: 'Use Component.setTimer or schedule() from core/clock.ts.' },
-        { name: 'setInterval', message: 'Use Component.setRepeating or schedule() from core/clock.ts.' },
-      ],
-      'no-restricted-syntax': [
-        'error',
-        { selector: "Property[key.name='shell'][value.value=true]", message: 'shell: true runs a shell; pass an argument array instead.' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Read time through the `clock` option (core/clock.ts).' },
-      ],
-    },
-  },
-  {
     files: ['test/**'],
     rules: {
       // Tests match escape sequences on purpose, and read JSON of known shape.
