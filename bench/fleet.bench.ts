@@ -9,7 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
-import { AlertmanagerChannel, HostwardenMetrics, alertmanagerAnnotations, alertmanagerLabels, createAlert, type Alert } from '../src/index.js';
+import { AlertmanagerChannel, HostwardenMetrics, createAlert, type Alert } from '../src/index.js';
+import { alertmanagerAnnotations, alertmanagerLabels } from '../src/fleet/postable-alert.js';
 
 const args = process.argv.slice(2);
 const value = (name: string, fallback: number): number => {

@@ -20,10 +20,10 @@ import {
   createLogger,
   defineRule,
   matchLines,
-  oneLine,
   type Alert,
   type Detector,
   type DetectorFinding,
+  safeText,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({
@@ -64,7 +64,7 @@ const phpWebshell: Detector = {
 // 3. A handler: act on firing brute-force alerts, once per address.
 const blocked = new Set<string>();
 async function onAlert(alert: Alert): Promise<void> {
-  logger.warn(`${alert.status.toUpperCase()}: ${oneLine(alert.title)}`, { rule: alert.rule, labels: alert.labels });
+  logger.warn(`${alert.status.toUpperCase()}: ${safeText(alert.title, { singleLine: true })}`, { rule: alert.rule, labels: alert.labels });
   const host = alert.labels['host'];
   if (alert.rule !== 'shop.brute-force' || alert.status !== 'firing' || host === undefined || blocked.has(host)) return;
   // The address came out of a log line: accept only what is plainly an IP address.

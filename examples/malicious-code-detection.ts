@@ -33,6 +33,7 @@ import {
   signatureDetector,
   type Channel,
   type Detector,
+  safeText,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({

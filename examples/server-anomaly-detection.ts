@@ -30,11 +30,11 @@ import {
   SlackChannel,
   closeLogger,
   createLogger,
-  oneLine,
   type Alert,
   type Channel,
   type LogMatch,
   type LogWatcherOptions,
+  safeText,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({
@@ -82,8 +82,8 @@ const watcher = new LogWatcher({ ...source, persistent: true, logger, ...(stateF
 // The seed's handler for authentication failures: every failed or abusive attempt.
 function onAuthenticationFailure(match: LogMatch): void {
   // User names and hosts come from the log: an attacker chooses them, so strip control characters.
-  const user = oneLine(match.fields['user'] ?? '?');
-  const host = oneLine(match.fields['host'] ?? '?');
+  const user = safeText(match.fields['user'] ?? '?', { singleLine: true });
+  const host = safeText(match.fields['host'] ?? '?', { singleLine: true });
   logger.warn(`Authentication failure for ${user} from ${host}`, { rule: match.rule.id, file: match.file, line: match.lineNumber });
 }
 watcher.on('match', (match) => {

@@ -22,6 +22,8 @@ const PICKS: readonly Pick[] = [
   { title: 'Notifier', file: 'docs/notifier.md', sections: ['Options (`NotifierOptions`)', 'Methods and properties', 'Events (`NotifierEvents`)', 'Channels'] },
   { title: 'AlertmanagerChannel, metrics and the exporter', file: 'docs/fleet.md', sections: ['`AlertmanagerChannel`', '`metricsHandler(registry)`'] },
   { title: 'BanManager and NftablesBackend', file: 'docs/response.md', sections: ['Options (`BanManagerOptions`)', 'Methods', 'Events (`BanManagerEvents`)', '`NftablesBackend`'] },
+  // Last: every export of the package, the list test/docs/exports.test.ts holds the code to.
+  { title: 'Every export', file: 'docs/exports.md', sections: ['Exports'] },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -8,7 +8,7 @@
  */
 
 export { createAlert, resolveAlert, type Alert, type AlertInit } from './core/alert.js';
-export { SEVERITIES, compareSeverity, isAtLeast, isSeverity, maxSeverity, type Severity } from './core/severity.js';
+export { SEVERITIES, isAtLeast, isSeverity, type Severity } from './core/severity.js';
 export {
   AbortedError,
   DeliveryError,
@@ -27,6 +27,7 @@ export { Component, type ComponentOptions, type ComponentState } from './core/li
 export { MAX_DELAY_MS, systemClock, type Clock } from './core/clock.js';
 export type { Health, HealthCheck, HealthState } from './core/health.js';
 export type { Warning } from './core/warning.js';
+export { safeText, type SafeTextOptions } from './core/text.js';
 export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type Logger } from './core/logger.js';
 export type { Channel, DeliveryReceipt, Notification, SendContext } from './notifier/channel.js';
 export * from './logwatcher/index.js';

@@ -8,6 +8,7 @@ import { parseDuration } from '../core/format.js';
 import { escapeTerminal } from '../core/text.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
 import { registerBansCommand } from './commands/bans.js';
+import { registerDoctor } from './commands/doctor-command.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -142,6 +143,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
       const { run } = await import('./commands/run.js');
       result.code = await run(opts, ctx);
     });
+
+  registerDoctor(program, ctx, result);
 
   program
     .command('demo')

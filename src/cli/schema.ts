@@ -30,7 +30,9 @@ export function describeFound(value: unknown, path: string): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'object') return 'an object';
-  return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return value.toString();
+  return `${value as number | bigint | boolean}`;
 }
 
 function fail(issues: ConfigIssue[], path: string, expected: string, value: unknown): undefined {
@@ -203,7 +205,7 @@ export function tagged<T>(variants: Record<string, Schema<T>>): Schema<T> {
       const variant = typeof type === 'string' ? variants[type] : undefined;
       if (variant === undefined) return fail(issues, `${path}.type`, `one of ${names.map((n) => JSON.stringify(n)).join(', ')}`, type);
       const parsed = variant.parse(rest, path, issues);
-      return parsed === undefined ? undefined : ({ type, ...parsed } as T);
+      return parsed === undefined ? undefined : ({ type, ...parsed });
     },
   };
 }

@@ -23,7 +23,7 @@ export const systemClock: Clock = () => Date.now();
 /**
  * The longest delay a Node timer honours: 2^31 − 1 ms (about 24.8 days). Node turns a
  * longer delay into 1 ms with only a warning, so a 25-day interval would fire at once
- * and spin; {@link schedule} chains instead, and options reject longer durations.
+ * and spin; the internal `schedule` chains instead, and options reject longer durations.
  */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
 

@@ -129,7 +129,7 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
     let done = signal?.aborted ?? false;
 
     const listener = ((...args: Args<E, K>) => {
-      buffer.push(args[0]);
+      buffer.push(args[0] as EventPayload<E, K>);
       wake?.();
     }) as EventEmitter.EventListener<E, K>;
     const finish = (): void => {

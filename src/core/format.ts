@@ -1,6 +1,7 @@
 // One rendering of durations and byte counts for every message, and one parser for the
 // durations operators write in configs and flags.
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- only named by {@link} in the JSDoc below
 import type { MAX_DELAY_MS } from './clock.js';
 
 const UNITS: readonly (readonly [size: number, unit: string])[] = [

@@ -3,7 +3,6 @@ export {
   type AlertmanagerChannelOptions,
   type AlertmanagerChannelStats,
 } from './alertmanager-channel.js';
-export { alertmanagerAnnotations, alertmanagerLabels, sanitizeLabelName, type PostableAlert } from './postable-alert.js';
 export { HostwardenMetrics, createMetrics, type HostwardenMetricsOptions } from './metrics.js';
 export type { EventListenerLike, NamedComponent, ObservableComponent } from './observed.js';
 export {

@@ -341,13 +341,13 @@ export class HostwardenMetrics implements Disposable {
 
   #counter<L extends string>(name: string, help: string, labelNames: L[], collect?: (this: Counter<L>) => void): Counter<L> {
     const metric = new (loadPromClient().Counter)<L>({ name: this.prefix + name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
-    this.#register(metric as Counter<string>);
+    this.#register(metric);
     return metric;
   }
 
   #gauge<L extends string>(name: string, help: string, labelNames: L[], collect?: (this: Gauge<L>) => void): Gauge<L> {
     const metric = new (loadPromClient().Gauge)<L>({ name: this.prefix + name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
-    this.#register(metric as Gauge<string>);
+    this.#register(metric);
     return metric;
   }
 

@@ -89,7 +89,7 @@ function parseState(data: unknown, source: string): CheckpointState {
 
 function parsePosition(raw: unknown, fail: (why: string) => never): FilePosition {
   if (!isRecord(raw)) return fail('a position is not an object');
-  const r = raw as Record<string, unknown>;
+  const r = raw;
   const str = (k: string, re: RegExp): string => (typeof r[k] === 'string' && re.test(r[k]) ? r[k] : fail(`bad ${k}`));
   const int = (k: string): number => (Number.isSafeInteger(r[k]) && (r[k] as number) >= 0 ? (r[k] as number) : fail(`bad ${k}`));
   const position: FilePosition = {

@@ -302,7 +302,7 @@ export function toSyslogLines(entry: Record<string, unknown>, programFrom: '_COM
 // UTF-8 (or binary), or as an array of those when the field repeats.
 function fieldText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((b) => typeof b === 'number')) return Buffer.from(value as number[]).toString('utf8');
+  if (Array.isArray(value) && value.every((b) => typeof b === 'number')) return Buffer.from(value).toString('utf8');
   if (Array.isArray(value) && value.length > 0) return fieldText(value[value.length - 1]);
   return undefined;
 }

@@ -181,7 +181,7 @@ export function validateRules(rules: unknown, option = 'rules'): readonly LogRul
   const ids = new Set<string>();
   rules.forEach((rule: unknown, i) => {
     validateRule(rule, `${option}[${i}]`);
-    const { id } = rule as LogRule;
+    const { id } = rule;
     if (ids.has(id)) throw new InvalidOptionError(`${option}[${i}].id`, id, 'an id not used by another rule');
     ids.add(id);
   });

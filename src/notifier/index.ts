@@ -3,10 +3,8 @@ export { Notifier, type AlertSource, type NotifierStats } from './notifier.js';
 export type { NotifierOptions, RetryOptions } from './options.js';
 export type { OutboxOptions } from './outbox.js';
 export type { FailedEvent, NotifierEvents, RetryEvent, SentEvent, SuppressedEvent, SuppressReason } from './events.js';
-export { escapeHtml, escapeSlack } from '../core/text.js';
-export { oneLine, truncate } from './escape.js';
-export { SlackChannel, renderSlackMessage, type SlackAttachment, type SlackBlock, type SlackChannelOptions, type SlackMessage } from './channels/slack.js';
-export { EmailChannel, renderEmailHtml, type EmailAuth, type EmailChannelOptions } from './channels/email.js';
+export { SlackChannel, type SlackChannelOptions } from './channels/slack.js';
+export { EmailChannel, type EmailAuth, type EmailChannelOptions } from './channels/email.js';
 export {
   WebhookChannel,
   WEBHOOK_SIGNATURE_HEADER,

@@ -578,6 +578,6 @@ function reviveAlert(raw: unknown): Alert | undefined {
   if (strings.some((f) => typeof a[f] !== 'string') || !isSeverity(a.severity) || Number.isNaN(time.getTime())) return undefined;
   if (a.status !== 'firing' && a.status !== 'resolved') return undefined;
   if (typeof a.labels !== 'object' || a.labels === null) return undefined;
-  const alert = { ...(a as unknown as SerializedAlert), time } as Alert;
+  const alert = { ...(a as unknown as SerializedAlert), time };
   return alert;
 }

@@ -143,7 +143,7 @@ export class ContentPool {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ContentWorkerError('content pool is closed', true));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, resolve: resolve as (outcome: never) => void, reject });
+      this.#queue.push({ job, resolve: resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => {

@@ -28,7 +28,7 @@ export class ScanCache {
 
   /** Starts a scan: what the last scan remembered becomes the reference, if the detectors did not change. */
   begin(fingerprint: string): void {
-    this.#previous = fingerprint === this.#fingerprint ? this.#next : new Map();
+    this.#previous = fingerprint === this.#fingerprint ? this.#next : new Map<string, string>();
     this.#next = new Map();
     this.#fingerprint = fingerprint;
   }

@@ -8,13 +8,17 @@ export interface CliRun {
 }
 
 /** Runs the CLI in this process with captured output (not a terminal) and the given env. */
-export async function cli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; tty?: boolean } = {}): Promise<CliRun> {
+export async function cli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; tty?: boolean; onStderr?: (soFar: string) => void; onStdout?: (soFar: string) => void } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const tty = options.tty ?? false;
   const code = await runCli(args, {
-    stdout: { write: (s: string) => ((stdout += s), true), isTTY: tty, columns: 100 },
-    stderr: { write: (s: string) => ((stderr += s), true), isTTY: tty, columns: 100 },
+    // onStdout/onStderr see the output as it grows: a readiness signal instead of a fixed sleep.
+    stdout: { write: (s: string) => ((stdout += s), options.onStdout?.(stdout), true), isTTY: tty, columns: 100 },
+    stderr: { write: (s: string) => ((stderr += s), options.onStderr?.(stderr), true), isTTY: tty, columns: 100 },
     env: options.env ?? {},
     signal: options.signal ?? new AbortController().signal,
   });

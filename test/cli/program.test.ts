@@ -105,8 +105,8 @@ describe('hostwarden CLI', () => {
     await writeFile(join(dir, 'run-auth.log'), '');
     await writeFile(file, JSON.stringify({ logs: { files: [join(dir, 'run-auth.log')] }, notifier: { channels: [{ type: 'console' }] } }));
     const controller = new AbortController();
-    const running = cli(['run', '--config', file], { signal: controller.signal });
-    setTimeout(() => controller.abort(), 500);
+    // Stop once the agent says it runs (not after a guessed delay, which a loaded machine outlasts).
+    const running = cli(['run', '--config', file], { signal: controller.signal, onStderr: (soFar) => soFar.includes('hostwarden running') && controller.abort() });
     const result = await running;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /hostwarden running \(watcher, notifier\)/);

@@ -43,7 +43,7 @@ describe('parseDuration()', () => {
 
   it('returns undefined for anything else', () => {
     for (const bad of ['', '10 minutes', '-5s', 'm', '5x', '1h 30m', -1, Number.NaN, Infinity, null, {}, '9'.repeat(100)]) {
-      assert.equal(parseDuration(bad), undefined, String(bad));
+      assert.equal(parseDuration(bad), undefined, JSON.stringify(bad));
     }
   });
 });

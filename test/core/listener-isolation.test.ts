@@ -37,7 +37,7 @@ function wire(source: Source, notifier: Notifier): { errors: Error[]; sent: Prom
   source.on('alert', () => {
     throw new Error('buggy dashboard handler');
   });
-  notifier.attach(source as never);
+  notifier.attach(source);
   source.on('error', (e) => errors.push(e));
   const sent = new Promise<void>((resolve) => notifier.once('sent', () => resolve()));
   return { errors, sent };
@@ -111,7 +111,7 @@ describe('a throwing listener never keeps the Notifier from hearing an alert', (
     });
     const heard = new Promise<void>((resolve) => notifier.on('sent', () => resolve()));
     const { createAlert } = await import('../../src/index.js');
-    notifier.notify(createAlert({ source: 'test', rule: 'x', severity: 'critical', title: 'hello' }));
+    void notifier.notify(createAlert({ source: 'test', rule: 'x', severity: 'critical', title: 'hello' }));
     await heard;
     assert.ok(errors.some((e) => e instanceof ListenerError && e.event === 'sent'));
     await notifier.stop();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareSeverity, isAtLeast, isSeverity, maxSeverity, SEVERITIES } from '../../src/index.js';
+import { compareSeverity, isAtLeast, isSeverity, maxSeverity, SEVERITIES } from '../../src/core/severity.js';
 
 describe('severity', () => {
   it('orders info < warning < critical', () => {

@@ -56,7 +56,7 @@ export async function startSlackServer(): Promise<SlackServer> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const method = (req.url ?? '').split('?')[0]?.split('/').pop() ?? '';
-      const body = await readBody(req).catch(() => ({}) as Record<string, unknown>);
+      const body = await readBody(req).catch((): Record<string, unknown> => ({}));
       const auth = req.headers.authorization;
       const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof body['token'] === 'string' ? body['token'] : undefined;
       res.setHeader('content-type', 'application/json; charset=utf-8');
@@ -70,12 +70,12 @@ export async function startSlackServer(): Promise<SlackServer> {
       }
       counter++;
       const ts = `${1_700_000_000 + counter}.${String(counter).padStart(6, '0')}`;
-      const channel = String(body['channel'] ?? '');
+      const channel = typeof body['channel'] === 'string' ? body['channel'] : '';
       messages.push({
         method,
         token,
         channel,
-        text: String(body['text'] ?? ''),
+        text: typeof body['text'] === 'string' ? body['text'] : '',
         threadTs: typeof body['thread_ts'] === 'string' ? body['thread_ts'] : undefined,
         blocksJson: JSON.stringify(body['blocks'] ?? []),
         ts,

@@ -14,10 +14,9 @@ import { createAlert, resolveAlert, type Alert } from '../../src/core/alert.js';
 import { DeliveryError } from '../../src/core/errors.js';
 import type { Notification } from '../../src/notifier/channel.js';
 import { AlertmanagerChannel, HostwardenMetrics, LogWatcher, ResourceMonitor, serveMetrics, type LogRule, type MetricsServer } from '../../src/index.js';
+import { skipUnlessPeers } from '../helpers/peers.js';
 import { reading, ScriptedSource } from '../resource/helpers.js';
-import { eventually, freePort, getJson, missingEngines, postJson, startAlertmanager, startPrometheus, type Engine } from './helpers/engines.js';
-
-const skip = missingEngines();
+import { eventually, freePort, getJson, postJson, startAlertmanager, startPrometheus, type Engine } from './helpers/engines.js';
 
 interface AmAlert {
   labels: Record<string, string>;
@@ -62,7 +61,7 @@ function hostAlert(hostname: string, rule: string, extra: Partial<Alert> = {}): 
   });
 }
 
-describe('with a real Alertmanager', { skip }, () => {
+describe('with a real Alertmanager', { skip: skipUnlessPeers(['alertmanager']) }, () => {
   let am: Engine;
   let receiver: Server;
   const received: WebhookPayload[] = [];
@@ -270,7 +269,7 @@ receivers:
   });
 });
 
-describe('with a real Prometheus', { skip }, () => {
+describe('with a real Prometheus', { skip: skipUnlessPeers(['prometheus']) }, () => {
   let prometheus: Engine | undefined;
   let exporter: MetricsServer | undefined;
   let metrics: HostwardenMetrics | undefined;

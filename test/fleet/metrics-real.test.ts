@@ -129,7 +129,7 @@ describe('HostwardenMetrics with the real components', () => {
       const metrics = new HostwardenMetrics({ registry }).observe(notifier);
       await notifier.start();
       const sent = next(notifier, 'sent');
-      notifier.notify(createAlert({ source: 'log', rule: 'sshd.brute-force', severity: 'critical', title: 'SSH brute force' }));
+      void notifier.notify(createAlert({ source: 'log', rule: 'sshd.brute-force', severity: 'critical', title: 'SSH brute force' }));
       await sent;
       assert.equal(received.length, 1);
       assert.equal(await value(registry, 'hostwarden_notifications_sent_total', { channel: 'hook' }), 1);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFile, chown, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LineSplitter } from '../../src/logwatcher/lines.js';
+import { runScript } from '../helpers/run-script.js';
+import { runUnprivileged } from '../helpers/unprivileged.js';
 import { harness, tempDir } from './helpers.js';
 
 function split(max: number, ...chunks: (string | Buffer)[]): { lines: [string, number][]; pending: number } {
@@ -117,13 +117,10 @@ test('LogWatcher: an unreadable file is reported once and read once it becomes r
   // root reads any file whatever its mode, so the check runs as `nobody` then.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await chown(dir, 65534, 65534);
-  const script = fileURLToPath(new URL('./fixtures/unreadable.ts', import.meta.url));
-  const child = spawnSync(process.execPath, ['--import=tsx/esm', script, dir], {
-    encoding: 'utf8',
-    timeout: 20_000,
-    ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-  });
-  assert.equal(child.status, 0, child.stderr);
+  const fixture = new URL('./fixtures/unreadable.ts', import.meta.url);
+  // As nobody, the child runs from a bundle in a temp dir: the clone may live where nobody cannot enter.
+  const child = asRoot ? await runUnprivileged(fixture, [dir]) : await runScript(fixture, [dir], 60_000);
+  assert.equal(child.code, 0, child.stderr);
   const result = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { warnings: string[]; lines: string[] };
   assert.deepEqual(result.warnings, ['unreadable']);
   assert.deepEqual(result.lines, ['secret line']);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { appendFile, copyFile, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadCheckpoint } from '../../src/logwatcher/checkpoint.js';
 import type { LogWatcherOptions } from '../../src/logwatcher/index.js';
+import { findPeer, skipUnlessPeers } from '../helpers/peers.js';
 import { harness, numbered, tempDir, text, type Harness } from './helpers.js';
 
 /** Runs one watcher "process lifetime": start, wait for `expect` lines, stop. */
@@ -231,9 +232,9 @@ test('stop() in the middle of a backlog, then restart: every line exactly once',
   assert.equal(second.where[0]?.lineNumber, first.lines.length + 1);
 });
 
-test('a journal cursor the journal does not know is dropped; reading falls back to startAt', { skip: !['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].some((p) => existsSync(p)) && 'systemd-journal-remote is not installed' }, async (t) => {
+test('a journal cursor the journal does not know is dropped; reading falls back to startAt', { skip: skipUnlessPeers(['systemd-journal-remote', 'journalctl']) }, async (t) => {
   const dir = await tempDir(t);
-  const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p)) as string;
+  const journalRemote = findPeer('systemd-journal-remote') as string;
   const journalFile = join(dir, 'j.journal');
   const made = spawnSync(journalRemote, [`--output=${journalFile}`, '-'], {
     input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_COMM=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/logwatcher/checkpoint.js';
 import { toSyslogLines } from '../../src/logwatcher/journal.js';
+import { findPeer, skipUnlessPeers } from '../helpers/peers.js';
 import { harness, tempDir } from './helpers.js';
 
 // Debian's systemd-journal-remote turns a journal export stream into a real journal file
 // that journalctl reads (.ci/apt-packages installs it in CI).
-const JOURNAL_REMOTE = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p));
-const skip = JOURNAL_REMOTE === undefined ? 'systemd-journal-remote is not installed (apt-get install systemd-journal-remote)' : false;
+const skip = skipUnlessPeers(['systemd-journal-remote', 'journalctl']);
+const JOURNAL_REMOTE = findPeer('systemd-journal-remote');
 
 interface Entry {
   message: string | Buffer;

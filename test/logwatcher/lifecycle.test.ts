@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { InvalidOptionError } from '../../src/core/errors.js';
 import { LogWatcher } from '../../src/logwatcher/index.js';
+import { optionalPeer, requirePeer } from '../helpers/peers.js';
 import { runScript } from '../helpers/run-script.js';
 import { harness, openDescriptors, tempDir } from './helpers.js';
 
@@ -23,7 +23,7 @@ test('invalid options throw InvalidOptionError naming the option', () => {
   ];
   for (const [options, option] of cases) {
     assert.throws(
-      () => new LogWatcher(options as never),
+      () => new LogWatcher(options),
       (error: unknown) => error instanceof InvalidOptionError && error.option === option,
       `expected ${option} to be rejected in ${JSON.stringify(options)}`,
     );
@@ -32,7 +32,7 @@ test('invalid options throw InvalidOptionError naming the option', () => {
 
 test('stop() closes every file and watch; the process exits by itself', async (t) => {
   const dir = await tempDir(t);
-  const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p));
+  const journalRemote = optionalPeer(t, 'systemd-journal-remote');
   const args = [dir];
   if (journalRemote) {
     // Include the journald source, so the journalctl child is part of what must be released.
@@ -51,8 +51,8 @@ test('stop() closes every file and watch; the process exits by itself', async (t
 
 test('without persistent, a running watcher (journalctl included) does not keep the process alive', async (t) => {
   const dir = await tempDir(t);
-  const journalRemote = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p));
-  if (!journalRemote) return t.skip('systemd-journal-remote is not installed');
+  const journalRemote = requirePeer(t, 'systemd-journal-remote');
+  if (journalRemote === undefined) return;
   const { spawnSync } = await import('node:child_process');
   const made = spawnSync(journalRemote, [`--output=${join(dir, 'j.journal')}`, '-'], {
     input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nMESSAGE=x\nSYSLOG_FACILITY=4\n\n',

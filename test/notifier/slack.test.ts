@@ -5,12 +5,12 @@ import {
   Notifier,
   SlackChannel,
   createAlert,
-  renderSlackMessage,
   resolveAlert,
   type Alert,
   type FailedEvent,
   type Notification,
 } from '../../src/index.js';
+import { renderSlackMessage } from '../../src/notifier/channels/slack.js';
 import { FakeSlack, dump, refusedPort, recordingLogger } from './helpers.js';
 
 const TOKEN = 'xoxb-1234567890-SECRETSECRET-abcdefghijklmnop';

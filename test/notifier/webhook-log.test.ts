@@ -17,16 +17,13 @@ import {
   Notifier,
   WebhookChannel,
   createAlert,
-  escapeHtml,
-  escapeSlack,
-  oneLine,
   signWebhook,
-  truncate,
   verifyWebhookSignature,
   type Alert,
   type Notification,
   type WebhookPayload,
 } from '../../src/index.js';
+import { escapeHtml, escapeSlack, escapeSlackCode, oneLine, truncate } from '../../src/notifier/escape.js';
 import { dump, recordingLogger, refusedPort } from './helpers.js';
 
 const SECRET = 'whsec_VERY-SECRET-hmac-key-31337';

@@ -163,7 +163,7 @@ export class SlackChannel implements Channel {
         unfurl_links: false,
         unfurl_media: false,
         mrkdwn: true,
-      } as Parameters<WebClient['chat']['postMessage']>[0]);
+      });
       context.signal.throwIfAborted();
       return typeof result.ts === 'string' ? { ref: result.ts } : {};
     } catch (error) {

@@ -34,11 +34,11 @@ class HashIndex {
   add(signature: HashSignature): void {
     let table = this.anySize;
     if (signature.size !== undefined) {
-      table = this.bySize.get(signature.size) ?? new Map();
+      table = this.bySize.get(signature.size) ?? (new Map() as Table);
       this.bySize.set(signature.size, table);
     }
     let names = table.get(signature.algorithm);
-    if (!names) table.set(signature.algorithm, (names = new Map()));
+    if (!names) table.set(signature.algorithm, (names = new Map<string, string>()));
     if (!names.has(signature.hash)) this.count++;
     names.set(signature.hash, signature.name);
   }

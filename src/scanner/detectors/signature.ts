@@ -66,7 +66,7 @@ export function signatureDetector(options: SignatureDetectorOptions): Detector {
   }
   const ids = new Set<string>();
   const byId = new Map<string, ContentSignature>();
-  const patterns: ContentPattern[] = options.signatures.map((s, i) => {
+  const patterns: ContentPattern[] = options.signatures.map((s: ContentSignature, i) => {
     const where = `signatures[${i}]`;
     if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || s.id.length === 0) {
       throw new InvalidOptionError(`${where}.id`, s?.id, 'a non-empty string');
@@ -81,7 +81,7 @@ export function signatureDetector(options: SignatureDetectorOptions): Detector {
     return { id: s.id, pattern: p };
   });
   const fingerprint = `signature:${createHash('sha256')
-    .update(JSON.stringify(options.signatures.map((s) => [s.id, s.severity, s.pattern instanceof Uint8Array ? Buffer.from(s.pattern).toString('hex') : String(s.pattern)])))
+    .update(JSON.stringify(options.signatures.map((s: ContentSignature) => [s.id, s.severity, s.pattern instanceof Uint8Array ? Buffer.from(s.pattern).toString('hex') : String(s.pattern)])))
     .digest('hex')}`;
   const needs = Object.freeze({ patterns });
 

@@ -1,20 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Debian's binaries (packages prometheus-alertmanager and prometheus). */
-export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
-export const PROMETHEUS_BIN = '/usr/bin/prometheus';
+import { PEERS } from '../../helpers/peers.js';
 
-/** Why the engine tests cannot run here, or undefined when they can. */
-export function missingEngines(): string | undefined {
-  const missing = [ALERTMANAGER_BIN, PROMETHEUS_BIN].filter((bin) => !existsSync(bin));
-  return missing.length === 0 ? undefined : `not installed: ${missing.join(', ')} (apt-get install prometheus-alertmanager prometheus)`;
-}
+/** Debian's binaries (packages prometheus-alertmanager and prometheus); tests gate on them with skipUnlessPeers. */
+export const ALERTMANAGER_BIN = PEERS.alertmanager.paths[0];
+export const PROMETHEUS_BIN = PEERS.prometheus.paths[0];
 
 /** A free TCP port on 127.0.0.1 (closed again before returning). */
 export async function freePort(): Promise<number> {
@@ -147,7 +142,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : ''}`);
     }
     await sleep(everyMs);
   }
