@@ -56,8 +56,6 @@ const NOT_YET_MIGRATED: Readonly<Record<string, readonly RuleId[]>> = {
   'src/logwatcher/threshold.ts': ['escaper'],
   'src/logwatcher/watcher.ts': ['clock-option'],
 
-  // notifier (notifier engineer): the deprecated oneLine/truncate wrappers the examples still import
-  'src/notifier/escape.ts': ['escaper'],
 };
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -18,11 +18,11 @@ import {
   SlackChannel,
   WebhookChannel,
   createAlert,
-  renderSlackMessage,
   type Alert,
   type Notification,
 } from '../../src/index.js';
 import { headline } from '../../src/notifier/format.js';
+import { renderSlackMessage } from '../../src/notifier/channels/slack.js';
 import { FakeHook, FakeSlack, MemoryChannel, alert, recordingLogger } from './helpers.js';
 
 const run = promisify(execFile);

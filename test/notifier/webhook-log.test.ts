@@ -23,7 +23,10 @@ import {
   type Notification,
   type WebhookPayload,
 } from '../../src/index.js';
-import { escapeHtml, escapeSlack, escapeSlackCode, oneLine, truncate } from '../../src/notifier/escape.js';
+import { escapeHtml, escapeSlack, safeText } from '../../src/core/text.js';
+
+const oneLine = (text: string): string => safeText(text, { singleLine: true });
+const truncate = (text: string, max: number): string => safeText(text, { max });
 import { dump, recordingLogger, refusedPort } from './helpers.js';
 
 const SECRET = 'whsec_VERY-SECRET-hmac-key-31337';
