@@ -33,7 +33,6 @@ import {
   signatureDetector,
   type Channel,
   type Detector,
-  safeText,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({

@@ -7,7 +7,6 @@ import { authRules } from './auth-rules.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { checkSharedOptions, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
 import type { SuccessAfterFailuresOptions } from './success-after-failures.js';
-import type { RuleEngineOptions } from './engine.js';
 import { DEFAULT_JOURNAL_MATCHES, type JournalOptions, type ResolvedJournal } from './journal.js';
 
 /** Options of {@link LogWatcher}. */
@@ -94,7 +93,7 @@ export interface LogWatcherOptions extends ComponentOptions {
    */
   readonly missingWarningInterval?: number;
   /**
-   * The `auth.success-after-failures` detection (see {@link RuleEngineOptions.successAfterFailures}); `false` turns it off.
+   * The `auth.success-after-failures` detection (see `RuleEngineOptions.successAfterFailures`); `false` turns it off.
    * @defaultValue `{ failures: 3, within: 600000 }`
    */
   readonly successAfterFailures?: SuccessAfterFailuresOptions | false;

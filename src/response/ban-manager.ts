@@ -135,7 +135,7 @@ export class BanManager extends Component<BanManagerEvents> {
   attach(...emitters: { on(event: 'alert', listener: (alert: Alert) => void): unknown }[]): this {
     for (const [i, emitter] of emitters.entries()) {
       if (typeof emitter?.on !== 'function') throw new InvalidOptionError(`emitters[${i}]`, emitter, 'an event emitter');
-      this.listen(emitter as never, 'alert', (alert: Alert) => {
+      this.listen(emitter, 'alert', (alert: Alert) => {
         this.handleAlert(alert).catch((error: unknown) => this.emitError(toError(error)));
       });
     }

@@ -29,7 +29,7 @@ export class SetPlacement {
     this.#placed.set(key, { network: n, set });
     if (isSingle(n)) return;
     let byLength = this.#index.get(set);
-    if (!byLength) this.#index.set(set, (byLength = new Map()));
+    if (!byLength) this.#index.set(set, (byLength = new Map<number, Set<bigint>>()));
     let values = byLength.get(n.prefix);
     if (!values) byLength.set(n.prefix, (values = new Set()));
     values.add(n.value);

@@ -113,7 +113,7 @@ export class NftablesBackend implements BanBackend {
       throw new InvalidOptionError('nftCommand', command, 'a non-empty array of non-empty strings');
     }
     this.layout = Object.freeze({ table, hooks: Object.freeze([...new Set(hooks)]), action, priority });
-    this.#command = Object.freeze([...command]);
+    this.#command = Object.freeze([...(command as readonly string[])]);
     this.#batchWindow = expectNumber('batchWindow', options.batchWindow ?? 0, { min: 0, max: 50 });
     this.#commandTimeout = expectNumber('commandTimeout', options.commandTimeout ?? 30_000, { min: 100 });
     this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);

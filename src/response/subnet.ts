@@ -71,7 +71,7 @@ export class SubnetTracker {
     const subnet = widen(member, prefix);
     const key = formatNetwork(subnet);
     let members = this.#recent.get(key);
-    if (!members) this.#recent.set(key, (members = new Map()));
+    if (!members) this.#recent.set(key, (members = new Map<string, number>()));
     members.set(formatNetwork(member), at);
     for (const [m, time] of members) if (time <= at - this.#options.within) members.delete(m);
     if (members.size < this.#options.threshold) return undefined;

@@ -167,7 +167,7 @@ describe('Notifier outbox', () => {
       }
       assert.equal(errors.length, 1, 'one error for the outage, not one per alert');
       assert.ok(errors[0] instanceof IoError && /delivered from memory/.test(errors[0].message), String(errors[0]));
-      assert.equal((errors[0] as IoError).errno, 'ENOSPC');
+      assert.equal((errors[0]).errno, 'ENOSPC');
       const durable = first.stats.outboxDepth;
       assert.ok(durable > 5 && durable < 60, `${durable} of 60 on disk`);
       const health = first.health();

@@ -121,7 +121,7 @@ describe('BanManager on nftables in a network namespace', () => {
   });
 
   it("escalation doubles a repeat offender's kernel timeout", async () => {
-    let now = Date.now();
+    const now = Date.now();
     const backend = new NftablesBackend({ table: 'hwesc', nftCommand: lab.nft, action: 'reject', clock: () => now });
     const manager = new BanManager({ backend, stateFile: join(dir, 'esc.jsonl'), banTime: '1h', ignoreSshSession: false, clock: () => now });
     await manager.start();

@@ -64,7 +64,7 @@ describe('BanManager', () => {
     assert.equal(first?.ban.address, '203.0.113.5');
     assert.equal(first?.ban.prefix, 32);
     assert.equal(first?.ban.rule, 'sshd.brute-force');
-    assert.equal(first?.ban.until.getTime() - first!.ban.since.getTime(), 10 * MIN, 'default banTime 10m');
+    assert.equal(first?.ban.until.getTime() - first.ban.since.getTime(), 10 * MIN, 'default banTime 10m');
     const alert = events.alerts[0];
     assert.equal(alert?.source, 'response');
     assert.equal(alert?.rule, 'ban.added');

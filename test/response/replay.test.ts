@@ -43,6 +43,6 @@ describe('check-log --bans', () => {
     assert.match(report.bans[0]?.since ?? '', /T10:00:14/, 'in the log\'s own time, at the fifth failure');
     const text = await cli(['check-log', log, '--bans']);
     assert.match(text.stdout, /Bans that would have been made: 3/);
-    assert.match(text.stdout, /203\.0\.113\.5\s+20 min  #2  sshd\.brute-force/);
+    assert.match(text.stdout, /203\.0\.113\.5\s+20 min {2}#2 {2}sshd\.brute-force/);
   });
 });

@@ -3,6 +3,7 @@
 // `src` to `dst`:`port` get the listener's greeting?
 import net from 'node:net';
 import readline from 'node:readline';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
