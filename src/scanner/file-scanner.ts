@@ -21,6 +21,18 @@ export interface QuarantinedEvent {
   readonly record: QuarantineRecord;
 }
 
+/** A long-lived scanning session, see {@link FileScanner.openSession}. @internal */
+export interface ScanSession {
+  /**
+   * Judges one path like a scan would. Resolves to `'scanned'` (a regular file was read
+   * and judged), `'skipped'` (it could not be, and a warning said why) or `'other'`
+   * (a symlink, special file or directory: judged by name at most).
+   */
+  inspect(path: string, relativePath: string): Promise<'scanned' | 'skipped' | 'other'>;
+  /** Ends the session's worker threads; pending inspections reject. */
+  close(): Promise<void>;
+}
+
 /** Options of {@link FileScanner.scan}. */
 export interface ScanOptions {
   /** Cancels this scan (as does the constructor's `signal`). */
@@ -190,6 +202,37 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       await pool?.close();
       this.#running = false;
     }
+  }
+
+  /**
+   * Opens a long-lived session for callers that find files themselves (the FileWatcher):
+   * the detectors are prepared once, one worker pool stays open, and `inspect(path)`
+   * judges one path exactly as `scan()` would — `lstat` and reads in a worker, never
+   * following a symlink — emitting `'finding'`, `'alert'`, `'warning'` and
+   * `'quarantined'` on this scanner. Sessions may overlap with each other but not with
+   * `scan()`'s bookkeeping; close the session to end its workers.
+   *
+   * @internal
+   */
+  async openSession(signal: AbortSignal): Promise<ScanSession> {
+    for (const detector of this.#options.detectors) await detector.prepare?.(signal);
+    const pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap);
+    // One small Run per path, sharing the pool: inspections overlap, and each one's
+    // counters say what happened to that path alone.
+    const newRun = (): Run => ({
+      signal, pool, cache: undefined, findings: [], findingCount: 0, skipped: [], quarantined: [],
+      filesScanned: 0, bytesScanned: 0, bytesHashed: 0, directories: 0, symlinks: 0, cached: 0, skippedCount: 0,
+      lastProgress: Number.POSITIVE_INFINITY, currentPath: undefined, prefetch: DEFAULT_PREFETCH, maxHeadSeen: 0,
+      speculation: undefined, streak: 0, lastFullKey: '', extraRoots: [],
+    });
+    return {
+      inspect: async (path, relativePath) => {
+        const run = newRun();
+        await this.#inspect(run, { path, relativePath, kind: 'unknown', rootDev: -1 });
+        return run.filesScanned > 0 ? 'scanned' : run.skippedCount > 0 ? 'skipped' : 'other';
+      },
+      close: () => pool.close(),
+    };
   }
 
   async #openCache(): Promise<ScanCache | undefined> {
