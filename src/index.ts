@@ -22,8 +22,11 @@ export {
   type HostwardenErrorCode,
   type HostwardenErrorOptions,
 } from './core/errors.js';
-export { HostwardenEmitter, type BaseEvents, type EventIteratorOptions, type EventPayload } from './core/emitter.js';
+export { HostwardenEmitter, type BaseEvents, type EventIteratorOptions, type EventPayload, type HostwardenEvents } from './core/emitter.js';
 export { Component, type ComponentOptions, type ComponentState } from './core/lifecycle.js';
+export { MAX_DELAY_MS, systemClock, type Clock } from './core/clock.js';
+export type { Health, HealthCheck, HealthState } from './core/health.js';
+export type { Warning } from './core/warning.js';
 export { closeLogger, createLogger, silentLogger, type CreateLoggerOptions, type Logger } from './core/logger.js';
 export type { Channel, DeliveryReceipt, Notification, SendContext } from './notifier/channel.js';
 export * from './logwatcher/index.js';

@@ -1,13 +1,34 @@
 import { EventEmitter } from 'eventemitter3';
 import { ListenerError } from './errors.js';
+import type { Health } from './health.js';
+import type { Warning } from './warning.js';
 
 /**
- * The events every hostwarden emitter has. Component event maps extend it, so
- * `'error'` always carries exactly one `Error`.
+ * The events every hostwarden emitter has. Event maps extend it, so `'error'` always
+ * carries exactly one `Error` and `'health'` one {@link Health}.
  */
 export interface BaseEvents {
   /** Something went wrong that the component could not handle itself; it goes on where it can. */
   error: [error: Error];
+  /** The component's overall health state changed (see `Component.health()`). */
+  health: [health: Health];
+}
+
+/**
+ * The event map every hostwarden class extends: {@link BaseEvents} plus `'warning'` in
+ * the one {@link Warning} shape. (`'warning'` is not in `BaseEvents` itself only so that
+ * parts still declaring their own v1 warning shape keep compiling while they migrate.)
+ */
+export interface HostwardenEvents extends BaseEvents {
+  /** Something was skipped or is not right, and the component goes on (an unreadable file, a failing source). */
+  warning: [warning: Warning];
+}
+
+// eventemitter3's listener record: `_events[name]` holds one of these or an array of them.
+interface ListenerRecord {
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly context: unknown;
+  readonly once: boolean;
 }
 
 /** Options of {@link HostwardenEmitter.events}. */
@@ -35,8 +56,13 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
   readonly #iterators = new Set<() => void>();
 
   /**
-   * Emits an event. An `'error'` with no listener is rethrown asynchronously
-   * instead of being dropped.
+   * Emits an event, calling the listeners one by one. A listener that throws does not
+   * keep the others from hearing the event: each throw is reported as an `'error'` event
+   * carrying a {@link ListenerError} (a throw from an `'error'` listener is rethrown
+   * asynchronously, after the other listeners ran). An `'error'` with no listener is
+   * rethrown asynchronously instead of being dropped.
+   *
+   * @returns whether the event had listeners.
    */
   override emit<K extends Names<E>>(event: K, ...args: Args<E, K>): boolean {
     if (event === 'error' && this.listenerCount(event) === 0) {
@@ -46,7 +72,42 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
       });
       return false;
     }
-    return super.emit(event, ...args);
+    const failures = this.#callEach(event, args);
+    if (failures === undefined) return false;
+    for (const cause of failures) {
+      if (event === 'error') {
+        process.nextTick(() => {
+          throw cause;
+        });
+      } else {
+        this.#lastEmitFailed = true;
+        this.emitError(new ListenerError(String(event), cause));
+      }
+    }
+    return true;
+  }
+
+  #lastEmitFailed = false;
+
+  // eventemitter3 (pinned to v5) stops at the first throwing listener; this is its own emit
+  // loop with a try/catch around each listener, honouring `once` and the listener context.
+  #callEach(event: string | symbol, args: readonly unknown[]): unknown[] | undefined {
+    const prefix = EventEmitter.prefixed;
+    const key = typeof event === 'string' && typeof prefix === 'string' ? prefix + event : event;
+    const events = (this as unknown as { _events: Record<string | symbol, ListenerRecord | ListenerRecord[] | undefined> })._events;
+    const entry = events[key];
+    if (entry === undefined) return undefined;
+    const records = Array.isArray(entry) ? [...entry] : [entry];
+    const failures: unknown[] = [];
+    for (const record of records) {
+      if (record.once) this.removeListener(event as Names<E>, record.fn as never, undefined, true);
+      try {
+        record.fn.apply(record.context, args as unknown[]);
+      } catch (cause) {
+        failures.push(cause);
+      }
+    }
+    return failures;
   }
 
   /**
@@ -112,19 +173,15 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
   }
 
   /**
-   * Emits an event to user listeners, catching what a listener throws so one bad
-   * handler cannot break the component; the throw becomes an `'error'` event
-   * ({@link ListenerError}). Returns false when a listener threw.
+   * Emits an event and says whether every listener ran without throwing. (Every emit is
+   * isolated per listener now; this remains for callers that want the answer.)
    */
   protected emitSafely<K extends Names<E>>(event: K, ...args: Args<E, K>): boolean {
-    try {
-      this.emit(event, ...args);
-      return true;
-    } catch (cause) {
-      if (event === 'error') throw cause;
-      this.emitError(new ListenerError(String(event), cause));
-      return false;
-    }
+    this.#lastEmitFailed = false;
+    this.emit(event, ...args);
+    const failed = this.#lastEmitFailed;
+    this.#lastEmitFailed = false;
+    return !failed;
   }
 
   /** Emits `'error'` (rethrown asynchronously when nobody listens). */

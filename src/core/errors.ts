@@ -63,8 +63,12 @@ export class InvalidOptionError extends HostwardenError {
   /** The option's name, dotted for nested options (`outbox.directory`). */
   readonly option: string;
 
-  constructor(option: string, value: unknown, expected: string, options: HostwardenErrorOptions = {}) {
-    super(`Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`, options);
+  /**
+   * @param expected - what the option should be, completing "Expected `option` to be …".
+   * @param options - `message` replaces the generated message (e.g. for an unknown key).
+   */
+  constructor(option: string, value: unknown, expected: string, options: HostwardenErrorOptions & { readonly message?: string } = {}) {
+    super(options.message ?? `Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`, options);
     this.option = option;
   }
 }

@@ -1,6 +1,10 @@
+import { schedule, systemClock, type CancelTimer, type Clock } from './clock.js';
 import { AbortedError, StateError } from './errors.js';
 import { HostwardenEmitter, type BaseEvents } from './emitter.js';
+import { summarizeHealth, type Health, type HealthCheck } from './health.js';
 import { silentLogger, type Logger } from './logger.js';
+import { safeText } from './text.js';
+import type { Warning } from './warning.js';
 
 /** Options shared by every long-running hostwarden component. */
 export interface ComponentOptions {
@@ -18,6 +22,12 @@ export interface ComponentOptions {
    * @defaultValue a silent logger
    */
   readonly logger?: Logger;
+  /**
+   * The clock for everything time-based (ms since the epoch). Tests pass a fake one, or
+   * use node:test mock timers with the default.
+   * @defaultValue {@link systemClock}
+   */
+  readonly clock?: Clock;
 }
 
 /** Where a {@link Component} is in its life. */
@@ -36,9 +46,13 @@ export type ComponentState = 'idle' | 'starting' | 'running' | 'stopping' | 'sto
 export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<E> implements AsyncDisposable {
   /** The logger given in the options, or a silent one. */
   protected readonly logger: Logger;
+  /** The clock given in the options, or {@link systemClock}: the only "now" this component reads. */
+  protected readonly clock: Clock;
   readonly #persistent: boolean;
   readonly #signal: AbortSignal | undefined;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Set<CancelTimer>();
+  readonly #checks = new Map<string, HealthCheck>();
+  #lastHealthState: Health['state'] = 'stopped';
   readonly #cleanups = new Set<() => void>();
   #state: ComponentState = 'idle';
   #startPromise: Promise<void> | undefined;
@@ -52,6 +66,7 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
     this.logger = options.logger ?? silentLogger;
     this.#persistent = options.persistent ?? false;
     this.#signal = options.signal;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Where the component is in its life. */
@@ -93,7 +108,10 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
         await this.stop().catch(() => {});
         throw error;
       }
-      if (this.#state === 'starting') this.#state = 'running';
+      if (this.#state === 'starting') {
+        this.#state = 'running';
+        this.#reportHealth();
+      }
     })();
     return this.#startPromise;
   }
@@ -111,12 +129,13 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
       try {
         if (wasStarted) await this.onStop();
       } finally {
-        for (const timer of this.#timers) clearTimeout(timer);
+        for (const cancel of this.#timers) cancel();
         this.#timers.clear();
         for (const cleanup of [...this.#cleanups]) cleanup();
         this.#cleanups.clear();
-        this.endEventIterators();
         this.#state = 'stopped';
+        this.#reportHealth();
+        this.endEventIterators();
       }
     })();
     return this.#stopPromise;
@@ -142,34 +161,104 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
   }
 
   /**
-   * A one-shot timer that `stop()` clears, `unref()`ed unless `persistent`.
+   * A one-shot timer that `stop()` clears, `unref()`ed unless `persistent`, made through
+   * `schedule` (so delays above 2^31 − 1 ms are chained, not turned into 1 ms).
    * Returns a function that cancels it.
    */
   protected setTimer(callback: () => void, ms: number): () => void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#guard(callback);
-    }, ms);
-    if (!this.#persistent) timer.unref();
-    this.#timers.add(timer);
+    const cancel = schedule(
+      () => {
+        this.#timers.delete(cancel);
+        this.#guard(callback);
+      },
+      ms,
+      { persistent: this.#persistent },
+    );
+    this.#timers.add(cancel);
     return () => {
-      clearTimeout(timer);
-      this.#timers.delete(timer);
+      cancel();
+      this.#timers.delete(cancel);
     };
   }
 
   /**
-   * A repeating timer that `stop()` clears, `unref()`ed unless `persistent`.
-   * Returns a function that cancels it.
+   * A repeating timer that `stop()` clears, `unref()`ed unless `persistent`: `callback`
+   * runs every `ms` milliseconds (re-armed before it runs, so a slow or throwing callback
+   * does not stop the series). Returns a function that cancels it.
    */
   protected setRepeating(callback: () => void, ms: number): () => void {
-    const timer = setInterval(() => this.#guard(callback), ms);
-    if (!this.#persistent) timer.unref();
-    this.#timers.add(timer);
-    return () => {
-      clearInterval(timer);
-      this.#timers.delete(timer);
+    let cancelCurrent: CancelTimer = () => {};
+    let active = true;
+    const stopAll: CancelTimer = () => {
+      active = false;
+      cancelCurrent();
     };
+    const arm = (): void => {
+      cancelCurrent = schedule(
+        () => {
+          if (!active) return;
+          arm();
+          this.#guard(callback);
+        },
+        ms,
+        { persistent: this.#persistent },
+      );
+    };
+    arm();
+    this.#timers.add(stopAll);
+    return () => {
+      stopAll();
+      this.#timers.delete(stopAll);
+    };
+  }
+
+  /**
+   * The component's health now: `stopped` unless running, else `degraded` when any check
+   * fails, else `ok`. Subclasses refresh time-dependent checks in {@link Component.refreshHealth}.
+   *
+   * @example
+   * const { state, checks } = monitor.health();
+   * if (state !== 'ok') console.error(checks.filter((c) => !c.ok));
+   */
+  health(): Health {
+    if (this.#state === 'running') this.refreshHealth();
+    const checks = [...this.#checks.values()];
+    return { state: summarizeHealth(this.#state === 'running', checks), checks };
+  }
+
+  /**
+   * Called by {@link Component.health} while running, before the checks are summed up:
+   * the place to recompute checks that depend on the time of asking (the age of the last
+   * sample). The default does nothing.
+   */
+  protected refreshHealth(): void {}
+
+  /**
+   * Sets (or replaces) one named health check, and emits `'health'` when the overall
+   * state changes. The message is made one safe line.
+   */
+  protected setHealthCheck(name: string, ok: boolean, message?: string): void {
+    const check: HealthCheck = message === undefined ? { name, ok } : { name, ok, message: safeText(message, { singleLine: true, max: 500 }) };
+    this.#checks.set(name, check);
+    this.#reportHealth();
+  }
+
+  /** Removes a health check (a file no longer watched), emitting `'health'` if the state changes. */
+  protected removeHealthCheck(name: string): void {
+    if (this.#checks.delete(name)) this.#reportHealth();
+  }
+
+  /** Emits a `'warning'` in the one {@link Warning} shape (see `createWarning`). */
+  protected emitWarning(warning: Warning): void {
+    (this.emit as unknown as (event: 'warning', warning: Warning) => boolean)('warning', warning);
+  }
+
+  #reportHealth(): void {
+    const checks = [...this.#checks.values()];
+    const state = summarizeHealth(this.#state === 'running', checks);
+    if (state === this.#lastHealthState) return;
+    this.#lastHealthState = state;
+    (this.emit as unknown as (event: 'health', health: Health) => boolean)('health', { state, checks });
   }
 
   /**

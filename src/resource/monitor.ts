@@ -1,7 +1,10 @@
 import type { Alert } from '../core/alert.js';
-import type { BaseEvents } from '../core/emitter.js';
+import { schedule } from '../core/clock.js';
+import type { HostwardenEvents } from '../core/emitter.js';
 import { HostwardenError, IoError, StateError } from '../core/errors.js';
+import { formatDuration } from '../core/format.js';
 import { Component, toError } from '../core/lifecycle.js';
+import { createWarning } from '../core/warning.js';
 import { alertKey, anomalyAlert, anomalyResolved, ruleAlert, ruleResolved } from './alerts.js';
 import { AnomalyDetector, type AnomalyTransition } from './anomaly.js';
 import type { ResourceMetric } from './metrics.js';
@@ -13,7 +16,7 @@ import type { ResourceReading, ResourceSample, ResourceSampleSource, ResourceSco
 import { loadSystemInformation, SystemInformationSampleSource } from './systeminformation-source.js';
 
 /** Events of {@link ResourceMonitor}. */
-export interface ResourceMonitorEvents extends BaseEvents {
+export interface ResourceMonitorEvents extends HostwardenEvents {
   /** A sample was taken: what was measured, when, and whose scope the rules used. */
   sample: [sample: ResourceSample];
   /**
@@ -92,7 +95,11 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
   #busy = 0;
   #skipped = 0;
   #lastErrors = new Set<string>();
+  #lastWarnings = new Set<string>();
+  #skipStreak = false;
   #scopeWarned = false;
+  #startedAt: number | undefined;
+  #lastSampleAt: number | undefined;
   #inventory: Promise<HostInventory> | undefined;
 
   /**
@@ -102,7 +109,9 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     const o = resolveMonitorOptions(options, process.platform);
     super(options);
     this.#o = o;
-    const now = o.clock;
+    // The CPU window needs differences only: with no clock given, the source keeps its
+    // monotonic default, so a wall-clock step never makes a negative window.
+    const clock = o.clock;
     if (o.source === 'procfs') {
       this.#source = new ProcfsSampleSource({
         procRoot: o.procRoot,
@@ -111,10 +120,10 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
         perCore: o.perCore,
         statfsTimeout: o.statfsTimeout,
         cgroup: o.scope !== 'host',
-        ...(now ? { now } : {}),
+        ...(clock ? { clock } : {}),
       });
     } else if (o.source === 'systeminformation') {
-      this.#source = new SystemInformationSampleSource({ mounts: o.mounts, perCore: o.perCore, ...(now ? { now } : {}) });
+      this.#source = new SystemInformationSampleSource({ mounts: o.mounts, perCore: o.perCore, ...(clock ? { clock } : {}) });
     } else {
       this.#source = o.source;
     }
@@ -169,8 +178,20 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
   }
 
   protected override async onStart(): Promise<void> {
+    this.#startedAt = this.clock();
     await this.#open();
     this.setRepeating(() => this.#tick(), this.#o.interval);
+  }
+
+  // A monitor whose samples stopped arriving (a hung source, a starved loop) is degraded,
+  // even though nothing threw: this is asked at health() time, with the monitor's clock.
+  protected override refreshHealth(): void {
+    const since = this.#lastSampleAt ?? this.#startedAt;
+    if (since === undefined) return;
+    const age = this.clock() - since;
+    const allowed = 2 * this.#o.interval + this.#o.statfsTimeout;
+    const what = this.#lastSampleAt === undefined ? 'no sample yet' : `last sample ${formatDuration(Math.max(0, age))} ago`;
+    this.setHealthCheck('sample-age', age <= allowed, `${what} (at most ${formatDuration(allowed)} expected)`);
   }
 
   protected override async onStop(): Promise<void> {
@@ -193,10 +214,6 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     return this.#closing;
   }
 
-  #now(): number {
-    return this.#o.clock ? this.#o.clock() : Date.now();
-  }
-
   #open(): Promise<void> {
     if (!this.#opened) this.onCleanup(() => void this.#closeSource());
     this.#opened ??= (async () => {
@@ -214,8 +231,14 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     if (this.#busy > 0) {
       this.#skipped++;
       this.logger.debug('hostwarden resource sample skipped: the previous one is still running');
+      // Once per streak of skips: a source that hangs for an hour is one warning, not 360.
+      if (!this.#skipStreak) {
+        this.#skipStreak = true;
+        this.emitWarning(createWarning('sample-skipped', `A resource sample was skipped: the previous one is still running after ${formatDuration(this.#o.interval)}`));
+      }
       return;
     }
+    this.#skipStreak = false;
     this.sample().catch((error: unknown) => {
       if (this.stopping && error instanceof StateError) return;
       // A source that keeps failing the same way is reported once per streak.
@@ -229,10 +252,20 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     try {
       reading = await this.#source.read();
     } catch (cause) {
-      throw cause instanceof HostwardenError ? cause : new IoError(`Sample source '${this.#source.name}' failed`, { cause });
+      const error = cause instanceof HostwardenError ? cause : new IoError(`Sample source '${this.#source.name}' failed`, { cause });
+      this.setHealthCheck('source', false, `sample source '${this.#source.name}' failed: ${error.message}`);
+      throw error;
     }
-    this.#reportErrors(reading.errors ?? []);
-    const time = this.#now();
+    this.#lastErrors.clear(); // a good reading ends a streak of whole failures
+    const partial = reading.errors ?? [];
+    this.#reportPartial(partial);
+    this.setHealthCheck(
+      'source',
+      partial.length === 0,
+      partial.length === 0 ? `sample source '${this.#source.name}'` : `${partial.length} part(s) of the reading failed: ${partial.map((e) => e.message).join('; ')}`,
+    );
+    const time = this.clock();
+    this.#lastSampleAt = time;
     const sample: ResourceSample = Object.freeze({
       time: new Date(time),
       hostname: this.#o.hostname,
@@ -252,7 +285,20 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
     return sample;
   }
 
-  // The same failure every sample (a mount that stays unreadable) is reported once, and
+  // Part of a reading failed (a mount that vanished or hangs, an unreadable cgroup file):
+  // the sample goes on with the rest, so this is a 'warning', once per streak like errors.
+  #reportPartial(errors: readonly Error[]): void {
+    const now = new Set<string>();
+    for (const error of errors) {
+      now.add(error.message);
+      if (this.#lastWarnings.has(error.message)) continue;
+      const path = error instanceof IoError ? error.path : undefined;
+      this.emitWarning(createWarning('sample-partial', error.message, { cause: error, ...(path === undefined ? {} : { path }) }));
+    }
+    this.#lastWarnings = now;
+  }
+
+  // The same failure every sample (a source that stays broken) is reported once, and
   // again only after a sample where it did not occur.
   #reportErrors(errors: readonly Error[]): void {
     const now = new Set<string>();
@@ -272,6 +318,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
       if (!this.#scopeWarned) {
         this.#scopeWarned = true;
         this.logger.warn('hostwarden: scope is "cgroup" but no cgroup could be read; using host metrics');
+        this.emitWarning(createWarning('scope-fallback', 'scope is "cgroup" but no cgroup could be read; using host metrics'));
       }
       return 'host';
     }
@@ -328,18 +375,17 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
   async #processList(): Promise<readonly ProcessInfo[] | undefined> {
     if (this.#o.topProcesses === 0) return undefined;
     const lister = this.#o.processes ?? systemInformationProcesses;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel = (): void => {};
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PROCESS_LIST_TIMEOUT_MS} ms`)), PROCESS_LIST_TIMEOUT_MS);
-        timer.unref();
+        cancel = schedule(() => reject(new Error(`no answer within ${formatDuration(PROCESS_LIST_TIMEOUT_MS)}`)), PROCESS_LIST_TIMEOUT_MS);
       });
       return await Promise.race([lister(), timeout]);
     } catch (cause) {
       this.emitError(new IoError('Cannot list the top processes for an alert; sending it without them', { syscall: 'processes', cause }));
       return undefined;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 }

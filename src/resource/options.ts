@@ -1,7 +1,9 @@
 import { hostname as osHostname } from 'node:os';
+import type { Clock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import type { ComponentOptions } from '../core/lifecycle.js';
-import { expectArray, expectBoolean, expectLogger, expectNumber, expectOneOf, expectSignal, expectString } from '../core/validate.js';
+import { checkSharedOptions, durationOption, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
+import { expectArray, expectBoolean, expectNumber, expectOneOf, expectString } from '../core/validate.js';
 import { resolveAnomaly, type AnomalyOptions, type ResolvedAnomaly } from './anomaly.js';
 import type { ProcessLister } from './processes.js';
 import type { MountFilterOptions } from './procfs-source.js';
@@ -10,8 +12,11 @@ import type { ResourceSampleSource } from './sample.js';
 
 /** Options of {@link ResourceMonitor}. */
 export interface ResourceMonitorOptions extends ComponentOptions {
-  /** Time between samples, in ms. @defaultValue `10000` */
-  readonly interval?: number;
+  /**
+   * Time between samples: ms, or text such as `'15s'`; from 100 ms to about 24.8 days.
+   * @defaultValue `10000`
+   */
+  readonly interval?: number | string;
   /** Threshold rules. Pass `[]` for none. @defaultValue {@link defaultResourceRules} */
   readonly rules?: readonly ResourceRule[];
   /** Anomaly detection: `true` for the defaults, an object to tune it. @defaultValue `false` */
@@ -43,10 +48,8 @@ export interface ResourceMonitorOptions extends ComponentOptions {
   readonly processes?: ProcessLister;
   /** The hostname put on samples and alerts. @defaultValue `os.hostname()` */
   readonly hostname?: string;
-  /** The clock (ms since the epoch) for sample times and rule durations. @defaultValue `Date.now` */
-  readonly clock?: () => number;
-  /** How long one `statfs` may take before that mount is reported as an error. @defaultValue `5000` */
-  readonly statfsTimeout?: number;
+  /** How long one `statfs` may take before that mount is reported as an error: ms or text (`'5s'`). @defaultValue `5000` */
+  readonly statfsTimeout?: number | string;
 }
 
 /** @internal */
@@ -63,9 +66,28 @@ export interface ResolvedMonitorOptions {
   readonly topProcesses: number;
   readonly processes: ProcessLister | undefined;
   readonly hostname: string;
-  readonly clock: (() => number) | undefined;
+  readonly clock: Clock | undefined;
   readonly statfsTimeout: number;
 }
+
+/** Every option {@link ResourceMonitor} knows; anything else is a typo. */
+const KNOWN_KEYS = [
+  ...SHARED_OPTION_KEYS,
+  'interval',
+  'rules',
+  'anomaly',
+  'scope',
+  'procRoot',
+  'sysRoot',
+  'mounts',
+  'source',
+  'perCore',
+  'topProcesses',
+  'processes',
+  'hostname',
+  'statfsTimeout',
+] as const;
+const MOUNT_KEYS = ['include', 'exclude', 'excludeFsTypes', 'network'] as const;
 
 function stringList(option: string, value: unknown): string[] {
   return expectArray(option, value).map((v, i) => expectString(`${option}[${i}]`, v));
@@ -74,11 +96,11 @@ function stringList(option: string, value: unknown): string[] {
 /** Validates every option once; the result is frozen. @internal */
 export function resolveMonitorOptions(options: ResourceMonitorOptions, platform: NodeJS.Platform): ResolvedMonitorOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-  if (options.signal !== undefined) expectSignal('signal', options.signal);
-  if (options.logger !== undefined) expectLogger('logger', options.logger);
-  if (options.persistent !== undefined) expectBoolean('persistent', options.persistent);
+  rejectUnknownKeys('ResourceMonitor', options, KNOWN_KEYS);
+  checkSharedOptions(options);
   const m = options.mounts ?? {};
   if (typeof m !== 'object' || m === null) throw new InvalidOptionError('mounts', m, 'an object');
+  rejectUnknownKeys('ResourceMonitor `mounts`', m, MOUNT_KEYS);
   const mounts: MountFilterOptions = Object.freeze({
     include: Object.freeze(m.include === undefined ? [] : stringList('mounts.include', m.include)),
     exclude: Object.freeze(m.exclude === undefined ? [] : stringList('mounts.exclude', m.exclude)),
@@ -96,9 +118,8 @@ export function resolveMonitorOptions(options: ResourceMonitorOptions, platform:
     throw new InvalidOptionError('source', s, "'auto', 'procfs', 'systeminformation' or an object with `name` and `read()`");
   }
   if (options.processes !== undefined && typeof options.processes !== 'function') throw new InvalidOptionError('processes', options.processes, 'a function');
-  if (options.clock !== undefined && typeof options.clock !== 'function') throw new InvalidOptionError('clock', options.clock, 'a function returning ms since the epoch');
   return Object.freeze({
-    interval: options.interval === undefined ? 10_000 : expectNumber('interval', options.interval, { min: 100 }),
+    interval: options.interval === undefined ? 10_000 : durationOption('interval', options.interval, { min: 100 }),
     rules: Object.freeze(resolveRules(options.rules === undefined ? defaultResourceRules : (expectArray('rules', options.rules) as readonly ResourceRule[]))),
     anomaly: resolveAnomaly(options.anomaly),
     scope: options.scope === undefined ? 'auto' : expectOneOf('scope', options.scope, ['auto', 'host', 'cgroup'] as const),
@@ -111,6 +132,6 @@ export function resolveMonitorOptions(options: ResourceMonitorOptions, platform:
     processes: options.processes,
     hostname: options.hostname === undefined ? osHostname() : expectString('hostname', options.hostname),
     clock: options.clock,
-    statfsTimeout: options.statfsTimeout === undefined ? 5000 : expectNumber('statfsTimeout', options.statfsTimeout, { min: 1 }),
+    statfsTimeout: options.statfsTimeout === undefined ? 5000 : durationOption('statfsTimeout', options.statfsTimeout, { min: 1 }),
   });
 }

@@ -2,7 +2,9 @@ import type { BigIntStatsFs } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { schedule, type Clock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
+import { formatDuration } from '../core/format.js';
 import {
   cgroupCpuDelta,
   cgroupMemory,
@@ -58,8 +60,11 @@ export interface ProcfsSampleSourceOptions {
   readonly statfsTimeout?: number;
   /** Read cgroup files. @defaultValue `true` */
   readonly cgroup?: boolean;
-  /** A monotonic clock in ms for CPU windows. @defaultValue `performance.now` */
-  readonly now?: () => number;
+  /**
+   * The clock for CPU windows, in ms; only differences matter, so the default is
+   * monotonic. @defaultValue `performance.now`
+   */
+  readonly clock?: Clock;
   /** Replaces `fs.promises.statfs` (tests simulate a hung mount with it). @internal */
   readonly statfs?: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
 }
@@ -109,7 +114,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#perCore = options.perCore ?? false;
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.clock ?? (() => performance.now());
     this.#statfsCall = options.statfs ?? statfs;
   }
 
@@ -246,16 +251,15 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     }
     this.#pendingStatfs.set(entry.mount, this.#now());
     const call = this.#statfsCall(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
-    let timer: NodeJS.Timeout | undefined;
+    let cancel = (): void => {};
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#statfsTimeout);
-      timer.unref();
+      cancel = schedule(() => resolve('timeout'), this.#statfsTimeout);
     });
     try {
       const s = await Promise.race([call, timeout]);
       if (s === 'timeout') {
         call.catch(() => {});
-        errors.push(new IoError(`statfs(${entry.mount}) timed out after ${this.#statfsTimeout} ms`, { path: entry.mount, syscall: 'statfs' }));
+        errors.push(new IoError(`statfs(${entry.mount}) timed out after ${formatDuration(this.#statfsTimeout)}`, { path: entry.mount, syscall: 'statfs' }));
         return null;
       }
       const bsize = s.bsize;
@@ -279,7 +283,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       errors.push(new IoError(`Cannot statfs mount ${entry.mount}`, { path: entry.mount, syscall: 'statfs', cause }));
       return null;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 

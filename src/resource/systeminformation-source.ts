@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { IoError } from '../core/errors.js';
@@ -20,8 +21,8 @@ export interface SystemInformationSampleSourceOptions {
   readonly mounts?: MountFilterOptions;
   /** Report busy % per CPU as well. @defaultValue `false` */
   readonly perCore?: boolean;
-  /** A monotonic clock in ms for CPU windows. @defaultValue `performance.now` */
-  readonly now?: () => number;
+  /** The clock for CPU windows, in ms; only differences matter. @defaultValue `performance.now` */
+  readonly clock?: Clock;
 }
 
 /**
@@ -41,7 +42,7 @@ export class SystemInformationSampleSource implements ResourceSampleSource {
   constructor(options: SystemInformationSampleSourceOptions = {}) {
     this.#mounts = options.mounts ?? {};
     this.#perCore = options.perCore ?? false;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.clock ?? (() => performance.now());
   }
 
   /** Primes systeminformation's CPU counters so the first `read()` covers a real window. */

@@ -9,9 +9,9 @@ import { ProgressLine } from '../../src/cli/progress.js';
 describe('escapeTerminal', () => {
   it('neutralises ANSI escapes, C1 controls and bidi overrides', () => {
     assert.equal(escapeTerminal('a\u001b[31mred\u001b]0;pwned\u0007'), 'a\\x1b[31mred\\x1b]0;pwned\\x07');
-    assert.equal(escapeTerminal('x\u009bA'), 'x\\x9bA');
+    assert.equal(escapeTerminal('x\u009bA'), 'x\\u009bA');
     assert.equal(escapeTerminal('invoice\u202efdp.exe'), 'invoice\\u202efdp.exe');
-    assert.equal(escapeTerminal('a\r\nb\tc'), 'a\\x0d\nb\tc');
+    assert.equal(escapeTerminal('a\r\nb\tc'), 'a\\r\nb\tc');
     assert.equal(escapeTerminal('a\nb\tc', { singleLine: true }), 'a\\nb\\tc');
     assert.equal(escapeTerminal('café ünïcode ✓'), 'café ünïcode ✓');
   });

@@ -103,3 +103,63 @@ describe('events()', () => {
     assert.deepEqual(await next, { done: true, value: undefined });
   });
 });
+
+describe('listener isolation', () => {
+  it('a throwing listener registered first does not starve the listeners after it', () => {
+    const source = new Source();
+    const errors: Error[] = [];
+    const heard: number[] = [];
+    source.on('error', (error) => errors.push(error));
+    source.on('item', () => {
+      throw new Error('buggy handler');
+    });
+    source.on('item', ({ n }) => heard.push(n));
+    source.push(1);
+    source.emit('item', { n: 2 });
+    assert.deepEqual(heard, [1, 2], 'the second listener hears every event');
+    assert.equal(errors.length, 2);
+    assert.ok(errors.every((e) => e instanceof ListenerError && e.event === 'item'));
+  });
+
+  it('keeps once() and the listener context working', () => {
+    const source = new Source();
+    const seen: string[] = [];
+    const context = { name: 'ctx' };
+    source.once('item', ({ n }) => seen.push(`once ${n}`));
+    source.on(
+      'item',
+      function (this: typeof context, { n }) {
+        seen.push(`${this.name} ${n}`);
+      },
+      context,
+    );
+    source.emit('item', { n: 1 });
+    source.emit('item', { n: 2 });
+    assert.deepEqual(seen, ['once 1', 'ctx 1', 'ctx 2']);
+    assert.equal(source.listenerCount('item'), 1);
+  });
+
+  it('a listener removed by an earlier one during an emit still hears that emit (a snapshot)', () => {
+    const source = new Source();
+    const seen: string[] = [];
+    const second = (): void => {
+      seen.push('second');
+    };
+    source.on('item', () => {
+      seen.push('first');
+      source.off('item', second);
+    });
+    source.on('item', second);
+    source.emit('item', { n: 1 });
+    source.emit('item', { n: 2 });
+    assert.deepEqual(seen, ['first', 'second', 'first']);
+  });
+
+  it("an 'error' listener that throws does not starve the next one; the throw surfaces asynchronously", async () => {
+    const result = await runScript(new URL('fixtures/throwing-error-listener.ts', import.meta.url));
+    assert.equal(result.timedOut, false);
+    assert.match(result.stdout, /second heard: disk gone\nemitted/);
+    assert.notEqual(result.code, 0, 'the throw is not swallowed');
+    assert.match(result.stderr, /bad error handler/);
+  });
+});

@@ -3,12 +3,14 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { AbortedError, Component, StateError, type BaseEvents, type ComponentOptions } from '../../src/index.js';
+import { AbortedError, Component, StateError, type ComponentOptions, type Health, type HostwardenEvents } from '../../src/index.js';
+import { MAX_DELAY_MS } from '../../src/core/clock.js';
+import { createWarning } from '../../src/core/warning.js';
 import { runScript } from '../helpers/run-script.js';
 
 const fixture = new URL('fixtures/ticking-component.ts', import.meta.url);
 
-interface ProbeEvents extends BaseEvents {
+interface ProbeEvents extends HostwardenEvents {
   /** One tick of the probe's timer. */
   tick: [info: { n: number }];
 }
@@ -90,14 +92,23 @@ describe('Component lifecycle', () => {
     assert.equal(probe.upstream.listenerCount('data'), 0);
   });
 
-  it('stops when its signal aborts', async () => {
+  it('stops by itself when its signal aborts (nobody calls stop())', { timeout: 20_000 }, async () => {
     const controller = new AbortController();
-    const probe = new Probe({ signal: controller.signal });
+    // Not persistent: if the abort did nothing, the test fails instead of hanging on the timer.
+    const probe = new Probe({ signal: controller.signal, persistent: false });
     await probe.start();
+    // The 'health' event is the readiness signal: the abort alone must bring the
+    // component to 'stopped', with its onStop run and its listeners released.
+    const stopped = new Promise<void>((resolve) =>
+      probe.on('health', (health) => {
+        if (health.state === 'stopped') resolve();
+      }),
+    );
     controller.abort();
-    await probe.stop();
+    await stopped;
     assert.equal(probe.state, 'stopped');
     assert.deepEqual(probe.calls, ['start', 'stop']);
+    assert.equal(probe.upstream.listenerCount('data'), 0);
   });
 
   it('will not start with an aborted signal', async () => {
@@ -128,6 +139,119 @@ describe('Component lifecycle', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await probe.stop();
     assert.equal(await ended, true);
+  });
+});
+
+/** A component whose health checks and timers a test drives directly. */
+class Gauge extends Component<HostwardenEvents> {
+  refreshes = 0;
+  fired = 0;
+  protected override async onStart(): Promise<void> {}
+  protected override async onStop(): Promise<void> {}
+  check(name: string, ok: boolean, message?: string): void {
+    this.setHealthCheck(name, ok, message);
+  }
+  drop(name: string): void {
+    this.removeHealthCheck(name);
+  }
+  warn(path: string): void {
+    this.emitWarning(createWarning('unreadable', 'cannot read', { path }));
+  }
+  timer(ms: number): () => void {
+    return this.setTimer(() => this.fired++, ms);
+  }
+  repeat(ms: number): () => void {
+    return this.setRepeating(() => {
+      this.fired++;
+      if (this.fired === 2) throw new Error('one bad tick');
+    }, ms);
+  }
+  now(): number {
+    return this.clock();
+  }
+  protected override refreshHealth(): void {
+    this.refreshes++;
+  }
+}
+
+describe('health()', () => {
+  it('is stopped before start, ok when running, degraded on a failing check, stopped after stop', async () => {
+    const gauge = new Gauge();
+    const events: string[] = [];
+    gauge.on('health', (h: Health) => events.push(h.state));
+    assert.deepEqual(gauge.health(), { state: 'stopped', checks: [] });
+    await gauge.start();
+    assert.equal(gauge.health().state, 'ok');
+    gauge.check('source', true);
+    gauge.check('file:/var/log/auth.log', false, 'missing\x1b[2J');
+    const health = gauge.health();
+    assert.equal(health.state, 'degraded');
+    assert.deepEqual(health.checks, [
+      { name: 'source', ok: true },
+      { name: 'file:/var/log/auth.log', ok: false, message: 'missing\\x1b[2J' },
+    ]);
+    gauge.check('file:/var/log/auth.log', false, 'still missing');
+    gauge.drop('file:/var/log/auth.log');
+    await gauge.stop();
+    assert.deepEqual(events, ['ok', 'degraded', 'ok', 'stopped'], "'health' fires on state changes only");
+    assert.equal(gauge.health().state, 'stopped');
+  });
+
+  it('lets the component refresh time-dependent checks when asked', async () => {
+    const gauge = new Gauge();
+    await gauge.start();
+    gauge.health();
+    gauge.health();
+    assert.equal(gauge.refreshes, 2);
+    await gauge.stop();
+  });
+});
+
+describe("'warning' and the clock", () => {
+  it("emits the one Warning shape", () => {
+    const gauge = new Gauge();
+    const seen: unknown[] = [];
+    gauge.on('warning', (w) => seen.push(w));
+    gauge.warn('/var/log/a\nb');
+    assert.deepEqual(seen, [{ code: 'unreadable', message: 'cannot read', path: '/var/log/a\nb', displayPath: '/var/log/a\\nb' }]);
+  });
+
+  it('reads the injected clock, or the system clock by default', (t) => {
+    assert.equal(new Gauge({ clock: () => 42 }).now(), 42);
+    t.mock.timers.enable({ apis: ['Date'], now: 7_000 });
+    assert.equal(new Gauge().now(), 7_000);
+  });
+});
+
+describe('setTimer / setRepeating', () => {
+  it('setTimer chains a delay above 2^31 - 1 ms instead of firing after 1 ms', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const gauge = new Gauge();
+    await gauge.start();
+    gauge.timer(MAX_DELAY_MS + 10);
+    t.mock.timers.tick(1);
+    assert.equal(gauge.fired, 0, 'not clamped to 1 ms');
+    t.mock.timers.tick(MAX_DELAY_MS - 1);
+    t.mock.timers.tick(9);
+    assert.equal(gauge.fired, 0);
+    t.mock.timers.tick(1);
+    assert.equal(gauge.fired, 1);
+    await gauge.stop();
+  });
+
+  it('setRepeating keeps its rhythm after a throwing tick and stops with stop()', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const gauge = new Gauge();
+    const errors: Error[] = [];
+    gauge.on('error', (e) => errors.push(e));
+    await gauge.start();
+    gauge.repeat(1000);
+    for (let i = 0; i < 3; i++) t.mock.timers.tick(1000);
+    assert.equal(gauge.fired, 3);
+    assert.equal(errors.length, 1);
+    await gauge.stop();
+    t.mock.timers.tick(5000);
+    assert.equal(gauge.fired, 3);
   });
 });
 

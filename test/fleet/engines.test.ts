@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { createAlert, resolveAlert, type Alert } from '../../src/core/alert.js';
 import { HostwardenEmitter } from '../../src/core/emitter.js';
+import type { Health } from '../../src/core/health.js';
 import { DeliveryError } from '../../src/core/errors.js';
 import type { Notification } from '../../src/notifier/channel.js';
 import { AlertmanagerChannel, HostwardenMetrics, serveMetrics, type MetricsServer } from '../../src/index.js';
@@ -280,12 +281,12 @@ describe('with a real Prometheus', { skip }, () => {
 
   it('scrapes the exporter, and PromQL returns the expected series', async () => {
     // A LogWatcher and a Notifier as seen from outside: their public events and stats.
-    class LogWatcher extends HostwardenEmitter<{ error: [Error]; match: [{ rule: { id: string }; line: string }]; alert: [Alert] }> {
+    class LogWatcher extends HostwardenEmitter<{ error: [Error]; health: [health: Health]; match: [{ rule: { id: string }; line: string }]; alert: [Alert] }> {
       get stats() {
         return { linesRead: 42, bytesRead: 4_200, matches: 3, filesFollowed: 1 };
       }
     }
-    class ResourceMonitor extends HostwardenEmitter<{ error: [Error]; sample: [sample: object] }> {}
+    class ResourceMonitor extends HostwardenEmitter<{ error: [Error]; health: [health: Health]; sample: [sample: object] }> {}
     const watcher = new LogWatcher();
     const monitor = new ResourceMonitor();
     const registry = new Registry();

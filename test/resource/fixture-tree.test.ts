@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IoError, ProcfsSampleSource, ResourceMonitor, type Alert, type ProcfsSampleSourceOptions } from '../../src/index.js';
+import { IoError, ProcfsSampleSource, ResourceMonitor, type Alert, type ProcfsSampleSourceOptions, type Warning } from '../../src/index.js';
 
 const MiB = 1024 * 1024;
 let root: string;
@@ -78,7 +78,7 @@ describe('Linux sampler on fixture trees', () => {
       [`${group}/cpu.stat`]: 'usage_usec 1000000\nuser_usec 600000\nsystem_usec 400000\n',
     });
     let now = 0;
-    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, now: () => now });
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, clock: () => now });
     await source.open();
     await advanceStat(t.proc, 250);
     await writeFile(join(t.sys, group, 'cpu.stat'), 'usage_usec 1400000\n');
@@ -108,7 +108,7 @@ describe('Linux sampler on fixture trees', () => {
       'fs/cgroup/cpu,cpuacct/docker/abc/cpuacct.usage': '5000000000\n',
     });
     let now = 0;
-    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, now: () => now });
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, clock: () => now });
     await source.open();
     await writeFile(join(t.sys, 'fs/cgroup/cpu,cpuacct/docker/abc/cpuacct.usage'), '8000000000\n');
     now = 2000;
@@ -203,7 +203,7 @@ describe('Linux sampler on fixture trees', () => {
     after(() => clearInterval(keepAlive));
     const first = await source.read();
     assert.deepEqual(first.disks?.map((d) => d.mount), [t.data], 'the healthy mount is measured');
-    assert.match(first.errors?.[0]?.message ?? '', /statfs\(.*gone\) timed out after 20 ms/);
+    assert.match(first.errors?.[0]?.message ?? '', /statfs\(.*gone\) timed out after 20ms/);
     const second = await source.read();
     assert.equal(calls, 1, 'no second call while the first hangs');
     assert.match(second.errors?.[0]?.message ?? '', /still has not returned; mount skipped/);
@@ -240,7 +240,7 @@ describe('Linux sampler on fixture trees', () => {
     assert.deepEqual(none.disks, []);
   });
 
-  it('drives a monitor from a fixture tree: scope auto picks the container, errors are events', async () => {
+  it('drives a monitor from a fixture tree: scope auto picks the container, a vanished mount is a warning', async () => {
     const t = await procTree('monitor', '0::/app\n');
     await write(t.sys, {
       'fs/cgroup/cgroup.controllers': 'cpu memory\n',
@@ -253,9 +253,10 @@ describe('Linux sampler on fixture trees', () => {
     let now = 1_700_000_000_000;
     const monitor = new ResourceMonitor({ procRoot: t.proc, sysRoot: t.sys, hostname: 'pod-1', clock: () => now, rules: [{ metric: 'memory', above: 90 }], topProcesses: 0 });
     const alerts: Alert[] = [];
-    const errors: Error[] = [];
+    const warnings: Warning[] = [];
     monitor.on('alert', (a) => alerts.push(a));
-    monitor.on('error', (e) => errors.push(e));
+    monitor.on('warning', (w) => warnings.push(w));
+    monitor.on('error', (e) => assert.fail(e));
     const sample = await monitor.sample();
     assert.equal(sample.scope, 'cgroup');
     assert.equal(sample.memory?.percent, 75, 'host memory is 75 % used…');
@@ -263,11 +264,13 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0]?.labels['scope'], 'cgroup');
     assert.match(alerts[0]?.title ?? '', /Memory at 94\.7 %/);
-    assert.equal(errors.length, 1, 'the vanished mount');
-    assert.match(errors[0]?.message ?? '', /Cannot statfs mount .*gone/);
+    assert.equal(warnings.length, 1, 'the vanished mount');
+    assert.equal(warnings[0]?.code, 'sample-partial');
+    assert.equal(warnings[0]?.path, t.gone);
+    assert.match(warnings[0]?.message ?? '', /Cannot statfs mount .*gone/);
     now += 10_000;
     await monitor.sample();
-    assert.equal(errors.length, 1, 'not repeated while it stays gone');
+    assert.equal(warnings.length, 1, 'not repeated while it stays gone');
 
     const hostScoped = new ResourceMonitor({ procRoot: t.proc, sysRoot: t.sys, scope: 'host', rules: [] });
     hostScoped.on('error', () => {});

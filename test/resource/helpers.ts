@@ -9,6 +9,10 @@ export class ScriptedSource implements ResourceSampleSource {
   opened = 0;
   closed = 0;
   fail: Error | undefined;
+  /** While true, a read does not answer until {@link ScriptedSource.release} is called. */
+  hang = false;
+  /** Lets the reads that hang answer (with the current reading). */
+  release: (() => void) | undefined;
 
   async open(): Promise<void> {
     this.opened++;
@@ -16,6 +20,7 @@ export class ScriptedSource implements ResourceSampleSource {
 
   async read(): Promise<ResourceReading> {
     this.reads++;
+    if (this.hang) await new Promise<void>((resolve) => (this.release = resolve));
     if (this.fail) throw this.fail;
     return this.reading;
   }

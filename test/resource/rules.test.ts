@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { InvalidOptionError, ResourceMonitor, defaultResourceRules, type Alert, type ProcessInfo, type ResourceMonitorOptions, type ResourceSample } from '../../src/index.js';
+import { InvalidOptionError, IoError, ResourceMonitor, defaultResourceRules, type Alert, type ProcessInfo, type ResourceMonitorOptions, type ResourceSample, type Health, type Warning } from '../../src/index.js';
 import { resolveMonitorOptions } from '../../src/resource/options.js';
 import { reading, ScriptedSource, settle } from './helpers.js';
 
@@ -12,7 +12,11 @@ async function harness(options: Omit<ResourceMonitorOptions, 'source'>) {
   const alerts: Alert[] = [];
   const samples: ResourceSample[] = [];
   const errors: Error[] = [];
+  const warnings: Warning[] = [];
+  const health: Health[] = [];
   const monitor = new ResourceMonitor({ interval: INTERVAL, hostname: 'web-1', topProcesses: 0, ...options, source });
+  monitor.on('warning', (w) => warnings.push(w));
+  monitor.on('health', (h) => health.push(h));
   monitor.on('alert', (a) => alerts.push(a));
   monitor.on('sample', (s) => samples.push(s));
   monitor.on('error', (e) => errors.push(e));
@@ -22,13 +26,13 @@ async function harness(options: Omit<ResourceMonitorOptions, 'source'>) {
     mock.timers.tick(INTERVAL);
     await settle();
   };
-  return { monitor, source, alerts, samples, errors, step };
+  return { monitor, source, alerts, samples, errors, warnings, health, step };
 }
 
 const summary = (alerts: readonly Alert[]) => alerts.map((a) => `${a.status} ${a.rule}${a.labels['mount'] ? ` ${a.labels['mount']}` : ''}`);
 
 describe('ResourceMonitor rules (injected source, fake timers)', () => {
-  beforeEach(() => mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_700_000_000_000 }));
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_700_000_000_000 }));
   afterEach(() => mock.timers.reset());
 
   it('samples on the interval and stamps time, hostname and scope', async () => {
@@ -248,21 +252,82 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     await monitor.stop();
   });
 
-  it('reports partial failures once per streak and still uses the rest of the reading', async () => {
-    const { monitor, source, errors, samples, step } = await harness({ rules: [] });
-    const vanished = new Error('Cannot statfs mount /mnt/gone');
+  it("reports partial failures as one 'warning' per streak and still uses the rest of the reading", async () => {
+    const { monitor, source, errors, warnings, samples, step } = await harness({ rules: [] });
+    const vanished = new IoError('Cannot statfs mount /mnt/gone', { path: '/mnt/gone', syscall: 'statfs' });
     for (let i = 0; i < 3; i++) {
       source.reading = { ...reading({ cpu: 5 }), errors: [vanished] };
       mock.timers.tick(INTERVAL);
       await settle();
     }
     assert.equal(samples.length, 3);
-    assert.equal(errors.length, 1, 'the same failure is not repeated every sample');
+    assert.equal(errors.length, 0, "a partial failure is a 'warning', not an 'error'");
+    assert.equal(warnings.length, 1, 'the same failure is not repeated every sample');
+    assert.deepEqual(
+      { code: warnings[0]?.code, path: warnings[0]?.path, displayPath: warnings[0]?.displayPath, message: warnings[0]?.message, cause: warnings[0]?.cause },
+      { code: 'sample-partial', path: '/mnt/gone', displayPath: '/mnt/gone', message: 'Cannot statfs mount /mnt/gone', cause: vanished },
+    );
+    assert.equal(monitor.health().state, 'degraded');
     await step({ cpu: 5 });
+    assert.equal(monitor.health().state, 'ok');
     source.reading = { ...reading({ cpu: 5 }), errors: [vanished] };
     mock.timers.tick(INTERVAL);
     await settle();
-    assert.equal(errors.length, 2, 'reported again after it had stopped');
+    assert.equal(warnings.length, 2, 'reported again after it had stopped');
+    await monitor.stop();
+  });
+
+  it('health(): ok while samples arrive, degraded when the source fails or samples stop, stopped after stop()', async () => {
+    const { monitor, source, health, step } = await harness({ rules: [] });
+    await step({ cpu: 5 });
+    assert.equal(monitor.health().state, 'ok');
+    assert.deepEqual(
+      monitor.health().checks.map((c) => [c.name, c.ok]),
+      [
+        ['source', true],
+        ['sample-age', true],
+      ],
+    );
+    source.fail = new Error('EIO');
+    await step({ cpu: 5 });
+    const failing = monitor.health();
+    assert.equal(failing.state, 'degraded');
+    assert.match(failing.checks.find((c) => c.name === 'source')?.message ?? '', /failed/);
+    source.fail = undefined;
+    await step({ cpu: 5 });
+    assert.equal(monitor.health().state, 'ok');
+    // A sample that never finishes: nothing throws, but the samples stop arriving.
+    source.hang = true;
+    for (let i = 0; i < 4; i++) mock.timers.tick(INTERVAL);
+    await settle();
+    const stale = monitor.health();
+    assert.equal(stale.state, 'degraded');
+    assert.match(stale.checks.find((c) => c.name === 'sample-age')?.message ?? '', /last sample 40s ago/);
+    source.hang = false;
+    source.release?.();
+    await settle();
+    await monitor.stop();
+    assert.deepEqual(
+      health.map((h) => h.state),
+      ['ok', 'degraded', 'ok', 'degraded', 'stopped'],
+    );
+  });
+
+  it("warns once when samples are skipped because the previous one still runs", async () => {
+    const { monitor, source, warnings } = await harness({ rules: [] });
+    source.hang = true;
+    for (let i = 0; i < 5; i++) {
+      mock.timers.tick(INTERVAL);
+      await settle();
+    }
+    assert.equal(monitor.skippedSamples, 4);
+    assert.deepEqual(
+      warnings.map((w) => w.code),
+      ['sample-skipped'],
+    );
+    source.hang = false;
+    source.release?.();
+    await settle();
     await monitor.stop();
   });
 
@@ -301,7 +366,12 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
 describe('ResourceMonitor options', () => {
   it('rejects invalid options, naming the option and the value', () => {
     const cases: [ResourceMonitorOptions, string, RegExp][] = [
-      [{ interval: 5 }, 'interval', /`interval` to be a finite number >= 100, got 5/],
+      [{ interval: 5 }, 'interval', /`interval` to be a duration from 100ms to 24d20h31m24s, got 5/],
+      [{ interval: '25d' }, 'interval', /about 24\.8 days\), got "25d"/],
+      [{ now: () => 0 } as ResourceMonitorOptions, 'now', /Unknown option `now` of ResourceMonitor \(did you mean `clock`\?\)/],
+      [{ intervall: 5000 } as ResourceMonitorOptions, 'intervall', /did you mean `interval`/],
+      [{ mounts: { exlude: ['/boot'] } } as ResourceMonitorOptions, 'exlude', /did you mean `exclude`/],
+      [{ clock: () => new Date() } as unknown as ResourceMonitorOptions, 'clock', /returned a Date/],
       [{ scope: 'pod' as 'host' }, 'scope', /one of 'auto', 'host', 'cgroup'/],
       [{ rules: [{ metric: 'gpu' as 'cpu', above: 1 }] }, 'rules[0].metric', /got "gpu"/],
       [{ rules: [{ metric: 'cpu', above: 80, clearBelow: 90 }] }, 'rules[0].clearBelow', /<= 80, got 90/],
@@ -344,7 +414,7 @@ describe('ResourceMonitor options', () => {
   });
 
   it('skips a tick while the previous sample is still running', async () => {
-    mock.timers.enable({ apis: ['setInterval'] });
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     try {
       let release: () => void = () => {};
       const source = new ScriptedSource();
