@@ -3,7 +3,7 @@ import { realpath } from 'node:fs/promises';
 import { getuid } from 'node:process';
 import { sep } from 'node:path';
 import type { Alert } from '../core/alert.js';
-import type { BaseEvents } from '../core/emitter.js';
+import type { HostwardenEvents } from '../core/emitter.js';
 import { IoError, StateError } from '../core/errors.js';
 import { Component, toError } from '../core/lifecycle.js';
 import { Quarantine } from '../quarantine/quarantine.js';
@@ -12,27 +12,23 @@ import type { Finding } from '../scanner/types.js';
 import { exclusionMatcher } from '../scanner/walker.js';
 import { EventSource, WatchLimitError } from './event-source.js';
 import { FileIndex, signatureOf } from './file-index.js';
-import type { Health, HealthCheck } from './health.js';
 import { countWatchesInUse, readInotifyLimits } from './inotify-limits.js';
 import { mountsBelow } from './mounts.js';
 import { resolveWatcherOptions, type FileWatcherOptions, type ResolvedWatcherOptions } from './options.js';
 import { reconcile, type ReconcileReason, type ReconcileReport } from './reconciler.js';
 import { priorityOf, ScanQueue } from './scan-queue.js';
 import { SettleTracker } from './settle.js';
-import { watchWarning, fromScanWarning, type WatchWarning } from './warning.js';
+import { createWarning, type Warning } from '../core/warning.js';
+import type { ScanWarning } from '../scanner/types.js';
 
 /** The events of {@link FileWatcher}: FileScanner's payloads, plus health and crawl reports. */
-export interface FileWatcherEvents extends BaseEvents {
+export interface FileWatcherEvents extends HostwardenEvents {
   /** A detector reported something about a file (FileScanner's `Finding`). */
   finding: [finding: Finding];
   /** The finding as an event `Alert` (FileScanner's), for the Notifier. */
   alert: [alert: Alert];
   /** A file was moved into the quarantine. */
   quarantined: [event: QuarantinedEvent];
-  /** A path could not be watched or scanned, or the state file could not be written; the watcher goes on. */
-  warning: [warning: WatchWarning];
-  /** The health state changed (or the reason for being degraded did). */
-  health: [health: Health];
   /** A reconciliation crawl finished. */
   reconciled: [report: ReconcileReport];
 }
@@ -85,7 +81,8 @@ const STATE_SAVE_MS = 30_000;
  */
 export class FileWatcher extends Component<FileWatcherEvents> {
   readonly #options: ResolvedWatcherOptions;
-  readonly #checks = new Map<string, HealthCheck>();
+  /** The checks as last set, to tell a change from a repeat. */
+  readonly #checks = new Map<string, { readonly ok: boolean; readonly message: string }>();
   readonly #queue = new ScanQueue();
   readonly #scanning = new Set<string>();
   readonly #abort = new AbortController();
@@ -114,7 +111,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #roomWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   #scanned = 0;
-  #lastHealth = '';
   #restarting = false;
   #cancelSave: (() => void) | undefined;
 
@@ -123,13 +119,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     super(options);
     this.#options = resolveWatcherOptions(options);
     this.#index = new FileIndex(fingerprintOf(this.#options));
-  }
-
-  /** `ok`, `degraded` with the failing checks' reasons, or `stopped`. */
-  health(): Health {
-    const checks = [...this.#checks.values()];
-    if (this.stopping) return { state: 'stopped', checks };
-    return { state: checks.every((c) => c.ok) ? 'ok' : 'degraded', checks };
   }
 
   /** What the watcher is doing now. */
@@ -191,12 +180,12 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       ...(o.maxFileSize === undefined ? {} : { maxFileSize: o.maxFileSize }),
       logger: this.logger,
-      now: () => new Date(o.clock()),
+      now: () => new Date(this.clock()),
     });
     scanner.on('finding', (finding) => this.emitSafely('finding', finding));
     scanner.on('alert', (alert) => this.emitSafely('alert', alert));
     scanner.on('quarantined', (event) => this.emitSafely('quarantined', event));
-    scanner.on('warning', (warning) => this.emitSafely('warning', fromScanWarning(warning)));
+    scanner.on('warning', (warning) => this.#warn(fromScanWarning(warning)));
     scanner.on('error', (error) => this.emitError(error));
     this.#scanner = scanner;
     this.#session = await scanner.openSession(this.#abort.signal);
@@ -205,7 +194,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#settle = new SettleTracker({
       settleMs: o.settle,
       maxWaitMs: o.maxSettleWait,
-      clock: o.clock,
+      clock: this.clock,
       setTimer: (callback, ms) => this.setTimer(callback, ms),
       onStable: (path, stats) => this.#settled(path, stats),
       onGone: (path, error) => this.#gone(path, error),
@@ -216,7 +205,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     if (o.events) await this.#subscribe('start');
     else this.#crawlOnly('kernel events are turned off (`events: false`)');
 
-    this.#lastTick = o.clock();
+    this.#lastTick = this.clock();
     this.setRepeating(() => this.#checkStall(), STALL_CHECK_MS);
     if (state !== undefined) this.setRepeating(() => void this.#saveIndex(), STATE_SAVE_MS);
     this.#setCheck('reconcile', true, 'initial crawl running');
@@ -237,7 +226,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     await this.#session?.close();
     if (this.#options.stateFile !== undefined) await this.#saveIndex();
     for (const wake of this.#idleWaiters.splice(0)) wake();
-    this.#emitHealth();
   }
 
   // ——— kernel events ———
@@ -294,7 +282,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #crawlOnly(reason: string): void {
     this.#mode = 'crawl-only';
     this.#setCheck('watch', false, `crawling only, every ${Math.round(this.#options.fallbackInterval / 1000)} s: ${reason}`);
-    this.#emitWarning(watchWarning('crawl-only', `FileWatcher falls back to crawling only: ${reason}`));
+    this.#warn(createWarning('crawl-only', `FileWatcher falls back to crawling only: ${reason}`));
   }
 
   async #watcherFailed(error: Error): Promise<void> {
@@ -302,14 +290,14 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#restarting = true;
     try {
       this.#setCheck('watch', false, `the kernel watcher failed (${error.message}); restarting`);
-      this.#emitWarning(watchWarning('watcher-restarted', `The kernel watcher failed and is restarted; a crawl follows: ${error.message}`, { cause: error }));
+      this.#warn(createWarning('watcher-restarted', `The kernel watcher failed and is restarted; a crawl follows: ${error.message}`, { cause: error }));
       const old = this.#source;
       this.#source = undefined;
       await old?.stop();
       if (this.stopping) return;
       if (await this.#subscribe('restart')) {
         this.#setCheck('watch', false, `watcher restarted after: ${error.message}`);
-        this.#clearAfterCrawl.set('watch', this.#options.clock());
+        this.#clearAfterCrawl.set('watch', this.clock());
       }
       this.#requestReconcile('watcher-error', 0);
     } finally {
@@ -352,13 +340,13 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   }
 
   #undecodable(rawPath: Buffer): void {
-    this.#emitWarning(
-      watchWarning('non-utf8-name', 'A file name that is not valid UTF-8 cannot be scanned by name; look at it by hand', { path: rawPath }),
+    this.#warn(
+      createWarning('non-utf8-name', 'A file name that is not valid UTF-8 cannot be scanned by name; look at it by hand', { path: rawPath }),
     );
   }
 
   #countBurst(count: number): void {
-    const now = this.#options.clock();
+    const now = this.clock();
     if (now - this.#burstWindow >= 1000) {
       this.#burstWindow = now;
       this.#burstCount = 0;
@@ -370,7 +358,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   }
 
   #checkStall(): void {
-    const now = this.#options.clock();
+    const now = this.clock();
     const late = now - this.#lastTick - STALL_CHECK_MS;
     this.#lastTick = now;
     if (late > this.#options.stallThreshold) {
@@ -379,7 +367,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   }
 
   #suspectLoss(reason: ReconcileReason, message: string): void {
-    const now = this.#options.clock();
+    const now = this.clock();
     this.#lossFirst ??= now;
     this.#lossSince = now;
     this.#clearAfterCrawl.set('events', now);
@@ -400,7 +388,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
       this.#index.delete(path);
     } else {
-      this.#emitWarning(watchWarning('unreadable', `Cannot look at a changed file (${error.code ?? error.message})`, { path, cause: error }));
+      this.#warn(createWarning('unreadable', `Cannot look at a changed file (${error.code ?? error.message})`, { path, cause: error }));
     }
     this.#wakeWaiters();
   }
@@ -454,7 +442,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
 
   #requestReconcile(reason: ReconcileReason, delayMs: number): void {
     if (this.stopping) return;
-    const now = this.#options.clock();
+    const now = this.clock();
     // After a burst: wait for calm, but not forever.
     const cap = this.#lossFirst === undefined ? Number.POSITIVE_INFINITY : this.#lossFirst + BURST_MAX_WAIT_MS;
     const due = Math.min(now + delayMs, cap);
@@ -514,7 +502,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
         index: this.#index,
         crawl: { isExcluded: this.#excludedAbsolute, oneFileSystem: this.#options.oneFileSystem },
         signal: this.#abort.signal,
-        clock: this.#options.clock,
+        clock: this.clock,
         isPending: (path) => this.#settle?.has(path) === true || this.#queue.has(path) || this.#scanning.has(path),
         submit: async (path, stats) => {
           while (this.#pendingCount() >= this.#options.maxPending && !this.stopping) {
@@ -524,7 +512,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
         },
         undecodable: (raw) => this.#undecodable(raw),
         unreadable: (path, error) =>
-          this.#emitWarning(watchWarning('unreadable', `Cannot crawl (${error.code ?? error.message}); its files are not watched`, { path, cause: error })),
+          this.#warn(createWarning('unreadable', `Cannot crawl (${error.code ?? error.message}); its files are not watched`, { path, cause: error })),
       },
       reason !== 'start' && this.#mode === 'events',
     );
@@ -546,9 +534,9 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       this.#setCheck(name, true, name === 'events' ? 'no sign of lost events since the last crawl' : 'watching for kernel events');
     }
     if (report.missed > 0) {
-      this.#emitWarning(watchWarning('events-missed', `The crawl found ${report.missed} change${report.missed === 1 ? '' : 's'} that no kernel event reported; they are being scanned`));
+      this.#warn(createWarning('events-missed', `The crawl found ${report.missed} change${report.missed === 1 ? '' : 's'} that no kernel event reported; they are being scanned`));
       this.#setCheck('events', false, `the last crawl found ${report.missed} change${report.missed === 1 ? '' : 's'} no event reported (events were lost)`);
-      this.#clearAfterCrawl.set('events', this.#options.clock());
+      this.#clearAfterCrawl.set('events', this.clock());
     }
     this.emitSafely('reconciled', report);
   }
@@ -566,10 +554,10 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     try {
       const loaded = await this.#index.load(file);
       if (loaded.corrupt > 0) {
-        this.#emitWarning(watchWarning('state-corrupt', `Skipped ${loaded.corrupt} unreadable line${loaded.corrupt === 1 ? '' : 's'} of the state file; those files are scanned again`, { path: file }));
+        this.#warn(createWarning('state-corrupt', `Skipped ${loaded.corrupt} unreadable line${loaded.corrupt === 1 ? '' : 's'} of the state file; those files are scanned again`, { path: file }));
       }
     } catch (error) {
-      this.#emitWarning(watchWarning('state-unreadable', `Cannot read the state file; every file is scanned again (${toError(error).message})`, { path: file, cause: error }));
+      this.#warn(createWarning('state-unreadable', `Cannot read the state file; every file is scanned again (${toError(error).message})`, { path: file, cause: error }));
     }
   }
 
@@ -581,29 +569,28 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       if (this.#checks.get('state')?.ok === false) this.#setCheck('state', true, 'state file written');
     } catch (error) {
       const message = `cannot write the state file (${toError(error).message}); a restart will scan everything again`;
-      if (this.#checks.get('state')?.message !== message) this.#emitWarning(watchWarning('state-unwritable', message, { path: file, cause: error }));
+      if (this.#checks.get('state')?.message !== message) this.#warn(createWarning('state-unwritable', message, { path: file, cause: error }));
       this.#setCheck('state', false, message);
     }
   }
 
   #setCheck(name: string, ok: boolean, message: string): void {
-    this.#checks.set(name, { name, ok, message });
-    this.#emitHealth();
+    const last = this.#checks.get(name);
+    if (last?.ok === ok && last.message === message) return;
+    this.#checks.set(name, { ok, message });
+    if (!ok) this.logger.warn(`FileWatcher degraded: ${message}`, { check: name });
+    this.setHealthCheck(name, ok, message);
   }
 
-  #emitHealth(): void {
-    const health = this.health();
-    const key = `${health.state}|${health.checks.filter((c) => !c.ok).map((c) => `${c.name}:${c.message ?? ''}`).join('|')}`;
-    if (key === this.#lastHealth) return;
-    this.#lastHealth = key;
-    if (health.state !== 'ok') this.logger.warn(`FileWatcher ${health.state}`, { checks: health.checks.filter((c) => !c.ok) });
-    this.emitSafely('health', health);
-  }
-
-  #emitWarning(warning: WatchWarning): void {
+  #warn(warning: Warning): void {
     this.logger.warn(warning.message, { code: warning.code, path: warning.displayPath });
-    this.emitSafely('warning', warning);
+    this.emitWarning(warning);
   }
+}
+
+// The scanner's v1 warning (escaped path, skip reason) in the one Warning shape.
+function fromScanWarning(warning: ScanWarning): Warning {
+  return { code: warning.reason, message: warning.message, displayPath: warning.path, ...(warning.error ? { cause: warning.error } : {}) };
 }
 
 function fingerprintOf(options: ResolvedWatcherOptions): string {

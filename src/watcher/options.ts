@@ -1,12 +1,10 @@
 import { resolve } from 'node:path';
 import { InvalidOptionError } from '../core/errors.js';
 import type { ComponentOptions } from '../core/lifecycle.js';
+import { checkSharedOptions, durationOption, rejectUnknownKeys, SHARED_OPTION_KEYS } from '../core/options.js';
 import { expectArray, expectBoolean, expectNumber, expectString } from '../core/validate.js';
 import type { ScannerQuarantineOptions } from '../scanner/options.js';
 import type { Detector } from '../scanner/types.js';
-
-/** The longest delay a Node timer takes (2^31−1 ms, about 24.8 days); longer ones fire at once. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** Places where a dropped file is most likely hostile: scanned first. */
 export const DEFAULT_PRIORITY_PATHS: readonly string[] = Object.freeze([
@@ -48,18 +46,18 @@ export interface FileWatcherOptions extends ComponentOptions {
    * watcher error, after an event burst and after an event-loop stall.
    * @defaultValue `300000` (5 minutes)
    */
-  readonly reconcileInterval?: number;
+  readonly reconcileInterval?: number | string;
   /**
    * A file is scanned once its size and mtime stayed the same this long (ms), so a file
    * being written is scanned when it is complete, not half-way.
    * @defaultValue `200`
    */
-  readonly settle?: number;
+  readonly settle?: number | string;
   /**
    * A file still changing after this long (ms) is scanned anyway (and again when it settles).
    * @defaultValue `10000`
    */
-  readonly maxSettleWait?: number;
+  readonly maxSettleWait?: number | string;
   /**
    * Directories whose new files are scanned first (with executable content: an execute
    * bit or a name that runs as code).
@@ -76,13 +74,13 @@ export interface FileWatcherOptions extends ComponentOptions {
    * An event-loop stall longer than this (ms) makes the watcher distrust its events and crawl.
    * @defaultValue `1000`
    */
-  readonly stallThreshold?: number;
+  readonly stallThreshold?: number | string;
   /**
    * In crawl-only mode (no kernel watches: the watch limit, an unsupported platform, or
    * `events: false`), crawls run this often (ms).
    * @defaultValue `60000`
    */
-  readonly fallbackInterval?: number;
+  readonly fallbackInterval?: number | string;
   /**
    * Use kernel events. `false` means crawling only (every `fallbackInterval`).
    * @defaultValue `true`
@@ -115,11 +113,6 @@ export interface FileWatcherOptions extends ComponentOptions {
    */
   readonly oneFileSystem?: boolean;
   /**
-   * The clock (ms since the epoch), for settling, bursts, stalls and alert times.
-   * @defaultValue `Date.now`
-   */
-  readonly clock?: () => number;
-  /**
    * Where /proc is (the inotify limits are read from it).
    * @defaultValue `'/proc'`
    */
@@ -146,25 +139,24 @@ export interface ResolvedWatcherOptions {
   readonly threads: number | undefined;
   readonly maxFileSize: number | undefined;
   readonly oneFileSystem: boolean;
-  readonly clock: () => number;
   readonly procRoot: string;
 }
 
 const KNOWN_KEYS = [
   'roots', 'detectors', 'exclude', 'quarantine', 'stateFile', 'reconcileInterval', 'settle', 'maxSettleWait', 'priorityPaths',
   'burstThreshold', 'stallThreshold', 'fallbackInterval', 'events', 'maxPending', 'concurrency', 'threads', 'maxFileSize',
-  'oneFileSystem', 'clock', 'procRoot', 'signal', 'persistent', 'logger',
+  'oneFileSystem', 'procRoot', ...SHARED_OPTION_KEYS,
 ];
 
 const delay = (name: string, value: unknown, fallback: number, min = 0): number =>
-  value === undefined ? fallback : expectNumber(name, value, { min, max: MAX_DELAY_MS });
+  value === undefined ? fallback : durationOption(name, value, { min });
 
 /** Validates the options, naming the first bad one. @internal */
 export function resolveWatcherOptions(options: FileWatcherOptions): ResolvedWatcherOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-  rejectUnknown(options);
+  rejectUnknownKeys('FileWatcher', options, KNOWN_KEYS);
+  checkSharedOptions(options);
   const roots = expectArray('roots', options.roots, { nonEmpty: true }).map((r, i) => resolve(expectString(`roots[${i}]`, r)));
-  if (options.clock !== undefined && typeof options.clock !== 'function') throw new InvalidOptionError('clock', options.clock, 'a function returning ms since the epoch');
   if (options.quarantine !== undefined && (typeof options.quarantine !== 'object' || options.quarantine === null)) {
     throw new InvalidOptionError('quarantine', options.quarantine, 'an object { into, minSeverity? }');
   }
@@ -187,31 +179,6 @@ export function resolveWatcherOptions(options: FileWatcherOptions): ResolvedWatc
     threads: options.threads === undefined ? undefined : expectNumber('threads', options.threads, { min: 1, max: 256, integer: true }),
     maxFileSize: options.maxFileSize === undefined ? undefined : expectNumber('maxFileSize', options.maxFileSize, { min: 0 }),
     oneFileSystem: options.oneFileSystem === undefined ? true : expectBoolean('oneFileSystem', options.oneFileSystem),
-    clock: options.clock ?? Date.now,
     procRoot: options.procRoot === undefined ? '/proc' : expectString('procRoot', options.procRoot),
   });
-}
-
-// Interim until the shared core's rejectUnknownKeys lands: a misspelt option is an error, with a suggestion.
-function rejectUnknown(options: object): void {
-  for (const key of Object.keys(options)) {
-    if (KNOWN_KEYS.includes(key)) continue;
-    const guess = KNOWN_KEYS.map((k) => [k, distance(k.toLowerCase(), key.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
-    const hint = guess && guess[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean \`${guess[0]}\`?)` : '';
-    throw new InvalidOptionError(key, (options as Record<string, unknown>)[key], `a known FileWatcher option${hint}`);
-  }
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
 }
