@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname, sep } from 'node:path';
+import { sep } from 'node:path';
 import { createInterface } from 'node:readline';
+import { openNoFollow, writeFileAtomic } from '../core/durable-fs.js';
 
 const HEADER = 'hostwarden-watch-index 1';
 
@@ -116,7 +115,7 @@ export class FileIndex {
     let stale = false;
     let handle;
     try {
-      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      handle = await openNoFollow(file, constants.O_RDONLY | constants.O_NONBLOCK);
       const lines = createInterface({ input: handle.createReadStream({ autoClose: false }), crlfDelay: Infinity });
       for await (const line of lines) {
         if (header === 0) {
@@ -152,37 +151,15 @@ export class FileIndex {
   }
 
   /**
-   * Writes the index atomically: a new file with an unguessable name (O_EXCL, never
-   * following a symlink), fsync, rename over the old one, fsync of the directory. A
-   * crash leaves the old index or the new one, never half of one.
+   * Writes the index atomically and durably through the core's directory-pinned
+   * `writeFileAtomic` (random O_EXCL|O_NOFOLLOW temp name, fsync, rename, fsync of the
+   * directory): a crash leaves the old index or the new one, never half of one.
    */
   async save(file: string): Promise<void> {
-    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      let buffer = `${HEADER}\n${JSON.stringify({ fingerprint: this.#fingerprint, directories: this.directories ?? null })}\n`;
-      for (const [path, entry] of this.#entries) {
-        buffer += `${entry.signature}\t${JSON.stringify(path)}\n`;
-        if (buffer.length > 1 << 20) {
-          await handle.write(buffer);
-          buffer = '';
-        }
-      }
-      await handle.write(buffer);
-      await handle.sync();
-      await handle.close();
-      await rename(temp, file);
-    } catch (error) {
-      await handle.close().catch(() => {});
-      await rm(temp, { force: true });
-      throw error;
-    }
-    const dir = await open(dirname(file), constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    const lines = [HEADER, JSON.stringify({ fingerprint: this.#fingerprint, directories: this.directories ?? null })];
+    for (const [path, entry] of this.#entries) lines.push(`${entry.signature}\t${JSON.stringify(path)}`);
+    lines.push('');
+    await writeFileAtomic(file, lines.join('\n'), { mode: 0o600 });
     this.#dirty = false;
   }
 }
