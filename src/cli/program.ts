@@ -7,6 +7,7 @@ import { EXIT, UsageError, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
 import { escapeTerminal } from '../core/terminal.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
+import { registerWatchCommand } from './commands/watch.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -89,6 +90,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
       const { scan } = await import('./commands/scan.js');
       result.code = await scan(paths, opts, ctx);
     });
+
+  registerWatchCommand(program, ctx, result);
 
   const quarantine = program
     .command('quarantine')

@@ -68,6 +68,7 @@ export class EventSource {
   readonly #auxiliary = new Map<string, ParcelWatcher.AsyncSubscription>();
   #stopped = false;
   #looking = 0;
+  readonly #lookingAt = new Set<string>();
 
   constructor(options: EventSourceOptions) {
     this.#options = options;
@@ -76,6 +77,11 @@ export class EventSource {
   /** Events still being looked at (an lstat, a new directory's listing). */
   get busy(): number {
     return this.#looking;
+  }
+
+  /** Whether an event about `path` is being looked at. */
+  isLooking(path: string): boolean {
+    return this.#lookingAt.has(path);
   }
 
   /** Extra subscriptions for subtrees created after start. */
@@ -138,7 +144,9 @@ export class EventSource {
           }
         } else {
           this.#looking++;
+          this.#lookingAt.add(event.path);
           void this.#look(event.path, event.type === 'create').finally(() => {
+            this.#lookingAt.delete(event.path);
             if (--this.#looking === 0) this.#options.handlers.quiet();
           });
         }

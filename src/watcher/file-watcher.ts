@@ -503,7 +503,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
         crawl: { isExcluded: this.#excludedAbsolute, oneFileSystem: this.#options.oneFileSystem },
         signal: this.#abort.signal,
         clock: this.clock,
-        isPending: (path) => this.#settle?.has(path) === true || this.#queue.has(path) || this.#scanning.has(path),
+        isPending: (path) => this.#settle?.has(path) === true || this.#queue.has(path) || this.#scanning.has(path) || this.#source?.isLooking(path) === true,
         submit: async (path, stats) => {
           while (this.#pendingCount() >= this.#options.maxPending && !this.stopping) {
             await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));

@@ -47,8 +47,8 @@ export interface ReconcileContext {
 }
 
 // A change younger than this may still have its event on the way (parcel batches events
-// for up to 500 ms; the settle time adds more): not evidence of loss.
-const EVENT_GRACE_MS = 3000;
+// for up to 500 ms): not evidence of loss. Events already delivered are seen by isPending.
+const EVENT_GRACE_MS = 1000;
 
 /**
  * One reconciliation: crawls every root, compares each entry's (dev, inode, size, mtime,
