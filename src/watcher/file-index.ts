@@ -44,11 +44,21 @@ export class FileIndex {
   readonly #fingerprint: string;
   #generation = 0;
   #dirty = false;
-  /** Directories the last full crawl met (the watch-limit check at start uses it). */
-  directories: number | undefined;
+  #directories: number | undefined;
 
   constructor(fingerprint: string) {
     this.#fingerprint = fingerprint;
+  }
+
+  /** Directories the last full crawl met (the watch-limit check at start uses it). */
+  get directories(): number | undefined {
+    return this.#directories;
+  }
+
+  set directories(count: number | undefined) {
+    if (count === this.#directories) return;
+    this.#directories = count;
+    this.#dirty = true;
   }
 
   /** Paths indexed. */
@@ -127,7 +137,7 @@ export class FileIndex {
           header = 2;
           const meta = parseMeta(line);
           if (meta === undefined || meta.fingerprint !== this.#fingerprint) stale = true;
-          if (meta?.directories !== undefined) this.directories = meta.directories;
+          if (meta?.directories !== undefined) this.#directories = meta.directories;
           if (stale) break;
           continue;
         }
@@ -156,7 +166,7 @@ export class FileIndex {
    * directory): a crash leaves the old index or the new one, never half of one.
    */
   async save(file: string): Promise<void> {
-    const lines = [HEADER, JSON.stringify({ fingerprint: this.#fingerprint, directories: this.directories ?? null })];
+    const lines = [HEADER, JSON.stringify({ fingerprint: this.#fingerprint, directories: this.#directories ?? null })];
     for (const [path, entry] of this.#entries) lines.push(`${entry.signature}\t${JSON.stringify(path)}`);
     lines.push('');
     await writeFileAtomic(file, lines.join('\n'), { mode: 0o600 });
