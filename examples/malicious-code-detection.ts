@@ -10,7 +10,8 @@
  * Flags: --root <dir> (repeatable, default /home), --quarantine <dir> (default ./quarantine),
  * --log <file> (default malicious_code.log), --hash-db <file.hsb> (repeatable),
  * --min-severity info|warning|critical (what gets isolated; default info: every finding, as the seed did),
- * --slack-api-url <url>. Environment: SLACK_TOKEN, SLACK_CHANNEL, SLACK_API_URL.
+ * --slack-api-url <url>, --watch (after the walk, keep watching the roots and scan every file
+ * as it lands, until Ctrl-C). Environment: SLACK_TOKEN, SLACK_CHANNEL, SLACK_API_URL.
  * Scanning other users' homes and moving their files needs root. Ctrl-C cancels the walk
  * cleanly; the exit status is 0 when nothing was found, 1 when something was.
  */
@@ -18,6 +19,7 @@ import { parseArgs } from 'node:util';
 import {
   EICAR_SIGNATURE,
   FileScanner,
+  FileWatcher,
   LogChannel,
   Notifier,
   Quarantine,
@@ -32,6 +34,7 @@ import {
   signatureDetector,
   type Channel,
   type Detector,
+  type Severity,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({
@@ -42,6 +45,7 @@ const { values: flags } = parseArgs({
     'hash-db': { type: 'string', multiple: true },
     'min-severity': { type: 'string', default: 'info' },
     'slack-api-url': { type: 'string' },
+    watch: { type: 'boolean', default: false },
   },
 });
 const minSeverity = flags['min-severity'];
@@ -95,6 +99,7 @@ try {
       `${report.quarantined.length} isolated in ${flags.quarantine}, ${report.skippedCount} skipped`,
   );
   process.exitCode = report.findings.length > 0 ? 1 : 0;
+  if (flags.watch && !controller.signal.aborted) await watchUntilStopped(minSeverity);
 } catch (error) {
   if (!controller.signal.aborted) throw error;
   logger.info('Scan cancelled');
@@ -102,4 +107,30 @@ try {
   // Deliver every warning before exiting, then flush the log file.
   await notifier.stop();
   await closeLogger(logger);
+}
+
+// --watch: the walk found what was there; from now on every file that lands is scanned
+// within about a second (kernel events, with crawls that catch anything events missed).
+async function watchUntilStopped(isolateAt: Severity): Promise<void> {
+  const watcher = new FileWatcher({
+    roots: flags.root ?? ['/home'],
+    detectors,
+    quarantine: { into: new Quarantine({ directory: flags.quarantine, logger }), minSeverity: isolateAt },
+    signal: controller.signal,
+    persistent: true,
+    logger,
+  });
+  watcher.on('finding', (f) => {
+    process.exitCode = 1;
+    logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 });
+  });
+  watcher.on('quarantined', ({ record }) => logger.warn(`Isolated ${oneLine(record.originalPath)} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
+  watcher.on('warning', (w) => logger.warn(`Watcher: ${w.displayPath ?? ''} ${w.message}`, { code: w.code }));
+  watcher.on('health', (h) => logger.warn(`Watcher ${h.state}`, { checks: h.checks.filter((c) => !c.ok) }));
+  watcher.on('error', (error) => logger.error(error.message));
+  notifier.attach(watcher);
+  await watcher.start();
+  logger.info(`Watching ${(flags.root ?? ['/home']).join(', ')} (Ctrl-C stops)`);
+  await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await watcher.stop();
 }
