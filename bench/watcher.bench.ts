@@ -118,7 +118,7 @@ for (let i = 0; i < Number(files); i++) {
 // maldet's monitor mode runs `inotifywait -r -m` over its paths: the peer for set-up cost.
 async function inotifywait(dir: string): Promise<{ setupMs: number; rssMb: number }> {
   const t0 = performance.now();
-  const child = spawn('inotifywait', ['-r', '-m', '-q', '-e', 'create,close_write,moved_to', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('inotifywait', ['-r', '-m', '-e', 'create,close_write,moved_to', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   try {
     await new Promise<void>((resolve, reject) => {
