@@ -82,7 +82,7 @@ const scanner = new FileScanner({
 // record keeps the real path (to restore it), so strip control characters before logging it.
 scanner.on('finding', (f) => logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 }));
 scanner.on('quarantined', ({ record }) => logger.warn(`Isolated ${oneLine(record.originalPath)} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
-scanner.on('warning', (w) => logger.warn(`Could not check ${w.path}: ${w.message}`, { reason: w.reason }));
+scanner.on('warning', (w) => logger.warn(`Could not check ${w.path}: ${w.message}`, { reason: w.code }));
 scanner.on('error', (error) => logger.error(error.message));
 notifier.on('error', (error) => logger.error(error.message));
 notifier.on('failed', ({ channel, error }) => logger.error(`Could not warn the admin through ${channel}: ${error.message}`));

@@ -1,6 +1,7 @@
 // The agent behind `hostwarden run`: the four parts built from a validated config and
 // wired through their public events only, as a user's own service would wire them.
 import { join } from 'node:path';
+import { repeat, type CancelTimer } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { toError } from '../core/lifecycle.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -117,7 +118,7 @@ export class Agent {
   readonly #env: AgentEnvironment;
   #metrics: HostwardenMetrics | undefined;
   #metricsServer: MetricsServer | undefined;
-  #scanTimer: NodeJS.Timeout | undefined;
+  #scanTimer: CancelTimer | undefined;
   #scanning: Promise<void> | undefined;
   readonly #stop = new AbortController();
 
@@ -176,6 +177,7 @@ export class Agent {
               signal: this.#stop.signal,
               ...(sc.exclude === undefined ? {} : { exclude: sc.exclude }),
               ...(sc.maxFileSize === undefined ? {} : { maxFileSize: sc.maxFileSize }),
+              ...(sc.oneFileSystem === undefined ? {} : { oneFileSystem: sc.oneFileSystem }),
               ...(state === undefined ? {} : { cache: { file: join(state, 'scan-cache.json') } }),
               ...(q === undefined ? {} : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
             });
@@ -210,7 +212,7 @@ export class Agent {
     fileWatcher?.on('health', (h) => logger.warn(`watch: ${h.state}`, { checks: h.checks.filter((c) => !c.ok) }));
     notifier.on('error', logError('notifier'));
     watcher?.on('warning', (w) => logger.warn(`logs: ${w.message}`));
-    scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.reason }));
+    scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.code }));
     notifier.on('failed', (f) => logger.error(`notifier: delivery to ${f.channel} failed: ${f.error.message}`));
     notifier.attach(...[watcher, monitor, scanner, fileWatcher].filter((p) => p !== undefined));
     this.parts = { watcher, monitor, scanner, fileWatcher, notifier };
@@ -237,8 +239,7 @@ export class Agent {
       this.#runScan();
       const every = this.#config.scan?.interval;
       if (every !== undefined) {
-        this.#scanTimer = setInterval(() => this.#runScan(), every);
-        if (!(this.#env.persistent ?? false)) this.#scanTimer.unref();
+        this.#scanTimer = repeat(() => this.#runScan(), every, { persistent: this.#env.persistent ?? false });
       }
     }
   }
@@ -265,7 +266,7 @@ export class Agent {
 
   /** Stops the sources, then flushes and stops the notifier; resolves when all is released. */
   async stop(): Promise<void> {
-    clearInterval(this.#scanTimer);
+    this.#scanTimer?.();
     this.#stop.abort();
     const { watcher, monitor, notifier } = this.parts;
     await Promise.allSettled([watcher?.stop(), monitor?.stop(), this.parts.fileWatcher?.stop(), this.#scanning]);

@@ -102,6 +102,8 @@ export interface HostwardenConfig {
     readonly hashDb?: string[];
     readonly exclude?: string[];
     readonly maxFileSize?: number;
+    /** Stay on the file system of each root (clamscan --cross-fs=no); other mounts then count as not scanned. */
+    readonly oneFileSystem?: boolean;
     readonly quarantine?: { readonly directory: string; readonly minSeverity?: Severity };
   };
   /** Scan files as they land (FileWatcher). */
@@ -204,7 +206,7 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
     ),
     resources: optional(
       obj({
-        interval: optional(duration({ min: 100 })),
+        interval: optional(duration({ min: 100, timer: true })),
         cpu: optional(percent),
         memory: optional(percent),
         disk: optional(percent),
@@ -218,11 +220,12 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
     scan: optional(
       obj({
         roots: required(arr(str(), { min: 1 })),
-        interval: optional(duration({ min: 1000 })),
+        interval: optional(duration({ min: 1000, timer: true })),
         extensions: optional(arr(str())),
         hashDb: optional(arr(str())),
         exclude: optional(arr(str())),
         maxFileSize: optional(num({ min: 1, integer: true })),
+        oneFileSystem: optional(bool()),
         quarantine: optional(obj({ directory: required(str()), minSeverity: optional(severity) })),
       }),
     ),

@@ -1,6 +1,6 @@
 import type { Severity } from '../core/severity.js';
 import type { Channel, DeliveryReceipt, Notification, RateLimit } from '../notifier/channel.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { escapeTerminal } from '../core/text.js';
 import { formatAlert } from './format.js';
 
 /** Options of {@link ConsoleChannel}. */

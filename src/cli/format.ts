@@ -1,5 +1,5 @@
 import type { Alert } from '../core/alert.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { escapeTerminal } from '../core/text.js';
 
 /** How {@link formatAlert} renders. */
 export interface FormatOptions {

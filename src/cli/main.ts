@@ -13,6 +13,15 @@ const onSignal = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// A reader that went away (`hostwarden scan … | head`) is no failure of the command: it
+// finishes its work (a scan still quarantines what it finds) and exits with its real
+// status, writing nothing more. Any other stream error still surfaces.
+const ignoreEpipe = (error: NodeJS.ErrnoException): void => {
+  if (error.code !== 'EPIPE') throw error;
+};
+process.stdout.on('error', ignoreEpipe);
+process.stderr.on('error', ignoreEpipe);
+
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

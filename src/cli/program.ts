@@ -4,8 +4,8 @@ import { HostwardenError } from '../core/errors.js';
 import type { Severity } from '../core/severity.js';
 import { ConfigError } from './config.js';
 import { EXIT, UsageError, type CliContext } from './context.js';
-import { parseDuration } from './duration.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { parseDuration } from '../core/format.js';
+import { escapeTerminal } from '../core/text.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
 import { registerWatchCommand } from './commands/watch.js';
 
@@ -73,16 +73,19 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .command('scan')
     .summary('scan files for malicious executables (exit 0 clean, 1 found, 2 error)')
     .description(
-      'Walks the given paths (never following symlinks out of them) with the extension, executable, signature and optional hash ' +
-        'detectors. Exit status as clamscan: 0 nothing found, 1 something found, 2 an error stopped the scan or a path could not be read.',
+      'Walks the given paths (never following symlinks out of them, crossing into mounted file systems as clamscan does) with the ' +
+        'extension, executable, signature and optional hash detectors. Exit status as clamscan: 0 nothing found, 1 a finding of warning ' +
+        'or critical severity, 2 an error, or not everything was scanned (unreadable, too large, changed, other file system).',
     )
     .argument('<path...>', 'files or directories to scan')
     .option('--hash-db <file>', 'ClamAV .hsb/.hdb hash database (repeatable)', collect)
-    .option('--quarantine <dir>', 'isolate every finding in this quarantine directory')
+    .option('--quarantine <dir>', 'isolate findings at or above --quarantine-severity (default critical) in this quarantine directory')
+    .addOption(new Option('--quarantine-severity <level>', 'isolate files with a finding at least this severe').choices(['info', 'warning', 'critical']).default('critical'))
+    .option('--one-file-system', 'do not enter file systems mounted below the paths (clamscan --cross-fs=no); they then count as not scanned (exit 2)')
     .option('--exclude <glob>', 'skip paths matching this glob (repeatable)', collect)
     .option('--max-file-size <bytes>', 'skip files larger than this', positiveInt)
     .option('--extensions <list>', 'comma-separated extensions the extension detector flags (default .exe,.dll)')
-    .addOption(new Option('--min-severity <level>', 'report (and quarantine) findings at least this severe').choices(['info', 'warning', 'critical']).default('info'))
+    .addOption(new Option('--min-severity <level>', 'list findings at least this severe (info findings are listed, never counted as infections)').choices(['info', 'warning', 'critical']).default('info'))
     .option('--no-scripts', 'do not report #! scripts (trees full of legitimate scripts)')
     .option('--no-progress', 'never draw the progress line (it is only drawn on a terminal anyway)')
     .option('--json', 'print one JSON report on stdout')
@@ -175,6 +178,8 @@ export interface ScanCliOptions {
   readonly maxFileSize?: number;
   readonly extensions?: string;
   readonly minSeverity: Severity;
+  readonly quarantineSeverity: Severity;
+  readonly oneFileSystem?: boolean;
   readonly scripts: boolean;
   readonly progress: boolean;
   readonly json?: boolean;

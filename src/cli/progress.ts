@@ -1,4 +1,5 @@
-import { escapeTerminal, truncateMiddle } from '../core/terminal.js';
+import { systemClock } from '../core/clock.js';
+import { escapeTerminal, truncateMiddle } from '../core/text.js';
 
 /** A writable terminal stream, as `process.stderr` is. */
 export interface ProgressStream {
@@ -49,7 +50,7 @@ export class ProgressLine {
   /** Redraws the line (at most once per interval unless `force`). */
   update(state: ProgressState, force = false): void {
     if (!this.#enabled) return;
-    const now = Date.now();
+    const now = systemClock();
     if (!force && now - this.#last < this.#intervalMs) return;
     this.#last = now;
     const width = Math.max(40, (this.#stream.columns ?? 80) - 1);

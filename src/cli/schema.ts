@@ -1,7 +1,8 @@
 // A small validator for the JSON config: it reports every problem at once, each named by
 // its path (`config.notifier.channels[0].token`), which is what someone fixing a config
 // file by hand needs. Secret fields are never echoed back.
-import { parseDuration } from './duration.js';
+import { MAX_DELAY_MS } from '../core/clock.js';
+import { formatDuration, parseDuration } from '../core/format.js';
 
 /** One problem in a config file. */
 export interface ConfigIssue {
@@ -75,14 +76,21 @@ export function bool(): Schema<boolean> {
   return { expected: 'true or false', parse: (value, path, issues) => (typeof value === 'boolean' ? value : fail(issues, path, 'true or false', value)) };
 }
 
-/** A duration: milliseconds, or a string like `'30s'`, `'10m'`, `'1h'`; resolved to ms. */
-export function duration(options: { min?: number } = {}): Schema<number> {
-  const expected = `a duration (milliseconds or a string like "30s", "10m", "1h")${options.min !== undefined ? ` of at least ${options.min}ms` : ''}`;
+/**
+ * A duration: milliseconds, or a string like `'30s'`, `'10m'`, `'1h'`; resolved to ms.
+ * With `timer`, the value becomes a timer delay and must fit one Node timer (about 24.8
+ * days): longer values are errors, never clamped (a `"25d"` scan interval used to run
+ * back-to-back scans).
+ */
+export function duration(options: { min?: number; timer?: boolean } = {}): Schema<number> {
+  const max = options.timer ? MAX_DELAY_MS : undefined;
+  const range = [options.min !== undefined ? ` of at least ${formatDuration(options.min)}` : '', max !== undefined ? ` and at most ${formatDuration(max)} (the longest a timer can wait)` : ''].join('');
+  const expected = `a duration (milliseconds or a string like "30s", "10m", "1h")${range}`;
   return {
     expected,
     parse(value, path, issues) {
       const ms = parseDuration(value);
-      if (ms === undefined || (options.min !== undefined && ms < options.min)) return fail(issues, path, expected, value);
+      if (ms === undefined || (options.min !== undefined && ms < options.min) || (max !== undefined && ms > max)) return fail(issues, path, expected, value);
       return ms;
     },
   };

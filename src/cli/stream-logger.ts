@@ -1,6 +1,7 @@
+import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { OutStream } from './context.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { escapeTerminal } from '../core/text.js';
 
 const ORDER = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
@@ -12,7 +13,7 @@ export function streamLogger(stream: OutStream, level: keyof typeof ORDER = 'inf
   const write = (entry: keyof typeof ORDER) => (message: string, meta?: Record<string, unknown>) => {
     if (ORDER[entry] < ORDER[level]) return;
     const extra = meta !== undefined && Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
-    stream.write(`${new Date().toISOString()} ${entry}: ${escapeTerminal(`${message}${extra}`, { singleLine: true })}\n`);
+    stream.write(`${new Date(systemClock()).toISOString()} ${entry}: ${escapeTerminal(`${message}${extra}`, { singleLine: true })}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

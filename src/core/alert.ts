@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
+import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
 import { isSeverity, type Severity } from './severity.js';
 
@@ -74,7 +75,7 @@ export function createAlert(init: AlertInit): Alert {
     status: 'firing',
     summary: init.title,
     hostname: osHostname(),
-    time: new Date(),
+    time: new Date(systemClock()),
     ...stripUndefined(init),
     source: init.source,
     rule: init.rule,
@@ -98,7 +99,7 @@ export function resolveAlert(firing: Alert, changes: Partial<Pick<Alert, 'time' 
     ...firing,
     id: randomUUID(),
     status: 'resolved',
-    time: changes.time ?? new Date(),
+    time: changes.time ?? new Date(systemClock()),
     title: changes.title ?? `Resolved: ${firing.title}`,
     summary: changes.summary ?? firing.summary,
     labels: { ...firing.labels },

@@ -85,6 +85,37 @@ export function schedule(callback: () => void, delayMs: number, options: Schedul
   };
 }
 
+/**
+ * Runs `callback` every `intervalMs` milliseconds through {@link schedule} (so intervals
+ * above {@link MAX_DELAY_MS} chain instead of spinning). The next run is armed before the
+ * callback runs, so a throwing callback does not end the series; the throw propagates as
+ * from any timer. Components use `Component.setRepeating`, which also catches throws.
+ *
+ * @returns a function that cancels every future run.
+ * @example
+ * const cancel = repeat(() => void scan(), 6 * 3_600_000);
+ */
+export function repeat(callback: () => void, intervalMs: number, options: ScheduleOptions = {}): CancelTimer {
+  let cancelCurrent: CancelTimer = () => {};
+  let active = true;
+  const arm = (): void => {
+    cancelCurrent = schedule(
+      () => {
+        if (!active) return;
+        arm();
+        callback();
+      },
+      intervalMs,
+      options,
+    );
+  };
+  arm();
+  return () => {
+    active = false;
+    cancelCurrent();
+  };
+}
+
 /** Options of {@link sleep}. */
 export interface SleepOptions extends ScheduleOptions {
   /** Rejects the sleep with an {@link AbortedError} (its `cause` is the signal's reason) when aborted. */

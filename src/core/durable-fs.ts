@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { IoError } from './errors.js';
 
 /**
@@ -51,6 +51,9 @@ export interface PinOptions {
   /** Refuse unless the final directory matches these (checked on the open handle, not the path). */
   readonly expect?: DirectoryExpectation;
 }
+
+/** What the atomic writers accept: the whole content, or chunks (for content too large to build as one string). */
+export type AtomicData = string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
 /** Options of the atomic writers. */
 export interface AtomicWriteOptions {
@@ -221,6 +224,11 @@ export class PinnedDirectory implements AsyncDisposable {
     await this.unlink(name);
   }
 
+  /** Changes the pinned directory's own mode, through its handle. */
+  chmod(mode: number): Promise<void> {
+    return this.#handle.chmod(mode);
+  }
+
   /** fsyncs the directory, so renames, links and unlinks in it survive a crash. */
   sync(): Promise<void> {
     return this.#handle.sync();
@@ -232,11 +240,11 @@ export class PinnedDirectory implements AsyncDisposable {
    * written, fsynced, renamed over `name`, then the directory is fsynced. Readers see
    * the old content or the new, never a mix; a crash leaves at most a stray `.tmp`.
    */
-  async writeFileAtomic(name: RawPath, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  async writeFileAtomic(name: RawPath, data: AtomicData, options: AtomicWriteOptions = {}): Promise<void> {
     const temp = tempName(name);
     const handle = await this.openFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode ?? 0o600);
     try {
-      await handle.writeFile(data);
+      await writeFile(handle, data);
       // The mode given to open() is reduced by the umask; state files want exactly what was asked.
       await handle.chmod(options.mode ?? 0o600);
       await handle.sync();
@@ -270,7 +278,7 @@ export class PinnedDirectory implements AsyncDisposable {
  * @example
  * await writeFileAtomic('/var/lib/hostwarden/bans.json', JSON.stringify(bans), { mode: 0o600 });
  */
-export async function writeFileAtomic(path: RawPath, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path: RawPath, data: AtomicData, options: AtomicWriteOptions = {}): Promise<void> {
   const [parent, name] = splitParent(path);
   const dir = await PinnedDirectory.open(parent);
   try {

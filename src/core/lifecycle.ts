@@ -1,9 +1,10 @@
-import { schedule, systemClock, type CancelTimer, type Clock } from './clock.js';
-import { AbortedError, StateError } from './errors.js';
+import { repeat, schedule, systemClock, type CancelTimer, type Clock } from './clock.js';
+import { AbortedError, InvalidOptionError, StateError } from './errors.js';
 import { HostwardenEmitter, type BaseEvents } from './emitter.js';
 import { summarizeHealth, type Health, type HealthCheck } from './health.js';
 import { silentLogger, type Logger } from './logger.js';
 import { safeText } from './text.js';
+import { expectBoolean, expectLogger, expectSignal } from './validate.js';
 import type { Warning } from './warning.js';
 
 /** Options shared by every long-running hostwarden component. */
@@ -61,8 +62,18 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
     void this.stop().catch((error: unknown) => this.emitError(toError(error)));
   };
 
+  /**
+   * @throws {@link InvalidOptionError} when `signal`, `persistent`, `logger` or `clock` is
+   * of the wrong kind, so every component validates the shared options the same way.
+   */
   constructor(options: ComponentOptions = {}) {
     super();
+    if (options.signal !== undefined) expectSignal('signal', options.signal);
+    if (options.persistent !== undefined) expectBoolean('persistent', options.persistent);
+    if (options.logger !== undefined) expectLogger('logger', options.logger);
+    if (options.clock !== undefined && typeof options.clock !== 'function') {
+      throw new InvalidOptionError('clock', options.clock, 'a function returning milliseconds since the epoch');
+    }
     this.logger = options.logger ?? silentLogger;
     this.#persistent = options.persistent ?? false;
     this.#signal = options.signal;
@@ -187,28 +198,11 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
    * does not stop the series). Returns a function that cancels it.
    */
   protected setRepeating(callback: () => void, ms: number): () => void {
-    let cancelCurrent: CancelTimer = () => {};
-    let active = true;
-    const stopAll: CancelTimer = () => {
-      active = false;
-      cancelCurrent();
-    };
-    const arm = (): void => {
-      cancelCurrent = schedule(
-        () => {
-          if (!active) return;
-          arm();
-          this.#guard(callback);
-        },
-        ms,
-        { persistent: this.#persistent },
-      );
-    };
-    arm();
-    this.#timers.add(stopAll);
+    const cancel = repeat(() => this.#guard(callback), ms, { persistent: this.#persistent });
+    this.#timers.add(cancel);
     return () => {
-      stopAll();
-      this.#timers.delete(stopAll);
+      cancel();
+      this.#timers.delete(cancel);
     };
   }
 

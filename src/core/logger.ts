@@ -1,6 +1,6 @@
 import type winston from 'winston';
 import { lazyRequire } from './lazy-require.js';
-import { escapeTerminal } from './terminal.js';
+import { escapeTerminal } from './text.js';
 
 // winston is loaded on the first createLogger()/closeLogger() call, not on import: most
 // programs pass their own logger (or none).

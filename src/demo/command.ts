@@ -1,5 +1,5 @@
 import { EXIT, UsageError, type CliContext } from '../cli/context.js';
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../core/format.js';
 import type { DemoCliOptions } from '../cli/program.js';
 import { formatSummary, runDemo } from './demo.js';
 

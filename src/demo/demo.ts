@@ -1,5 +1,6 @@
 // `npm run demo`: the main job on built-in defaults, safe on any machine without root.
 // Everything it writes lives under one temp directory that is removed at the end.
+import { sleep, systemClock } from '../core/clock.js';
 import { constants } from 'node:fs';
 import { access, appendFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,8 +17,8 @@ import type { ScanReport } from '../scanner/types.js';
 import { ConsoleChannel } from '../cli/console-channel.js';
 import type { OutStream } from '../cli/context.js';
 import { cliDetectors } from '../cli/detectors.js';
-import { formatBytes, formatDuration } from '../cli/duration.js';
-import { escapeTerminal } from '../core/terminal.js';
+import { formatBytes, formatDuration } from '../core/format.js';
+import { escapeTerminal } from '../core/text.js';
 import { wantsColor } from '../cli/format.js';
 import { ProgressLine } from '../cli/progress.js';
 import { bruteForceLines, plantDemoTree } from './samples.js';
@@ -59,23 +60,15 @@ async function readable(path: string): Promise<boolean> {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+// Waits out the demo's duration; Ctrl-C (the signal) ends the wait early, not the demo.
+function waitFor(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(Math.max(0, ms), { signal, persistent: true }).catch(() => {});
 }
 
 /** Runs the demo and resolves to its summary; never leaves files behind. */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { stdout, stderr, env, signal, durationMs } = options;
-  const started = Date.now();
+  const started = systemClock();
   const tmp = await mkdtemp(join(tmpdir(), 'hostwarden-demo-'));
   const progress = new ProgressLine(stderr, 'scanning demo tree');
   const say = (text: string): void => {
@@ -187,7 +180,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       for (const line of lines) {
         if (signal.aborted) return;
         await appendFile(logPath, `${line}\n`);
-        await sleep(gap, signal);
+        await waitFor(gap, signal);
       }
     })();
 
@@ -196,7 +189,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       return undefined;
     });
     await attack;
-    await sleep(durationMs - (Date.now() - started), signal);
+    await waitFor(durationMs - (systemClock() - started), signal);
 
     await Promise.all(parts.map((p) => p.stop()));
     parts.length = 0;
@@ -204,7 +197,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await notifier.stop();
     const quarantined = report?.quarantined.length ?? 0;
     return {
-      durationMs: Date.now() - started,
+      durationMs: systemClock() - started,
       log: { path: logPath, simulated, lines: watcher.stats.linesRead, matches: watcher.stats.matches, failures },
       resources: { samples, cpu, memory },
       scan: report,

@@ -1,5 +1,6 @@
 // Harmless stand-ins for what the scanner hunts: they carry the markers detectors look
 // for (magic bytes, the EICAR test string) and no code at all.
+import { systemClock } from '../core/clock.js';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -99,7 +100,7 @@ export function syslogTime(time: Date): string {
  */
 export function bruteForceLines(options: BruteForceOptions = {}): string[] {
   const { attacker = '203.0.113.45', attempts = 8, hostname = 'demo-host' } = options;
-  const start = options.start ?? new Date();
+  const start = options.start ?? new Date(systemClock());
   const users = ['root', 'admin', 'ubuntu', 'test', 'oracle', 'postgres', 'git', 'deploy'];
   const at = (i: number): string => syslogTime(new Date(start.getTime() + i * 1000));
   const lines = [`${at(0)} ${hostname} sshd[2011]: Accepted publickey for alice from 198.51.100.7 port 50022 ssh2: ED25519 SHA256:Zm9vYmFyYmF6cXV4`];

@@ -1,6 +1,9 @@
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
+import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
+import type { HealthState } from '../core/health.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { lazyRequire } from '../core/lazy-require.js';
 import { isSeverity } from '../core/severity.js';
 import { labelValue, matchRuleId, num, obj, pick, str, type NamedComponent, type ObservableComponent } from './observed.js';
@@ -23,10 +26,11 @@ export interface HostwardenMetricsOptions {
    */
   readonly prefix?: string;
   /**
-   * The clock, in ms since the epoch, for `last_error_timestamp_seconds`; for tests.
-   * @defaultValue `Date.now`
+   * The clock, in ms since the epoch, for `last_error_timestamp_seconds` and samples
+   * without a time.
+   * @defaultValue {@link systemClock}
    */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 interface Observed {
@@ -86,6 +90,7 @@ export class HostwardenMetrics implements Disposable {
 
   constructor(options: HostwardenMetricsOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    rejectUnknownKeys('HostwardenMetrics', options, ['registry', 'prefix', 'clock']);
     const registry = options.registry ?? new (loadPromClient().Registry)();
     // Duck-typed rather than instanceof: a service may hold a Registry from its own copy
     // of prom-client, which stores our metrics just as well.
@@ -97,11 +102,10 @@ export class HostwardenMetrics implements Disposable {
     if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
       throw new InvalidOptionError('prefix', prefix, 'a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
     }
-    const now = options.now ?? Date.now;
-    if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'a function returning ms since the epoch');
+    const clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
     this.registry = registry;
     this.prefix = prefix;
-    this.#now = now;
+    this.#now = clock;
 
     try {
       this.#logMatches = this.#counter('log_matches_total', 'Log lines matched, per rule.', ['rule']);
@@ -125,7 +129,8 @@ export class HostwardenMetrics implements Disposable {
       this.#warnings = this.#counter('warnings_total', "'warning' events (unreadable or vanished paths, cut lines…), per component and reason.", ['component', 'reason']);
       this.#errors = this.#counter('errors_total', "'error' events, per component.", ['component']);
       this.#lastError = this.#gauge('last_error_timestamp_seconds', "Unix time of a component's last 'error' event.", ['component']);
-      this.#resource = new ResourceGauges((name, help, labels) => this.#gauge(name, help, labels));
+      this.#resource = new ResourceGauges((name, help, labels) => this.#gauge(name, help, labels), clock);
+      this.#healthGauges();
     } catch (error) {
       this.#unregister();
       if (error instanceof InvalidOptionError) throw error;
@@ -201,9 +206,9 @@ export class HostwardenMetrics implements Disposable {
           severity: isSeverity(severity) ? severity : 'unknown',
         });
       },
-      // FileScanner warnings say `reason`, LogWatcher warnings `kind`.
+      // The one Warning shape says `code`; v1 FileScanner warnings said `reason`, LogWatcher's `kind`.
       warning: (warning) =>
-        this.#warnings.inc({ component: name, reason: labelValue(str(pick(warning, 'reason')) ?? str(pick(warning, 'kind'))) }),
+        this.#warnings.inc({ component: name, reason: labelValue(str(pick(warning, 'code')) ?? str(pick(warning, 'reason')) ?? str(pick(warning, 'kind'))) }),
       quarantined: (event) => {
         this.#quarantined.inc();
         // The payload is the QuarantineRecord, or an event holding it as `record`.
@@ -282,6 +287,49 @@ export class HostwardenMetrics implements Disposable {
       if (value !== undefined) sums.set(name, (sums.get(name) ?? 0) + value);
     }
     return sums;
+  }
+
+  // Read at scrape time from each component's health(): one series per state (1 for the
+  // current one, 0 for the others, so `== 1` alerts and absent-series checks both work), and
+  // one per check. A component without health() has no series; one whose health() throws
+  // shows as degraded rather than vanishing.
+  #healthGauges(): void {
+    const states: readonly HealthState[] = ['ok', 'degraded', 'stopped'];
+    const read = (): { name: string; state: HealthState; checks: { name: string; ok: boolean }[] }[] => {
+      const out: { name: string; state: HealthState; checks: { name: string; ok: boolean }[] }[] = [];
+      for (const { component, name } of this.#observed.values()) {
+        const health = (component as { health?: () => unknown }).health;
+        if (typeof health !== 'function') continue;
+        let value: unknown;
+        try {
+          value = health.call(component);
+        } catch {
+          out.push({ name, state: 'degraded', checks: [{ name: 'health', ok: false }] });
+          continue;
+        }
+        const state = pick(value, 'state');
+        const checks = pick(value, 'checks');
+        out.push({
+          name,
+          state: states.includes(state as HealthState) ? (state as HealthState) : 'degraded',
+          checks: Array.isArray(checks)
+            ? checks.flatMap((c: unknown) => {
+                const checkName = str(pick(c, 'name'));
+                return checkName === undefined ? [] : [{ name: labelValue(checkName), ok: pick(c, 'ok') === true }];
+              })
+            : [],
+        });
+      }
+      return out;
+    };
+    this.#gauge('health', "A component's health state: 1 for the current state (ok, degraded or stopped), 0 for the others.", ['component', 'state'], function collect() {
+      this.reset();
+      for (const c of read()) for (const state of states) this.set({ component: c.name, state }, c.state === state ? 1 : 0);
+    });
+    this.#gauge('health_check_ok', "Each health check of a component: 1 when it passes, 0 when it fails.", ['component', 'check'], function collect() {
+      this.reset();
+      for (const c of read()) for (const check of c.checks) this.set({ component: c.name, check: check.name }, check.ok ? 1 : 0);
+    });
   }
 
   #counter<L extends string>(name: string, help: string, labelNames: L[], collect?: (this: Counter<L>) => void): Counter<L> {

@@ -1,4 +1,5 @@
 import type { Gauge } from 'prom-client';
+import type { Clock } from '../core/clock.js';
 import { num, obj, pick, str } from './observed.js';
 
 type MakeGauge = <L extends string>(name: string, help: string, labelNames: L[]) => Gauge<L>;
@@ -23,7 +24,10 @@ export class ResourceGauges {
   readonly #inodes: Gauge<'mount' | 'fstype'>;
   readonly #time: Gauge<string>;
 
-  constructor(gauge: MakeGauge) {
+  readonly #clock: Clock;
+
+  constructor(gauge: MakeGauge, clock: Clock) {
+    this.#clock = clock;
     // An unlabelled prom-client gauge reports 0 until set; before the first sample (or
     // when a group was not measured) there must be no value at all, not a made-up zero.
     const empty = <G extends Gauge<string>>(g: G): G => {
@@ -83,7 +87,7 @@ export class ResourceGauges {
       }
     }
     const time = pick(sample, 'time');
-    this.#time.set((time instanceof Date && !Number.isNaN(time.getTime()) ? time.getTime() : Date.now()) / 1000);
+    this.#time.set((time instanceof Date && !Number.isNaN(time.getTime()) ? time.getTime() : this.#clock()) / 1000);
   }
 }
 

@@ -1,3 +1,5 @@
+import { schedule } from '../core/clock.js';
+import { rejectUnknownKeys } from '../core/options.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError, IoError } from '../core/errors.js';
@@ -110,6 +112,7 @@ export interface MetricsServer extends AsyncDisposable {
  */
 export async function serveMetrics(options: ServeMetricsOptions): Promise<MetricsServer> {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  rejectUnknownKeys('serveMetrics', options, ['registry', 'port', 'host', 'path', 'persistent']);
   const port = expectNumber('port', options.port, { min: 0, max: 65_535, integer: true });
   const host = expectString('host', options.host ?? '127.0.0.1');
   const path = expectString('path', options.path ?? '/metrics');
@@ -149,9 +152,8 @@ export async function serveMetrics(options: ServeMetricsOptions): Promise<Metric
       server.close(() => resolve());
       // Prometheus keeps its scrape connection alive; without this close() would wait for it.
       server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 1_000);
-      force.unref();
-      server.once('close', () => clearTimeout(force));
+      const cancelForce = schedule(() => server.closeAllConnections(), 1_000);
+      server.once('close', cancelForce);
     });
     return closing;
   };

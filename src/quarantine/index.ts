@@ -1,1 +1,1 @@
-export { Quarantine, type IsolateExpectation, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RestoreOptions } from './quarantine.js';
+export { Quarantine, type IsolateExpectation, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RecoveryReport, type RestoreOptions } from './quarantine.js';

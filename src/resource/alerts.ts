@@ -2,7 +2,8 @@
 import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
 import type { Severity } from '../core/severity.js';
 import type { AnomalyTransition } from './anomaly.js';
-import { formatDuration, formatValue, metricLabel, type ResourceMetric } from './metrics.js';
+import { formatDuration } from '../core/format.js';
+import { formatValue, metricLabel, type ResourceMetric } from './metrics.js';
 import { formatProcess, type ProcessInfo } from './processes.js';
 import type { RuleTransition } from './rules.js';
 import type { ResourceSample } from './sample.js';

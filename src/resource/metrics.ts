@@ -1,4 +1,5 @@
 // The metric names rules and anomaly detection speak, and how each is read off a sample.
+import { displayPath } from '../core/text.js';
 import type { ResourceSample } from './sample.js';
 
 /**
@@ -110,16 +111,6 @@ export function metricPoints(sample: ResourceSample, metric: ResourceMetric): Me
   }
 }
 
-/**
- * Hostile text (mount points named by unprivileged FUSE users, process names chosen by the
- * process) on one printable line for alert text: controls become `?`, long text is cut.
- * @internal
- */
-export function printableLine(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
-}
-
 /** A human name for a metric, used in alert titles. @internal */
 export function metricLabel(metric: ResourceMetric, mount?: string): string {
   switch (metric) {
@@ -146,9 +137,9 @@ export function metricLabel(metric: ResourceMetric, mount?: string): string {
     case 'load15':
       return 'Load (15m per CPU)';
     case 'disk.space':
-      return `Disk space on ${printableLine(mount ?? '?', 200)}`;
+      return `Disk space on ${displayPath(mount ?? '?', { max: 200 })}`;
     case 'disk.inodes':
-      return `Inodes on ${printableLine(mount ?? '?', 200)}`;
+      return `Inodes on ${displayPath(mount ?? '?', { max: 200 })}`;
   }
 }
 
@@ -157,13 +148,3 @@ export function formatValue(metric: ResourceMetric, value: number): string {
   return isPercentMetric(metric) ? `${value.toFixed(1)} %` : value.toFixed(2);
 }
 
-/** A duration like `2m`, `90s`, `1h30m`. @internal */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  return `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${rest > 0 && h === 0 ? `${rest}s` : ''}`;
-}

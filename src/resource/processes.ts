@@ -1,5 +1,7 @@
+import { sleep } from '../core/clock.js';
 import { loadSystemInformation } from './systeminformation-source.js';
-import { printableLine } from './metrics.js';
+import { formatBytes } from '../core/format.js';
+import { safeText } from '../core/text.js';
 
 /** One process as named in a CPU or memory alert. */
 export interface ProcessInfo {
@@ -27,7 +29,7 @@ export type ProcessLister = () => Promise<readonly ProcessInfo[]>;
 export const systemInformationProcesses: ProcessLister = async () => {
   const si = await loadSystemInformation();
   await si.processes();
-  await new Promise<void>((resolve) => setTimeout(resolve, 500));
+  await sleep(500, { persistent: true });
   const data = await si.processes();
   return data.list.map((p) => ({ pid: p.pid, name: p.name, cpuPercent: p.cpu, memoryBytes: p.memRss * 1024, memoryPercent: p.mem }));
 };
@@ -40,17 +42,6 @@ export function topProcesses(list: readonly ProcessInfo[], by: 'cpu' | 'memory',
 
 /** One line per process, for an alert's summary and evidence. @internal */
 export function formatProcess(p: ProcessInfo): string {
-  return `pid ${p.pid} ${printableLine(p.name, 64)}: CPU ${p.cpuPercent.toFixed(1)} %, memory ${formatBytes(p.memoryBytes)} (${p.memoryPercent.toFixed(1)} %)`;
+  return `pid ${p.pid} ${safeText(p.name, { singleLine: true, max: 64 })}: CPU ${p.cpuPercent.toFixed(1)} %, memory ${formatBytes(p.memoryBytes)} (${p.memoryPercent.toFixed(1)} %)`;
 }
 
-/** Bytes in binary units, e.g. `1.5 GiB`. @internal */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}

@@ -1,5 +1,5 @@
 import type { BigIntStatsFs } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { schedule, type Clock } from '../core/clock.js';
@@ -22,6 +22,10 @@ import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat,
 import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
 
 const LIMITS_REFRESH_MS = 60_000;
+// The mount table changes rarely; re-reading it every sample was one of five thread-pool
+// round trips per sample (the bulk of a sample's CPU). It is re-read after this long, and
+// at the next sample after any statfs failure (a mount that went away).
+const MOUNTS_REFRESH_MS = 30_000;
 
 /** Which mounts the samplers measure. */
 export interface MountFilterOptions {
@@ -98,7 +102,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #pendingStatfs = new Map<string, number>();
   readonly #files = new ProcFiles();
   readonly #paths = new Map<string, string>();
-  #mounts: { text: string; selected: MountEntry[] } | undefined;
+  #mounts: { text: string; selected: MountEntry[]; at: number } | undefined;
+  #mountsStale = false;
   readonly #readText = (path: string): Promise<string> => this.#files.read(path);
   #limits: { memory: number | null; cpus: number | null; at: number } | undefined;
 
@@ -115,7 +120,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
     this.#now = options.clock ?? (() => performance.now());
-    this.#statfsCall = options.statfs ?? statfs;
+    // The callback API: one promise per call instead of fs/promises' extra layers.
+    this.#statfsCall = options.statfs ?? ((path, opts) => new Promise((resolve, reject) => statfs(path, opts, (error, stats) => (error ? reject(error) : resolve(stats)))));
   }
 
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
@@ -146,7 +152,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       this.#readStat(),
       this.#read('meminfo').then((t) => parseMeminfo(t, this.#path('meminfo'))),
       this.#read('loadavg'),
-      this.#readDisks(errors),
+      this.#readDisks(at, errors),
       limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
       limited ? readCgroupMemoryUsage(limited, this.#readText) : Promise.resolve(null),
     ]);
@@ -213,12 +219,16 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     return parseProcStat(await this.#read('stat'), this.#path('stat'));
   }
 
-  // The mount table is read every sample (mounts come and go) but parsed only when its
-  // text changed, which it rarely does.
-  async #selectedMounts(): Promise<MountEntry[]> {
+  // The mount table is re-read every MOUNTS_REFRESH_MS (or after a statfs failure) and
+  // parsed only when its text changed, which it rarely does.
+  async #selectedMounts(at: number): Promise<MountEntry[]> {
+    const cached = this.#mounts;
+    if (cached && !this.#mountsStale && at >= cached.at && at - cached.at < MOUNTS_REFRESH_MS) return cached.selected;
+    this.#mountsStale = false;
     const { text, parse } = await this.#mountTable();
-    if (this.#mounts?.text !== text) this.#mounts = { text, selected: selectMounts(parse(), this.#selector) };
-    return this.#mounts.selected;
+    const selected = cached?.text === text ? cached.selected : selectMounts(parse(), this.#selector);
+    this.#mounts = { text, selected, at };
+    return selected;
   }
 
   async #mountTable(): Promise<{ text: string; parse: () => MountEntry[] }> {
@@ -236,8 +246,8 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     return { text, parse: () => parseProcMounts(text, this.#path('mounts')) };
   }
 
-  async #readDisks(errors: Error[]): Promise<DiskSample[]> {
-    const mounts = await this.#selectedMounts();
+  async #readDisks(at: number, errors: Error[]): Promise<DiskSample[]> {
+    const mounts = await this.#selectedMounts(at);
     const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
     return results.filter((d): d is DiskSample => d !== null);
   }
@@ -280,6 +290,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       };
       return disk;
     } catch (cause) {
+      this.#mountsStale = true;
       errors.push(new IoError(`Cannot statfs mount ${entry.mount}`, { path: entry.mount, syscall: 'statfs', cause }));
       return null;
     } finally {

@@ -1,16 +1,18 @@
 import type { Alert } from '../core/alert.js';
-import { AbortedError, StateError } from '../core/errors.js';
+import { AbortedError, IoError, StateError } from '../core/errors.js';
 import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
 import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { basename } from 'node:path';
-import { ContentPool, type ContentFailure, type ContentResult } from './content-pool.js';
-import { displayPath, displayText } from './display.js';
+import { CONTENT_WORKER_ENTRY, ContentPool, ContentWorkerError, type ContentFailure, type ContentResult, type WorkerEntry } from './content-pool.js';
+import { displayPath, isValidUtf8, safeText } from '../core/text.js';
+import { createWarning } from '../core/warning.js';
+import { summarizeHealth, type Health, type HealthCheck } from '../core/health.js';
 import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
-import type { ContentNeeds, Detector, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
+import type { ContentNeeds, Detector, DetectorFinding, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
 import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry } from './walker.js';
 
 /** Payload of the `'quarantined'` event. */
@@ -24,11 +26,12 @@ export interface QuarantinedEvent {
 /** A long-lived scanning session, see {@link FileScanner.openSession}. @internal */
 export interface ScanSession {
   /**
-   * Judges one path like a scan would. Resolves to `'scanned'` (a regular file was read
+   * Judges one path like a scan would (by `rawPath`, its exact bytes, when the name is not
+   * valid UTF-8). Rejects only when no content worker can run. Resolves to `'scanned'` (a regular file was read
    * and judged), `'skipped'` (it could not be, and a warning said why) or `'other'`
    * (a symlink, special file or directory: judged by name at most).
    */
-  inspect(path: string, relativePath: string): Promise<'scanned' | 'skipped' | 'other'>;
+  inspect(path: string, relativePath: string, rawPath?: Buffer): Promise<'scanned' | 'skipped' | 'other'>;
   /** Ends the session's worker threads; pending inspections reject. */
   close(): Promise<void>;
 }
@@ -73,6 +76,8 @@ interface Run {
   readonly findings: Finding[];
   findingCount: number;
   readonly skipped: SkippedPath[];
+  /** Skips per reason, counted in full (the list is capped). */
+  readonly skipCounts: Map<SkipReason, number>;
   readonly quarantined: string[];
   filesScanned: number;
   bytesScanned: number;
@@ -92,6 +97,10 @@ interface Run {
   lastFullKey: string;
   /** Directories met as entries (no d_type), walked after the roots. */
   readonly extraRoots: NestedRoot[];
+  /** Why the scan cannot go on (no content worker can run): the scan rejects with it. */
+  fatal: Error | undefined;
+  /** Ends the walk early (abort or fatal error). */
+  readonly stop: AbortController;
 }
 
 /**
@@ -112,6 +121,7 @@ interface Run {
  */
 export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   readonly #options: ResolvedScannerOptions;
+  readonly #workerEntry: WorkerEntry | undefined;
   #cache: ScanCache | undefined;
   #running = false;
 
@@ -119,6 +129,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   constructor(options: FileScannerOptions) {
     super();
     this.#options = resolveScannerOptions(options);
+    // A test seam, keyed by a symbol so it is no option: a worker module that fails on purpose.
+    this.#workerEntry = (options as { readonly [CONTENT_WORKER_ENTRY]?: WorkerEntry })[CONTENT_WORKER_ENTRY];
   }
 
   /** Whether a scan is in progress. */
@@ -141,12 +153,13 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const controller = new AbortController();
     const signal = AbortSignal.any([...signals, controller.signal]);
     let pool: ContentPool | undefined;
+    let fatalOf = (): Error | undefined => undefined;
     try {
       signal.throwIfAborted();
-      const startedAt = this.#options.now();
+      const startedAt = new Date(this.#options.clock());
       for (const detector of this.#options.detectors) await detector.prepare?.(signal);
       const cache = await this.#openCache();
-      pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap);
+      pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
       const run: Run = {
         signal,
         pool,
@@ -154,6 +167,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         findings: [],
         findingCount: 0,
         skipped: [],
+        skipCounts: new Map(),
         quarantined: [],
         filesScanned: 0,
         bytesScanned: 0,
@@ -171,8 +185,12 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         streak: 0,
         lastFullKey: '',
         extraRoots: [],
+        fatal: undefined,
+        stop: controller,
       };
+      fatalOf = () => run.fatal;
       await this.#walk(run);
+      if (run.fatal) throw run.fatal;
       signal.throwIfAborted();
       if (cache && this.#options.cacheFile) {
         await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
@@ -190,11 +208,14 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         findingCount: run.findingCount,
         skipped: run.skipped,
         skippedCount: run.skippedCount,
+        skippedByReason: Object.fromEntries(run.skipCounts),
         quarantined: run.quarantined,
         startedAt,
-        durationMs: Math.max(0, this.#options.now().getTime() - startedAt.getTime()),
+        durationMs: Math.max(0, this.#options.clock() - startedAt.getTime()),
       };
     } catch (error) {
+      const fatal = fatalOf();
+      if (fatal) throw fatal;
       if (signal.aborted) throw new AbortedError('The scan was aborted', { cause: signal.reason });
       throw error;
     } finally {
@@ -216,19 +237,22 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
    */
   async openSession(signal: AbortSignal): Promise<ScanSession> {
     for (const detector of this.#options.detectors) await detector.prepare?.(signal);
-    const pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap);
+    const pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
     // One small Run per path, sharing the pool: inspections overlap, and each one's
     // counters say what happened to that path alone.
     const newRun = (): Run => ({
-      signal, pool, cache: undefined, findings: [], findingCount: 0, skipped: [], quarantined: [],
+      signal, pool, cache: undefined, findings: [], findingCount: 0, skipped: [], skipCounts: new Map(), quarantined: [],
       filesScanned: 0, bytesScanned: 0, bytesHashed: 0, directories: 0, symlinks: 0, cached: 0, skippedCount: 0,
       lastProgress: Number.POSITIVE_INFINITY, currentPath: undefined, prefetch: DEFAULT_PREFETCH, maxHeadSeen: 0,
-      speculation: undefined, streak: 0, lastFullKey: '', extraRoots: [],
+      speculation: undefined, streak: 0, lastFullKey: '', extraRoots: [], fatal: undefined, stop: new AbortController(),
     });
     return {
-      inspect: async (path, relativePath) => {
+      inspect: async (path, relativePath, rawPath) => {
         const run = newRun();
-        await this.#inspect(run, { path, relativePath, kind: 'unknown', rootDev: -1 });
+        const entry = { path, relativePath, kind: 'unknown' as const, rootDev: -1, ...(rawPath === undefined ? {} : { rawPath }) };
+        // A failed inspection is reported as not scanned (never clean), as in a scan.
+        await this.#inspect(run, entry).catch((error: unknown) => this.#inspectFailed(run, path, error));
+        if (run.fatal) throw run.fatal;
         return run.filesScanned > 0 ? 'scanned' : run.skippedCount > 0 ? 'skipped' : 'other';
       },
       close: () => pool.close(),
@@ -279,7 +303,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           if (item.type === 'directory') run.directories++;
           else if (item.type === 'skip') {
             // Not entering another file system is what was asked for: listed, not warned about.
-            this.#skip(run, item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
+            this.#skip(run, item.rawPath ?? item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
           }
           else {
             while (inFlight >= this.#options.concurrency) {
@@ -287,9 +311,9 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
               wake = undefined;
             }
             inFlight++;
-            this.#inspect(run, item.entry)
-              // After an abort the pool is closed under in-flight reads: their errors are expected.
-              .catch((error: unknown) => run.signal.aborted || this.emitError(toError(error)))
+            const entry = item.entry;
+            this.#inspect(run, entry)
+              .catch((error: unknown) => this.#inspectFailed(run, entry.path, error))
               .finally(done);
           }
         }
@@ -302,6 +326,22 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
   }
 
+  // A file whose inspection failed is never passed as clean: it is reported as not
+  // scanned, and when no content worker can run at all the whole scan fails.
+  #inspectFailed(run: Run, path: string, error: unknown): void {
+    if (error instanceof ContentWorkerError && error.fatal) {
+      if (!run.fatal && !run.signal.aborted) {
+        run.fatal = new IoError(`The scan failed: ${error.message}`, { syscall: 'worker', cause: error });
+        run.stop.abort(run.fatal);
+      }
+      return;
+    }
+    // After an abort the pool is closed under in-flight reads: their errors are expected.
+    if (run.signal.aborted) return;
+    this.#skip(run, path, 'scan-failed', toError(error).message, toError(error));
+    if (!(error instanceof ContentWorkerError)) this.emitError(toError(error));
+  }
+
   async #inspect(run: Run, entry: WalkEntry): Promise<void> {
     run.currentPath = entry.path;
     const pool = run.pool as ContentPool;
@@ -311,6 +351,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const speculation = maybeFile ? run.speculation : undefined;
     const st = await pool.stat({
       path: entry.path,
+      rawPath: entry.rawPath,
       head: maybeFile ? run.prefetch : 0,
       full: speculation !== undefined,
       hashes: speculation?.hashes ?? [],
@@ -319,21 +360,22 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     });
     if (!st.ok) {
       const error = Object.assign(new Error(st.message), { code: st.code, syscall: st.syscall });
-      if (st.code === 'ENOENT' && basename(entry.path).includes('\uFFFD')) {
-        // readdirp decodes names as UTF-8; a name that is not valid UTF-8 comes back with
-        // U+FFFD and cannot be opened by that string. Malware can hide this way: say so.
-        this.#skip(run, entry.path, 'unreadable', 'the file name is not valid UTF-8, so it cannot be opened by name', error);
-        return;
-      }
-      this.#skip(run, entry.path, skipReasonOf(error), errnoDetail(error), error);
+      this.#skip(run, entry.rawPath ?? entry.path, skipReasonOf(error), errnoDetail(error), error);
       return;
     }
     if (st.stats.kind === 'directory') {
       // Only on file systems without d_type (or a race): walk it after the current roots.
-      run.extraRoots.push({ path: entry.path, relativePath: entry.relativePath, rootDev: entry.rootDev });
+      run.extraRoots.push({ path: entry.path, ...(entry.rawPath ? { rawPath: entry.rawPath } : {}), relativePath: entry.relativePath, rootDev: entry.rootDev });
       return;
     }
-    const file: ScannedFile = { path: entry.path, relativePath: entry.relativePath, name: basename(entry.path), ...st.stats, kind: st.stats.kind };
+    const file: ScannedFile = {
+      path: entry.path,
+      ...(entry.rawPath ? { rawPath: entry.rawPath } : {}),
+      relativePath: entry.relativePath,
+      name: basename(entry.path),
+      ...st.stats,
+      kind: st.stats.kind,
+    };
     if (file.kind === 'symlink') {
       run.symlinks++;
       await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
@@ -341,7 +383,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     }
     if (file.kind !== 'file') {
       // Never opened: a FIFO would block, a device could be endless or have side effects.
-      this.#skip(run, file.path, 'special-file', file.kind, undefined, false);
+      this.#skip(run, file.rawPath ?? file.path, 'special-file', file.kind, undefined, false);
       await this.#judge(run, file, undefined, () => EMPTY_CONTENT);
       return;
     }
@@ -367,7 +409,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const fullKey = fullRead ? `${[...hashes].sort().join(',')}|${[...patterns].sort((a, b) => a - b).join(',')}` : '';
     this.#learn(run, fullKey, [...hashes], [...patterns]);
     if (tooLarge && (hashes.size > 0 || patterns.size > 0)) {
-      this.#skip(run, file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
+      this.#skip(run, file.rawPath ?? file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
     }
 
     if (run.cache === undefined) run.prefetch = run.maxHeadSeen;
@@ -434,11 +476,11 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const error = Object.assign(new Error(failure.message), { code: failure.code, syscall: failure.syscall });
     if (failure.changed) {
       const detail = failure.code === 'ELOOP' ? 'became a symbolic link after it was listed' : failure.message;
-      this.#skip(run, file.path, 'changed', detail, error);
+      this.#skip(run, file.rawPath ?? file.path, 'changed', detail, error);
       return 'gone';
     }
     const reason = skipReasonOf(error);
-    this.#skip(run, file.path, reason, errnoDetail(error), error);
+    this.#skip(run, file.rawPath ?? file.path, reason, errnoDetail(error), error);
     return reason === 'unreadable' ? 'unreadable' : 'gone';
   }
 
@@ -446,7 +488,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     try {
       return detector.needs?.(file);
     } catch (error) {
-      this.emitError(new Error(`Detector '${detector.name}' failed to plan ${displayPath(file.path)}`, { cause: error }));
+      this.emitError(new Error(`Detector '${detector.name}' failed to plan ${displayPath(file.rawPath ?? file.path)}`, { cause: error }));
       return undefined;
     }
   }
@@ -456,10 +498,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   async #read(run: Run, file: ScannedFile, head: number, hashes: HashAlgorithm[], patterns: number[]): Promise<ContentResult | 'unreadable' | 'gone'> {
     const pool = run.pool as ContentPool;
     const full = hashes.length > 0 || patterns.length > 0;
-    const outcome = await pool.read({ path: file.path, dev: file.dev, ino: file.ino, head, full, hashes, patterns, maxBytes: this.#options.maxFileSize });
+    const outcome = await pool.read({ path: file.path, rawPath: file.rawPath, dev: file.dev, ino: file.ino, head, full, hashes, patterns, maxBytes: this.#options.maxFileSize });
     if (!outcome.ok) return this.#readFailed(run, file, outcome);
     if (outcome.truncated) {
-      this.#skip(run, file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
+      this.#skip(run, file.rawPath ?? file.path, 'too-large', `grew past maxFileSize ${this.#options.maxFileSize} while being read`);
       return 'gone';
     }
     return outcome;
@@ -468,73 +510,100 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   // Runs every detector, emits the findings, isolates if asked. Resolves to whether the file is clean.
   async #judge(run: Run, file: ScannedFile, plans: readonly Plan[] | undefined, contentFor: (plan: Plan) => FileContent, sha256?: string): Promise<boolean> {
     const found: Finding[] = [];
+    const results: [Detector, DetectorFinding][] = [];
     // Escaped only when something is to be shown: most files have no finding.
     let escaped: string | undefined;
-    const shown = (): string => (escaped ??= displayPath(file.path));
+    const shown = (): string => (escaped ??= displayPath(file.rawPath ?? file.path));
     const regular = plans !== undefined;
     for (const plan of plans ?? this.#options.detectors.map((detector) => ({ detector, needs: undefined }))) {
       const detector = plan.detector;
       try {
         const returned = detector.inspect(file, contentFor(plan));
         // Most detectors answer synchronously: skip the microtask an await would cost per file.
-        const results = returned instanceof Promise ? await returned : returned;
-        for (const r of results) {
-          const finding: Finding = {
-            // The exact path, so that code acting on a finding touches this file and no
-            // other; a rendering of a hostile name could name a different, innocent file.
-            path: file.path,
-            displayPath: shown(),
-            detector: detector.name,
-            rule: r.rule,
-            severity: r.severity,
-            // A user's detector may echo file content or names: keep the reason one safe line.
-            reason: displayText(String(r.reason), 500),
-            size: file.size,
-            ...(sha256 === undefined ? {} : { sha256 }),
-            labels: { ...r.labels },
-          };
-          found.push(finding);
-        }
+        for (const r of returned instanceof Promise ? await returned : returned) results.push([detector, r]);
       } catch (error) {
         this.emitError(new Error(`Detector '${detector.name}' failed on ${shown()}`, { cause: error }));
       }
+    }
+    if (results.length === 0) return true;
+    // A finding is an event keyed by what makes the file unique (its SHA-256 among it): hash
+    // the few files that alert (warning and above) if no detector needed the digest already.
+    if (sha256 === undefined && plans !== undefined && results.some(([, r]) => isAtLeast(r.severity, 'warning'))) {
+      sha256 = await this.#digest(run, file);
+    }
+    for (const [detector, r] of results) {
+      const finding: Finding = {
+        // The exact path, so that code acting on a finding touches this file and no
+        // other; a rendering of a hostile name could name a different, innocent file.
+        path: file.path,
+        ...(file.rawPath ? { rawPath: file.rawPath } : {}),
+        displayPath: shown(),
+        detector: detector.name,
+        rule: r.rule,
+        severity: r.severity,
+        // A user's detector may echo file content or names: keep the reason one safe line.
+        reason: safeText(String(r.reason), { singleLine: true, max: 500 }),
+        size: file.size,
+        ...(sha256 === undefined ? {} : { sha256 }),
+        dev: file.dev,
+        ino: file.ino,
+        ctimeMs: file.ctimeMs,
+        labels: { ...r.labels },
+      };
+      found.push(finding);
     }
     if (run.signal.aborted) return false;
     for (const finding of found) {
       run.findingCount++;
       if (run.findings.length < this.#options.maxReportedFindings) run.findings.push(finding);
       this.emitSafely('finding', finding);
-      this.emitSafely('alert', alertForFinding(finding, this.#options.now()));
+      this.emitSafely('alert', alertForFinding(finding, new Date(this.#options.clock())));
     }
     const quarantine = this.#options.quarantine;
     if (quarantine && regular && found.length > 0) {
       const worst = [...found].sort((a, b) => compareSeverity(b.severity, a.severity))[0] as Finding;
       if (isAtLeast(worst.severity, quarantine.minSeverity)) {
         try {
-          const record = await quarantine.into.isolate(file.path, {
+          const record = await quarantine.into.isolate(file.rawPath ?? file.path, {
             reason: `${worst.rule}: ${worst.reason}`,
             expect: { dev: file.dev, ino: file.ino, ctimeMs: file.ctimeMs, size: file.size, ...(sha256 === undefined ? {} : { sha256 }) },
           });
           run.quarantined.push(record.id);
           this.emitSafely('quarantined', { finding: worst, record });
         } catch (error) {
-          this.#warn({ path: shown(), reason: 'quarantine-failed', message: `Could not quarantine ${shown()}: ${toError(error).message}`, error: toError(error) });
+          this.#warn(createWarning('quarantine-failed', `Could not quarantine ${shown()}: ${toError(error).message}`, { path: file.rawPath ?? file.path, cause: error }) as ScanWarning);
         }
       }
     }
     return found.length === 0;
   }
 
-  #skip(run: Run, path: string, reason: SkipReason, detail: string, error?: Error, warn = true): void {
+  // The SHA-256 of a file with a finding, read through a descriptor checked against the
+  // walk's (dev, inode); undefined when it cannot be read (the finding stands regardless).
+  async #digest(run: Run, file: ScannedFile): Promise<string | undefined> {
+    if (file.size > this.#options.maxFileSize) return undefined;
+    const outcome = await (run.pool as ContentPool)
+      .read({ path: file.path, rawPath: file.rawPath, dev: file.dev, ino: file.ino, head: 0, full: true, hashes: ['sha256'], patterns: [], maxBytes: this.#options.maxFileSize })
+      .catch(() => undefined);
+    if (!outcome?.ok || outcome.truncated) return undefined;
+    run.bytesHashed += outcome.bytesRead;
+    return outcome.hashes.sha256;
+  }
+
+  #skip(run: Run, path: string | Buffer, reason: SkipReason, detail: string, error?: Error, warn = true): void {
     const shown = displayPath(path);
     run.skippedCount++;
-    if (run.skipped.length < this.#options.maxReportedSkips) run.skipped.push({ path: shown, reason, detail });
+    run.skipCounts.set(reason, (run.skipCounts.get(reason) ?? 0) + 1);
+    if (run.skipped.length < this.#options.maxReportedSkips) {
+      const exact = typeof path === 'string' ? { path } : { path: path.toString('utf8'), ...(isValidUtf8(path) ? {} : { rawPath: path }) };
+      run.skipped.push({ ...exact, displayPath: shown, reason, detail });
+    }
     // Special files, too-large files and other mounts are policy, not trouble: listed, not warned about.
-    if (warn) this.#warn({ path: shown, reason, message: `${skipReasonText(reason)}: ${shown} (${detail})`, ...(error ? { error } : {}) });
+    if (warn) this.#warn(createWarning(reason, `${skipReasonText(reason)}: ${shown} (${detail})`, { path, ...(error ? { cause: error } : {}) }) as ScanWarning);
   }
 
   #warn(warning: ScanWarning): void {
-    this.#options.logger.warn(warning.message, { path: warning.path, reason: warning.reason });
+    this.#options.logger.warn(warning.message, { path: warning.displayPath, code: warning.code });
     this.emitSafely('warning', warning);
   }
 

@@ -2,10 +2,16 @@ import { createAlert, type Alert } from '../core/alert.js';
 import type { Finding, SkipReason } from './types.js';
 
 /**
- * The {@link Alert} for a finding: `source: 'file'`, the finding's rule and severity, key
- * `file:<rule>:<path>` (stable across scans, so the Notifier dedups a file reported again),
- * and the detector's labels plus `path`, `detector` and `sha256`. Alerts are shown to people,
- * so they carry the finding's escaped `displayPath`; the title keeps only its end, where the file name is.
+ * The {@link Alert} for a finding: `source: 'file'`, the finding's rule and severity, and
+ * the detector's labels plus `path`, `detector`, `inode` and `sha256`. Alerts are shown to
+ * people, so they carry the finding's escaped `displayPath`; the title keeps only its end,
+ * where the file name is.
+ *
+ * A finding is an *event*, not a condition: its key is
+ * `file:<rule>:<dev>:<inode>:<ctime>:<sha256>` — what makes this file unique — so the same
+ * untouched file found by two scans is one alert (deduplicated), while a file planted again
+ * at the same path after quarantine (a new inode, a new ctime) is a new alert that dedup,
+ * also after a restart, never hides. The path is a label, not part of the key.
  *
  * @internal
  */
@@ -16,7 +22,7 @@ export function alertForFinding(finding: Finding, time: Date): Alert {
     source: 'file',
     rule: finding.rule,
     severity: finding.severity,
-    key: `file:${finding.rule}:${shown}`,
+    key: `file:${finding.rule}:${finding.dev}:${finding.ino}:${finding.ctimeMs}:${finding.sha256 ?? 'unhashed'}`,
     title: `${finding.reason}: ${shortPath}`,
     summary: [
       `File: ${shown}`,
@@ -26,7 +32,7 @@ export function alertForFinding(finding: Finding, time: Date): Alert {
       ...(finding.sha256 ? [`SHA-256: ${finding.sha256}`] : []),
     ].join('\n'),
     time,
-    labels: { ...finding.labels, path: shown, detector: finding.detector, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
+    labels: { ...finding.labels, path: shown, detector: finding.detector, inode: `${finding.dev}:${finding.ino}`, ...(finding.sha256 ? { sha256: finding.sha256 } : {}) },
   });
 }
 
@@ -47,5 +53,7 @@ export function skipReasonText(reason: SkipReason): string {
       return 'Other file system not entered';
     case 'loop':
       return 'Directory loop not entered';
+    case 'scan-failed':
+      return 'Not scanned (the scan of this file failed)';
   }
 }

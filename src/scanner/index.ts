@@ -28,4 +28,4 @@ export {
   type ContentSignature,
   type SignatureDetectorOptions,
 } from './detectors/signature.js';
-export { Quarantine, type IsolateExpectation, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RestoreOptions } from '../quarantine/index.js';
+export { Quarantine, type IsolateExpectation, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RecoveryReport, type RestoreOptions } from '../quarantine/index.js';

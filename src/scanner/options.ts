@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
+import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { Severity } from '../core/severity.js';
@@ -8,6 +10,7 @@ import { expectArray, expectBoolean, expectLogger, expectNumber, expectSeverity,
 import { Quarantine } from '../quarantine/quarantine.js';
 import { executableDetector } from './detectors/executable.js';
 import { extensionDetector } from './detectors/extension.js';
+import { EICAR_SIGNATURE, signatureDetector } from './detectors/signature.js';
 import type { Detector } from './types.js';
 
 /** Options of {@link FileScanner}. */
@@ -16,7 +19,7 @@ export interface FileScannerOptions {
   readonly roots: readonly string[];
   /**
    * The detectors, run on every entry; each file is read at most once for all of them.
-   * @defaultValue `[extensionDetector(), executableDetector()]`
+   * @defaultValue `[extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })]`
    */
   readonly detectors?: readonly Detector[];
   /**
@@ -34,8 +37,12 @@ export interface FileScannerOptions {
    */
   readonly maxFileSize?: number;
   /**
-   * Stay on the file system of each root (like `find -xdev`); other mounts are listed as skipped.
-   * @defaultValue `true`
+   * Stay on the file system of each root (like `find -xdev` or `clamscan
+   * --cross-fs=no`); other mounts are then listed as skipped (`other-filesystem`), which
+   * means "not everything was scanned". By default file systems mounted below a root are
+   * scanned too, as clamscan does; exclude pseudo file systems (`/proc`, `/sys`) when
+   * scanning `/`.
+   * @defaultValue `false`
    */
   readonly oneFileSystem?: boolean;
   /** Isolate files with a finding at or above `minSeverity`. */
@@ -94,10 +101,10 @@ export interface FileScannerOptions {
    */
   readonly logger?: Logger;
   /**
-   * The clock, for alert times and durations.
-   * @defaultValue `() => new Date()`
+   * The clock (ms since the epoch), for alert times and durations.
+   * @defaultValue `Date.now`
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 /** The scanner's `cache` option. */
@@ -136,14 +143,35 @@ export interface ResolvedScannerOptions {
   readonly maxReportedFindings: number;
   readonly signal: AbortSignal | undefined;
   readonly logger: Logger;
-  readonly now: () => Date;
+  readonly clock: Clock;
 }
+
+const KNOWN_KEYS = [
+  'roots',
+  'detectors',
+  'exclude',
+  'maxFileSize',
+  'oneFileSystem',
+  'quarantine',
+  'cache',
+  'concurrency',
+  'threads',
+  'chunkSize',
+  'regexOverlap',
+  'progressInterval',
+  'maxReportedSkips',
+  'maxReportedFindings',
+  'signal',
+  'logger',
+  'clock',
+];
 
 /** Validates and freezes the options. @internal */
 export function resolveScannerOptions(options: FileScannerOptions): ResolvedScannerOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  rejectUnknownKeys('FileScanner', options, KNOWN_KEYS);
   const roots = expectArray('roots', options.roots, { nonEmpty: true }).map((r, i) => resolve(expectString(`roots[${i}]`, r)));
-  const detectors = options.detectors === undefined ? [extensionDetector(), executableDetector()] : [...expectArray('detectors', options.detectors)];
+  const detectors = options.detectors === undefined ? [extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })] : [...expectArray('detectors', options.detectors)];
   detectors.forEach((d, i) => {
     const ok = typeof d === 'object' && d !== null && typeof (d as Detector).name === 'string' && typeof (d as Detector).inspect === 'function';
     if (!ok) throw new InvalidOptionError(`detectors[${i}]`, d, 'a detector ({ name, inspect, needs? })');
@@ -160,13 +188,14 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
   if (options.cache !== undefined && (typeof options.cache !== 'object' || options.cache === null)) {
     throw new InvalidOptionError('cache', options.cache, 'an object { file? }');
   }
-  if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidOptionError('now', options.now, 'a function returning a Date');
+  if (options.quarantine !== undefined) rejectUnknownKeys('FileScanner quarantine', options.quarantine, ['into', 'minSeverity']);
+  if (options.cache !== undefined) rejectUnknownKeys('FileScanner cache', options.cache, ['file']);
   return Object.freeze({
     roots,
     detectors: Object.freeze(detectors as Detector[]),
     exclude,
     maxFileSize: options.maxFileSize === undefined ? 100 * 1024 * 1024 : expectNumber('maxFileSize', options.maxFileSize, { min: 0 }),
-    oneFileSystem: options.oneFileSystem === undefined ? true : expectBoolean('oneFileSystem', options.oneFileSystem),
+    oneFileSystem: options.oneFileSystem === undefined ? false : expectBoolean('oneFileSystem', options.oneFileSystem),
     quarantine,
     cacheFile: options.cache?.file === undefined ? undefined : resolve(expectString('cache.file', options.cache.file)),
     cacheEnabled: options.cache !== undefined,
@@ -180,6 +209,6 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
     maxReportedSkips: options.maxReportedSkips === undefined ? 10_000 : expectNumber('maxReportedSkips', options.maxReportedSkips, { min: 0, integer: true }),
     signal: options.signal === undefined ? undefined : expectSignal('signal', options.signal),
     logger: options.logger === undefined ? silentLogger : expectLogger('logger', options.logger),
-    now: options.now ?? (() => new Date()),
+    clock: options.clock === undefined ? systemClock : clockOption('clock', options.clock),
   });
 }

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { openNoFollow, writeFileAtomic } from '../core/durable-fs.js';
 import { createInterface } from 'node:readline';
 import type { ScannedFile } from './types.js';
 
@@ -52,7 +52,9 @@ export class ScanCache {
     const previous = new Map<string, string>();
     let fingerprint: string | undefined;
     try {
-      const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+      // Never through a symlink: a planted cache could otherwise vouch for infected files.
+      const handle = await openNoFollow(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const lines = createInterface({ input: createReadStream('', { fd: handle }), crlfDelay: Infinity });
       for await (const line of lines) {
         if (fingerprint === undefined) {
           if (!line.startsWith(`${HEADER} `)) return; // not ours: start afresh, it is only a cache
@@ -72,27 +74,24 @@ export class ScanCache {
     }
   }
 
-  /** Writes the files remembered in this scan, atomically (temp file, fsync, rename). */
+  /**
+   * Writes the files remembered in this scan atomically and durably through a pinned
+   * parent directory: a random temp name created with `O_EXCL | O_NOFOLLOW` (a symlink
+   * planted there is never followed), fsync, rename, fsync of the directory.
+   */
   async save(path: string): Promise<void> {
-    const temp = `${path}.${process.pid}.tmp`;
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      let buffer = `${HEADER} ${this.#fingerprint}\n`;
-      for (const [key, value] of this.#next) {
-        buffer += `${key} ${value}\n`;
-        if (buffer.length > 1 << 20) {
-          await handle.write(buffer);
-          buffer = '';
-        }
+    await writeFileAtomic(path, this.#lines(), { mode: 0o600 });
+  }
+
+  *#lines(): Generator<string> {
+    let buffer = `${HEADER} ${this.#fingerprint}\n`;
+    for (const [key, value] of this.#next) {
+      buffer += `${key} ${value}\n`;
+      if (buffer.length > 1 << 20) {
+        yield buffer;
+        buffer = '';
       }
-      await handle.write(buffer);
-      await handle.sync();
-      await handle.close();
-      await rename(temp, path);
-    } catch (error) {
-      await handle.close().catch(() => {});
-      await rm(temp, { force: true });
-      throw error;
     }
+    yield buffer;
   }
 }

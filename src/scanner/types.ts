@@ -1,4 +1,5 @@
 import type { Severity } from '../core/severity.js';
+import type { Warning } from '../core/warning.js';
 
 /** What kind of directory entry a {@link ScannedFile} is; only `'file'` is ever opened. */
 export type EntryKind = 'file' | 'symlink' | 'fifo' | 'socket' | 'block-device' | 'character-device' | 'unknown';
@@ -11,8 +12,13 @@ export type HashAlgorithm = 'md5' | 'sha1' | 'sha256';
  * followed). Detectors receive it before any content is read.
  */
 export interface ScannedFile {
-  /** Absolute path as found by the walk (not resolved through symlinks). */
+  /**
+   * Absolute path as found by the walk (not resolved through symlinks). For a name that
+   * is not valid UTF-8 this is its lossy decoding and {@link ScannedFile.rawPath} is exact.
+   */
   readonly path: string;
+  /** The exact bytes of the path, present only when they are not valid UTF-8. */
+  readonly rawPath?: Buffer;
   /** The path relative to the root it was found under. */
   readonly relativePath: string;
   /** The last path component. */
@@ -134,12 +140,16 @@ export interface Finding {
   /**
    * The exact path, as the file system has it: pass this to `Quarantine.isolate()`.
    * It may hold control characters or bidi overrides: never print it raw, show
-   * {@link Finding.displayPath} instead.
+   * {@link Finding.displayPath} instead. For a name that is not valid UTF-8 this is its
+   * lossy decoding (U+FFFD) and {@link Finding.rawPath} holds the exact bytes.
    */
   readonly path: string;
+  /** The exact bytes of the path, present only when they are not valid UTF-8: act on these. */
+  readonly rawPath?: Buffer;
   /**
-   * The path for humans: control characters, bidi overrides and backslashes escaped
-   * (`\xNN`, `\u{NNNN}`, `\\`, so the rendering is unambiguous), cut at 4096 characters.
+   * The path for humans: control characters, bidi overrides, backslashes and bytes that
+   * are not UTF-8 escaped (`\xNN`, `\u{NNNN}`, `\\`, so the rendering is unambiguous), cut
+   * at 4096 characters.
    * Alerts, warnings and logs use it.
    */
   readonly displayPath: string;
@@ -155,6 +165,12 @@ export interface Finding {
   readonly size: number;
   /** The content's SHA-256, when it was computed. */
   readonly sha256?: string;
+  /** Device id of the file found (with `ino` and `ctimeMs`, what makes this finding an event of its own). */
+  readonly dev: number;
+  /** Inode number of the file found. */
+  readonly ino: number;
+  /** Status-change time of the file found (ms); a file planted again has a new one. */
+  readonly ctimeMs: number;
   /** Extra labels from the detector. */
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -167,28 +183,35 @@ export type SkipReason =
   | 'changed'
   | 'special-file'
   | 'other-filesystem'
-  | 'loop';
+  | 'loop'
+  | 'scan-failed';
 
 /** A path the scan did not (fully) look at, and why. */
 export interface SkippedPath {
-  /** The path (escaped like {@link Finding.path}). */
+  /** The exact path (lossy when {@link SkippedPath.rawPath} is set); never print it raw. */
   readonly path: string;
+  /** The exact bytes of a path that is not valid UTF-8. */
+  readonly rawPath?: Buffer;
+  /** The path escaped for people. */
+  readonly displayPath: string;
   /** Why. */
   readonly reason: SkipReason;
   /** Details, e.g. the errno or the size. */
   readonly detail: string;
 }
 
-/** Payload of the `'warning'` event: a path that could not be scanned or isolated. */
-export interface ScanWarning {
-  /** The path (escaped). */
-  readonly path: string;
+/**
+ * Payload of the scanner's `'warning'` event: the core {@link Warning} shape, whose `code`
+ * is a skip reason or `quarantine-failed`, with the exact `path` (and `rawPath`) and an
+ * escaped `displayPath`.
+ */
+export interface ScanWarning extends Warning {
   /** What went wrong: the same reasons as skipped paths, plus `quarantine-failed`. */
-  readonly reason: SkipReason | 'quarantine-failed';
-  /** A human message. */
-  readonly message: string;
-  /** The underlying error, if any. */
-  readonly error?: Error;
+  readonly code: SkipReason | 'quarantine-failed';
+  /** The exact path (lossy when `rawPath` is set). */
+  readonly path: string;
+  /** The path escaped for people. */
+  readonly displayPath: string;
 }
 
 /** Payload of the `'progress'` event (throttled) — counters since the scan started. */
@@ -233,6 +256,8 @@ export interface ScanReport {
   readonly skipped: readonly SkippedPath[];
   /** How many paths were skipped in all (may exceed `skipped.length`). */
   readonly skippedCount: number;
+  /** Skipped paths per reason, counted in full (the `skipped` list is capped). */
+  readonly skippedByReason: Readonly<Partial<Record<SkipReason, number>>>;
   /** Files isolated into the quarantine (by id). */
   readonly quarantined: readonly string[];
   /** When the scan started. */

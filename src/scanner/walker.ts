@@ -1,6 +1,7 @@
 import { lstatSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, realpath } from 'node:fs/promises';
-import { basename, sep } from 'node:path';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { basename, dirname, sep } from 'node:path';
+import { isValidUtf8 } from '../core/text.js';
 import picomatch from 'picomatch';
 import { readdirp, type EntryInfo } from 'readdirp';
 import type { EntryKind, SkipReason } from './types.js';
@@ -9,11 +10,14 @@ import type { EntryKind, SkipReason } from './types.js';
 export type WalkItem =
   | { readonly type: 'entry'; readonly entry: WalkEntry }
   | { readonly type: 'directory' }
-  | { readonly type: 'skip'; readonly path: string; readonly reason: SkipReason; readonly detail: string; readonly error?: Error };
+  | { readonly type: 'skip'; readonly path: string; readonly rawPath?: Buffer; readonly reason: SkipReason; readonly detail: string; readonly error?: Error };
 
 /** An entry as listed: its name and the type the directory listing gave (no stat yet). @internal */
 export interface WalkEntry {
+  /** The path; lossy (U+FFFD) when {@link WalkEntry.rawPath} is set. */
   readonly path: string;
+  /** The exact bytes of a path that is not valid UTF-8 (the file is opened by these). */
+  readonly rawPath?: Buffer;
   readonly relativePath: string;
   /** From the dirent; `'unknown'` on file systems that do not fill d_type. */
   readonly kind: EntryKind;
@@ -24,6 +28,7 @@ export interface WalkEntry {
 /** A directory met as an entry (no d_type, or a file replaced by a directory): walked on its own, never through a link. @internal */
 export interface NestedRoot {
   readonly path: string;
+  readonly rawPath?: Buffer;
   readonly relativePath: string;
   readonly rootDev: number;
 }
@@ -44,6 +49,10 @@ export interface WalkOptions {
  * @internal
  */
 export async function* walkNested(nested: NestedRoot, options: WalkOptions): AsyncGenerator<WalkItem> {
+  if (nested.rawPath) {
+    yield* walkRaw(nested.rawPath, nested.relativePath, nested.rootDev, options);
+    return;
+  }
   let stats: Stats;
   try {
     stats = await lstat(nested.path);
@@ -82,7 +91,7 @@ export function exclusionMatcher(globs: readonly string[]): WalkOptions['isExclu
 }
 
 /** What a directory entry is, from `lstat` stats or a dirent (same predicates). @internal */
-export function entryKind(stats: Stats | Dirent): EntryKind {
+export function entryKind(stats: Pick<Stats, 'isFile' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isBlockDevice' | 'isCharacterDevice'>): EntryKind {
   if (stats.isFile()) return 'file';
   if (stats.isSymbolicLink()) return 'symlink';
   if (stats.isFIFO()) return 'fifo';
@@ -146,6 +155,8 @@ export async function* walkRoot(
   yield { type: 'directory' };
 
   const pending: WalkItem[] = [];
+  // Entries whose names readdirp decoded with U+FFFD (directories never reach the loop below).
+  const lossy: EntryInfo[] = [];
   const rootPrefix = rootPath.endsWith(sep) ? rootPath : rootPath + sep;
   const stream = readdirp(rootPath, {
     type: 'all',
@@ -156,6 +167,11 @@ export async function* walkRoot(
     highWaterMark: 256,
     directoryFilter: (entry: EntryInfo) => {
       if (!entry.dirent || entry.dirent.isSymbolicLink()) return false; // yielded as a 'symlink' entry instead
+      // A name readdirp decoded lossily cannot be opened by that string: walked by its bytes instead.
+      if (entry.basename.includes('\uFFFD')) {
+        lossy.push(entry);
+        return false;
+      }
       if (options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename)) return false;
       let stats: Stats;
       try {
@@ -182,6 +198,7 @@ export async function* walkRoot(
     },
     fileFilter: (entry: EntryInfo) => !options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename),
   });
+  const resolvedLossy = new Set<string>();
   stream.on('warn', (error: NodeJS.ErrnoException) => {
     // Link classification noise: we never follow links, so their targets do not matter.
     if (error.syscall === 'realpath' || error.code === 'READDIRP_RECURSIVE_ERROR') return;
@@ -194,13 +211,27 @@ export async function* walkRoot(
   };
   options.signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // readdirp decodes names as UTF-8: a name that is not valid UTF-8 arrives with U+FFFD
+    // and could hide malware. Its directory is listed again by bytes, once per lossy name.
+    async function* resolveLossy(entry: EntryInfo): AsyncGenerator<WalkItem> {
+      if (resolvedLossy.has(entry.fullPath)) return;
+      resolvedLossy.add(entry.fullPath);
+      if (options.isExcluded(prefix + entry.path, entry.fullPath, entry.basename)) return;
+      yield* rawEntries(entry.fullPath, prefix + entry.path, rootDev, options);
+    }
     for await (const entry of stream as AsyncIterable<EntryInfo>) {
       while (pending.length > 0) yield pending.shift() as WalkItem;
+      while (lossy.length > 0) yield* resolveLossy(lossy.shift() as EntryInfo);
+      if (entry.basename.includes('\uFFFD')) {
+        yield* resolveLossy(entry);
+        continue;
+      }
       // Directories are walked, not judged (readdirp yields them too with type 'all').
       if (!entry.dirent || entry.dirent.isDirectory()) continue;
       yield { type: 'entry', entry: { path: entry.fullPath, relativePath: prefix + entry.path, kind: direntKind(entry.dirent), rootDev } };
     }
     while (pending.length > 0) yield pending.shift() as WalkItem;
+    while (lossy.length > 0) yield* resolveLossy(lossy.shift() as EntryInfo);
   } finally {
     options.signal.removeEventListener('abort', onAbort);
     stream.destroy();
@@ -217,4 +248,89 @@ export function errnoDetail(error: unknown): string {
 /** @internal */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+// Every entry of `parent` whose name decodes (lossily) to the name readdirp gave, by its
+// exact bytes: files as entries with a rawPath, directories walked by bytes (valid UTF-8
+// names that merely contain U+FFFD are handled by their string path as usual).
+async function* rawEntries(lossyPath: string, relativePath: string, rootDev: number, options: WalkOptions): AsyncGenerator<WalkItem> {
+  const parent = dirname(lossyPath);
+  const name = basename(lossyPath);
+  let names: Buffer[];
+  try {
+    names = await readdir(parent, { encoding: 'buffer' });
+  } catch (error) {
+    yield { type: 'skip', path: parent, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  const parentBytes = Buffer.from(parent.endsWith(sep) ? parent : parent + sep);
+  for (const raw of names) {
+    if (raw.toString('utf8') !== name) continue;
+    const valid = isValidUtf8(raw);
+    const rawPath = Buffer.concat([parentBytes, raw]);
+    yield* rawItem(valid ? undefined : rawPath, lossyPath, relativePath, rootDev, options);
+  }
+}
+
+async function* rawItem(rawPath: Buffer | undefined, path: string, relativePath: string, rootDev: number, options: WalkOptions): AsyncGenerator<WalkItem> {
+  let stats: Stats;
+  try {
+    stats = await lstat(rawPath ?? path);
+  } catch (error) {
+    yield { type: 'skip', path, ...(rawPath ? { rawPath } : {}), reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  if (!stats.isDirectory()) {
+    yield { type: 'entry', entry: { path, ...(rawPath ? { rawPath } : {}), relativePath, kind: entryKind(stats), rootDev } };
+    return;
+  }
+  if (rawPath) yield* walkRaw(rawPath, relativePath, rootDev, options, stats);
+  else yield* walkRoot(path, options, { stats, relativePrefix: relativePath, rootDev });
+}
+
+/**
+ * Walks a directory whose path is not valid UTF-8, by bytes (readdirp only speaks UTF-8
+ * strings): the same rules as {@link walkRoot} — no symlink followed, loops and other file
+ * systems (when asked) not entered, exclusions applied to the lossy path. @internal
+ */
+export async function* walkRaw(dir: Buffer, relativePath: string, rootDev: number, options: WalkOptions, known?: Stats): AsyncGenerator<WalkItem> {
+  const path = dir.toString('utf8');
+  let stats: Stats;
+  try {
+    stats = known ?? (await lstat(dir));
+  } catch (error) {
+    yield { type: 'skip', path, rawPath: dir, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  if (!stats.isDirectory()) {
+    yield { type: 'entry', entry: { path, rawPath: dir, relativePath, kind: entryKind(stats), rootDev } };
+    return;
+  }
+  if (options.oneFileSystem && stats.dev !== rootDev) {
+    yield { type: 'skip', path, rawPath: dir, reason: 'other-filesystem', detail: `device ${stats.dev}` };
+    return;
+  }
+  const key = `${stats.dev}:${stats.ino}`;
+  if (options.visited.has(key)) {
+    yield { type: 'skip', path, rawPath: dir, reason: 'loop', detail: 'directory already walked (bind mount or overlapping root)' };
+    return;
+  }
+  options.visited.add(key);
+  yield { type: 'directory' };
+  let entries: Dirent<Buffer>[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  } catch (error) {
+    yield { type: 'skip', path, rawPath: dir, reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  for (const dirent of entries) {
+    options.signal.throwIfAborted();
+    const childRaw = Buffer.concat([dir, Buffer.from(sep), dirent.name]);
+    const childPath = childRaw.toString('utf8');
+    const childRelative = `${relativePath}${sep}${dirent.name.toString('utf8')}`;
+    if (options.isExcluded(childRelative, childPath, dirent.name.toString('utf8'))) continue;
+    if (dirent.isDirectory()) yield* walkRaw(childRaw, childRelative, rootDev, options);
+    else yield { type: 'entry', entry: { path: childPath, rawPath: childRaw, relativePath: childRelative, kind: direntKind(dirent), rootDev } };
+  }
 }

@@ -19,7 +19,6 @@ import { reconcile, type ReconcileReason, type ReconcileReport } from './reconci
 import { priorityOf, ScanQueue } from './scan-queue.js';
 import { SettleTracker } from './settle.js';
 import { createWarning, type Warning } from '../core/warning.js';
-import type { ScanWarning } from '../scanner/types.js';
 
 /** The events of {@link FileWatcher}: FileScanner's payloads, plus health and crawl reports. */
 export interface FileWatcherEvents extends HostwardenEvents {
@@ -180,12 +179,12 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       ...(o.maxFileSize === undefined ? {} : { maxFileSize: o.maxFileSize }),
       logger: this.logger,
-      now: () => new Date(this.clock()),
+      clock: this.clock,
     });
     scanner.on('finding', (finding) => this.emitSafely('finding', finding));
     scanner.on('alert', (alert) => this.emitSafely('alert', alert));
     scanner.on('quarantined', (event) => this.emitSafely('quarantined', event));
-    scanner.on('warning', (warning) => this.#warn(fromScanWarning(warning)));
+    scanner.on('warning', (warning) => this.#warn(warning));
     scanner.on('error', (error) => this.emitError(error));
     this.#scanner = scanner;
     this.#session = await scanner.openSession(this.#abort.signal);
@@ -339,10 +338,26 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#index.delete(path);
   }
 
+  // A name that is not valid UTF-8: the scanner reads it by its exact bytes. Not settled
+  // or indexed (such names are rare, and a string key would be lossy): every crawl looks again.
   #undecodable(rawPath: Buffer): void {
-    this.#warn(
-      createWarning('non-utf8-name', 'A file name that is not valid UTF-8 cannot be scanned by name; look at it by hand', { path: rawPath }),
-    );
+    const session = this.#session;
+    if (!session || this.stopping) return;
+    const key = `\0raw:${rawPath.toString('hex')}`;
+    if (this.#scanning.has(key)) return;
+    const path = rawPath.toString('utf8');
+    const root = this.#rootOf(path) ?? '';
+    this.#scanning.add(key);
+    session
+      .inspect(path, path.slice(root.length + 1), rawPath)
+      .then(() => void this.#scanned++)
+      .catch((error: unknown) => {
+        if (!this.#abort.signal.aborted) this.emitError(toError(error));
+      })
+      .finally(() => {
+        this.#scanning.delete(key);
+        this.#wakeWaiters();
+      });
   }
 
   #countBurst(count: number): void {
@@ -586,11 +601,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.logger.warn(warning.message, { code: warning.code, path: warning.displayPath });
     this.emitWarning(warning);
   }
-}
-
-// The scanner's v1 warning (escaped path, skip reason) in the one Warning shape.
-function fromScanWarning(warning: ScanWarning): Warning {
-  return { code: warning.reason, message: warning.message, displayPath: warning.path, ...(warning.error ? { cause: warning.error } : {}) };
 }
 
 function fingerprintOf(options: ResolvedWatcherOptions): string {

@@ -109,7 +109,7 @@ export interface FileWatcherOptions extends ComponentOptions {
   readonly maxFileSize?: number;
   /**
    * Stay on the file system of each root (other mounts are neither watched nor crawled).
-   * @defaultValue `true`
+   * @defaultValue `false` (as FileScanner, and clamscan)
    */
   readonly oneFileSystem?: boolean;
   /**
@@ -178,7 +178,7 @@ export function resolveWatcherOptions(options: FileWatcherOptions): ResolvedWatc
     concurrency: options.concurrency === undefined ? 64 : expectNumber('concurrency', options.concurrency, { min: 1, max: 4096, integer: true }),
     threads: options.threads === undefined ? undefined : expectNumber('threads', options.threads, { min: 1, max: 256, integer: true }),
     maxFileSize: options.maxFileSize === undefined ? undefined : expectNumber('maxFileSize', options.maxFileSize, { min: 0 }),
-    oneFileSystem: options.oneFileSystem === undefined ? true : expectBoolean('oneFileSystem', options.oneFileSystem),
+    oneFileSystem: options.oneFileSystem === undefined ? false : expectBoolean('oneFileSystem', options.oneFileSystem),
     procRoot: options.procRoot === undefined ? '/proc' : expectString('procRoot', options.procRoot),
   });
 }

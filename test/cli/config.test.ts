@@ -32,6 +32,14 @@ describe('config validation', () => {
     assert.equal(config.resources?.procRoot, '/host/proc');
   });
 
+  it('rejects timer intervals longer than a timer can wait (scan.interval "25d" ran back-to-back scans)', () => {
+    const issues = issuesOf({ ...minimal, resources: { interval: '30d' }, scan: { roots: ['/home'], interval: '25d' } });
+    assert.equal(issues.length, 2);
+    assert.match(issues[0] ?? '', /^config\.resources\.interval: .*at most 24d20h31m24s \(the longest a timer can wait\).*got "30d"/);
+    assert.match(issues[1] ?? '', /^config\.scan\.interval: .*at most 24d20h31m24s/);
+    assert.equal(validateConfig({ ...minimal, scan: { roots: ['/home'], interval: '24d' } }).scan?.interval, 24 * 86_400_000);
+  });
+
   it('names the bad key of a channel', () => {
     const issues = issuesOf({ notifier: { channels: [{ type: 'slack', channel: '#ops', token: '' }] } });
     assert.deepEqual(issues, ['config.notifier.channels[0].token: expected a non-empty string, got ""']);
@@ -69,7 +77,7 @@ describe('config validation', () => {
     assert.deepEqual(issues.sort(), [
       'config.logs.files[1]: expected a non-empty string, got 3',
       'config.resources.cpu: expected a number >= 0 <= 100, got 120',
-      'config.resources.interval: expected a duration (milliseconds or a string like "30s", "10m", "1h") of at least 100ms, got "soon"',
+      'config.resources.interval: expected a duration (milliseconds or a string like "30s", "10m", "1h") of at least 100ms and at most 24d20h31m24s (the longest a timer can wait), got "soon"',
       'config.scan.roots: expected an array of at least 1 of a non-empty string, got an array',
     ]);
   });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAlert, resolveAlert } from '../../src/core/alert.js';
-import { formatDuration, formatBytes, parseDuration } from '../../src/cli/duration.js';
-import { escapeTerminal, truncateMiddle } from '../../src/core/terminal.js';
+import { escapeTerminal, truncateMiddle } from '../../src/core/text.js';
 import { formatAlert } from '../../src/cli/format.js';
 import { ProgressLine } from '../../src/cli/progress.js';
 
@@ -52,26 +51,6 @@ describe('formatAlert', () => {
     assert.match(resolved, /^\[RESOLVED\] Resolved: SSH brute force/);
     const coloured = formatAlert(alert, { color: true });
     assert.ok(coloured.startsWith('\u001b[1;31m[CRITICAL]\u001b[0m'));
-  });
-});
-
-describe('durations and sizes', () => {
-  it('parses what operators write', () => {
-    assert.equal(parseDuration('30s'), 30_000);
-    assert.equal(parseDuration('1h30m'), 5_400_000);
-    assert.equal(parseDuration('500ms'), 500);
-    assert.equal(parseDuration(250), 250);
-    assert.equal(parseDuration('1500'), 1500);
-    assert.equal(parseDuration('10 minutes'), undefined);
-    assert.equal(parseDuration('-5s'), undefined);
-    assert.equal(parseDuration(-1), undefined);
-  });
-  it('formats compactly', () => {
-    assert.equal(formatDuration(850), '850ms');
-    assert.equal(formatDuration(12_345), '12.3s');
-    assert.equal(formatDuration(245_000), '4m05s');
-    assert.equal(formatBytes(1536), '1.5 KiB');
-    assert.equal(formatBytes(12), '12 B');
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { AbortedError } from '../../src/core/errors.js';
-import { MAX_DELAY_MS, schedule, sleep, systemClock } from '../../src/core/clock.js';
+import { MAX_DELAY_MS, repeat, schedule, sleep, systemClock } from '../../src/core/clock.js';
 
 describe('schedule()', () => {
   it('does not fire a 2^31 ms delay after 1 ms (Node would clamp it), but fires it on time', (t) => {
@@ -104,5 +104,21 @@ describe('systemClock', () => {
     assert.equal(systemClock(), 1_000_000);
     t.mock.timers.tick(5000);
     assert.equal(systemClock(), 1_005_000);
+  });
+});
+
+describe('repeat()', () => {
+  it('runs on every interval, chains intervals above MAX_DELAY_MS, and stops when cancelled', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let runs = 0;
+    const cancel = repeat(() => runs++, MAX_DELAY_MS + 1);
+    t.mock.timers.tick(1000);
+    assert.equal(runs, 0, 'a 25-day interval does not run back to back');
+    t.mock.timers.tick(MAX_DELAY_MS - 1000);
+    t.mock.timers.tick(1);
+    assert.equal(runs, 1);
+    cancel();
+    t.mock.timers.tick(MAX_DELAY_MS * 3);
+    assert.equal(runs, 1);
   });
 });

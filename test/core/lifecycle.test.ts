@@ -293,3 +293,12 @@ describe('timers and the event loop', () => {
     }
   });
 });
+
+describe('shared options', () => {
+  it('every Component checks signal, persistent, logger and clock, naming the option', () => {
+    assert.throws(() => new Gauge({ persistent: 'yes' as unknown as boolean }), /Expected `persistent` to be a boolean, got "yes"/);
+    assert.throws(() => new Gauge({ logger: { info() {} } as never }), /`logger`/);
+    assert.throws(() => new Gauge({ signal: {} as never }), /`signal`/);
+    assert.throws(() => new Gauge({ clock: 5 as never }), /`clock`/);
+  });
+});

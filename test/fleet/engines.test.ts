@@ -5,14 +5,16 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { createAlert, resolveAlert, type Alert } from '../../src/core/alert.js';
-import { HostwardenEmitter } from '../../src/core/emitter.js';
-import type { Health } from '../../src/core/health.js';
 import { DeliveryError } from '../../src/core/errors.js';
 import type { Notification } from '../../src/notifier/channel.js';
-import { AlertmanagerChannel, HostwardenMetrics, serveMetrics, type MetricsServer } from '../../src/index.js';
+import { AlertmanagerChannel, HostwardenMetrics, LogWatcher, ResourceMonitor, serveMetrics, type LogRule, type MetricsServer } from '../../src/index.js';
+import { reading, ScriptedSource } from '../resource/helpers.js';
 import { eventually, freePort, getJson, missingEngines, postJson, startAlertmanager, startPrometheus, type Engine } from './helpers/engines.js';
 
 const skip = missingEngines();
@@ -280,28 +282,36 @@ describe('with a real Prometheus', { skip }, () => {
   });
 
   it('scrapes the exporter, and PromQL returns the expected series', async () => {
-    // A LogWatcher and a Notifier as seen from outside: their public events and stats.
-    class LogWatcher extends HostwardenEmitter<{ error: [Error]; health: [health: Health]; match: [{ rule: { id: string }; line: string }]; alert: [Alert] }> {
-      get stats() {
-        return { linesRead: 42, bytesRead: 4_200, matches: 3, filesFollowed: 1 };
-      }
-    }
-    class ResourceMonitor extends HostwardenEmitter<{ error: [Error]; health: [health: Health]; sample: [sample: object] }> {}
-    const watcher = new LogWatcher();
-    const monitor = new ResourceMonitor();
+    // The real classes: a LogWatcher following a real file with its own rule, and a
+    // ResourceMonitor fed by an injected sample source.
+    const log = join(await mkdtemp(join(tmpdir(), 'hostwarden-engines-')), 'auth.log');
+    await writeFile(log, '');
+    const rule: LogRule = { id: 'sshd.auth-failure', description: 'a failed password', severity: 'warning', tags: ['auth-failure'], pattern: /Failed password (?<n>\d+)/ };
+    const watcher = new LogWatcher({ files: [log], rules: [rule], startAt: 'beginning' });
+    watcher.on('error', (e) => assert.fail(e));
+    const source = new ScriptedSource();
+    source.reading = reading({ cpu: 12.5, memory: 40, disks: { '/': 91, '/var': 35 } });
+    const monitor = new ResourceMonitor({ source, rules: [] });
     const registry = new Registry();
     metrics = new HostwardenMetrics({ registry }).observe(watcher, monitor);
-    monitor.emit('sample', {
-      time: new Date(),
-      cpu: { percent: 12.5 },
-      memory: { percent: 40 },
-      disks: [
-        { mount: '/', fsType: 'ext4', usedPercent: 91, sizeBytes: 1e11, usedBytes: 9.1e10 },
-        { mount: '/var', fsType: 'xfs', usedPercent: 35, sizeBytes: 1e11, usedBytes: 3.5e10 },
-      ],
-    });
-    for (let i = 0; i < 3; i++) watcher.emit('match', { rule: { id: 'sshd.auth-failure' }, line: `Failed password ${i}` });
+    await watcher.start();
+    await monitor.start();
+    await monitor.sample();
+    const matched = (n: number): Promise<void> =>
+      new Promise((resolve) => {
+        let seen = 0;
+        const onMatch = (): void => {
+          if (++seen < n) return;
+          watcher.off('match', onMatch);
+          resolve();
+        };
+        watcher.on('match', onMatch);
+      });
+    const three = matched(3);
+    await appendFile(log, [0, 1, 2].map((i) => `Mar  3 00:17:2${i} web-1 sshd[90${i}]: Failed password ${i}\n`).join(''));
+    await three;
     watcher.emit('alert', hostAlert('web-1', 'sshd.brute-force'));
+    after(() => Promise.all([watcher.stop(), monitor.stop()]));
 
     exporter = await serveMetrics({ registry, port: 0 });
     const target = new URL(exporter.url).host;
@@ -337,15 +347,19 @@ scrape_configs:
     assert.equal(matches[0]?.value[1], '3');
 
     const lines = await query('sum by (component) (hostwarden_log_lines_read_total)');
-    assert.deepEqual(lines.map((r) => [r.metric['component'], r.value[1]]), [['LogWatcher', '42']]);
+    assert.deepEqual(lines.map((r) => [r.metric['component'], r.value[1]]), [['LogWatcher', '3']]);
+    const health = await query('hostwarden_health{state="ok"} == 1');
+    assert.deepEqual(health.map((r) => r.metric['component']).sort(), ['LogWatcher', 'ResourceMonitor']);
     const alerts = await query('hostwarden_alerts_total{rule="sshd.brute-force",status="firing",severity="critical",source="log"}');
     assert.equal(alerts[0]?.value[1], '1');
 
     const full = await query('hostwarden_resource_disk_used_percent > 90');
     assert.deepEqual(full.map((r) => [r.metric['mount'], r.metric['fstype'], r.value[1]]), [['/', 'ext4', '91']]);
 
-    // A later value reaches Prometheus on the next scrape.
-    watcher.emit('match', { rule: { id: 'sshd.auth-failure' }, line: 'Failed password 4' });
+    // A later line reaches Prometheus on the next scrape.
+    const fourth = matched(1);
+    await appendFile(log, 'Mar  3 00:17:23 web-1 sshd[903]: Failed password 3\n');
+    await fourth;
     await eventually('the next scrape', async () => {
       const result = await query('hostwarden_log_matches_total{rule="sshd.auth-failure"}');
       return result[0]?.value[1] === '4' ? true : undefined;

@@ -169,7 +169,7 @@ describe('HostwardenMetrics', () => {
     const registry = new Registry();
     const watcher = new LogWatcher();
     let clock = 1_700_000_000_000;
-    const metrics = new HostwardenMetrics({ registry, now: () => clock }).observe(watcher);
+    const metrics = new HostwardenMetrics({ registry, clock: () => clock }).observe(watcher);
     const seen: Error[] = [];
     watcher.on('error', (error) => seen.push(error));
     watcher.emit('error', new Error('EACCES /var/log/auth.log'));
@@ -246,6 +246,7 @@ describe('HostwardenMetrics', () => {
     assert.ok(registry.getSingleMetric('fleet_alerts_total'), 'prefixed metrics');
     assert.throws(() => new HostwardenMetrics({ prefix: 'bad-prefix' }), (error: unknown) => error instanceof InvalidOptionError && error.option === 'prefix');
     assert.throws(() => new HostwardenMetrics({ registry: {} as Registry }), InvalidOptionError);
+    assert.throws(() => new HostwardenMetrics({ now: () => 0 } as never), /Unknown option `now` of HostwardenMetrics \(did you mean `clock`\?\)/);
     assert.throws(() => new HostwardenMetrics().observe({} as EventEmitter), InvalidOptionError);
     first.close();
     other.close();

@@ -103,6 +103,7 @@ describe('serveMetrics', () => {
       [{ registry, port: 0, path: 'metrics' }, 'path'],
       [{ registry: {}, port: 0 }, 'registry'],
       [{ registry, port: 0, persistent: 'yes' }, 'persistent'],
+      [{ registry, port: 0, hots: '127.0.0.1' }, 'hots'], // a typo: refused with "did you mean `host`"
     ];
     for (const [options, option] of bad) {
       await assert.rejects(

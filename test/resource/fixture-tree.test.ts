@@ -181,6 +181,30 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(r.memory?.percent, 75, 'the rest of the sample is intact');
   });
 
+  it('re-reads the mount table every 30 s, and at once after a statfs failure', async () => {
+    const t = await procTree('remount', '0::/\n');
+    let now = 0;
+    const source = new ProcfsSampleSource({ procRoot: t.proc, sysRoot: t.sys, clock: () => now });
+    const mounts = async (): Promise<string[]> => ((await source.read()).disks ?? []).map((d) => d.mount);
+    assert.deepEqual(await mounts(), [t.data], 'the gone mount fails statfs');
+    // The failure marks the table stale: a mount added now shows at the next sample.
+    const extra = join(dirname(t.data), 'extra');
+    await mkdir(extra, { recursive: true });
+    const table = join(t.proc, 'self', 'mountinfo');
+    const proc = `1 0 0:21 / /proc rw - proc proc rw`;
+    const data = `2 0 8:1 / ${escape(t.data)} rw - ext4 /dev/sda1 rw`;
+    await writeFile(table, [proc, data, `5 0 8:3 / ${escape(extra)} rw - ext4 /dev/sdc1 rw`].join('\n'));
+    now = 1000;
+    assert.deepEqual(await mounts(), [t.data, extra]);
+    // With no failure, a change waits for the refresh.
+    await writeFile(table, [proc, data].join('\n'));
+    now = 2000;
+    assert.deepEqual(await mounts(), [t.data, extra], 'not re-read within 30 s');
+    now = 32_000;
+    assert.deepEqual(await mounts(), [t.data], 're-read after 30 s');
+    await source.close();
+  });
+
   it('reports a hung statfs once it times out, and does not pile up calls on that mount', async () => {
     const t = await procTree('hung', '0::/\n');
     await mkdir(t.gone, { recursive: true });

@@ -165,9 +165,13 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     await step({ disks: { '/home/eve/x\nCRITICAL: fake line': 95 } });
     assert.equal(alerts.length, 1);
     assert.doesNotMatch(alerts[0]?.title ?? '', /\n/);
-    assert.match(alerts[0]?.title ?? '', /Disk space on \/home\/eve\/x\?CRITICAL: fake line at 95\.0 %/);
+    assert.match(alerts[0]?.title ?? '', /Disk space on \/home\/eve\/x\\nCRITICAL: fake line at 95\.0 %/);
     assert.equal(alerts[0]?.summary.split('\n').length, 2);
     assert.equal(alerts[0]?.labels['mount'], '/home/eve/x\nCRITICAL: fake line');
+    // Bidi overrides and zero-width characters used to pass into alert text.
+    await step({ disks: { '/home/eve/x\nCRITICAL: fake line': 95, '/mnt/\u202egpj.exe\u200b': 97 } });
+    const bidi = alerts.find((a) => a.labels['mount'] === '/mnt/\u202egpj.exe\u200b');
+    assert.match(bidi?.title ?? '', /Disk space on \/mnt\/\\u202egpj\.exe\\u200b at 97\.0 %/);
     await monitor.stop();
   });
 
@@ -211,7 +215,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     assert.equal(calls, 1, 'one listing serves every alert of the sample');
     const cpu = alerts.find((a) => a.rule === 'cpu.high');
     const memory = alerts.find((a) => a.rule === 'memory.high');
-    assert.match(cpu?.summary ?? '', /Top processes by CPU:\n {2}pid 20 ffmpeg\?\[fake\] line: CPU 180\.0 %.*\n {2}pid 30 postgres/);
+    assert.match(cpu?.summary ?? '', /Top processes by CPU:\n {2}pid 20 ffmpeg\\n\[fake\] line: CPU 180\.0 %.*\n {2}pid 30 postgres/);
     assert.equal(cpu?.evidence?.length, 2);
     assert.match(memory?.summary ?? '', /Top processes by memory:\n {2}pid 30 postgres: CPU 40\.0 %, memory 1\.9 GiB \(25\.0 %\)\n {2}pid 10 node/);
     await step({ cpu: 99, memory: 95, disks: { '/': 95 } });
@@ -450,16 +454,19 @@ describe('ResourceMonitor options', () => {
     assert.ok(Object.isFrozen(resolveMonitorOptions({}, 'linux')));
   });
 
-  it('stops when its signal aborts, closing the source', async () => {
+  it('stops by itself when its signal aborts, closing the source (nobody calls stop())', async () => {
     const controller = new AbortController();
     const source = new ScriptedSource();
     const monitor = new ResourceMonitor({ source, rules: [], signal: controller.signal });
     await monitor.start();
+    // Readiness signal: the 'health' event with state 'stopped'. If the abort did nothing,
+    // the loop runs empty (the monitor's timer is unref'ed) and the test fails.
+    const stopped = new Promise<void>((resolve) => monitor.on('health', (h) => h.state === 'stopped' && resolve()));
     controller.abort();
-    await new Promise((resolve) => setImmediate(resolve));
-    await monitor.stop();
+    await stopped;
     assert.equal(monitor.state, 'stopped');
     assert.equal(source.closed, 1);
+    await assert.rejects(monitor.sample(), /stopped/);
   });
 
   it("falls back to host numbers (with one warning) when scope is 'cgroup' but there is none", async () => {

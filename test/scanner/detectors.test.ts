@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -140,6 +140,18 @@ describe('executableDetector', () => {
     assert.equal(one('photo.png').severity, 'warning');
     assert.equal(one('deploy.sh').severity, 'info');
     assert.equal(one('deploy.sh').labels['interpreter'], '/bin/bash');
+  });
+
+  it("calls a PIE binary an executable and a library a shared object (the system's own files)", async () => {
+    // Debian builds every program as PIE (ET_DYN with PT_INTERP), like `file` says "pie executable".
+    const real = join(dir, 'real');
+    await mkdir(real);
+    await writeFile(join(real, 'ls'), await readFile('/bin/ls'));
+    await writeFile(join(real, 'libm.so.6'), await readFile('/lib/x86_64-linux-gnu/libm.so.6'));
+    const findings = await scan(real, { detectors: [executableDetector()] });
+    assert.match(byName(findings, 'ls')[0]?.reason ?? '', /^ELF executable \(64-bit, PIE\)/);
+    assert.equal(byName(findings, 'ls')[0]?.severity, 'info');
+    assert.match(byName(findings, 'libm.so.6')[0]?.reason ?? '', /^ELF shared object \(64-bit\)/);
   });
 
   it('can leave scripts out', async () => {

@@ -152,7 +152,7 @@ describe('Quarantine', () => {
     assert.deepEqual(await readdir(elsewhere), []);
     // A missing parent is refused as well (never created).
     await rm(join(home, 'bob'));
-    await assert.rejects(quarantine.restore(record.id), /cannot be inspected/);
+    await assert.rejects(quarantine.restore(record.id), /is missing/);
     await rename(join(home, 'bob-old'), join(home, 'bob'));
     await quarantine.restore(record.id);
     assert.deepEqual(await readFile(path), content);
@@ -230,7 +230,7 @@ describe('Quarantine', () => {
   });
 
   it('uses the injected clock for quarantinedAt (even the epoch)', async () => {
-    const q = new Quarantine({ directory: join(dir, 'clock-q'), now: () => new Date(0) });
+    const q = new Quarantine({ directory: join(dir, 'clock-q'), clock: () => 0 });
     const path = join(dir, 'clock.exe');
     await writeFile(path, content);
     const record = await q.isolate(path, { reason: 'clock' });

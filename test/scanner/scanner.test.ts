@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -40,7 +40,7 @@ describe('FileScanner', () => {
     const evil = 'evil\n\u202Etxt.exe';
     await writeFile(join(tree, evil), peImage());
     const time = new Date('2025-01-01T00:00:00Z');
-    const scanner = new FileScanner({ roots: [tree], threads: 1, now: () => time });
+    const scanner = new FileScanner({ roots: [tree], threads: 1, clock: () => time.getTime() });
     const findings: Finding[] = [];
     const alerts: Alert[] = [];
     scanner.on('finding', (f) => findings.push(f));
@@ -48,7 +48,7 @@ describe('FileScanner', () => {
     const report = await scanner.scan();
     assert.equal(findings.length, 2);
     assert.deepEqual(report.findings, findings);
-    const shown = `${tree}/evil\\x0a\\u{202e}txt.exe`;
+    const shown = `${tree}/evil\\n\\u202etxt.exe`;
     for (const f of findings) {
       assert.equal(f.path, join(tree, evil), 'the exact path, for code that acts on it');
       assert.equal(f.displayPath, shown, 'the escaped path, for people');
@@ -56,9 +56,10 @@ describe('FileScanner', () => {
     assert.equal(alerts.length, 2);
     const ext = alerts.find((a) => a.rule === 'file.extension') as Alert;
     assert.equal(ext.source, 'file');
-    assert.equal(ext.key, `file:file.extension:${shown}`);
+    const st = await stat(join(tree, evil));
+    assert.equal(ext.key, `file:file.extension:${st.dev}:${st.ino}:${st.ctimeMs}:${sha256(peImage())}`, 'an event: the file itself, never attacker text');
     assert.equal(ext.status, 'firing');
-    assert.equal(ext.time, time);
+    assert.deepEqual(ext.time, time);
     assert.equal(ext.labels['path'], shown);
     assert.equal(ext.labels['detector'], 'extension');
     assert.ok(!ext.title.includes('\n') && !ext.title.includes('\u202E'), 'no raw control or bidi characters in the title');
@@ -127,6 +128,36 @@ describe('FileScanner', () => {
     assert.deepEqual((await quarantine.list()).map((r) => r.id).sort(), [...report.quarantined].sort());
   });
 
+  it('announces a re-infection at the same path as a new alert (event keys: dev, inode, ctime, sha256)', async () => {
+    const tree = join(dir, 'reinfection');
+    await mkdir(tree);
+    const path = join(tree, 'eicar.com');
+    const quarantine = new Quarantine({ directory: join(dir, 'reinfection-q') });
+    const scanner = new FileScanner({ roots: [tree], threads: 1, quarantine: { into: quarantine } });
+    const keys: string[] = [];
+    scanner.on('alert', (a) => a.rule === 'file.signature' && keys.push(a.key));
+    await writeFile(path, EICAR_TEST_STRING);
+    const first = await scanner.scan();
+    assert.equal(first.quarantined.length, 1);
+    await writeFile(path, EICAR_TEST_STRING);
+    const second = await scanner.scan();
+    assert.equal(second.quarantined.length, 1);
+    assert.equal(keys.length, 2);
+    assert.notEqual(keys[0], keys[1], 'the second infection is a new event');
+    for (const key of keys) assert.ok(key.endsWith(`:${sha256(EICAR_TEST_STRING)}`), key);
+    // The same untouched file found twice is one event: the same key.
+    const stay = join(dir, 'reinfection-stay');
+    await mkdir(stay);
+    await writeFile(join(stay, 'eicar.com'), EICAR_TEST_STRING);
+    const again: string[] = [];
+    const plain = new FileScanner({ roots: [stay], threads: 1 });
+    plain.on('alert', (a) => a.rule === 'file.signature' && again.push(a.key));
+    await plain.scan();
+    await plain.scan();
+    assert.equal(again.length, 2);
+    assert.equal(again[0], again[1]);
+  });
+
   it('takes a directory for the quarantine and warns (not crashes) when isolation is refused', async () => {
     const tree = join(dir, 'refused');
     await mkdir(tree);
@@ -150,7 +181,7 @@ describe('FileScanner', () => {
       quarantine: { into: join(dir, 'q2') },
     });
     const warnings: string[] = [];
-    scanner.on('warning', (w) => warnings.push(`${w.reason}:${w.message}`));
+    scanner.on('warning', (w) => warnings.push(`${w.code}:${w.message}`));
     const report = await scanner.scan();
     assert.equal(report.quarantined.length, 0);
     assert.equal(warnings.length, 1);
@@ -214,6 +245,32 @@ describe('FileScanner', () => {
     // New signatures invalidate the whole cache.
     const other = await new FileScanner({ ...options, detectors: [extensionDetector(), hashDetector({ sha256: [sha256('y')] })] }).scan();
     assert.equal(other.cached, 0);
+  });
+
+  it('never writes or reads the scan cache through a planted symlink', async () => {
+    const tree = join(dir, 'cache-symlink');
+    await mkdir(tree);
+    await writeFile(join(tree, 'clean.txt'), 'clean');
+    const victim = join(dir, 'cache-victim');
+    await writeFile(victim, 'precious');
+    const cacheFile = join(dir, 'symlinked.cache');
+    // v1 wrote `${file}.${pid}.tmp` opened with 'w': a symlink there was followed.
+    await symlink(victim, `${cacheFile}.${process.pid}.tmp`);
+    await symlink(victim, cacheFile);
+    const options = { roots: [tree], threads: 1, cache: { file: cacheFile } };
+    await new FileScanner(options).scan();
+    assert.equal(await readFile(victim, 'utf8'), 'precious');
+    assert.equal((await lstat(cacheFile)).isSymbolicLink(), false, 'the symlink itself is replaced');
+    assert.match(await readFile(cacheFile, 'utf8'), /^hostwarden-scan-cache 1 /);
+    // A cache that is a symlink (to a file the attacker wrote) is not trusted when read.
+    const forged = join(dir, 'forged.cache');
+    await rename(cacheFile, forged);
+    await symlink(forged, cacheFile);
+    const warnings: unknown[] = [];
+    const scanner = new FileScanner(options);
+    scanner.on('warning', (warning) => warnings.push(warning));
+    const report = await scanner.scan();
+    assert.equal(report.cached, 0);
   });
 
   it('is cancelled by an AbortSignal and refuses overlapping scans', async () => {

@@ -2,14 +2,16 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, symlinkSync } from 'node:fs';
-import { chmod, mkdir, open, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
+  EICAR_TEST_STRING,
   executableDetector,
   extensionDetector,
   FileScanner,
+  Quarantine,
   hashDetector,
   type Detector,
   type ScanReport,
@@ -141,7 +143,7 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.equal(report.skippedCount, names.length - 1);
     assert.ok(report.skipped.every((s) => s.reason === 'vanished'));
     assert.equal(warnings.length, names.length - 1);
-    assert.ok(warnings.every((w) => w.reason === 'vanished' && /ENOENT/.test(w.message)));
+    assert.ok(warnings.every((w) => w.code === 'vanished' && /ENOENT/.test(w.message)));
   });
 
   it('reports a file replaced by a symlink between its lstat and its read as changed, without reading the target', async () => {
@@ -173,7 +175,7 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.equal(report.findings.length, 0, 'the PE behind the link must not be read');
     assert.equal(report.bytesHashed, 0);
     assert.equal(warnings.length, 1);
-    assert.equal(warnings[0]?.reason, 'changed');
+    assert.equal(warnings[0]?.code, 'changed');
     assert.match(warnings[0]?.message ?? '', /symbolic link/);
 
     // Swapped before the scan looks at it at all: judged as the symlink it now is.
@@ -219,15 +221,39 @@ describe('walking: files that vanish, change, or are huge', () => {
     assert.equal(report.symlinks, names.filter((name, i) => i % 2 === 1 && name !== trigger).length);
   });
 
-  it('reports a file whose name is not valid UTF-8 instead of passing it as clean', async () => {
+  it('scans, reports and quarantines names that are not valid UTF-8, byte for byte', async () => {
     const tree = join(dir, 'latin1');
     await mkdir(tree);
-    await writeFile(Buffer.from(`${tree}/caf\xe9.exe`, 'latin1'), peImage());
-    const { report, warnings } = await scanWithWarnings(new FileScanner({ roots: [tree], threads: 1 }));
-    assert.equal(report.filesScanned, 0);
-    assert.equal(warnings.length, 1);
-    assert.equal(warnings[0]?.reason, 'unreadable');
-    assert.match(warnings[0]?.message ?? '', /not valid UTF-8/);
+    const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+    // Two names that decode to the same lossy string, a directory that is not UTF-8 with a
+    // file inside, and a valid name that really contains U+FFFD.
+    await writeFile(bytes(`${tree}/caf\xe9.pdf`), peImage());
+    await writeFile(bytes(`${tree}/caf\xe8.pdf`), 'harmless text');
+    await mkdir(bytes(`${tree}/d\xff`));
+    await writeFile(bytes(`${tree}/d\xff/inner\xfe.bin`), EICAR_TEST_STRING);
+    await writeFile(join(tree, 'real\uFFFD.txt'), 'plain');
+    const qdir = join(dir, 'latin1-q');
+    const quarantine = new Quarantine({ directory: qdir });
+    const scanner = new FileScanner({ roots: [tree], threads: 1, quarantine: { into: quarantine, minSeverity: 'critical' } });
+    const { report, warnings } = await scanWithWarnings(scanner);
+    assert.deepEqual(warnings, []);
+    assert.equal(report.filesScanned, 4);
+    const byDisplay = new Map(report.findings.map((f) => [f.displayPath, f]));
+    const pe = byDisplay.get(`${tree}/caf\\xe9.pdf`);
+    assert.ok(pe, [...byDisplay.keys()].join(', '));
+    assert.deepEqual(pe.rawPath, bytes(`${tree}/caf\xe9.pdf`));
+    assert.equal(pe.path, `${tree}/caf\uFFFD.pdf`);
+    const eicar = report.findings.find((f) => f.rule === 'file.signature');
+    assert.ok(eicar);
+    assert.equal(eicar.displayPath, `${tree}/d\\xff/inner\\xfe.bin`);
+    assert.ok(!report.findings.some((f) => f.displayPath.includes('xe8')), 'the harmless twin is judged on its own content');
+    // Quarantined exactly the files found; the harmless twin with the same lossy name stays.
+    const records = await quarantine.list();
+    assert.deepEqual(records.map((r) => r.rawOriginalPath?.toString('latin1')).sort(), [`${tree}/caf\xe9.pdf`, `${tree}/d\xff/inner\xfe.bin`].sort());
+    assert.equal(await readFile(bytes(`${tree}/caf\xe8.pdf`), 'utf8'), 'harmless text');
+    for (const record of records) await quarantine.restore(record.id);
+    assert.deepEqual(await readFile(bytes(`${tree}/caf\xe9.pdf`)), peImage());
+    assert.equal(await readFile(bytes(`${tree}/d\xff/inner\xfe.bin`), 'utf8'), EICAR_TEST_STRING);
   });
 
   it('does not read a 10 GB sparse file: judged by name and head, listed as too large', async () => {
@@ -306,7 +332,7 @@ describe('walking: permissions and mounts', () => {
     const { report, warnings } = JSON.parse(output) as { report: ScanReport; warnings: ScanWarning[] };
     const rel = (p: string) => p.slice(tree.length + 1);
     assert.deepEqual(
-      warnings.map((w) => `${rel(w.path)}:${w.reason}`).sort(),
+      warnings.map((w) => `${rel(w.path)}:${w.code}`).sort(),
       ['locked:unreadable', 'secret.exe:unreadable'],
     );
     assert.deepEqual(report.skipped.map((s) => `${rel(s.path)}:${s.reason}`).sort(), ['locked:unreadable', 'secret.exe:unreadable']);
@@ -315,23 +341,34 @@ describe('walking: permissions and mounts', () => {
     assert.equal(report.filesScanned, 1);
   });
 
-  it('stays on one file system unless asked (scanning /dev, where /dev/shm is a separate mount)', async (t) => {
-    const [devStats, shmStats] = await Promise.all([stat('/dev'), stat('/dev/shm').catch(() => undefined)]);
-    if (!shmStats || shmStats.dev === devStats.dev) {
-      t.skip('/dev/shm is not a separate mount here');
-      return;
+  it('crosses into a file system mounted below the root like clamscan, and stays out only when asked', async () => {
+    // A real tmpfs mounted inside the scanned tree (the tests run as root, as CI does).
+    const tree = join(dir, 'mounts');
+    const mountPoint = join(tree, 'mnt');
+    await mkdir(mountPoint, { recursive: true });
+    await writeFile(join(tree, 'outside.txt'), 'plain');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'hostwarden-test', mountPoint]);
+    try {
+      await writeFile(join(mountPoint, 'eicar.com'), EICAR_TEST_STRING);
+      const crossed = await new FileScanner({ roots: [tree], threads: 1 }).scan();
+      assert.deepEqual(crossed.findings.map((f) => f.path), [join(mountPoint, 'eicar.com')]);
+      assert.equal(crossed.skippedCount, 0);
+
+      const oneScanner = new FileScanner({ roots: [tree], threads: 1, oneFileSystem: true });
+      const warned: string[] = [];
+      oneScanner.on('warning', (w) => warned.push(w.code));
+      const one = await oneScanner.scan();
+      assert.deepEqual(one.findings, []);
+      assert.deepEqual(one.skipped.map((s) => `${s.path}:${s.reason}`), [`${mountPoint}:other-filesystem`]);
+      assert.equal(warned.includes('other-filesystem'), false, 'staying on one file system is policy, not a warning');
+    } finally {
+      execFileSync('umount', [mountPoint]);
     }
-    const detectors = [extensionDetector()];
-    const oneScanner = new FileScanner({ roots: ['/dev'], threads: 1, detectors });
-    const warned: string[] = [];
-    oneScanner.on('warning', (w) => warned.push(w.reason));
-    const one = await oneScanner.scan();
-    assert.ok(one.skipped.some((s) => s.path === '/dev/shm' && s.reason === 'other-filesystem'));
-    assert.equal(warned.includes('other-filesystem'), false, 'staying on one file system is policy, not a warning');
-    // Devices were met and never opened.
+  });
+
+  it('never opens devices (scanning /dev)', async () => {
+    const one = await new FileScanner({ roots: ['/dev'], threads: 1, detectors: [extensionDetector()], oneFileSystem: true }).scan();
     assert.ok(one.skipped.some((s) => s.reason === 'special-file'));
     assert.equal(one.bytesHashed, 0);
-    const all = await new FileScanner({ roots: ['/dev'], threads: 1, detectors, oneFileSystem: false }).scan();
-    assert.equal(all.skipped.some((s) => s.reason === 'other-filesystem'), false);
   });
 });

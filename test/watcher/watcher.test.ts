@@ -4,7 +4,7 @@ import { appendFile, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { FileWatcher, InvalidOptionError } from '../../src/index.js';
+import { FileWatcher, InvalidOptionError, type Finding } from '../../src/index.js';
 import { EICAR_TEST_STRING, findingsFor, nextCrawl, peImage, tempDir, testDetectors } from './helpers.js';
 
 const run = promisify(execFile);
@@ -120,6 +120,22 @@ describe('FileWatcher: files landing in a watched tree are scanned', () => {
     const found = findingsFor(watcher, [path]);
     await writeFile(path, EICAR_TEST_STRING);
     await found;
+  });
+
+  it('a name that is not valid UTF-8, found and judged by its bytes', async () => {
+    const raw = Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.com')]);
+    const found = new Promise<Finding>((resolve) => {
+      const on = (f: Finding): void => {
+        if (f.rawPath?.equals(raw) !== true) return;
+        watcher.off('finding', on);
+        resolve(f);
+      };
+      watcher.on('finding', on);
+    });
+    await writeFile(raw, EICAR_TEST_STRING);
+    const finding = await found;
+    assert.equal(finding.detector, 'signature');
+    assert.match(finding.displayPath, /bad-\\xff\\xfe\.com$/);
   });
 
   it('clean files make no finding', async () => {

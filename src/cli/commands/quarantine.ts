@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { Quarantine } from '../../quarantine/quarantine.js';
 import { EXIT, type CliContext } from '../context.js';
-import { formatBytes } from '../duration.js';
-import { escapeTerminal } from '../../core/terminal.js';
+import { formatBytes } from '../../core/format.js';
+import { escapeTerminal } from '../../core/text.js';
 import type { QuarantineCliOptions } from '../program.js';
 
 const one = (s: string): string => escapeTerminal(s, { singleLine: true });

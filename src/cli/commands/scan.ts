@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import { Quarantine } from '../../quarantine/quarantine.js';
 import { FileScanner } from '../../scanner/file-scanner.js';
-import type { Finding, ScanReport } from '../../scanner/types.js';
-import { isAtLeast } from '../../core/severity.js';
+import type { Finding, ScanReport, SkipReason } from '../../scanner/types.js';
+import { isAtLeast, type Severity } from '../../core/severity.js';
 import { EXIT, type CliContext } from '../context.js';
 import { cliDetectors, parseExtensions } from '../detectors.js';
 import { formatBytes, formatDuration } from '../duration.js';
@@ -10,8 +10,15 @@ import { escapeTerminal } from '../../core/terminal.js';
 import { ProgressLine } from '../progress.js';
 import type { ScanCliOptions } from '../program.js';
 
-/** Skip reasons that mean "could not look", which clamscan reports as errors (exit 2). */
-const ERROR_SKIPS = new Set(['unreadable']);
+/**
+ * Skip reasons that mean "not everything was scanned" (exit 2, like clamscan's errors):
+ * everything but a directory loop (its content was scanned through the other path) and
+ * special files (FIFOs, sockets and devices hold no content at rest to scan).
+ */
+const NOT_SCANNED: readonly SkipReason[] = ['unreadable', 'vanished', 'changed', 'too-large', 'other-filesystem', 'scan-failed'];
+
+/** Findings that make a file "infected" (exit 1); `info` findings (scripts, ordinary binaries) are listed, not counted. */
+const INFECTION: Severity = 'warning';
 
 /**
  * `hostwarden scan <path…>`: one FileScanner run with clamscan's conventions —
@@ -38,8 +45,10 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
     detectors: cliDetectors({ extensions: opts.extensions === undefined ? undefined : parseExtensions(opts.extensions), hashDb: opts.hashDb, scripts: opts.scripts }),
     ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }),
     ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
-    // "--quarantine" isolates every reported finding.
-    ...(quarantine === undefined ? {} : { quarantine: { into: quarantine, minSeverity: opts.minSeverity } }),
+    // "--quarantine" isolates only critical findings unless told otherwise: scripts and
+    // ordinary binaries (info) or executables merely named .exe (warning) stay in place.
+    ...(quarantine === undefined ? {} : { quarantine: { into: quarantine, minSeverity: opts.quarantineSeverity } }),
+    oneFileSystem: opts.oneFileSystem === true,
     signal: ctx.signal,
   });
   const progress = new ProgressLine(ctx.stderr, 'scanning', { enabled: opts.progress && !opts.json && ctx.stderr.isTTY === true });
@@ -50,12 +59,15 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
   };
   let quarantineFailures = 0;
   const reported = (f: Finding): boolean => isAtLeast(f.severity, opts.minSeverity);
-  scanner.on('finding', (f) => reported(f) && text(`${escapeTerminal(f.path, { singleLine: true })}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] FOUND\n`));
-  scanner.on('quarantined', ({ record }) => text(`${escapeTerminal(record.originalPath, { singleLine: true })}: moved to quarantine as ${record.id}\n`));
+  // clamscan's "FOUND" only for what counts as an infection; info findings are listed as such.
+  scanner.on('finding', (f) =>
+    reported(f) && text(`${f.displayPath}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] ${isAtLeast(f.severity, INFECTION) ? 'FOUND' : 'INFO'}\n`),
+  );
+  scanner.on('quarantined', ({ finding, record }) => text(`${finding.displayPath}: moved to quarantine as ${record.id}\n`));
   scanner.on('warning', (w) => {
-    if (w.reason === 'quarantine-failed') quarantineFailures++;
+    if (w.code === 'quarantine-failed') quarantineFailures++;
     progress.clear();
-    ctx.stderr.write(`${escapeTerminal(w.path, { singleLine: true })}: ${escapeTerminal(w.message, { singleLine: true })} WARNING\n`);
+    ctx.stderr.write(`${w.displayPath}: ${escapeTerminal(w.message, { singleLine: true })} WARNING\n`);
   });
   scanner.on('progress', (p) =>
     progress.update({ done: p.filesScanned, detail: `files, ${formatBytes(p.bytesScanned)}, ${p.findings} found`, ...(p.currentPath === undefined ? {} : { current: p.currentPath }) }),
@@ -74,31 +86,39 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
     progress.clear();
   }
   report = { ...report, findings: report.findings.filter(reported) };
-  const unreadable = report.skipped.filter((s) => ERROR_SKIPS.has(s.reason)).length;
-  const code = report.findings.length > 0 ? EXIT.found : errors + unreadable + quarantineFailures + missing > 0 ? EXIT.error : EXIT.ok;
+  const notScanned = NOT_SCANNED.reduce((n, reason) => n + (report.skippedByReason[reason] ?? 0), 0);
+  const infections = report.findings.filter((f) => isAtLeast(f.severity, INFECTION));
+  const code = infections.length > 0 ? EXIT.found : errors + notScanned + quarantineFailures + missing > 0 ? EXIT.error : EXIT.ok;
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ ...report, exitCode: code }, null, 2)}\n`);
+    ctx.stdout.write(`${JSON.stringify({ ...report, notScanned, exitCode: code }, jsonSafe, 2)}\n`);
     return code;
   }
-  const infected = new Set(report.findings.map((f) => f.path)).size;
+  const infected = new Set(infections.map((f) => f.displayPath)).size;
+  const listed = report.findings.length - infections.length;
   const lines = [
     '',
     '----------- SCAN SUMMARY -----------',
     `Scanned files: ${report.filesScanned}${report.cached > 0 ? ` (${report.cached} unchanged, from cache)` : ''}`,
     `Scanned directories: ${report.directories}`,
     `Data scanned: ${formatBytes(report.bytesScanned)} (${formatBytes(report.bytesHashed)} read in full)`,
-    `Infected files: ${infected} (${report.findings.length} finding${report.findings.length === 1 ? '' : 's'})`,
+    `Infected files: ${infected} (${infections.length} finding${infections.length === 1 ? '' : 's'} of warning or critical severity)`,
+    ...(listed > 0 ? [`Listed, not counted: ${listed} info finding${listed === 1 ? '' : 's'}`] : []),
     ...(quarantine === undefined ? [] : [`Quarantined: ${report.quarantined.length} in ${escapeTerminal(quarantine.directory, { singleLine: true })}`]),
     `Skipped: ${report.skippedCount}${summariseSkips(report)}`,
+    ...(notScanned > 0 ? [`Not everything was scanned: ${notScanned} path${notScanned === 1 ? '' : 's'} skipped (exit status 2 unless something was found)`] : []),
     `Time: ${formatDuration(report.durationMs)}`,
   ];
   ctx.stdout.write(`${lines.join('\n')}\n`);
   return code;
 }
 
+// Buffers (raw paths that are not UTF-8) as their bytes in hex, readable and exact.
+function jsonSafe(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return Buffer.isBuffer(raw) ? { hex: raw.toString('hex') } : value;
+}
+
 function summariseSkips(report: ScanReport): string {
   if (report.skippedCount === 0) return '';
-  const by = new Map<string, number>();
-  for (const s of report.skipped) by.set(s.reason, (by.get(s.reason) ?? 0) + 1);
-  return ` (${[...by].map(([reason, n]) => `${n} ${reason}`).join(', ')})`;
+  return ` (${Object.entries(report.skippedByReason).map(([reason, n]) => `${n} ${reason}`).join(', ')})`;
 }

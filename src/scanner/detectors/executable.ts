@@ -71,7 +71,7 @@ function describe(found: ExecutableFormat): [string, string] {
     case 'pe':
       return [`PE ${found.dll ? 'DLL' : 'executable'}`, `(Windows, ${found.machine})`];
     case 'elf':
-      return [found.type === 'executable' ? 'ELF executable' : `ELF ${found.type}`, `(${found.bits}-bit)`];
+      return [found.type === 'executable' ? 'ELF executable' : `ELF ${found.type}`, `(${found.bits}-bit${found.pie ? ', PIE' : ''})`];
     case 'macho':
       return ['Mach-O executable', found.fat ? '(universal)' : `(${found.bits}-bit)`];
     case 'script':

@@ -1,7 +1,13 @@
 /** What the first bytes of a file say it is. @internal */
 export type ExecutableFormat =
   | { readonly format: 'pe'; readonly dll: boolean; readonly machine: string }
-  | { readonly format: 'elf'; readonly type: 'executable' | 'shared object' | 'relocatable' | 'core' | 'unknown'; readonly bits: 32 | 64 }
+  | {
+      readonly format: 'elf';
+      readonly type: 'executable' | 'shared object' | 'relocatable' | 'core' | 'unknown';
+      readonly bits: 32 | 64;
+      /** A position-independent executable: ET_DYN with a program interpreter (what `file` calls "pie executable"). */
+      readonly pie?: true;
+    }
   | { readonly format: 'macho'; readonly fat: boolean; readonly bits: 32 | 64 | undefined }
   | { readonly format: 'script'; readonly interpreter: string };
 
@@ -46,7 +52,10 @@ export function identifyExecutable(head: Uint8Array): ExecutableFormat | undefin
     const little = head[5] !== 2;
     const type = view.getUint16(16, little);
     const types = { 1: 'relocatable', 2: 'executable', 3: 'shared object', 4: 'core' } as const;
-    return { format: 'elf', type: types[type as 1 | 2 | 3 | 4] ?? 'unknown', bits: head[4] === 2 ? 64 : 32 };
+    const bits = head[4] === 2 ? 64 : 32;
+    // Most executables today are PIE: ET_DYN like a library, told apart by a PT_INTERP header.
+    if (type === 3 && hasInterpreter(view, bits, little)) return { format: 'elf', type: 'executable', bits, pie: true };
+    return { format: 'elf', type: types[type as 1 | 2 | 3 | 4] ?? 'unknown', bits };
   }
   if (magic === 0xfeedface || magic === 0xcefaedfe) return { format: 'macho', fat: false, bits: 32 };
   if (magic === 0xfeedfacf || magic === 0xcffaedfe) return { format: 'macho', fat: false, bits: 64 };
@@ -57,6 +66,24 @@ export function identifyExecutable(head: Uint8Array): ExecutableFormat | undefin
     if (count >= 1 && count < 20) return { format: 'macho', fat: true, bits: undefined };
   }
   return identifyScript(head);
+}
+
+const PT_INTERP = 3;
+
+// Whether the program headers (when they lie within the bytes read) include PT_INTERP.
+function hasInterpreter(view: DataView, bits: 32 | 64, little: boolean): boolean {
+  const wide = bits === 64;
+  if (view.byteLength < (wide ? 64 : 52)) return false;
+  const phoff = wide ? Number(view.getBigUint64(32, little)) : view.getUint32(28, little);
+  const phentsize = view.getUint16(wide ? 54 : 42, little);
+  const phnum = view.getUint16(wide ? 56 : 44, little);
+  if (phentsize < 4) return false;
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + 4 > view.byteLength) return false;
+    if (view.getUint32(at, little) === PT_INTERP) return true;
+  }
+  return false;
 }
 
 function identifyScript(head: Uint8Array): ExecutableFormat | undefined {
