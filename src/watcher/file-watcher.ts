@@ -333,6 +333,9 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   }
 
   #deleted(path: string): void {
+    // A root deleted or moved away: parcel drops its watches silently. Resubscribing fails
+    // while it is gone (crawl-only, degraded) and each fallback crawl tries again.
+    if (this.#roots.includes(path)) void this.#watcherFailed(new Error('a watched root was deleted or moved away'));
     this.#settle?.cancel(path);
     this.#queue.delete(path);
     this.#index.delete(path);

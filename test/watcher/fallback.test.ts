@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FileWatcher, type Health } from '../../src/index.js';
@@ -68,6 +68,33 @@ describe('FileWatcher without enough inotify watches', () => {
         await watcher.stop();
       }
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('a root deleted and made again: degraded while gone, watched again after', { timeout: 120_000 }, async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-watch-root-');
+    const root = join(dir, 'root');
+    await mkdir(root);
+    const watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, fallbackInterval: 1000 });
+    try {
+      const started = nextCrawl(watcher, 'start');
+      await watcher.start();
+      await started;
+      const degraded = new Promise<Health>((resolve) => watcher.on('health', (h) => h.state === 'degraded' && resolve(h)));
+      await rm(root, { recursive: true });
+      const health = await degraded;
+      assert.ok(health.checks.some((c) => c.name === 'watch' && !c.ok), JSON.stringify(health));
+      await mkdir(root);
+      const back = new Promise<void>((resolve) => watcher.on('health', (h) => h.state === 'ok' && resolve()));
+      const planted = join(root, 'again.com');
+      const found = findingsFor(watcher, [planted]);
+      await writeFile(planted, EICAR_TEST_STRING);
+      await found;
+      await back;
+      assert.equal(watcher.status.mode, 'events');
+    } finally {
+      await watcher.stop();
       await cleanup();
     }
   });
