@@ -12,7 +12,8 @@ import type { Finding } from '../scanner/types.js';
 import { exclusionMatcher } from '../scanner/walker.js';
 import { EventSource, WatchLimitError } from './event-source.js';
 import { FileIndex, signatureOf } from './file-index.js';
-import { countWatchesInUse, readInotifyLimits } from './inotify-limits.js';
+import { countWatchesInUse, readInotifyLimits, watchLimitMessage } from './inotify-limits.js';
+import { LossSignals } from './loss-signals.js';
 import { mountsBelow } from './mounts.js';
 import { resolveWatcherOptions, type FileWatcherOptions, type ResolvedWatcherOptions } from './options.js';
 import { reconcile, type ReconcileReason, type ReconcileReport } from './reconciler.js';
@@ -94,16 +95,12 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #settle: SettleTracker | undefined;
   #source: EventSource | undefined;
   #mode: 'events' | 'crawl-only' = 'events';
-  #burstThreshold = 4096;
-  #burstWindow = 0;
-  #burstCount = 0;
-  #lastTick = 0;
+  #signals: LossSignals | undefined;
   #reconciling: Promise<ReconcileReport> | undefined;
   #again: ReconcileReason | undefined;
   #cancelReconcile: (() => void) | undefined;
   #reconcileDue = Number.POSITIVE_INFINITY;
   #reconcileReason: ReconcileReason | undefined;
-  #lossSince: number | undefined;
   #lossFirst: number | undefined;
   /** Checks to clear once a crawl that started after the given time has finished. */
   readonly #clearAfterCrawl = new Map<string, number>();
@@ -111,7 +108,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #idleWaiters: (() => void)[] = [];
   #scanned = 0;
   #restarting = false;
-  #cancelSave: (() => void) | undefined;
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: FileWatcherOptions) {
@@ -200,12 +196,17 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     });
 
     const limits = await readInotifyLimits(o.procRoot);
-    this.#burstThreshold = o.burstThreshold ?? Math.max(16, Math.floor((limits.maxQueuedEvents ?? 16384) / 4));
+    this.#signals = new LossSignals({
+      clock: this.clock,
+      burstThreshold: o.burstThreshold ?? Math.max(16, Math.floor((limits.maxQueuedEvents ?? 16384) / 4)),
+      stallThreshold: o.stallThreshold,
+      tickMs: STALL_CHECK_MS,
+      onLoss: (reason, message) => this.#suspectLoss(reason, message),
+    });
     if (o.events) await this.#subscribe('start');
     else this.#crawlOnly('kernel events are turned off (`events: false`)');
 
-    this.#lastTick = this.clock();
-    this.setRepeating(() => this.#checkStall(), STALL_CHECK_MS);
+    this.setRepeating(() => this.#signals?.tick(), STALL_CHECK_MS);
     if (state !== undefined) this.setRepeating(() => void this.#saveIndex(), STATE_SAVE_MS);
     this.#setCheck('reconcile', true, 'initial crawl running');
     void this.#runReconcile('start');
@@ -214,7 +215,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   protected override async onStop(): Promise<void> {
     this.#abort.abort();
     this.#cancelReconcile?.();
-    this.#cancelSave?.();
     await this.#source?.stop();
     this.#settle?.close();
     this.#queue.clear();
@@ -250,7 +250,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
         changed: (path, stats) => this.#hint(path, stats),
         deleted: (path) => this.#deleted(path),
         undecodable: (raw) => this.#undecodable(raw),
-        batch: (count) => this.#countBurst(count),
+        batch: (count) => this.#signals?.countEvents(count),
         failed: (error) => void this.#watcherFailed(error),
         quiet: () => this.#wakeWaiters(),
       },
@@ -363,31 +363,9 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       });
   }
 
-  #countBurst(count: number): void {
-    const now = this.clock();
-    if (now - this.#burstWindow >= 1000) {
-      this.#burstWindow = now;
-      this.#burstCount = 0;
-    }
-    this.#burstCount += count;
-    if (this.#burstCount > this.#burstThreshold) {
-      this.#suspectLoss('burst', `event burst: more than ${this.#burstThreshold} events in a second may have overflowed inotify's queue`);
-    }
-  }
-
-  #checkStall(): void {
-    const now = this.clock();
-    const late = now - this.#lastTick - STALL_CHECK_MS;
-    this.#lastTick = now;
-    if (late > this.#options.stallThreshold) {
-      this.#suspectLoss('stall', `the event loop stalled for ${Math.round(late)} ms`);
-    }
-  }
-
   #suspectLoss(reason: ReconcileReason, message: string): void {
     const now = this.clock();
     this.#lossFirst ??= now;
-    this.#lossSince = now;
     this.#clearAfterCrawl.set('events', now);
     this.#setCheck('events', false, `${message}; a crawl will catch up`);
     this.#requestReconcile(reason, QUIET_MS);
@@ -609,12 +587,4 @@ export class FileWatcher extends Component<FileWatcherEvents> {
 function fingerprintOf(options: ResolvedWatcherOptions): string {
   if (options.detectors === undefined) return 'defaults';
   return options.detectors.map((d) => `${d.name}=${d.fingerprint ?? ''}`).join('|');
-}
-
-function watchLimitMessage(needed: number | undefined, max: number | undefined, inUse: number): string {
-  const have = max === undefined ? 'unknown' : String(max);
-  if (needed === undefined) {
-    return `the inotify watch limit ran out (fs.inotify.max_user_watches = ${have}, ${inUse} in use by this user); one watch is needed per directory: raise it (sysctl fs.inotify.max_user_watches)`;
-  }
-  return `${needed} directories need one inotify watch each, but fs.inotify.max_user_watches = ${have} and ${inUse} are in use by this user: raise it to at least ${needed + inUse + 1024} (sysctl fs.inotify.max_user_watches)`;
 }

@@ -58,3 +58,12 @@ export async function countWatchesInUse(procRoot: string, uid: number): Promise<
   );
   return total;
 }
+
+/** What to tell the operator when the roots need more watches than the limit leaves. @internal */
+export function watchLimitMessage(needed: number | undefined, max: number | undefined, inUse: number): string {
+  const have = max === undefined ? 'unknown' : String(max);
+  if (needed === undefined) {
+    return `the inotify watch limit ran out (fs.inotify.max_user_watches = ${have}, ${inUse} in use by this user); one watch is needed per directory: raise it (sysctl fs.inotify.max_user_watches)`;
+  }
+  return `${needed} directories need one inotify watch each, but fs.inotify.max_user_watches = ${have} and ${inUse} are in use by this user: raise it to at least ${needed + inUse + 1024} (sysctl fs.inotify.max_user_watches)`;
+}
