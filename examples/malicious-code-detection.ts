@@ -9,11 +9,13 @@
  *
  * Flags: --root <dir> (repeatable, default /home), --quarantine <dir> (default ./quarantine),
  * --log <file> (default malicious_code.log), --hash-db <file.hsb> (repeatable),
- * --min-severity info|warning|critical (what gets isolated; default info: every finding, as the seed did),
+ * --min-severity info|warning|critical (what gets isolated; default critical: a PE disguised as a
+ * document, EICAR, a hash match — never scripts or ordinary binaries, which would break tools),
  * --slack-api-url <url>, --watch (after the walk, keep watching the roots and scan every file
  * as it lands, until Ctrl-C). Environment: SLACK_TOKEN, SLACK_CHANNEL, SLACK_API_URL.
  * Scanning other users' homes and moving their files needs root. Ctrl-C cancels the walk
- * cleanly; the exit status is 0 when nothing was found, 1 when something was.
+ * cleanly; the exit status is 0 when nothing was found, 1 when a finding of warning or
+ * critical severity was, 2 when something could not be scanned.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -30,7 +32,6 @@ import {
   extensionDetector,
   hashDetector,
   isSeverity,
-  oneLine,
   signatureDetector,
   type Channel,
   type Detector,
@@ -43,7 +44,7 @@ const { values: flags } = parseArgs({
     quarantine: { type: 'string', default: './quarantine' },
     log: { type: 'string', default: 'malicious_code.log' },
     'hash-db': { type: 'string', multiple: true },
-    'min-severity': { type: 'string', default: 'info' },
+    'min-severity': { type: 'string', default: 'critical' },
     'slack-api-url': { type: 'string' },
     watch: { type: 'boolean', default: false },
   },
@@ -81,8 +82,8 @@ const scanner = new FileScanner({
 // Paths are attacker-chosen: findings and warnings carry them escaped; a quarantine
 // record keeps the real path (to restore it), so strip control characters before logging it.
 scanner.on('finding', (f) => logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 }));
-scanner.on('quarantined', ({ record }) => logger.warn(`Isolated ${oneLine(record.originalPath)} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
-scanner.on('warning', (w) => logger.warn(`Could not check ${w.path}: ${w.message}`, { reason: w.code }));
+scanner.on('quarantined', ({ finding, record }) => logger.warn(`Isolated ${finding.displayPath} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
+scanner.on('warning', (w) => logger.warn(`Could not check ${w.displayPath}: ${w.message}`, { code: w.code }));
 scanner.on('error', (error) => logger.error(error.message));
 notifier.on('error', (error) => logger.error(error.message));
 notifier.on('failed', ({ channel, error }) => logger.error(`Could not warn the admin through ${channel}: ${error.message}`));
@@ -98,7 +99,11 @@ try {
     `Scanned ${report.filesScanned} files in ${Math.round(report.durationMs)} ms: ${report.findings.length} findings, ` +
       `${report.quarantined.length} isolated in ${flags.quarantine}, ${report.skippedCount} skipped`,
   );
-  process.exitCode = report.findings.length > 0 ? 1 : 0;
+  // As clamscan: 1 for a finding of warning or above (info findings are listed, not infections),
+  // 2 when not everything could be scanned.
+  const infections = report.findings.filter((f) => f.severity !== 'info').length;
+  const { loop = 0, 'special-file': special = 0 } = report.skippedByReason;
+  process.exitCode = infections > 0 ? 1 : report.skippedCount - loop - special > 0 ? 2 : 0;
   if (flags.watch && !controller.signal.aborted) await watchUntilStopped(minSeverity);
 } catch (error) {
   if (!controller.signal.aborted) throw error;
@@ -121,10 +126,10 @@ async function watchUntilStopped(isolateAt: Severity): Promise<void> {
     logger,
   });
   watcher.on('finding', (f) => {
-    process.exitCode = 1;
+    if (f.severity !== 'info') process.exitCode = 1;
     logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 });
   });
-  watcher.on('quarantined', ({ record }) => logger.warn(`Isolated ${oneLine(record.originalPath)} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
+  watcher.on('quarantined', ({ finding, record }) => logger.warn(`Isolated ${finding.displayPath} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
   watcher.on('warning', (w) => logger.warn(`Watcher: ${w.displayPath ?? ''} ${w.message}`, { code: w.code }));
   watcher.on('health', (h) => logger.warn(`Watcher ${h.state}`, { checks: h.checks.filter((c) => !c.ok) }));
   watcher.on('error', (error) => logger.error(error.message));

@@ -49,11 +49,15 @@ export type EventPayload<E extends BaseEvents, K extends EventEmitter.EventNames
  * throws it. A security monitor must not fail silently, so here an unlistened
  * `'error'` is rethrown on the next tick, where it surfaces as an uncaught exception
  * (and crashes the process unless the application handles `uncaughtException`).
+ * Listeners are called one by one, each isolated: a throwing listener becomes a
+ * {@link ListenerError} and the listeners after it (a Notifier among them) still run.
  *
  * @typeParam E - the event map: labelled tuples, one payload each.
  */
 export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
   readonly #iterators = new Set<() => void>();
+  // Set when a listener threw during an emit, for emitSafely()'s answer.
+  #lastEmitFailed = false;
 
   /**
    * Emits an event, calling the listeners one by one. A listener that throws does not
@@ -86,8 +90,6 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
     }
     return true;
   }
-
-  #lastEmitFailed = false;
 
   // eventemitter3 (pinned to v5) stops at the first throwing listener; this is its own emit
   // loop with a try/catch around each listener, honouring `once` and the listener context.

@@ -12,7 +12,8 @@ import { expectLogger, expectString } from '../core/validate.js';
 import { displayPath, isValidUtf8 } from '../core/text.js';
 import { recoverJournal, type RecoveryReport } from './recovery.js';
 import { ID_PATTERN, intentToText, parseRecord, recordToJson, type IsolationIntent, type QuarantineRecord } from './record.js';
-import { copyHandle, errnoOf, hashHandle, OPEN_NOFOLLOW_READ, unsafePathReason } from './safe-fs.js';
+import { applyMetadata, copyIn, copyOut } from './copy.js';
+import { errnoOf, hashHandle, OPEN_NOFOLLOW_READ, unsafePathReason } from './safe-fs.js';
 
 export type { QuarantineRecord } from './record.js';
 export type { RecoveryReport } from './recovery.js';
@@ -207,7 +208,7 @@ export class Quarantine {
       await q.writeFileAtomic(`${id}.pending`, intentToText(intent));
       try {
         if (sameFileSystem) await this.#moveIn(parent, name, q, id, handle, st, record, refuse);
-        else await this.#copyIn(parent, name, q, id, handle, st, sha256, refuse);
+        else await copyIn(parent, name, q, `${id}.data`, handle, st, sha256, refuse);
         await q.writeFileAtomic(`${id}.json`, `${JSON.stringify(recordToJson(record), null, 2)}\n`);
         await q.unlink(`${id}.pending`);
         await q.sync();
@@ -317,7 +318,7 @@ export class Quarantine {
         );
         restored = true;
       } else {
-        await this.#copyOut(handle, parent, name, record, refuse);
+        await copyOut(handle, parent, name, record, refuse);
         restored = true;
       }
       await parent.sync().catch(() => {});
@@ -401,26 +402,6 @@ export class Quarantine {
     }
   }
 
-  async #copyIn(parent: PinnedDirectory, name: RawPath, q: PinnedDirectory, id: string, source: FileHandle, st: Stats, sha256: string, refuse: (why: string) => never): Promise<void> {
-    // O_RDWR so the copy can be read back for verification although its mode is 0000.
-    const out = await q.openFile(`${id}.data`, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o000);
-    try {
-      const copied = await copyHandle(source, out);
-      if (copied.sha256 !== sha256) refuse('it changed while being copied');
-      await out.sync();
-      const check = await hashHandle(out);
-      if (check.sha256 !== copied.sha256) refuse('the copy does not match the original');
-    } finally {
-      await out.close();
-    }
-    await q.sync();
-    const now = await parent.lstat(name).catch(() => undefined);
-    if (!now || now.dev !== st.dev || now.ino !== st.ino || now.size !== st.size || now.mtimeMs !== st.mtimeMs) refuse('it changed or was replaced while being copied');
-    // Other hard links to the same inode stay behind: make them unreadable too.
-    if (st.nlink > 1) await source.chmod(0);
-    await parent.unlink(name);
-  }
-
   // Puts things back after a failed isolate: the original where it was, with its mode; the partial entry gone.
   async #undo(parent: PinnedDirectory, name: RawPath, q: PinnedDirectory, id: string, handle: FileHandle, st: Stats, record: QuarantineRecord, sameFileSystem: boolean): Promise<void> {
     const data = await q.lstat(`${id}.data`).catch(() => undefined);
@@ -439,32 +420,6 @@ export class Quarantine {
     await q.sync().catch(() => {});
   }
 
-  async #copyOut(source: FileHandle, parent: PinnedDirectory, name: RawPath, record: QuarantineRecord, refuse: (why: string, cause?: unknown) => never): Promise<void> {
-    const out = await parent.openFile(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((error: unknown) =>
-      refuse(errnoOf(error) === 'EEXIST' ? 'something already exists there (never overwritten)' : `creating it failed (${errnoOf(error) ?? 'error'})`, error),
-    );
-    const created = await out.stat();
-    try {
-      const copied = await copyHandle(source, out);
-      if (copied.sha256 !== record.sha256) refuse('the quarantined content changed while being copied');
-      await applyMetadata(out, record);
-      await out.sync();
-    } catch (error) {
-      await out.close().catch(() => {});
-      // Only the file we created: the name is checked to still be that inode.
-      const now = await parent.lstat(name).catch(() => undefined);
-      if (now?.ino === created.ino && now.dev === created.dev) await parent.unlink(name).catch(() => {});
-      throw error;
-    }
-    await out.close();
-  }
-}
-
-/** Owner (as root), mode and times, through a handle; the mode after the owner, as chown clears setuid bits. */
-async function applyMetadata(handle: FileHandle, record: QuarantineRecord): Promise<void> {
-  if (process.getuid?.() === 0) await handle.chown(record.uid, record.gid);
-  await handle.chmod(record.mode);
-  await handle.utimes(record.atime, record.mtime);
 }
 
 /** Moves an entry back to where it came from without replacing anything there. */

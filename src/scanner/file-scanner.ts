@@ -1,10 +1,11 @@
 import type { Alert } from '../core/alert.js';
-import { AbortedError, IoError, StateError } from '../core/errors.js';
+import { AbortedError, InvalidOptionError, IoError, StateError } from '../core/errors.js';
 import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
 import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
-import { basename } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { CONTENT_WORKER_ENTRY, ContentPool, ContentWorkerError, type ContentFailure, type ContentResult, type WorkerEntry } from './content-pool.js';
 import { displayPath, isValidUtf8, safeText } from '../core/text.js';
 import { createWarning } from '../core/warning.js';
@@ -13,7 +14,7 @@ import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
 import type { ContentNeeds, Detector, DetectorFinding, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
-import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry } from './walker.js';
+import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry, type WalkItem } from './walker.js';
 
 /** Payload of the `'quarantined'` event. */
 export interface QuarantinedEvent {
@@ -34,6 +35,30 @@ export interface ScanSession {
   inspect(path: string, relativePath: string, rawPath?: Buffer): Promise<'scanned' | 'skipped' | 'other'>;
   /** Ends the session's worker threads; pending inspections reject. */
   close(): Promise<void>;
+}
+
+/** A path given to {@link FileScanner.scanPaths}. */
+interface Target {
+  readonly path: string;
+  readonly rawPath?: Buffer;
+}
+
+// One path of scanPaths: a directory is walked like a nested root (never through a link),
+// anything else is one entry, stat'ed (without following) by the workers like any other.
+async function* targetItems(target: Target, options: Parameters<typeof walkNested>[1]): AsyncGenerator<WalkItem> {
+  let stats;
+  try {
+    stats = await lstat(target.rawPath ?? target.path);
+  } catch (error) {
+    yield { type: 'skip', path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  const relativePath = basename(target.path);
+  if (stats.isDirectory()) {
+    yield* walkNested({ path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), relativePath, rootDev: stats.dev }, options);
+    return;
+  }
+  yield { type: 'entry', entry: { path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), relativePath, kind: 'unknown', rootDev: stats.dev } };
 }
 
 /** Options of {@link FileScanner.scan}. */
@@ -76,6 +101,7 @@ interface Run {
   readonly findings: Finding[];
   findingCount: number;
   readonly skipped: SkippedPath[];
+  quarantineFailures: number;
   /** Skips per reason, counted in full (the list is capped). */
   readonly skipCounts: Map<SkipReason, number>;
   readonly quarantined: string[];
@@ -124,6 +150,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   readonly #workerEntry: WorkerEntry | undefined;
   #cache: ScanCache | undefined;
   #running = false;
+  #checks: HealthCheck[] = [];
+  #state: Health['state'] = 'ok';
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: FileScannerOptions) {
@@ -139,6 +167,41 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   }
 
   /**
+   * How the last scan went: `degraded` when it failed, when files could not be scanned
+   * (unreadable, changed, too large, another file system, a worker that died) or could not
+   * be isolated; `ok` before the first scan and after a complete one. A scanner is
+   * one-shot, so it is never `stopped`. A `'health'` event follows every change of state.
+   *
+   * @example
+   * const report = await scanner.scan();
+   * if (scanner.health().state === 'degraded') console.warn(scanner.health().checks);
+   */
+  health(): Health {
+    return { state: this.#state, checks: this.#checks.map((c) => ({ ...c })) };
+  }
+
+  #setHealth(checks: HealthCheck[]): void {
+    this.#checks = checks;
+    const state = summarizeHealth(true, checks);
+    if (state === this.#state) return;
+    this.#state = state;
+    this.emitSafely('health', this.health());
+  }
+
+  #healthAfter(run: Run): void {
+    const notScanned = [...run.skipCounts].filter(([reason]) => reason !== 'loop' && reason !== 'special-file');
+    const missed = notScanned.reduce((n, [, count]) => n + count, 0);
+    this.#setHealth([
+      missed === 0
+        ? { name: 'last-scan', ok: true, message: `${run.filesScanned} files scanned` }
+        : { name: 'last-scan', ok: false, message: `${missed} paths not scanned (${notScanned.map(([r, n]) => `${n} ${r}`).join(', ')})` },
+      run.quarantineFailures === 0
+        ? { name: 'quarantine', ok: true }
+        : { name: 'quarantine', ok: false, message: `${run.quarantineFailures} files could not be isolated` },
+    ]);
+  }
+
+  /**
    * Scans every root once and resolves to the report. Scans of one scanner cannot overlap
    * (a new call while one runs rejects with a {@link StateError}); successive scans share
    * the incremental cache when one is configured.
@@ -146,7 +209,35 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
    * @throws {@link AbortedError} when cancelled; {@link ParseError} / {@link IoError} when a
    * detector cannot load its signatures.
    */
-  async scan(options: ScanOptions = {}): Promise<ScanReport> {
+  scan(options: ScanOptions = {}): Promise<ScanReport> {
+    return this.#run(undefined, options);
+  }
+
+  /**
+   * Scans exactly these paths — files judged on their own, directories walked — with the
+   * same detectors, worker pool, cache and quarantine as {@link FileScanner.scan}, and
+   * resolves to the report (whose `roots` are these paths). Unlike `roots`, a path that is
+   * a symlink is judged as the link (never followed). The entry point for callers that
+   * learn which files changed (a file watcher); a path may be a `Buffer` for a name that
+   * is not UTF-8. Cannot overlap another scan of this scanner.
+   *
+   * @example
+   * const report = await scanner.scanPaths(['/home/bob/Downloads/new.pdf']);
+   */
+  async scanPaths(paths: readonly (string | Buffer)[], options: ScanOptions = {}): Promise<ScanReport> {
+    if (!Array.isArray(paths)) throw new InvalidOptionError('paths', paths, 'an array of paths (string or Buffer)');
+    const targets: Target[] = [];
+    for (const path of paths) {
+      if (typeof path !== 'string' && !Buffer.isBuffer(path)) throw new InvalidOptionError('paths', path, 'a path (string or Buffer)');
+      const exact = typeof path === 'string' ? resolve(path) : path;
+      const lossy = typeof exact === 'string' ? exact : exact.toString('utf8');
+      const rawPath = typeof exact === 'string' || isValidUtf8(exact) ? undefined : exact;
+      targets.push({ path: lossy, ...(rawPath ? { rawPath } : {}) });
+    }
+    return this.#run(targets, options);
+  }
+
+  async #run(targets: readonly Target[] | undefined, options: ScanOptions): Promise<ScanReport> {
     if (this.#running) throw new StateError('A scan is already running on this FileScanner');
     this.#running = true;
     const signals = [this.#options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
@@ -168,6 +259,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         findingCount: 0,
         skipped: [],
         skipCounts: new Map(),
+        quarantineFailures: 0,
         quarantined: [],
         filesScanned: 0,
         bytesScanned: 0,
@@ -176,7 +268,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         symlinks: 0,
         cached: 0,
         skippedCount: 0,
-        lastProgress: Date.now(),
+        lastProgress: this.#options.clock(),
         currentPath: undefined,
         // With the incremental cache most files are never read, so nothing is prefetched.
         prefetch: cache ? 0 : DEFAULT_PREFETCH,
@@ -189,15 +281,16 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         stop: controller,
       };
       fatalOf = () => run.fatal;
-      await this.#walk(run);
+      await this.#walk(run, targets);
       if (run.fatal) throw run.fatal;
       signal.throwIfAborted();
       if (cache && this.#options.cacheFile) {
         await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
       }
       this.#progress(run, true);
+      this.#healthAfter(run);
       return {
-        roots: this.#options.roots,
+        roots: targets === undefined ? this.#options.roots : targets.map((t) => t.path),
         filesScanned: run.filesScanned,
         bytesScanned: run.bytesScanned,
         bytesHashed: run.bytesHashed,
@@ -215,6 +308,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       };
     } catch (error) {
       const fatal = fatalOf();
+      if (fatal || !signal.aborted) this.#setHealth([{ name: 'last-scan', ok: false, message: `the scan failed: ${toError(fatal ?? error).message}` }]);
       if (fatal) throw fatal;
       if (signal.aborted) throw new AbortedError('The scan was aborted', { cause: signal.reason });
       throw error;
@@ -244,7 +338,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       signal, pool, cache: undefined, findings: [], findingCount: 0, skipped: [], skipCounts: new Map(), quarantined: [],
       filesScanned: 0, bytesScanned: 0, bytesHashed: 0, directories: 0, symlinks: 0, cached: 0, skippedCount: 0,
       lastProgress: Number.POSITIVE_INFINITY, currentPath: undefined, prefetch: DEFAULT_PREFETCH, maxHeadSeen: 0,
-      speculation: undefined, streak: 0, lastFullKey: '', extraRoots: [], fatal: undefined, stop: new AbortController(),
+      speculation: undefined, streak: 0, lastFullKey: '', extraRoots: [], fatal: undefined, stop: new AbortController(), quarantineFailures: 0,
     });
     return {
       inspect: async (path, relativePath, rawPath) => {
@@ -273,7 +367,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     return this.#cache;
   }
 
-  async #walk(run: Run): Promise<void> {
+  async #walk(run: Run, targets: readonly Target[] | undefined): Promise<void> {
     // Bounded concurrency: the walk waits while this many files are being inspected, so a
     // tree of millions of files never holds more than a few hundred entries in memory.
     let inFlight = 0;
@@ -286,7 +380,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     };
     const visited = new Set<string>();
     const isExcluded = exclusionMatcher(this.#options.exclude);
-    const roots: (string | NestedRoot)[] = [...this.#options.roots];
+    const roots: (string | NestedRoot | Target)[] = targets === undefined ? [...this.#options.roots] : [...targets];
     for (let r = 0; r < roots.length || inFlight > 0 || run.extraRoots.length > 0; r++) {
       if (r >= roots.length) {
         // Entries still being inspected may turn out to be directories to walk.
@@ -295,10 +389,12 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
         roots.push(...run.extraRoots.splice(0));
         if (r >= roots.length) break;
       }
-      const root = roots[r] as string | NestedRoot;
+      const root = roots[r] as string | NestedRoot | Target;
       const walkOptions = { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal };
+      const items =
+        typeof root === 'string' ? walkRoot(root, walkOptions) : 'rootDev' in root ? walkNested(root, walkOptions) : targetItems(root, walkOptions);
       try {
-        for await (const item of typeof root === 'string' ? walkRoot(root, walkOptions) : walkNested(root, walkOptions)) {
+        for await (const item of items) {
           run.signal.throwIfAborted();
           if (item.type === 'directory') run.directories++;
           else if (item.type === 'skip') {
@@ -571,6 +667,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           run.quarantined.push(record.id);
           this.emitSafely('quarantined', { finding: worst, record });
         } catch (error) {
+          run.quarantineFailures++;
           this.#warn(createWarning('quarantine-failed', `Could not quarantine ${shown()}: ${toError(error).message}`, { path: file.rawPath ?? file.path, cause: error }) as ScanWarning);
         }
       }
@@ -608,7 +705,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
   }
 
   #progress(run: Run, final = false): void {
-    const now = Date.now();
+    const now = this.#options.clock();
     if (!final && now - run.lastProgress < this.#options.progressInterval) return;
     run.lastProgress = now;
     this.emitSafely('progress', {

@@ -67,15 +67,6 @@ const NOT_YET_MIGRATED: Readonly<Record<string, readonly RuleId[]>> = {
   'src/notifier/notifier.ts': ['raw-timer'],
   'src/notifier/options.ts': ['clock-option', 'raw-clock'],
   'src/notifier/outbox.ts': ['raw-clock', 'atomic-write'],
-
-  // scanner and quarantine (scanner engineer)
-  'src/quarantine/quarantine.ts': ['clock-option', 'raw-clock', 'atomic-write'],
-  'src/scanner/detectors/hash.ts': ['escaper'],
-  'src/scanner/detectors/magic.ts': ['escaper'],
-  'src/scanner/display.ts': ['escaper'],
-  'src/scanner/file-scanner.ts': ['raw-clock'],
-  'src/scanner/options.ts': ['clock-option', 'raw-clock'],
-  'src/scanner/scan-cache.ts': ['atomic-write'],
 };
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

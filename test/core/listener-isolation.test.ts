@@ -15,14 +15,17 @@ interface Source {
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
-/** A Notifier delivering to a real LogChannel whose logger records what was written. */
+/**
+ * A Notifier delivering to a real LogChannel whose logger records what was written.
+ * Persistent: its timers are what keeps this test's event loop alive until delivery.
+ */
 async function notifierWithLog(): Promise<{ notifier: Notifier; delivered: string[] }> {
   const delivered: string[] = [];
   const record = (message: string): void => {
     delivered.push(message);
   };
   const logger: Logger = { debug: record, info: record, warn: record, error: record };
-  const notifier = new Notifier({ channels: [new LogChannel({ logger, name: 'log' })], groupWait: 0 });
+  const notifier = new Notifier({ channels: [new LogChannel({ logger, name: 'log' })], groupWait: 0, persistent: true });
   notifier.on('error', (e) => assert.fail(e));
   await notifier.start();
   return { notifier, delivered };
@@ -74,7 +77,7 @@ describe('a throwing listener never keeps the Notifier from hearing an alert', (
     const { notifier, delivered } = await notifierWithLog();
     const log = join(dir, 'auth.log');
     await writeFile(log, '');
-    const watcher = new LogWatcher({ files: [log], rules: authRules, startAt: 'beginning' });
+    const watcher = new LogWatcher({ files: [log], rules: authRules, startAt: 'beginning', persistent: true });
     const { errors, sent } = wire(watcher, notifier);
     await watcher.start();
     const lines = Array.from({ length: 6 }, (_, i) => `Mar  3 00:17:${10 + i} web-1 sshd[${900 + i}]: Failed password for root from 203.0.113.9 port ${40000 + i} ssh2`);

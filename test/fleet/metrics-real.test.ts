@@ -74,7 +74,7 @@ describe('HostwardenMetrics with the real components', () => {
     const log = join(dir, 'auth.log');
     const lines = Array.from({ length: 6 }, (_, i) => `Mar  3 00:17:${10 + i} web-1 sshd[${900 + i}]: Failed password for root from 203.0.113.5 port ${40000 + i} ssh2`);
     await writeFile(log, '');
-    const watcher = new LogWatcher({ files: [log], rules: authRules, startAt: 'beginning' });
+    const watcher = new LogWatcher({ files: [log], rules: authRules, startAt: 'beginning', persistent: true });
     watcher.on('error', (e) => assert.fail(e));
     const metrics = new HostwardenMetrics({ registry }).observe(watcher);
     await watcher.start();
@@ -124,7 +124,7 @@ describe('HostwardenMetrics with the real components', () => {
     try {
       const registry = new Registry();
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      const notifier = new Notifier({ channels: [new WebhookChannel({ url, name: 'hook' })], groupWait: 0 });
+      const notifier = new Notifier({ channels: [new WebhookChannel({ url, name: 'hook' })], groupWait: 0, persistent: true });
       notifier.on('error', (e) => assert.fail(e));
       const metrics = new HostwardenMetrics({ registry }).observe(notifier);
       await notifier.start();

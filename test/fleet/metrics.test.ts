@@ -7,7 +7,7 @@ import { createAlert, resolveAlert } from '../../src/core/alert.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
 import { HostwardenMetrics, createMetrics } from '../../src/index.js';
 import { runScript } from '../helpers/run-script.js';
-import { FileScanner, LogWatcher, Notifier, ResourceMonitor, sample, type MatchLike } from './fixtures/components.js';
+import { FakeFileScanner, FakeLogWatcher, FakeNotifier, FakeResourceMonitor, sample, type MatchLike } from './fixtures/components.js';
 
 /** The series of one metric, as `labels -> value`. */
 async function series(registry: Registry, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
@@ -33,7 +33,7 @@ const brute = createAlert({ source: 'log', rule: 'sshd.brute-force', severity: '
 describe('HostwardenMetrics', () => {
   it('counts LogWatcher matches per rule, alerts, rotations and warnings, and reads its stats at scrape time', async () => {
     const registry = new Registry();
-    const watcher = new LogWatcher();
+    const watcher = new FakeLogWatcher();
     const metrics = new HostwardenMetrics({ registry }).observe(watcher);
     watcher.emit('match', match('sshd.auth-failure'));
     watcher.emit('match', match('sshd.auth-failure'));
@@ -47,11 +47,11 @@ describe('HostwardenMetrics', () => {
     assert.equal(await value(registry, 'hostwarden_log_matches_total', { rule: 'sudo.auth-failure' }), 1);
     assert.equal(await value(registry, 'hostwarden_alerts_total', { rule: 'sshd.brute-force', status: 'firing', severity: 'critical', source: 'log' }), 1);
     assert.equal(await value(registry, 'hostwarden_alerts_total', { rule: 'sshd.brute-force', status: 'resolved' }), 1);
-    assert.equal(await value(registry, 'hostwarden_log_rotations_total', { component: 'LogWatcher', reason: 'rename' }), 1);
-    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'LogWatcher', reason: 'line-truncated' }), 1);
+    assert.equal(await value(registry, 'hostwarden_log_rotations_total', { component: 'FakeLogWatcher', reason: 'rename' }), 1);
+    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FakeLogWatcher', reason: 'line-truncated' }), 1);
 
     watcher.statsValue = { linesRead: 120, bytesRead: 9_000, matches: 3, filesFollowed: 2 };
-    assert.equal(await value(registry, 'hostwarden_log_lines_read_total', { component: 'LogWatcher' }), 120);
+    assert.equal(await value(registry, 'hostwarden_log_lines_read_total', { component: 'FakeLogWatcher' }), 120);
     assert.equal(await value(registry, 'hostwarden_log_bytes_read_total'), 9_000);
     assert.equal(await value(registry, 'hostwarden_log_files_followed'), 2);
     watcher.statsValue = { linesRead: 150, bytesRead: 9_500, matches: 3, filesFollowed: 1 };
@@ -62,8 +62,8 @@ describe('HostwardenMetrics', () => {
 
   it('keeps two named LogWatchers apart', async () => {
     const registry = new Registry();
-    const auth = new LogWatcher();
-    const nginx = new LogWatcher();
+    const auth = new FakeLogWatcher();
+    const nginx = new FakeLogWatcher();
     auth.statsValue.linesRead = 5;
     nginx.statsValue.linesRead = 7;
     const metrics = createMetrics({ registry }, { component: auth, name: 'auth' }, { component: nginx, name: 'nginx' });
@@ -76,7 +76,7 @@ describe('HostwardenMetrics', () => {
 
   it('shows the latest resource sample as gauges, with no made-up zeros', async () => {
     const registry = new Registry();
-    const monitor = new ResourceMonitor();
+    const monitor = new FakeResourceMonitor();
     const metrics = new HostwardenMetrics({ registry }).observe(monitor);
     // Before any sample: no value at all.
     assert.equal(await value(registry, 'hostwarden_resource_cpu_percent'), undefined);
@@ -117,7 +117,7 @@ describe('HostwardenMetrics', () => {
 
   it('turns FileScanner progress (per scan) into running totals, and counts findings and quarantined files', async () => {
     const registry = new Registry();
-    const scanner = new FileScanner();
+    const scanner = new FakeFileScanner();
     const metrics = new HostwardenMetrics({ registry }).observe(scanner);
     const progress = (filesScanned: number, bytesScanned: number, bytesHashed: number) =>
       scanner.emit('progress', { filesScanned, bytesScanned, bytesHashed, findings: 0, skipped: 0, cached: 0 });
@@ -135,7 +135,7 @@ describe('HostwardenMetrics', () => {
     scanner.emit('quarantined', { finding: {}, record: { id: 'q1', size: 68 } });
     assert.equal(await value(registry, 'hostwarden_scan_findings_total', { detector: 'hash', rule: 'file.hash-match', severity: 'critical' }), 1);
     assert.equal(await value(registry, 'hostwarden_scan_findings_total', { detector: 'extension' }), 1);
-    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FileScanner', reason: 'unreadable' }), 1);
+    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FakeFileScanner', reason: 'unreadable' }), 1);
     assert.equal(await value(registry, 'hostwarden_quarantined_files_total'), 1);
     assert.equal(await value(registry, 'hostwarden_quarantined_bytes_total'), 68);
     metrics.close();
@@ -143,7 +143,7 @@ describe('HostwardenMetrics', () => {
 
   it('counts notifications per channel and reads the outbox depth', async () => {
     const registry = new Registry();
-    const notifier = new Notifier();
+    const notifier = new FakeNotifier();
     const metrics = new HostwardenMetrics({ registry }).observe(notifier);
     notifier.emit('sent', { channel: 'slack', attempt: 1 });
     notifier.emit('sent', { channel: 'slack', attempt: 2 });
@@ -160,14 +160,14 @@ describe('HostwardenMetrics', () => {
     assert.equal(await value(registry, 'hostwarden_notification_retries_total', { channel: 'email' }), 1);
     assert.equal(await value(registry, 'hostwarden_notifications_suppressed_total', { channel: '*', reason: 'duplicate' }), 1);
     assert.equal(await value(registry, 'hostwarden_notifications_suppressed_total', { channel: 'slack', reason: 'severity' }), 1);
-    assert.equal(await value(registry, 'hostwarden_notifier_outbox_depth', { component: 'Notifier' }), 3);
+    assert.equal(await value(registry, 'hostwarden_notifier_outbox_depth', { component: 'FakeNotifier' }), 3);
     assert.equal(await value(registry, 'hostwarden_notifier_pending'), 4);
     metrics.close();
   });
 
   it("records each component's errors without swallowing them", async () => {
     const registry = new Registry();
-    const watcher = new LogWatcher();
+    const watcher = new FakeLogWatcher();
     let clock = 1_700_000_000_000;
     const metrics = new HostwardenMetrics({ registry, clock: () => clock }).observe(watcher);
     const seen: Error[] = [];
@@ -176,8 +176,8 @@ describe('HostwardenMetrics', () => {
     clock += 5_000;
     watcher.emit('error', new Error('EACCES again'));
     assert.equal(seen.length, 2);
-    assert.equal(await value(registry, 'hostwarden_errors_total', { component: 'LogWatcher' }), 2);
-    assert.equal(await value(registry, 'hostwarden_last_error_timestamp_seconds', { component: 'LogWatcher' }), 1_700_000_005);
+    assert.equal(await value(registry, 'hostwarden_errors_total', { component: 'FakeLogWatcher' }), 2);
+    assert.equal(await value(registry, 'hostwarden_last_error_timestamp_seconds', { component: 'FakeLogWatcher' }), 1_700_000_005);
 
     metrics.close();
     // With nobody but the metrics listening, the error still surfaces as uncaught.
@@ -212,14 +212,14 @@ describe('HostwardenMetrics', () => {
         throw new Error('boom');
       },
     });
-    const metrics = new HostwardenMetrics({ registry }).observe(broken, new LogWatcher());
-    assert.match(await registry.metrics(), /hostwarden_log_lines_read_total\{component="LogWatcher"\} 0/);
+    const metrics = new HostwardenMetrics({ registry }).observe(broken, new FakeLogWatcher());
+    assert.match(await registry.metrics(), /hostwarden_log_lines_read_total\{component="FakeLogWatcher"\} 0/);
     metrics.close();
   });
 
   it('detaches and unregisters on close(), and the registry can be used again', async () => {
     const registry = new Registry();
-    const watcher = new LogWatcher();
+    const watcher = new FakeLogWatcher();
     const metrics = new HostwardenMetrics({ registry }).observe(watcher, watcher);
     assert.equal(watcher.listenerCount('match'), 1, 'observing twice is a no-op');
     metrics.close();

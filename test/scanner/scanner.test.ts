@@ -158,6 +158,22 @@ describe('FileScanner', () => {
     assert.equal(again[0], again[1]);
   });
 
+  it('scanPaths scans exactly the given files and directories, never following a link', async () => {
+    const tree = join(dir, 'paths');
+    await mkdir(join(tree, 'sub'), { recursive: true });
+    await writeFile(join(tree, 'eicar.com'), EICAR_TEST_STRING);
+    await writeFile(join(tree, 'not-asked.exe'), peImage());
+    await writeFile(join(tree, 'sub', 'invoice.pdf'), peImage());
+    await symlink(join(tree, 'eicar.com'), join(tree, 'link.txt'));
+    const scanner = new FileScanner({ roots: ['/nonexistent-root-never-walked'], threads: 1 });
+    const report = await scanner.scanPaths([join(tree, 'eicar.com'), join(tree, 'link.txt'), join(tree, 'sub'), join(tree, 'gone')]);
+    assert.deepEqual(report.roots, [join(tree, 'eicar.com'), join(tree, 'link.txt'), join(tree, 'sub'), join(tree, 'gone')]);
+    assert.deepEqual(report.findings.map((f) => `${f.path.slice(tree.length + 1)}:${f.rule}`).sort(), ['eicar.com:file.signature', 'sub/invoice.pdf:file.executable']);
+    assert.equal(report.filesScanned, 2, 'the two regular files; the link is judged as a link');
+    assert.equal(report.symlinks, 1);
+    assert.deepEqual(report.skipped.map((s) => `${s.path.slice(tree.length + 1)}:${s.reason}`), ['gone:vanished']);
+  });
+
   it('takes a directory for the quarantine and warns (not crashes) when isolation is refused', async () => {
     const tree = join(dir, 'refused');
     await mkdir(tree);

@@ -40,6 +40,12 @@ describe('content workers', () => {
     assert.ok(result.rules.some((r) => r.startsWith('file.signature') && r.endsWith('eicar.com')), stdout);
   });
 
+  it('report ok health after a complete scan', async () => {
+    const scanner = new FileScanner({ roots: [tree], threads: 1 });
+    await scanner.scan();
+    assert.deepEqual(scanner.health().state, 'ok');
+  });
+
   it('find EICAR in a scan run from `node --input-type=module -e` against the compiled package', async () => {
     // Compiled inside the repository so the package's dependencies resolve from node_modules.
     const out = await mkdtemp(join(repo, '.test-dist-'));
@@ -61,7 +67,13 @@ describe('content workers', () => {
       threads: 2,
       [CONTENT_WORKER_ENTRY]: { url: new URL(`file://${join(dir, 'no-such-worker.js')}`), execArgv: [] },
     } as ConstructorParameters<typeof FileScanner>[0]);
+    const states: string[] = [];
+    scanner.on('health', (h) => states.push(h.state));
+    assert.equal(scanner.health().state, 'ok');
     await assert.rejects(scanner.scan(), (error: unknown) => error instanceof IoError && /could not start/.test(error.message));
+    assert.equal(scanner.health().state, 'degraded');
+    assert.match(scanner.health().checks[0]?.message ?? '', /could not start/);
+    assert.deepEqual(states, ['degraded']);
   });
 
   it('report the files a dying worker held as not scanned, never as clean', async () => {
@@ -92,6 +104,8 @@ describe('content workers', () => {
       assert.ok(warnings.includes('scan-failed'));
       assert.equal(report.filesScanned, 21, 'every other file is scanned by the replacement worker');
       assert.equal(report.findings.length, 1);
+      assert.equal(scanner.health().state, 'degraded');
+      assert.match(scanner.health().checks.find((c) => c.name === 'last-scan')?.message ?? '', /1 scan-failed/);
     } finally {
       await rm(join(tree, 'crash-me'));
     }

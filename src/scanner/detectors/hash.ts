@@ -1,3 +1,4 @@
+import { safeText } from '../../core/text.js';
 import { createHash } from 'node:crypto';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { Severity } from '../../core/severity.js';
@@ -132,7 +133,7 @@ export function hashDetector(options: HashDetectorOptions = {}): Detector {
       for (const [algorithm, hash] of Object.entries(content.hashes) as [HashAlgorithm, string][]) {
         const name = index.lookup(file.size, algorithm, hash);
         if (name !== undefined) {
-          const shown = name.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+          const shown = safeText(name, { singleLine: true, max: 200 });
           return [{ rule: 'file.hash-match', severity, reason: `matches hash signature ${shown} (${algorithm})`, labels: { signature: shown, algorithm } }];
         }
       }

@@ -1,3 +1,5 @@
+import { displayPath } from '../../core/text.js';
+
 /** What the first bytes of a file say it is. @internal */
 export type ExecutableFormat =
   | { readonly format: 'pe'; readonly dll: boolean; readonly machine: string }
@@ -91,7 +93,7 @@ function identifyScript(head: Uint8Array): ExecutableFormat | undefined {
   let end = 2;
   while (end < head.length && end < 256 && head[end] !== 0x0a && head[end] !== 0x0d) end++;
   // The interpreter line is attacker-controlled: keep printable ASCII only.
-  const line = Buffer.from(head.subarray(2, end)).toString('latin1').replace(/[^\x20-\x7e]/g, '?').trim();
+  const line = displayPath(head.subarray(2, end), { max: 200 }).trim();
   if (line.length === 0 || !/^[/\w.-]/.test(line)) return undefined;
   return { format: 'script', interpreter: line.slice(0, 100) };
 }
