@@ -17,7 +17,7 @@ import { LossSignals } from './loss-signals.js';
 import { mountsBelow } from './mounts.js';
 import { resolveWatcherOptions, type FileWatcherOptions, type ResolvedWatcherOptions } from './options.js';
 import { reconcile, type ReconcileReason, type ReconcileReport } from './reconciler.js';
-import { priorityOf, ScanQueue } from './scan-queue.js';
+import { priorityOf, ScanQueue, type QueuedScan } from './scan-queue.js';
 import { SettleTracker } from './settle.js';
 import { createWarning, type Warning } from '../core/warning.js';
 
@@ -85,6 +85,8 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   readonly #checks = new Map<string, { readonly ok: boolean; readonly message: string }>();
   readonly #queue = new ScanQueue();
   readonly #scanning = new Set<string>();
+  /** Scans of a path that was being scanned when its turn came: queued again when that scan ends. */
+  readonly #deferred = new Map<string, QueuedScan>();
   readonly #abort = new AbortController();
   #roots: readonly string[] = [];
   #ignored: readonly string[] = [];
@@ -180,7 +182,8 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     scanner.on('finding', (finding) => this.emitSafely('finding', finding));
     scanner.on('alert', (alert) => this.emitSafely('alert', alert));
     scanner.on('quarantined', (event) => this.emitSafely('quarantined', event));
-    scanner.on('warning', (warning) => this.#warn(warning));
+    // The scanner logged it already (it has our logger): only re-emit.
+    scanner.on('warning', (warning) => this.emitWarning(warning));
     scanner.on('error', (error) => this.emitError(error));
     this.#scanner = scanner;
     this.#session = await scanner.openSession(this.#abort.signal);
@@ -218,6 +221,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     await this.#source?.stop();
     this.#settle?.close();
     this.#queue.clear();
+    this.#deferred.clear();
     await this.#reconciling?.catch(() => {});
     // Let the scans in flight finish: their results belong in the index.
     while (this.#scanning.size > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
@@ -396,6 +400,12 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       const next = this.#queue.shift();
       if (!next) break;
       const { path, stats } = next;
+      if (this.#scanning.has(path)) {
+        // Never two scans of one path at once (the first may be moving it to the quarantine):
+        // this one waits for that one to finish.
+        this.#deferred.set(path, next);
+        continue;
+      }
       this.#scanning.add(path);
       const root = this.#rootOf(path) ?? '';
       session
@@ -411,6 +421,10 @@ export class FileWatcher extends Component<FileWatcherEvents> {
         })
         .finally(() => {
           this.#scanning.delete(path);
+          const again = this.#deferred.get(path);
+          this.#deferred.delete(path);
+          // Looked at afresh: the first scan may have moved it to the quarantine.
+          if (again && !this.stopping) this.#settle?.observe(path);
           this.#pump();
           this.#wakeWaiters();
         });
@@ -419,7 +433,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   }
 
   #pendingCount(): number {
-    return (this.#settle?.size ?? 0) + this.#queue.size + this.#scanning.size;
+    return (this.#settle?.size ?? 0) + this.#queue.size + this.#scanning.size + this.#deferred.size;
   }
 
   #isIdle(): boolean {
