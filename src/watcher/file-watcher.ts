@@ -17,7 +17,8 @@ import { LossSignals } from './loss-signals.js';
 import { mountsBelow } from './mounts.js';
 import { resolveWatcherOptions, type FileWatcherOptions, type ResolvedWatcherOptions } from './options.js';
 import { reconcile, type ReconcileReason, type ReconcileReport } from './reconciler.js';
-import { priorityOf, ScanQueue, type QueuedScan } from './scan-queue.js';
+import { priorityOf } from './scan-queue.js';
+import { ScanRunner } from './scan-runner.js';
 import { SettleTracker } from './settle.js';
 import { createWarning, type Warning } from '../core/warning.js';
 
@@ -83,10 +84,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   readonly #options: ResolvedWatcherOptions;
   /** The checks as last set, to tell a change from a repeat. */
   readonly #checks = new Map<string, { readonly ok: boolean; readonly message: string }>();
-  readonly #queue = new ScanQueue();
-  readonly #scanning = new Set<string>();
-  /** Scans of a path that was being scanned when its turn came: queued again when that scan ends. */
-  readonly #deferred = new Map<string, QueuedScan>();
+  #scans: ScanRunner | undefined;
   readonly #abort = new AbortController();
   #roots: readonly string[] = [];
   #ignored: readonly string[] = [];
@@ -108,7 +106,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   readonly #clearAfterCrawl = new Map<string, number>();
   #roomWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
-  #scanned = 0;
   #restarting = false;
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
@@ -123,11 +120,11 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     return {
       mode: this.#mode,
       settling: this.#settle?.size ?? 0,
-      queued: this.#queue.size,
-      scanning: this.#scanning.size,
+      queued: this.#scans?.queued ?? 0,
+      scanning: this.#scans?.scanning ?? 0,
       reconciling: this.#reconciling !== undefined,
       indexed: this.#index.size,
-      scanned: this.#scanned,
+      scanned: this.#scans?.scanned ?? 0,
     };
   }
 
@@ -186,7 +183,17 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     scanner.on('warning', (warning) => this.emitWarning(warning));
     scanner.on('error', (error) => this.emitError(error));
     this.#scanner = scanner;
-    this.#session = await scanner.openSession(this.#abort.signal);
+    const session = await scanner.openSession(this.#abort.signal);
+    this.#session = session;
+    this.#scans = new ScanRunner({
+      session,
+      index: this.#index,
+      concurrency: o.concurrency,
+      relativePath: (path) => path.slice((this.#rootOf(path) ?? '').length + 1),
+      onError: (error) => this.emitError(toError(error)),
+      recheck: (path) => this.#settle?.observe(path),
+      changed: () => this.#wakeWaiters(),
+    });
 
     if (state !== undefined) await this.#loadIndex(state);
     this.#settle = new SettleTracker({
@@ -220,11 +227,10 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#cancelReconcile?.();
     await this.#source?.stop();
     this.#settle?.close();
-    this.#queue.clear();
-    this.#deferred.clear();
+
     await this.#reconciling?.catch(() => {});
     // Let the scans in flight finish: their results belong in the index.
-    while (this.#scanning.size > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await this.#scans?.close();
     for (const wake of this.#roomWaiters.splice(0)) wake();
     await this.#session?.close();
     if (this.#options.stateFile !== undefined) await this.#saveIndex();
@@ -341,30 +347,13 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     // while it is gone (crawl-only, degraded) and each fallback crawl tries again.
     if (this.#roots.includes(path)) void this.#watcherFailed(new Error('a watched root was deleted or moved away'));
     this.#settle?.cancel(path);
-    this.#queue.delete(path);
+    this.#scans?.delete(path);
     this.#index.delete(path);
   }
 
-  // A name that is not valid UTF-8: the scanner reads it by its exact bytes. Not settled
-  // or indexed (such names are rare, and a string key would be lossy): every crawl looks again.
+  // A name that is not valid UTF-8: the scanner reads it by its exact bytes.
   #undecodable(rawPath: Buffer): void {
-    const session = this.#session;
-    if (!session || this.stopping) return;
-    const key = `\0raw:${rawPath.toString('hex')}`;
-    if (this.#scanning.has(key)) return;
-    const path = rawPath.toString('utf8');
-    const root = this.#rootOf(path) ?? '';
-    this.#scanning.add(key);
-    session
-      .inspect(path, path.slice(root.length + 1), rawPath)
-      .then(() => void this.#scanned++)
-      .catch((error: unknown) => {
-        if (!this.#abort.signal.aborted) this.emitError(toError(error));
-      })
-      .finally(() => {
-        this.#scanning.delete(key);
-        this.#wakeWaiters();
-      });
+    if (!this.stopping) this.#scans?.scanRaw(rawPath);
   }
 
   #suspectLoss(reason: ReconcileReason, message: string): void {
@@ -380,8 +369,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #settled(path: string, stats: Stats): void {
     if (this.stopping) return;
     if (this.#index.get(path) === signatureOf(stats)) return; // unchanged since it was scanned
-    this.#queue.push({ path, stats, priority: priorityOf(path, stats, this.#options.priorityPaths) });
-    this.#pump();
+    this.#scans?.push({ path, stats, priority: priorityOf(path, stats, this.#options.priorityPaths) });
   }
 
   #gone(path: string, error: NodeJS.ErrnoException): void {
@@ -393,47 +381,8 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#wakeWaiters();
   }
 
-  #pump(): void {
-    const session = this.#session;
-    if (!session) return;
-    while (this.#scanning.size < this.#options.concurrency && !this.stopping) {
-      const next = this.#queue.shift();
-      if (!next) break;
-      const { path, stats } = next;
-      if (this.#scanning.has(path)) {
-        // Never two scans of one path at once (the first may be moving it to the quarantine):
-        // this one waits for that one to finish.
-        this.#deferred.set(path, next);
-        continue;
-      }
-      this.#scanning.add(path);
-      const root = this.#rootOf(path) ?? '';
-      session
-        .inspect(path, path.slice(root.length + 1))
-        .then(() => {
-          this.#scanned++;
-          // The lstat that showed it settled: if the file changed since, the next crawl
-          // sees a different signature and scans it again.
-          this.#index.set(path, signatureOf(stats));
-        })
-        .catch((error: unknown) => {
-          if (!this.#abort.signal.aborted) this.emitError(toError(error));
-        })
-        .finally(() => {
-          this.#scanning.delete(path);
-          const again = this.#deferred.get(path);
-          this.#deferred.delete(path);
-          // Looked at afresh: the first scan may have moved it to the quarantine.
-          if (again && !this.stopping) this.#settle?.observe(path);
-          this.#pump();
-          this.#wakeWaiters();
-        });
-    }
-    this.#wakeWaiters();
-  }
-
   #pendingCount(): number {
-    return (this.#settle?.size ?? 0) + this.#queue.size + this.#scanning.size + this.#deferred.size;
+    return (this.#settle?.size ?? 0) + (this.#scans?.size ?? 0);
   }
 
   #isIdle(): boolean {
@@ -513,7 +462,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
         crawl: { isExcluded: this.#excludedAbsolute, oneFileSystem: this.#options.oneFileSystem },
         signal: this.#abort.signal,
         clock: this.clock,
-        isPending: (path) => this.#settle?.has(path) === true || this.#queue.has(path) || this.#scanning.has(path) || this.#source?.isLooking(path) === true,
+        isPending: (path) => this.#settle?.has(path) === true || this.#scans?.has(path) === true || this.#source?.isLooking(path) === true,
         submit: async (path, stats) => {
           while (this.#pendingCount() >= this.#options.maxPending && !this.stopping) {
             await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
