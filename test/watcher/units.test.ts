@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import type { Stats } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FileScanner, type Detector } from '../../src/index.js';
 import { FileIndex } from '../../src/watcher/file-index.js';
+import { ScanRunner } from '../../src/watcher/scan-runner.js';
 import { priorityOf, ScanQueue } from '../../src/watcher/scan-queue.js';
 import { tempDir } from './helpers.js';
 
@@ -62,5 +64,66 @@ describe('the persistent index', () => {
     assert.equal(index.get('/r/b'), undefined);
     assert.equal(index.get('/r/locked/c'), 's');
     assert.equal(index.get('/other/d'), 's');
+  });
+});
+
+describe('the scan runner', () => {
+  it('never scans one path twice at once: a second request waits, then the path is looked at afresh', async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-runner-');
+    const controller = new AbortController();
+    try {
+      const path = join(dir, 'upload.bin');
+      await writeFile(path, 'data');
+      let active = 0;
+      let most = 0;
+      let calls = 0;
+      let release = (): void => {};
+      let entered = (): void => {};
+      const firstEntered = new Promise<void>((resolve) => (entered = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      // A user's detector (plain object) that holds the first inspection until released.
+      const held: Detector = {
+        name: 'held',
+        async inspect() {
+          calls++;
+          active++;
+          most = Math.max(most, active);
+          entered();
+          await gate;
+          active--;
+          return [];
+        },
+      };
+      const session = await new FileScanner({ roots: [dir], detectors: [held], threads: 1 }).openSession(controller.signal);
+      const rechecked: string[] = [];
+      const index = new FileIndex('x');
+      const runner = new ScanRunner({
+        session,
+        index,
+        concurrency: 4,
+        relativePath: (p) => p.slice(dir.length + 1),
+        onError: (error) => assert.fail(String(error)),
+        recheck: (p) => rechecked.push(p),
+        changed: () => onChanged(),
+      });
+      let onChanged = (): void => {};
+      const st = await lstat(path);
+      runner.push({ path, stats: st, priority: 2 });
+      await firstEntered;
+      runner.push({ path, stats: st, priority: 2 });
+      assert.equal(runner.size, 2, 'one scanning, one held back');
+      assert.equal(calls, 1);
+      const finished = new Promise<void>((resolve) => (onChanged = () => runner.scanning === 0 && resolve()));
+      release();
+      await finished;
+      await runner.close();
+      await session.close();
+      assert.equal(most, 1);
+      assert.deepEqual(rechecked, [path]);
+      assert.equal(index.get(path) !== undefined, true);
+    } finally {
+      controller.abort();
+      await cleanup();
+    }
   });
 });
