@@ -71,13 +71,14 @@ describe('the scan runner', () => {
   it('never scans one path twice at once: a second request waits, then the path is looked at afresh', async () => {
     const { dir, cleanup } = await tempDir('hostwarden-runner-');
     const controller = new AbortController();
+    let release = (): void => {};
+    let session: Awaited<ReturnType<FileScanner['openSession']>> | undefined;
     try {
       const path = join(dir, 'upload.bin');
       await writeFile(path, 'data');
       let active = 0;
       let most = 0;
       let calls = 0;
-      let release = (): void => {};
       let entered = (): void => {};
       const firstEntered = new Promise<void>((resolve) => (entered = resolve));
       const gate = new Promise<void>((resolve) => (release = resolve));
@@ -94,7 +95,7 @@ describe('the scan runner', () => {
           return [];
         },
       };
-      const session = await new FileScanner({ roots: [dir], detectors: [held], threads: 1 }).openSession(controller.signal);
+      session = await new FileScanner({ roots: [dir], detectors: [held], threads: 1 }).openSession(controller.signal);
       const rechecked: string[] = [];
       const index = new FileIndex('x');
       const runner = new ScanRunner({
@@ -117,12 +118,14 @@ describe('the scan runner', () => {
       release();
       await finished;
       await runner.close();
-      await session.close();
       assert.equal(most, 1);
       assert.deepEqual(rechecked, [path]);
       assert.equal(index.get(path) !== undefined, true);
     } finally {
+      // Whatever failed, nothing stays held and no worker keeps the process alive.
+      release();
       controller.abort();
+      await session?.close();
       await cleanup();
     }
   });
