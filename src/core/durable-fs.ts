@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readlink, rename, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { IoError } from './errors.js';
 
 /**
  * Directory-pinned and durable file operations: the one mechanism in hostwarden for
  * touching the file system where someone else may be racing us (a user's home
  * directory scanned as root) and for writing state that must survive a crash.
+ *
+ * Symlinks in a path are refused, except links only root could have made (root's own, in
+ * a root-owned directory nobody else may write), such as Debian's `/var/run` → `/run`.
  *
  * Why: `O_NOFOLLOW` protects only the last component of a path. A user who owns a
  * directory in the middle of a path can swap it for a symlink to `/etc` between our check
@@ -96,23 +99,42 @@ export class PinnedDirectory implements AsyncDisposable {
 
   /**
    * Opens `path` one component at a time from `/`, each with `O_NOFOLLOW | O_DIRECTORY`
-   * relative to the one before, so no symlink anywhere in the path is followed, then
-   * checks `expect` against the handle.
+   * relative to the one before, then checks `expect` against the handle.
+   *
+   * A symlink in the path is refused, with one exception: a link that only root could
+   * have made or changed — owned by root, in a directory owned by root that no one else
+   * may write — is followed, component by component in the same way (at most 40 hops).
+   * That keeps system paths such as `/var/run` → `/run` or `/lib` → `usr/lib` usable,
+   * while a link a user planted (in their home, in `/tmp`) is never followed.
    *
    * @throws a system error (`ENOTDIR`/`ELOOP` for a symlink or non-directory component,
    * `ENOENT`…) or an {@link IoError} when `expect` does not match.
    */
   static async open(path: RawPath, options: PinOptions = {}): Promise<PinnedDirectory> {
-    const components = splitAbsolute(path);
+    const pending: RawPath[] = splitAbsolute(path);
     let handle = await open('/', OPEN_DIRECTORY);
+    let hops = 0;
     try {
-      for (const name of components) {
-        const entry = entryPath(handle.fd, name);
+      while (pending.length > 0) {
+        const name = pending.shift() as RawPath;
+        // '..' only ever comes from the target of a trusted link; it names the real parent.
+        const entry = isDotDot(name) ? `/proc/self/fd/${handle.fd}/..` : entryPath(handle.fd, name);
         let next: FileHandle;
         try {
           next = await open(entry, OPEN_DIRECTORY);
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.createMode === undefined) throw error;
+          const code = (error as NodeJS.ErrnoException).code;
+          if ((code === 'ENOTDIR' || code === 'ELOOP') && (await isTrustedLink(handle, entry))) {
+            if (++hops > MAX_LINK_HOPS) throw Object.assign(new Error(`Too many symbolic links in ${describe(path)}`), { code: 'ELOOP' });
+            const target = await readlink(entry, { encoding: 'buffer' });
+            if (target[0] === 0x2f) {
+              await handle.close();
+              handle = await open('/', OPEN_DIRECTORY);
+            }
+            pending.unshift(...linkComponents(target));
+            continue;
+          }
+          if (code !== 'ENOENT' || options.createMode === undefined) throw error;
           await mkdir(entry, options.createMode).catch((mkdirError: unknown) => {
             if ((mkdirError as NodeJS.ErrnoException).code !== 'EEXIST') throw mkdirError;
           });
@@ -348,6 +370,37 @@ function splitAbsolute(path: RawPath): RawPath[] {
       if (part.length === 2 && part[0] === 0x2e && part[1] === 0x2e) {
         throw new IoError(`Refusing a path with '..' components: ${absolute.toString('latin1')}`, { syscall: 'open' });
       }
+      parts.push(part);
+    }
+  }
+  return parts;
+}
+
+/** Symbolic links followed at most while pinning one path (Linux's own limit). */
+const MAX_LINK_HOPS = 40;
+
+function isDotDot(name: RawPath): boolean {
+  return typeof name === 'string' ? name === '..' : name.length === 2 && name[0] === 0x2e && name[1] === 0x2e;
+}
+
+// A link only root could have made or changed: root's, in a root-owned directory that
+// neither group nor others may write (a sticky /tmp does not count).
+async function isTrustedLink(dir: FileHandle, entry: RawPath): Promise<boolean> {
+  const link = await lstat(entry).catch(() => undefined);
+  if (!link?.isSymbolicLink() || link.uid !== 0) return false;
+  const parent = await dir.stat();
+  return parent.uid === 0 && (parent.mode & 0o022) === 0;
+}
+
+// A trusted link's target as components; '..' is kept (resolved against the real parent).
+function linkComponents(target: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= target.length; i++) {
+    if (i === target.length || target[i] === 0x2f) {
+      const part = target.subarray(start, i);
+      start = i + 1;
+      if (part.length === 0 || (part.length === 1 && part[0] === 0x2e)) continue;
       parts.push(part);
     }
   }

@@ -285,7 +285,10 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       if (run.fatal) throw run.fatal;
       signal.throwIfAborted();
       if (cache && this.#options.cacheFile) {
-        await cache.save(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('could not save the scan cache', { error: String(error) }));
+        const file = this.#options.cacheFile;
+        await cache.save(file).catch((error: unknown) =>
+          this.#warn(createWarning('cache-failed', `Could not save the scan cache ${displayPath(file)}: ${toError(error).message}`, { path: file, cause: error }) as ScanWarning),
+        );
       }
       this.#progress(run, true);
       this.#healthAfter(run);
@@ -359,7 +362,11 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     if (!this.#cache) {
       this.#cache = new ScanCache(fingerprint);
       if (this.#options.cacheFile) {
-        await this.#cache.load(this.#options.cacheFile).catch((error: unknown) => this.#options.logger.warn('ignoring an unreadable scan cache', { error: String(error) }));
+        const file = this.#options.cacheFile;
+        // Only a cache: the scan goes on reading everything, and says why.
+        await this.#cache.load(file).catch((error: unknown) =>
+          this.#warn(createWarning('cache-failed', `Ignoring the unreadable scan cache ${displayPath(file)}: ${toError(error).message}`, { path: file, cause: error }) as ScanWarning),
+        );
       }
     } else {
       this.#cache.begin(fingerprint);

@@ -206,8 +206,11 @@ export interface SkippedPath {
  * escaped `displayPath`.
  */
 export interface ScanWarning extends Warning {
-  /** What went wrong: the same reasons as skipped paths, plus `quarantine-failed`. */
-  readonly code: SkipReason | 'quarantine-failed';
+  /**
+   * What went wrong: the same reasons as skipped paths, plus `quarantine-failed` and
+   * `cache-failed` (the incremental cache could not be read or written: everything is read).
+   */
+  readonly code: SkipReason | 'quarantine-failed' | 'cache-failed';
   /** The exact path (lossy when `rawPath` is set). */
   readonly path: string;
   /** The path escaped for people. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -50,6 +50,8 @@ describe('durable-fs', () => {
     await mkdir(real);
     const sneaky = join(dir, 'sneaky');
     await symlink(real, sneaky);
+    // Someone else's link (root's own links in root's directories are followed; see below).
+    await lchown(sneaky, 65534, 65534);
     await assert.rejects(writeFileAtomic(join(sneaky, 'x'), 'data'), (error: NodeJS.ErrnoException) => error.code === 'ENOTDIR' || error.code === 'ELOOP');
     assert.deepEqual(await readdir(real), []);
     await assert.rejects(PinnedDirectory.open(sneaky), (error: NodeJS.ErrnoException) => error.code === 'ENOTDIR' || error.code === 'ELOOP');
@@ -59,6 +61,28 @@ describe('durable-fs', () => {
     const handle = await openNoFollow(join(real, 'f'), constants.O_RDONLY);
     assert.equal((await handle.readFile()).toString(), 'x');
     await handle.close();
+  });
+
+  it("follows only links root made in root's own directories (/var/run, /lib), never a user's", async () => {
+    // Debian's own: /var/run -> /run, /lib -> usr/lib (root's links in root's 0755 directories).
+    const viaLink = await PinnedDirectory.open('/var/run');
+    const real = await stat('/run');
+    assert.equal(viaLink.stats.ino, real.ino);
+    await viaLink.close();
+    const lib = await PinnedDirectory.open('/lib');
+    assert.equal(lib.stats.ino, (await stat('/usr/lib')).ino);
+    await lib.close();
+    // A link owned by someone else, or in a directory others may write, is refused.
+    const userDir = join(dir, 'user-links');
+    await mkdir(userDir);
+    await symlink('/run', join(userDir, 'mine'));
+    await lchown(join(userDir, 'mine'), 65534, 65534);
+    await assert.rejects(PinnedDirectory.open(join(userDir, 'mine')), (error: NodeJS.ErrnoException) => error.code === 'ENOTDIR' || error.code === 'ELOOP');
+    const open = join(dir, 'open-dir');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await symlink('/run', join(open, 'roots'));
+    await assert.rejects(PinnedDirectory.open(join(open, 'roots')), (error: NodeJS.ErrnoException) => error.code === 'ENOTDIR' || error.code === 'ELOOP');
   });
 
   it('keeps operating on the pinned directory after its path is swapped for a symlink', async () => {

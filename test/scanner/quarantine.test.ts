@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidOptionError, ParseError, Quarantine, QuarantineError } from '../../src/index.js';
@@ -148,6 +148,8 @@ describe('Quarantine', () => {
     await mkdir(elsewhere);
     await rename(join(home, 'bob'), join(home, 'bob-old'));
     await symlink(elsewhere, join(home, 'bob'));
+    // The attacker's link (root's own links in root's directories are trusted, as the kernel's are).
+    await lchown(join(home, 'bob'), 65534, 65534);
     await assert.rejects(quarantine.restore(record.id), (e: unknown) => e instanceof QuarantineError && /symbolic link/.test(e.message));
     assert.deepEqual(await readdir(elsewhere), []);
     // A missing parent is refused as well (never created).
@@ -211,6 +213,7 @@ describe('Quarantine', () => {
     const real = join(dir, 'real-q');
     await mkdir(real);
     await symlink(real, join(dir, 'link-q'));
+    await lchown(join(dir, 'link-q'), 65534, 65534);
     const q = new Quarantine({ directory: join(dir, 'link-q') });
     const path = join(dir, 'x.exe');
     await writeFile(path, content);

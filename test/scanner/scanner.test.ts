@@ -287,6 +287,7 @@ describe('FileScanner', () => {
     scanner.on('warning', (warning) => warnings.push(warning));
     const report = await scanner.scan();
     assert.equal(report.cached, 0);
+    assert.deepEqual(warnings.map((w) => (w as { code: string }).code), ['cache-failed'], 'an ignored cache is said, not silent');
   });
 
   it('is cancelled by an AbortSignal and refuses overlapping scans', async () => {

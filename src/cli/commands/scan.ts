@@ -5,8 +5,8 @@ import type { Finding, ScanReport, SkipReason } from '../../scanner/types.js';
 import { isAtLeast, type Severity } from '../../core/severity.js';
 import { EXIT, type CliContext } from '../context.js';
 import { cliDetectors, parseExtensions } from '../detectors.js';
-import { formatBytes, formatDuration } from '../duration.js';
-import { escapeTerminal } from '../../core/terminal.js';
+import { formatBytes, formatDuration } from '../../core/format.js';
+import { escapeTerminal } from '../../core/text.js';
 import { ProgressLine } from '../progress.js';
 import type { ScanCliOptions } from '../program.js';
 
