@@ -138,7 +138,7 @@ export class Quarantine {
    * directory, special file), a directory in its path is a symlink, it changed identity
    * during the checks, or it could not be moved; the file is then left in place.
    */
-  async isolate(path: RawPath, options: IsolateOptions): Promise<QuarantineRecord> {
+  async isolate(path: string | Buffer, options: IsolateOptions): Promise<QuarantineRecord> {
     const target = absolute(path);
     const shown = displayPath(target);
     const reason = expectString('reason', options?.reason);

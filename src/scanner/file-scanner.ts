@@ -4,7 +4,6 @@ import { HostwardenEmitter, type BaseEvents } from '../core/emitter.js';
 import { toError } from '../core/lifecycle.js';
 import { compareSeverity, isAtLeast } from '../core/severity.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
-import { lstat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { CONTENT_WORKER_ENTRY, ContentPool, ContentWorkerError, type ContentFailure, type ContentResult, type WorkerEntry } from './content-pool.js';
 import { displayPath, isValidUtf8, safeText } from '../core/text.js';
@@ -13,8 +12,9 @@ import { summarizeHealth, type Health, type HealthCheck } from '../core/health.j
 import { alertForFinding, skipReasonText } from './finding-alert.js';
 import { resolveScannerOptions, type FileScannerOptions, type ResolvedScannerOptions } from './options.js';
 import { ScanCache } from './scan-cache.js';
-import type { ContentNeeds, Detector, DetectorFinding, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkippedPath, SkipReason } from './types.js';
-import { asError, errnoDetail, exclusionMatcher, skipReasonOf, walkNested, walkRoot, type NestedRoot, type WalkEntry, type WalkItem } from './walker.js';
+import { createRun, EMPTY_CONTENT, SPECULATE_AFTER, type Plan, type Run } from './scan-run.js';
+import type { ContentNeeds, Detector, DetectorFinding, FileContent, Finding, HashAlgorithm, ScannedFile, ScanProgress, ScanReport, ScanWarning, SkipReason } from './types.js';
+import { asError, errnoDetail, exclusionMatcher, skipReasonOf, targetItems, walkNested, walkRoot, type NestedRoot, type Target, type WalkEntry } from './walker.js';
 
 /** Payload of the `'quarantined'` event. */
 export interface QuarantinedEvent {
@@ -37,30 +37,6 @@ export interface ScanSession {
   close(): Promise<void>;
 }
 
-/** A path given to {@link FileScanner.scanPaths}. */
-interface Target {
-  readonly path: string;
-  readonly rawPath?: Buffer;
-}
-
-// One path of scanPaths: a directory is walked like a nested root (never through a link),
-// anything else is one entry, stat'ed (without following) by the workers like any other.
-async function* targetItems(target: Target, options: Parameters<typeof walkNested>[1]): AsyncGenerator<WalkItem> {
-  let stats;
-  try {
-    stats = await lstat(target.rawPath ?? target.path);
-  } catch (error) {
-    yield { type: 'skip', path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
-    return;
-  }
-  const relativePath = basename(target.path);
-  if (stats.isDirectory()) {
-    yield* walkNested({ path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), relativePath, rootDev: stats.dev }, options);
-    return;
-  }
-  yield { type: 'entry', entry: { path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), relativePath, kind: 'unknown', rootDev: stats.dev } };
-}
-
 /** Options of {@link FileScanner.scan}. */
 export interface ScanOptions {
   /** Cancels this scan (as does the constructor's `signal`). */
@@ -79,54 +55,6 @@ export interface FileScannerEvents extends BaseEvents {
   warning: [warning: ScanWarning];
   /** A file was moved into the quarantine. */
   quarantined: [event: QuarantinedEvent];
-}
-
-// A first guess of how many head bytes to read with the lstat, until the detectors tell.
-const DEFAULT_PREFETCH = 4096;
-
-// Consecutive files needing the same full read before the next ones are read speculatively.
-const SPECULATE_AFTER = 8;
-
-const EMPTY_CONTENT: FileContent = Object.freeze({ head: new Uint8Array(0), hashes: Object.freeze({}), matches: Object.freeze([]), complete: false });
-
-interface Plan {
-  readonly detector: Detector;
-  readonly needs: ContentNeeds | undefined;
-}
-
-interface Run {
-  readonly signal: AbortSignal;
-  readonly pool: ContentPool | undefined;
-  readonly cache: ScanCache | undefined;
-  readonly findings: Finding[];
-  findingCount: number;
-  readonly skipped: SkippedPath[];
-  quarantineFailures: number;
-  /** Skips per reason, counted in full (the list is capped). */
-  readonly skipCounts: Map<SkipReason, number>;
-  readonly quarantined: string[];
-  filesScanned: number;
-  bytesScanned: number;
-  bytesHashed: number;
-  directories: number;
-  symlinks: number;
-  cached: number;
-  skippedCount: number;
-  lastProgress: number;
-  currentPath: string | undefined;
-  /** Head bytes the worker reads along with the lstat; tracks the largest head any detector asked for. */
-  prefetch: number;
-  maxHeadSeen: number;
-  /** The full read every recent file needed, asked for with the lstat (see #learn). */
-  speculation: { readonly key: string; readonly hashes: HashAlgorithm[]; readonly patterns: number[] } | undefined;
-  streak: number;
-  lastFullKey: string;
-  /** Directories met as entries (no d_type), walked after the roots. */
-  readonly extraRoots: NestedRoot[];
-  /** Why the scan cannot go on (no content worker can run): the scan rejects with it. */
-  fatal: Error | undefined;
-  /** Ends the walk early (abort or fatal error). */
-  readonly stop: AbortController;
 }
 
 /**
@@ -251,35 +179,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       for (const detector of this.#options.detectors) await detector.prepare?.(signal);
       const cache = await this.#openCache();
       pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
-      const run: Run = {
-        signal,
-        pool,
-        cache,
-        findings: [],
-        findingCount: 0,
-        skipped: [],
-        skipCounts: new Map(),
-        quarantineFailures: 0,
-        quarantined: [],
-        filesScanned: 0,
-        bytesScanned: 0,
-        bytesHashed: 0,
-        directories: 0,
-        symlinks: 0,
-        cached: 0,
-        skippedCount: 0,
-        lastProgress: this.#options.clock(),
-        currentPath: undefined,
-        // With the incremental cache most files are never read, so nothing is prefetched.
-        prefetch: cache ? 0 : DEFAULT_PREFETCH,
-        maxHeadSeen: 0,
-        speculation: undefined,
-        streak: 0,
-        lastFullKey: '',
-        extraRoots: [],
-        fatal: undefined,
-        stop: controller,
-      };
+      const run = createRun({ signal, pool, cache, stop: controller, now: this.#options.clock() });
       fatalOf = () => run.fatal;
       await this.#walk(run, targets);
       if (run.fatal) throw run.fatal;
@@ -337,12 +237,8 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
     // One small Run per path, sharing the pool: inspections overlap, and each one's
     // counters say what happened to that path alone.
-    const newRun = (): Run => ({
-      signal, pool, cache: undefined, findings: [], findingCount: 0, skipped: [], skipCounts: new Map(), quarantined: [],
-      filesScanned: 0, bytesScanned: 0, bytesHashed: 0, directories: 0, symlinks: 0, cached: 0, skippedCount: 0,
-      lastProgress: Number.POSITIVE_INFINITY, currentPath: undefined, prefetch: DEFAULT_PREFETCH, maxHeadSeen: 0,
-      speculation: undefined, streak: 0, lastFullKey: '', extraRoots: [], fatal: undefined, stop: new AbortController(), quarantineFailures: 0,
-    });
+    // (lastProgress at +Infinity: a session emits no 'progress'.)
+    const newRun = (): Run => createRun({ signal, pool, cache: undefined, stop: new AbortController(), now: Number.POSITIVE_INFINITY });
     return {
       inspect: async (path, relativePath, rawPath) => {
         const run = newRun();

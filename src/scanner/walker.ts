@@ -334,3 +334,27 @@ export async function* walkRaw(dir: Buffer, relativePath: string, rootDev: numbe
     else yield { type: 'entry', entry: { path: childPath, rawPath: childRaw, relativePath: childRelative, kind: direntKind(dirent), rootDev } };
   }
 }
+
+/** A path given to `FileScanner.scanPaths`. @internal */
+export interface Target {
+  readonly path: string;
+  readonly rawPath?: Buffer;
+}
+
+// One path of scanPaths: a directory is walked like a nested root (never through a link),
+// anything else is one entry, stat'ed (without following) by the workers like any other.
+export async function* targetItems(target: Target, options: WalkOptions): AsyncGenerator<WalkItem> {
+  let stats;
+  try {
+    stats = await lstat(target.rawPath ?? target.path);
+  } catch (error) {
+    yield { type: 'skip', path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    return;
+  }
+  const relativePath = basename(target.path);
+  if (stats.isDirectory()) {
+    yield* walkNested({ path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), relativePath, rootDev: stats.dev }, options);
+    return;
+  }
+  yield { type: 'entry', entry: { path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), relativePath, kind: 'unknown', rootDev: stats.dev } };
+}
