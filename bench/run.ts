@@ -10,7 +10,9 @@ const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
 const benches = readdirSync(dir)
   .filter((name) => name.endsWith('.bench.ts'))
-  .filter((name) => only.length === 0 || only.some((word) => name.includes(word)))
+  // A word naming a benchmark exactly picks that one (`watcher`, not also `logwatcher`);
+  // otherwise every benchmark whose name contains it.
+  .filter((name, _, all) => only.length === 0 || only.some((word) => (all.includes(`${word}.bench.ts`) ? name === `${word}.bench.ts` : name.includes(word))))
   .sort();
 
 if (benches.length === 0) {

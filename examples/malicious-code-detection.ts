@@ -11,7 +11,8 @@
  * --log <file> (default malicious_code.log), --hash-db <file.hsb> (repeatable),
  * --min-severity info|warning|critical (what gets isolated; default critical: a PE disguised as a
  * document, EICAR, a hash match — never scripts or ordinary binaries, which would break tools),
- * --slack-api-url <url>. Environment: SLACK_TOKEN, SLACK_CHANNEL, SLACK_API_URL.
+ * --slack-api-url <url>, --watch (after the walk, keep watching the roots and scan every file
+ * as it lands, until Ctrl-C). Environment: SLACK_TOKEN, SLACK_CHANNEL, SLACK_API_URL.
  * Scanning other users' homes and moving their files needs root. Ctrl-C cancels the walk
  * cleanly; the exit status is 0 when nothing was found, 1 when a finding of warning or
  * critical severity was, 2 when something could not be scanned.
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import {
   EICAR_SIGNATURE,
   FileScanner,
+  FileWatcher,
   LogChannel,
   Notifier,
   Quarantine,
@@ -33,6 +35,7 @@ import {
   signatureDetector,
   type Channel,
   type Detector,
+  type Severity,
 } from 'hostwarden';
 
 const { values: flags } = parseArgs({
@@ -43,6 +46,7 @@ const { values: flags } = parseArgs({
     'hash-db': { type: 'string', multiple: true },
     'min-severity': { type: 'string', default: 'critical' },
     'slack-api-url': { type: 'string' },
+    watch: { type: 'boolean', default: false },
   },
 });
 const minSeverity = flags['min-severity'];
@@ -100,6 +104,7 @@ try {
   const infections = report.findings.filter((f) => f.severity !== 'info').length;
   const { loop = 0, 'special-file': special = 0 } = report.skippedByReason;
   process.exitCode = infections > 0 ? 1 : report.skippedCount - loop - special > 0 ? 2 : 0;
+  if (flags.watch && !controller.signal.aborted) await watchUntilStopped(minSeverity);
 } catch (error) {
   if (!controller.signal.aborted) throw error;
   logger.info('Scan cancelled');
@@ -107,4 +112,30 @@ try {
   // Deliver every warning before exiting, then flush the log file.
   await notifier.stop();
   await closeLogger(logger);
+}
+
+// --watch: the walk found what was there; from now on every file that lands is scanned
+// within about a second (kernel events, with crawls that catch anything events missed).
+async function watchUntilStopped(isolateAt: Severity): Promise<void> {
+  const watcher = new FileWatcher({
+    roots: flags.root ?? ['/home'],
+    detectors,
+    quarantine: { into: new Quarantine({ directory: flags.quarantine, logger }), minSeverity: isolateAt },
+    signal: controller.signal,
+    persistent: true,
+    logger,
+  });
+  watcher.on('finding', (f) => {
+    if (f.severity !== 'info') process.exitCode = 1;
+    logger.warn(`Suspicious file: ${f.displayPath}: ${f.reason}`, { path: f.path, rule: f.rule, severity: f.severity, size: f.size, sha256: f.sha256 });
+  });
+  watcher.on('quarantined', ({ finding, record }) => logger.warn(`Isolated ${finding.displayPath} as ${record.id}`, { quarantine: flags.quarantine, sha256: record.sha256 }));
+  watcher.on('warning', (w) => logger.warn(`Watcher: ${w.displayPath ?? ''} ${w.message}`, { code: w.code }));
+  watcher.on('health', (h) => logger.warn(`Watcher ${h.state}`, { checks: h.checks.filter((c) => !c.ok) }));
+  watcher.on('error', (error) => logger.error(error.message));
+  notifier.attach(watcher);
+  await watcher.start();
+  logger.info(`Watching ${(flags.root ?? ['/home']).join(', ')} (Ctrl-C stops)`);
+  await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await watcher.stop();
 }

@@ -19,6 +19,7 @@ const PICKS: readonly Pick[] = [
   { title: 'ResourceMonitor', file: 'docs/resource.md', sections: ['Options (`ResourceMonitorOptions`)', 'Methods and events', 'Rules'] },
   { title: 'FileScanner', file: 'docs/scanner.md', sections: ['Options (`FileScannerOptions`)', 'Methods', 'Events (`FileScannerEvents`)', 'Detectors'] },
   { title: 'Quarantine', file: 'docs/scanner.md', sections: ['Quarantine'] },
+  { title: 'FileWatcher', file: 'docs/scanner.md', sections: ['Watching'] },
   { title: 'Notifier', file: 'docs/notifier.md', sections: ['Options (`NotifierOptions`)', 'Methods and properties', 'Events (`NotifierEvents`)', 'Channels'] },
   { title: 'AlertmanagerChannel, metrics and the exporter', file: 'docs/fleet.md', sections: ['`AlertmanagerChannel`', '`metricsHandler(registry)`'] },
   { title: 'BanManager and NftablesBackend', file: 'docs/response.md', sections: ['Options (`BanManagerOptions`)', 'Methods', 'Events (`BanManagerEvents`)', '`NftablesBackend`'] },

@@ -33,6 +33,7 @@ export type { Channel, DeliveryReceipt, Notification, SendContext } from './noti
 export * from './logwatcher/index.js';
 export * from './resource/index.js';
 export * from './scanner/index.js';
+export * from './watcher/index.js';
 export * from './notifier/index.js';
 export * from './fleet/index.js';
 export * from './response/index.js';

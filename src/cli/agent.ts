@@ -22,6 +22,7 @@ import type { ResourceRule } from '../resource/rules.js';
 import { FileScanner } from '../scanner/file-scanner.js';
 import { BanManager } from '../response/ban-manager.js';
 import { NftablesBackend } from '../response/nftables-backend.js';
+import { FileWatcher } from '../watcher/file-watcher.js';
 import { ConfigError, resolveSecret, type BansConfig, type ChannelConfig, type HostwardenConfig } from './config.js';
 import { ConsoleChannel } from './console-channel.js';
 import { cliDetectors } from './detectors.js';
@@ -135,6 +136,7 @@ export interface AgentParts {
   readonly watcher: LogWatcher | undefined;
   readonly monitor: ResourceMonitor | undefined;
   readonly scanner: FileScanner | undefined;
+  readonly fileWatcher: FileWatcher | undefined;
   readonly notifier: Notifier;
   readonly bans: BanManager | undefined;
 }
@@ -216,11 +218,34 @@ export class Agent {
           });
     const bans = config.bans === undefined ? undefined : build('config.bans', () => bansFrom(config.bans as BansConfig, state, env));
     if (bans && watcher) bans.attach(watcher);
+    const wc = config.watch;
+    const fileWatcher =
+      wc === undefined
+        ? undefined
+        : build('config.watch', () => {
+            const q = wc.quarantine;
+            const stateFile = wc.stateFile ?? (state === undefined ? undefined : join(state, 'watch.index'));
+            return new FileWatcher({
+              roots: wc.roots,
+              detectors: cliDetectors({ extensions: wc.extensions, hashDb: wc.hashDb }),
+              logger,
+              persistent,
+              ...(wc.exclude === undefined ? {} : { exclude: wc.exclude }),
+              ...(wc.maxFileSize === undefined ? {} : { maxFileSize: wc.maxFileSize }),
+              ...(wc.reconcileInterval === undefined ? {} : { reconcileInterval: wc.reconcileInterval }),
+              ...(wc.settle === undefined ? {} : { settle: wc.settle }),
+              ...(stateFile === undefined ? {} : { stateFile }),
+              ...(q === undefined ? {} : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
+            });
+          });
     // An 'error' nobody hears would crash the agent; log it and keep running.
     const logError = (name: string) => (error: Error) => logger.error(`${name}: ${error.message}`, { code: (error as { code?: string }).code });
     watcher?.on('error', logError('logs'));
     monitor?.on('error', logError('resources'));
     scanner?.on('error', logError('scan'));
+    fileWatcher?.on('error', logError('watch'));
+    fileWatcher?.on('warning', (w) => logger.warn(`watch: ${w.message}`, { path: w.displayPath, code: w.code }));
+    fileWatcher?.on('health', (h) => logger.warn(`watch: ${h.state}`, { checks: h.checks.filter((c) => !c.ok) }));
     notifier.on('error', logError('notifier'));
     bans?.on('error', logError('bans'));
     bans?.on('warning', (w) => logger.warn(`bans: ${w.message}`));
@@ -228,8 +253,8 @@ export class Agent {
     watcher?.on('warning', (w) => logger.warn(`logs: ${w.message}`));
     scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.code }));
     notifier.on('failed', (f) => logger.error(`notifier: delivery to ${f.channel} failed: ${f.error.message}`));
-    notifier.attach(...[watcher, monitor, scanner, bans].filter((p) => p !== undefined));
-    this.parts = { watcher, monitor, scanner, notifier, bans };
+    notifier.attach(...[watcher, monitor, scanner, fileWatcher, bans].filter((p) => p !== undefined));
+    this.parts = { watcher, monitor, scanner, fileWatcher, notifier, bans };
   }
 
   /** Starts the notifier first (so no alert is raised before it can be delivered), then the sources. */
@@ -240,6 +265,7 @@ export class Agent {
     await bans?.start();
     await watcher?.start();
     await monitor?.start();
+    await this.parts.fileWatcher?.start();
     if (this.#config.metrics !== undefined) {
       this.#metrics = new HostwardenMetrics().observe(...[watcher, monitor, scanner, notifier, bans].filter((p) => p !== undefined));
       this.#metricsServer = await serveMetrics({
@@ -284,7 +310,7 @@ export class Agent {
     this.#scanTimer?.();
     this.#stop.abort();
     const { watcher, monitor, notifier } = this.parts;
-    await Promise.allSettled([watcher?.stop(), monitor?.stop(), this.#scanning]);
+    await Promise.allSettled([watcher?.stop(), monitor?.stop(), this.parts.fileWatcher?.stop(), this.#scanning]);
     await this.parts.bans?.stop();
     await this.#metricsServer?.close();
     this.#metrics?.close();

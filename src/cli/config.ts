@@ -114,6 +114,19 @@ export interface HostwardenConfig {
     readonly oneFileSystem?: boolean;
     readonly quarantine?: { readonly directory: string; readonly minSeverity?: Severity };
   };
+  /** Scan files as they land (FileWatcher). */
+  readonly watch?: {
+    readonly roots: string[];
+    readonly extensions?: string[];
+    readonly hashDb?: string[];
+    readonly exclude?: string[];
+    readonly maxFileSize?: number;
+    readonly reconcileInterval?: number;
+    readonly settle?: number;
+    /** The index; default `<stateDirectory>/watch.index`. */
+    readonly stateFile?: string;
+    readonly quarantine?: { readonly directory: string; readonly minSeverity?: Severity };
+  };
   readonly notifier: {
     readonly channels: ChannelConfig[];
     readonly outbox?: { readonly directory: string };
@@ -244,6 +257,19 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
         exclude: optional(arr(str())),
         maxFileSize: optional(num({ min: 1, integer: true })),
         oneFileSystem: optional(bool()),
+        quarantine: optional(obj({ directory: required(str()), minSeverity: optional(severity) })),
+      }),
+    ),
+    watch: optional(
+      obj({
+        roots: required(arr(str(), { min: 1 })),
+        extensions: optional(arr(str())),
+        hashDb: optional(arr(str())),
+        exclude: optional(arr(str())),
+        maxFileSize: optional(num({ min: 1, integer: true })),
+        reconcileInterval: optional(duration({ min: 1000 })),
+        settle: optional(duration({ min: 0 })),
+        stateFile: optional(str()),
         quarantine: optional(obj({ directory: required(str()), minSeverity: optional(severity) })),
       }),
     ),

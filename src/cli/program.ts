@@ -9,6 +9,7 @@ import { escapeTerminal } from '../core/text.js';
 import { isRuleSetName, RULE_SETS, type RuleSetName } from './rulesets.js';
 import { registerBansCommand } from './commands/bans.js';
 import { registerDoctor } from './commands/doctor-command.js';
+import { registerWatchCommand } from './commands/watch.js';
 
 // src/cli and dist/cli are both two levels below the package root.
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -96,6 +97,8 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
       const { scan } = await import('./commands/scan.js');
       result.code = await scan(paths, opts, ctx);
     });
+
+  registerWatchCommand(program, ctx, result);
 
   const quarantine = program
     .command('quarantine')

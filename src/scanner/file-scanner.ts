@@ -24,6 +24,19 @@ export interface QuarantinedEvent {
   readonly record: QuarantineRecord;
 }
 
+/** A long-lived scanning session, see {@link FileScanner.openSession}. @internal */
+export interface ScanSession {
+  /**
+   * Judges one path like a scan would (by `rawPath`, its exact bytes, when the name is not
+   * valid UTF-8). Rejects only when no content worker can run. Resolves to `'scanned'` (a regular file was read
+   * and judged), `'skipped'` (it could not be, and a warning said why) or `'other'`
+   * (a symlink, special file or directory: judged by name at most).
+   */
+  inspect(path: string, relativePath: string, rawPath?: Buffer): Promise<'scanned' | 'skipped' | 'other'>;
+  /** Ends the session's worker threads; pending inspections reject. */
+  close(): Promise<void>;
+}
+
 /** Options of {@link FileScanner.scan}. */
 export interface ScanOptions {
   /** Cancels this scan (as does the constructor's `signal`). */
@@ -207,6 +220,36 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       await pool?.close();
       this.#running = false;
     }
+  }
+
+  /**
+   * Opens a long-lived session for callers that find files themselves (the FileWatcher):
+   * the detectors are prepared once, one worker pool stays open, and `inspect(path)`
+   * judges one path exactly as `scan()` would — `lstat` and reads in a worker, never
+   * following a symlink — emitting `'finding'`, `'alert'`, `'warning'` and
+   * `'quarantined'` on this scanner. Sessions may overlap with each other but not with
+   * `scan()`'s bookkeeping; close the session to end its workers.
+   *
+   * @internal
+   */
+  async openSession(signal: AbortSignal): Promise<ScanSession> {
+    for (const detector of this.#options.detectors) await detector.prepare?.(signal);
+    const pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
+    // One small Run per path, sharing the pool: inspections overlap, and each one's
+    // counters say what happened to that path alone.
+    // (lastProgress at +Infinity: a session emits no 'progress'.)
+    const newRun = (): Run => createRun({ signal, pool, cache: undefined, stop: new AbortController(), now: Number.POSITIVE_INFINITY });
+    return {
+      inspect: async (path, relativePath, rawPath) => {
+        const run = newRun();
+        const entry = { path, relativePath, kind: 'unknown' as const, rootDev: -1, ...(rawPath === undefined ? {} : { rawPath }) };
+        // A failed inspection is reported as not scanned (never clean), as in a scan.
+        await this.#inspect(run, entry).catch((error: unknown) => this.#inspectFailed(run, path, error));
+        if (run.fatal) throw run.fatal;
+        return run.filesScanned > 0 ? 'scanned' : run.skippedCount > 0 ? 'skipped' : 'other';
+      },
+      close: () => pool.close(),
+    };
   }
 
   async #openCache(): Promise<ScanCache | undefined> {

@@ -1,0 +1,112 @@
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { sep } from 'node:path';
+
+/** What a crawl yields. @internal */
+export type CrawlItem =
+  /** Anything but a directory (regular file, symlink, FIFO…), described by its `lstat`. */
+  | { readonly type: 'entry'; readonly path: string; readonly relativePath: string; readonly stats: Stats }
+  /** A directory that was entered. */
+  | { readonly type: 'directory'; readonly path: string }
+  /** A path that could not be listed or stat'ed; entries under it are unknown. */
+  | { readonly type: 'error'; readonly path: string; readonly error: NodeJS.ErrnoException }
+  /** A name that is not valid UTF-8: reported by its bytes, never guessed at. */
+  | { readonly type: 'non-utf8'; readonly rawPath: Buffer };
+
+/** @internal */
+export interface CrawlOptions {
+  /** The scanner's exclusion test: (path relative to the root, absolute path, name). */
+  readonly isExcluded: (relativePath: string, absolutePath: string, name: string) => boolean;
+  /** Stay on the root's file system. */
+  readonly oneFileSystem: boolean;
+  /** Directories already crawled (dev:ino), shared by overlapping roots so nothing is crawled twice. */
+  readonly visited: Set<string>;
+  /** Ends the crawl early. */
+  readonly signal?: AbortSignal;
+  /** `relativePath` of `dir` under its watch root ('' for the root itself). */
+  readonly relativePrefix?: string;
+  /** The device `oneFileSystem` keeps to (the root's); default the device of `dir`. */
+  readonly rootDev?: number;
+}
+
+// lstat calls in flight per directory: enough to keep the thread pool busy, few enough
+// that a directory of a million entries does not queue a million requests.
+const STAT_BATCH = 64;
+const fatal = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Walks `dir` depth-first, `lstat`ing every entry (the index needs dev, inode, size,
+ * mtime and ctime of each), never following a symlink, never entering another file
+ * system when asked not to, never entering a directory twice. Names are read as bytes,
+ * so a name that is not valid UTF-8 is reported rather than silently mangled.
+ *
+ * @internal
+ */
+export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator<CrawlItem> {
+  let rootStats: Stats;
+  try {
+    rootStats = await lstat(dir);
+  } catch (error) {
+    yield { type: 'error', path: dir, error: error as NodeJS.ErrnoException };
+    return;
+  }
+  const prefix = options.relativePrefix ?? '';
+  if (!rootStats.isDirectory()) {
+    yield { type: 'entry', path: dir, relativePath: prefix, stats: rootStats };
+    return;
+  }
+  const rootDev = options.rootDev ?? rootStats.dev;
+  const rootKey = `${rootStats.dev}:${rootStats.ino}`;
+  if (options.visited.has(rootKey)) return;
+  options.visited.add(rootKey);
+  yield { type: 'directory', path: dir };
+  const stack: { path: string; relative: string }[] = [{ path: dir, relative: prefix }];
+  while (stack.length > 0) {
+    if (options.signal?.aborted) return;
+    const current = stack.pop() as { path: string; relative: string };
+    let dirents: Dirent<Buffer>[];
+    try {
+      dirents = await readdir(current.path, { withFileTypes: true, encoding: 'buffer' });
+    } catch (error) {
+      yield { type: 'error', path: current.path, error: error as NodeJS.ErrnoException };
+      continue;
+    }
+    const base = current.path.endsWith(sep) ? current.path : current.path + sep;
+    const named: { path: string; relative: string; name: string }[] = [];
+    for (const dirent of dirents) {
+      let name: string;
+      try {
+        name = fatal.decode(dirent.name);
+      } catch {
+        yield { type: 'non-utf8', rawPath: Buffer.concat([Buffer.from(base), dirent.name]) };
+        continue;
+      }
+      const relative = current.relative === '' ? name : `${current.relative}${sep}${name}`;
+      if (options.isExcluded(relative, base + name, name)) continue;
+      named.push({ path: base + name, relative, name });
+    }
+    for (let i = 0; i < named.length; i += STAT_BATCH) {
+      const batch = named.slice(i, i + STAT_BATCH);
+      const stats = await Promise.all(batch.map((e) => lstat(e.path).catch((error: unknown) => error as NodeJS.ErrnoException)));
+      for (let k = 0; k < batch.length; k++) {
+        const entry = batch[k] as { path: string; relative: string };
+        const st = stats[k] as Stats | NodeJS.ErrnoException;
+        if (!(st instanceof Object) || !('isDirectory' in st)) {
+          // Gone since the listing: nothing to index. Anything else is worth a word.
+          if ((st as NodeJS.ErrnoException).code !== 'ENOENT') yield { type: 'error', path: entry.path, error: st as NodeJS.ErrnoException };
+          continue;
+        }
+        if (!st.isDirectory()) {
+          yield { type: 'entry', path: entry.path, relativePath: entry.relative, stats: st };
+          continue;
+        }
+        if (options.oneFileSystem && st.dev !== rootDev) continue;
+        const key = `${st.dev}:${st.ino}`;
+        if (options.visited.has(key)) continue;
+        options.visited.add(key);
+        yield { type: 'directory', path: entry.path };
+        stack.push({ path: entry.path, relative: entry.relative });
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// Events lost for real: inotify's queue shrunk to 16 events (the kernel drops the rest and
+// parcel does not say so) and the whole process stopped while another one writes a burst.
+// The watcher must notice (health degraded), crawl, and scan every file anyway.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { FileWatcher, type ReconcileReport } from '../../src/index.js';
+import { EICAR_TEST_STRING, findingsFor, nextCrawl, tempDir, testDetectors } from './helpers.js';
+
+const QUEUE_LIMIT = '/proc/sys/fs/inotify/max_queued_events';
+const FILES = 3000;
+
+// A child process stops this whole process (the event loop and parcel's reader thread alike:
+// nothing drains inotify's queue, so the kernel must drop events), writes FILES files
+// (every 100th EICAR), and lets this process go on. SIGCONT is sent whatever happens.
+const WRITER = `
+const { appendFileSync, writeFileSync, mkdirSync } = require('node:fs');
+const [dir, files, eicar, parent] = process.argv.slice(1);
+process.on('exit', () => process.kill(Number(parent), 'SIGCONT'));
+process.kill(Number(parent), 'SIGSTOP');
+for (let i = 0; i < Number(files); i++) {
+  const sub = dir + '/burst' + (i % 30);
+  mkdirSync(sub, { recursive: true });
+  const path = sub + '/f' + i + '.txt';
+  writeFileSync(path, i % 100 === 0 ? eicar : 'benign ' + i + '\\n');
+  appendFileSync(path, '\\n');
+}
+`;
+
+describe('FileWatcher under forced event loss', () => {
+  let original: string;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+
+  before(async () => {
+    original = (await readFile(QUEUE_LIMIT, 'utf8')).trim();
+    ({ dir, cleanup } = await tempDir('hostwarden-watch-loss-'));
+  });
+  after(async () => {
+    // Restored even when the test failed half-way.
+    await writeFile(QUEUE_LIMIT, original);
+    await cleanup();
+  });
+
+  it('crawls after a burst during a stall, scans every file, and says degraded in between', async () => {
+    let watcher: FileWatcher;
+    // The limit is read when the inotify instance is created (at start): lowered only for that.
+    await writeFile(QUEUE_LIMIT, '16');
+    try {
+      watcher = new FileWatcher({ roots: [dir], detectors: testDetectors(), threads: 1, stallThreshold: 500, settle: 50 });
+      const started = nextCrawl(watcher, 'start');
+      await watcher.start();
+      await started;
+    } finally {
+      await writeFile(QUEUE_LIMIT, original);
+    }
+    try {
+      const states: string[] = [];
+      const reasons: string[] = [];
+      watcher.on('health', (h) => {
+        states.push(h.state);
+        for (const c of h.checks) if (!c.ok) reasons.push(`${c.name}: ${c.message ?? ''}`);
+      });
+      const crawls: ReconcileReport[] = [];
+      watcher.on('reconciled', (r) => crawls.push(r));
+      const catchUp = new Promise<ReconcileReport>((resolve, reject) => {
+        const safety = setTimeout(() => reject(new Error('no crawl followed the burst and the stall')), 120_000);
+        watcher.on('reconciled', (r) => {
+          if (r.reason !== 'burst' && r.reason !== 'stall') return;
+          clearTimeout(safety);
+          resolve(r);
+        });
+      });
+      const planted = Array.from({ length: FILES / 100 }, (_, k) => `${dir}/burst${(k * 100) % 30}/f${k * 100}.txt`);
+      const found = findingsFor(watcher, planted, 120_000);
+
+      const writer = spawn(process.execPath, ['-e', WRITER, dir, String(FILES), EICAR_TEST_STRING, String(process.pid)], { stdio: 'inherit' });
+      const [code] = (await once(writer, 'exit')) as [number | null];
+      assert.equal(code, 0);
+
+      const report = await catchUp;
+      await found;
+      await watcher.idle();
+      assert.ok(states.includes('degraded'), `health never said degraded: ${JSON.stringify(states)}`);
+      assert.ok(reasons.some((r) => /stalled|burst/.test(r)), reasons.join('; '));
+      // Every file of the burst was scanned (the index holds scanned files only).
+      assert.equal(watcher.status.indexed, FILES, `crawl report ${JSON.stringify(report)}`);
+      // And the loss was real: a crawl found changes that no event had reported.
+      assert.ok(crawls.some((r) => r.missed > 0), `no crawl found a lost event: ${JSON.stringify(crawls)}`);
+    } finally {
+      await watcher.stop();
+    }
+  });
+});

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import type { Stats } from 'node:fs';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FileScanner, type Detector } from '../../src/index.js';
+import { FileIndex } from '../../src/watcher/file-index.js';
+import { ScanRunner } from '../../src/watcher/scan-runner.js';
+import { priorityOf, ScanQueue } from '../../src/watcher/scan-queue.js';
+import { tempDir } from './helpers.js';
+
+const stats = (mode: number): Stats => ({ mode }) as Stats;
+
+describe('scan priorities', () => {
+  it('risky places and executable content first, arrival order within a level, one entry per path', () => {
+    const risky = ['/tmp', '/var/www'];
+    assert.equal(priorityOf('/tmp/x.php', stats(0o100644), risky), 0);
+    assert.equal(priorityOf('/tmp/notes.txt', stats(0o100644), risky), 1);
+    assert.equal(priorityOf('/home/a/run', stats(0o100755), risky), 1);
+    assert.equal(priorityOf('/home/a/notes.txt', stats(0o100644), risky), 2);
+    assert.equal(priorityOf('/tmpfoo/x.txt', stats(0o100644), risky), 2, 'a prefix of a name is not the directory');
+    const queue = new ScanQueue();
+    queue.push({ path: '/home/a', stats: stats(0), priority: 2 });
+    queue.push({ path: '/home/b', stats: stats(0), priority: 2 });
+    queue.push({ path: '/tmp/c', stats: stats(0), priority: 1 });
+    queue.push({ path: '/home/a', stats: stats(0), priority: 0 }); // changed into something urgent
+    queue.push({ path: '/tmp/c', stats: stats(0), priority: 2 }); // a later, lower priority keeps its place
+    assert.equal(queue.size, 3);
+    assert.deepEqual([queue.shift()?.path, queue.shift()?.path, queue.shift()?.path, queue.shift()], ['/home/a', '/tmp/c', '/home/b', undefined]);
+  });
+});
+
+describe('the persistent index', () => {
+  it('round-trips, skips corrupt lines (counted), and is stale for other detectors', async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-index-');
+    try {
+      const file = join(dir, 'watch.index');
+      const index = new FileIndex('det=1');
+      index.set('/srv/a', '1:2:3:4:5');
+      index.set('/srv/new\nline', '1:3:3:4:5');
+      index.directories = 7;
+      await index.save(file);
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, `${text}garbage without a tab\n1:4:1:1:1\t"relative/path"\n1:5:1:1:1\t{not json\n`);
+      const again = new FileIndex('det=1');
+      const loaded = await again.load(file);
+      assert.deepEqual(loaded, { entries: 2, corrupt: 3, stale: false });
+      assert.equal(again.get('/srv/new\nline'), '1:3:3:4:5');
+      assert.equal(again.directories, 7);
+      const other = new FileIndex('det=2');
+      assert.equal((await other.load(file)).stale, true);
+      assert.equal(other.size, 0);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a sweep drops what a crawl did not meet, except under unreadable directories', () => {
+    const index = new FileIndex('x');
+    for (const p of ['/r/a', '/r/b', '/r/locked/c', '/other/d']) index.set(p, 's');
+    index.beginCrawl();
+    index.mark('/r/a');
+    assert.equal(index.sweep(['/r'], ['/r/locked']), 1);
+    assert.equal(index.get('/r/b'), undefined);
+    assert.equal(index.get('/r/locked/c'), 's');
+    assert.equal(index.get('/other/d'), 's');
+  });
+});
+
+describe('the scan runner', () => {
+  it('never scans one path twice at once: a second request waits, then the path is looked at afresh', async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-runner-');
+    const controller = new AbortController();
+    let release = (): void => {};
+    let session: Awaited<ReturnType<FileScanner['openSession']>> | undefined;
+    try {
+      const path = join(dir, 'upload.bin');
+      await writeFile(path, 'data');
+      let active = 0;
+      let most = 0;
+      let calls = 0;
+      let entered = (): void => {};
+      const firstEntered = new Promise<void>((resolve) => (entered = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      // A user's detector (plain object) that holds the first inspection until released.
+      const held: Detector = {
+        name: 'held',
+        async inspect() {
+          calls++;
+          active++;
+          most = Math.max(most, active);
+          entered();
+          await gate;
+          active--;
+          return [];
+        },
+      };
+      session = await new FileScanner({ roots: [dir], detectors: [held], threads: 1 }).openSession(controller.signal);
+      const rechecked: string[] = [];
+      const index = new FileIndex('x');
+      const runner = new ScanRunner({
+        session,
+        index,
+        concurrency: 4,
+        relativePath: (p) => p.slice(dir.length + 1),
+        onError: (error) => assert.fail(String(error)),
+        recheck: (p) => rechecked.push(p),
+        changed: () => onChanged(),
+      });
+      let onChanged = (): void => {};
+      const st = await lstat(path);
+      runner.push({ path, stats: st, priority: 2 });
+      await firstEntered;
+      runner.push({ path, stats: st, priority: 2 });
+      assert.equal(runner.size, 2, 'one scanning, one held back');
+      assert.equal(calls, 1);
+      const finished = new Promise<void>((resolve) => (onChanged = () => runner.scanning === 0 && resolve()));
+      release();
+      await finished;
+      await runner.close();
+      assert.equal(most, 1);
+      assert.deepEqual(rechecked, [path]);
+      assert.equal(index.get(path) !== undefined, true);
+    } finally {
+      // Whatever failed, nothing stays held and no worker keeps the process alive.
+      release();
+      controller.abort();
+      await session?.close();
+      await cleanup();
+    }
+  });
+});
