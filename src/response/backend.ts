@@ -17,7 +17,7 @@ export interface BanEntry {
 }
 
 /** What {@link BanBackend.start} found and changed. */
-export interface ReconcileReport {
+export interface BanReconcileReport {
   /** Whether the backend's table (or equivalent) already existed. */
   readonly existed: boolean;
   /** Entries the firewall lacked and were added. */
@@ -38,7 +38,7 @@ export interface BanBackend {
    * (adding missing ones, removing unknown ones of its own table) in one atomic step,
    * without a moment in which an entry present before is missing.
    */
-  start(entries: readonly BanEntry[]): Promise<ReconcileReport>;
+  start(entries: readonly BanEntry[]): Promise<BanReconcileReport>;
   /** Adds entries, or sets a new expiry for entries already present. */
   add(entries: readonly BanEntry[]): Promise<void>;
   /** Removes entries; removing one that is absent is not an error. */

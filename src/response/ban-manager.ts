@@ -5,7 +5,7 @@ import { formatDuration, parseDuration } from '../core/format.js';
 import { safeText } from '../core/text.js';
 import { createWarning } from '../core/warning.js';
 import { contains, formatNetwork, isSingle, parseNetwork, widen, type Network } from './address.js';
-import type { BanEntry, ReconcileReport } from './backend.js';
+import type { BanEntry, BanReconcileReport } from './backend.js';
 import { banAlert, type UnbanReason } from './ban-alert.js';
 import { SparedAddresses } from './spared.js';
 import { resolveBanOptions, type BanManagerOptions, type BanMode, type ResolvedBanOptions } from './ban-options.js';
@@ -108,7 +108,7 @@ export class BanManager extends Component<BanManagerEvents> {
   #timerAt = Infinity;
   #cancelRepair: (() => void) | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
-  #reconcile: ReconcileReport | undefined;
+  #reconcile: BanReconcileReport | undefined;
 
   constructor(options: BanManagerOptions) {
     const resolved = resolveBanOptions(options);
@@ -124,7 +124,7 @@ export class BanManager extends Component<BanManagerEvents> {
   }
 
   /** What `start()` found in the firewall and changed (undefined before, or in observe mode). */
-  get reconcileReport(): ReconcileReport | undefined {
+  get reconcileReport(): BanReconcileReport | undefined {
     return this.#reconcile;
   }
 

@@ -1,6 +1,6 @@
 export { BanManager, type Ban, type BanCallOptions, type BanEvent, type BanManagerEvents, type UnbanEvent, type UnbanReason } from './ban-manager.js';
 export { DEFAULT_BAN_RULES, type BanManagerOptions, type BanMode } from './ban-options.js';
-export type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
+export type { BanBackend, BanEntry, BanReconcileReport } from './backend.js';
 export { NftablesBackend, type NftablesBackendOptions, type NftCounters } from './nftables-backend.js';
 export { NftCommandError } from './nft-process.js';
 export type { NftAction, NftHook } from './nft-script.js';

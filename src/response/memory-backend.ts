@@ -1,4 +1,4 @@
-import type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
+import type { BanBackend, BanEntry, BanReconcileReport } from './backend.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
 /** Options of {@link MemoryBackend}. */
@@ -54,7 +54,7 @@ export class MemoryBackend implements BanBackend {
     this.transactions++;
   }
 
-  async start(entries: readonly BanEntry[]): Promise<ReconcileReport> {
+  async start(entries: readonly BanEntry[]): Promise<BanReconcileReport> {
     this.#write();
     const existed = this.running || this.#elements.size > 0;
     this.#expire();

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../core/errors.js';
 import { expectArray, expectNumber, expectOneOf } from '../core/validate.js';
 import { formatNetwork, isSingle, parseNetwork, type Network } from './address.js';
-import type { BanBackend, BanEntry, ReconcileReport } from './backend.js';
+import type { BanBackend, BanEntry, BanReconcileReport } from './backend.js';
 import { parseKernelTable, type KernelTable } from './nft-json.js';
 import { NftCommandError, runNft } from './nft-process.js';
 import { SetPlacement } from './nft-placement.js';
@@ -124,7 +124,7 @@ export class NftablesBackend implements BanBackend {
     return this.#transactions;
   }
 
-  async start(entries: readonly BanEntry[]): Promise<ReconcileReport> {
+  async start(entries: readonly BanEntry[]): Promise<BanReconcileReport> {
     const current = await this.#readTable();
     const wanted = new Map<string, { network: Network; until: number }>();
     for (const entry of entries) {
