@@ -89,7 +89,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #roots: readonly string[] = [];
   #ignored: readonly string[] = [];
   #isExcluded: (relativePath: string, absolutePath: string, name: string) => boolean = () => false;
-  #scanner: FileScanner | undefined;
   #session: ScanSession | undefined;
   #index: FileIndex;
   #settle: SettleTracker | undefined;
@@ -182,7 +181,6 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     // The scanner logged it already (it has our logger): only re-emit.
     scanner.on('warning', (warning) => this.emitWarning(warning));
     scanner.on('error', (error) => this.emitError(error));
-    this.#scanner = scanner;
     const session = await scanner.openSession(this.#abort.signal);
     this.#session = session;
     this.#scans = new ScanRunner({

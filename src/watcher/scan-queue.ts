@@ -39,7 +39,7 @@ export function priorityOf(path: string, stats: Stats, riskyDirs: readonly strin
  * @internal
  */
 export class ScanQueue {
-  readonly #levels: [Map<string, QueuedScan>, Map<string, QueuedScan>, Map<string, QueuedScan>] = [new Map(), new Map(), new Map()];
+  readonly #levels: [Map<string, QueuedScan>, Map<string, QueuedScan>, Map<string, QueuedScan>] = [new Map<string, QueuedScan>(), new Map<string, QueuedScan>(), new Map<string, QueuedScan>()];
 
   /** Files queued. */
   get size(): number {
