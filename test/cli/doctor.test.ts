@@ -232,6 +232,20 @@ describe('hostwarden doctor', () => {
     assert.match(dangling.message, /leads nowhere/);
   });
 
+  it('checks nft and the ban table when bans are enforced, and touches nothing in observe mode', async (t) => {
+    if (requirePeer(t, 'nft') === undefined) return;
+    const table = `hwdoc${process.pid % 100000}`;
+    const enforced = await writeConfig('bans.json', { notifier: { channels: [{ type: 'console' }] }, bans: { table } });
+    const run = await cli(['doctor', '--config', enforced]);
+    assert.match(run.stdout, /^ok {4}peer {7}nft: .*\(nftables v/m);
+    assert.match(run.stdout, /^ok {4}bans {7}nft permission: the ruleset can be read$/m);
+    assert.match(run.stdout, new RegExp(`^warn {2}bans {7}ban table: table inet ${table} does not exist`, 'm'));
+    const observed = await writeConfig('bans-observe.json', { notifier: { channels: [{ type: 'console' }] }, bans: { mode: 'observe', table } });
+    const quiet = await cli(['doctor', '--config', observed]);
+    assert.match(quiet.stdout, /^info {2}bans {7}observe mode: bans are reported, the firewall is not touched$/m);
+    assert.doesNotMatch(quiet.stdout, /ban table/);
+  });
+
   it('checks a scan root that is a file as a readable file', async () => {
     const line = await probeReadableDirectory('scan', join(dir, 'auth.log'));
     assert.equal(line.status, 'ok');

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { safeText } from '../../core/text.js';
 import { expandGlob, parseFileSpec } from '../../logwatcher/glob.js';
+import { nftablesChecks } from '../../response/doctor-checks.js';
 import { ConfigError, loadConfig, resolveSecret, type ChannelConfig, type HostwardenConfig } from '../config.js';
 import { EXIT, type CliContext } from '../context.js';
 import {
@@ -251,8 +252,22 @@ async function notifierLines(config: HostwardenConfig, ctx: CliContext, probe: b
 async function peerLines(config: HostwardenConfig): Promise<DoctorLine[]> {
   return [
     await probePeer('journalctl', ['--version'], 'systemd', config.logs?.journal === true ? 'logs.journal is on' : undefined),
-    await probePeer('nft', ['--version'], 'nftables', undefined),
+    await probePeer('nft', ['--version'], 'nftables', config.bans !== undefined && config.bans.mode !== 'observe' ? 'bans are enforced' : undefined),
   ];
+}
+
+// With a `bans` section that enforces, nft must run with permission and the ban table should
+// be there (it is created when the agent starts, so a missing table is only a warning).
+async function banLines(config: HostwardenConfig): Promise<DoctorLine[]> {
+  const bans = config.bans;
+  if (bans === undefined) return [];
+  if (bans.mode === 'observe') return [{ status: 'info', area: 'bans', message: 'observe mode: bans are reported, the firewall is not touched' }];
+  const checks = await nftablesChecks(bans.table === undefined ? {} : { table: bans.table });
+  return checks.map((check) => ({
+    status: check.ok ? 'ok' : check.name === 'ban table' ? 'warn' : 'fail',
+    area: 'bans',
+    message: safeText(`${check.name}: ${check.message ?? ''}`, ONE_LINE),
+  }));
 }
 
 const LABEL: Record<DoctorStatus, string> = { ok: 'ok  ', info: 'info', warn: 'warn', fail: 'FAIL' };
@@ -271,6 +286,7 @@ export async function doctorLines(config: HostwardenConfig, ctx: CliContext, opt
   lines.push(...(await notifierLines(config, ctx, options.probe, options.timeout)));
   if (config.stateDirectory !== undefined) lines.push(await probeWritableDirectory('state', resolve(config.stateDirectory), 'state directory'));
   lines.push(...(await peerLines(config)));
+  lines.push(...(await banLines(config)));
   return lines;
 }
 
