@@ -4,7 +4,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatDuration, parseDuration } from '../../core/format.js';
 import { EXIT, UsageError, type CliContext } from '../context.js';
-import { escapeTerminal } from '../../core/terminal.js';
+import { escapeTerminal } from '../../core/text.js';
 import { systemClock } from '../../core/clock.js';
 import type { NftablesBackend } from '../../response/nftables-backend.js';
 import type { LoadedState } from '../../response/state-file.js';

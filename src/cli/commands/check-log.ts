@@ -5,7 +5,7 @@ import type { LogRule } from '../../logwatcher/rule.js';
 import type { Alert } from '../../core/alert.js';
 import { RuleEngine } from '../../logwatcher/engine.js';
 import { EXIT, UsageError, type CliContext } from '../context.js';
-import { escapeTerminal } from '../../core/terminal.js';
+import { escapeTerminal } from '../../core/text.js';
 import { formatAlert, wantsColor } from '../format.js';
 import { readLines } from '../lines.js';
 import type { CheckLogCliOptions } from '../program.js';
