@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { systemClock } from '../core/clock.js';
 import { writeFileAtomic } from '../core/durable-fs.js';
 import { dirname } from 'node:path';
 import { IoError, ParseError } from '../core/errors.js';
@@ -117,7 +118,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @internal
  */
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
-  const body = `${JSON.stringify({ version: VERSION, ...state, savedAt: Date.now() }, null, 1)}\n`;
+  // The real clock, not a component's injected one: `savedAt` is compared with file birth
+  // times (see Tailer.init), which the file system stamps from the wall clock.
+  const body = `${JSON.stringify({ version: VERSION, ...state, savedAt: systemClock() }, null, 1)}\n`;
   try {
     await mkdir(dirname(path), { recursive: true });
     await writeFileAtomic(path, body, { mode: 0o600 });

@@ -4,11 +4,12 @@ import { InvalidOptionError } from '../core/errors.js';
 import { expectNumber, expectString } from '../core/validate.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
+import { safeText } from '../core/text.js';
 import { AttemptCounter, type Connection } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
 import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
-import { sanitizeLine, sanitizeValue, thresholdSpec, ThresholdTracker, type FailureRecord, type ThresholdSpec } from './threshold.js';
+import { LINE_TEXT, thresholdSpec, ThresholdTracker, VALUE_TEXT, type FailureRecord, type ThresholdSpec } from './threshold.js';
 
 /** Options of {@link RuleEngine}. */
 export interface RuleEngineOptions {
@@ -234,26 +235,26 @@ export class RuleEngine {
     const labels: Record<string, string> = {};
     const parts: string[] = [];
     if (fields.user !== undefined) {
-      labels.user = sanitizeValue(fields.user);
+      labels.user = safeText(fields.user, VALUE_TEXT);
       parts.push(`user ${labels.user}`);
     }
     if (fields.host !== undefined) {
-      labels.host = sanitizeValue(fields.host);
+      labels.host = safeText(fields.host, VALUE_TEXT);
       parts.push(`from ${labels.host}`);
     }
-    if (match.program !== undefined) labels.program = sanitizeValue(match.program);
+    if (match.program !== undefined) labels.program = safeText(match.program, VALUE_TEXT);
     const group = fields.host ?? fields.user;
     return createAlert({
       source: 'log',
       rule: rule.id,
       severity: rule.severity,
-      key: group === undefined ? `log:${rule.id}` : `log:${rule.id}:${sanitizeValue(group)}`,
+      key: group === undefined ? `log:${rule.id}` : `log:${rule.id}:${safeText(group, VALUE_TEXT)}`,
       title: parts.length > 0 ? `${rule.description}: ${parts.join(' ')}` : rule.description,
       summary: `${rule.description} (${match.file}:${match.lineNumber}).`,
       hostname: this.#hostname,
       time: new Date(t),
       labels,
-      evidence: [sanitizeLine(match.line)],
+      evidence: [safeText(match.line, LINE_TEXT)],
     });
   }
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { schedule, systemClock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
 
 /**
@@ -223,10 +224,9 @@ export class JournalSource {
       (child.stdout as Readable & { ref?: () => void }).ref?.();
       child.kill('SIGTERM');
       // journalctl ends on SIGTERM at once; a wrapper script might not, and stop() must end.
-      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
-      force.unref();
+      const cancelForce = schedule(() => child.kill('SIGKILL'), 2000);
       await this.#exited;
-      clearTimeout(force);
+      cancelForce();
     }
   }
 
@@ -291,7 +291,7 @@ export function toSyslogLines(entry: Record<string, unknown>, programFrom: '_COM
   const pid = fieldText(entry['_PID']) ?? (claimed ? fieldText(entry['SYSLOG_PID']) : undefined);
   const host = fieldText(entry['_HOSTNAME']) ?? 'localhost';
   const micros = fieldText(entry['__REALTIME_TIMESTAMP']);
-  const time = micros !== undefined && /^\d{1,17}$/.test(micros) ? rfc3339(BigInt(micros)) : rfc3339(BigInt(Date.now()) * 1000n);
+  const time = micros !== undefined && /^\d{1,17}$/.test(micros) ? rfc3339(BigInt(micros)) : rfc3339(BigInt(systemClock()) * 1000n);
   // Whitespace in host or ident would shift the fields the parser sees.
   const prefix = `${time} ${host.replace(/\s+/g, '_')} ${ident.replace(/[\s[\]:]+/g, '_')}${pid !== undefined && /^\d{1,10}$/.test(pid) ? `[${pid}]` : ''}: `;
   const oneLine = message.replace(/\r?\n$/, '').replaceAll('\\', '\\\\').replace(/\r?\n|\r/g, (m) => (m === '\r' ? '\\r' : '\\n')).replaceAll('\0', '');

@@ -3,8 +3,9 @@
 // an event, not a condition: each such login is its own alert, keyed by its time and pid, so
 // dedup never hides a second one.
 import { createAlert, type Alert } from '../core/alert.js';
+import { safeText } from '../core/text.js';
 import type { LogMatch } from './rule.js';
-import { formatDuration, sanitizeLine, sanitizeValue, type FailureRecord } from './threshold.js';
+import { formatDuration, LINE_TEXT, USER_TEXT, VALUE_TEXT, type FailureRecord } from './threshold.js';
 
 /** Options of the success-after-failures detection (LogWatcher / RuleEngine `successAfterFailures`). */
 export interface SuccessAfterFailuresOptions {
@@ -67,9 +68,9 @@ export class SuccessAfterFailures {
     if (count < this.#failures) return undefined;
     this.#usedUp.set(host, t);
     if (this.#usedUp.size > 10_000) this.#usedUp.clear();
-    const user = sanitizeValue(match.fields.user ?? '');
-    const safeHost = sanitizeValue(host);
-    const tried = [...users].map((u) => sanitizeValue(u, 64));
+    const user = safeText(match.fields.user ?? '', VALUE_TEXT);
+    const safeHost = safeText(host, VALUE_TEXT);
+    const tried = [...users].map((u) => safeText(u, USER_TEXT));
     const when = new Date(t);
     return createAlert({
       source: 'log',
@@ -83,8 +84,8 @@ export class SuccessAfterFailures {
       ].join('\n'),
       hostname: this.#hostname,
       time: when,
-      labels: { host: safeHost, user, ...(match.program !== undefined ? { program: sanitizeValue(match.program) } : {}) },
-      evidence: [...evidence.slice(-MAX_EVIDENCE).map(sanitizeLine), sanitizeLine(match.line)],
+      labels: { host: safeHost, user, ...(match.program !== undefined ? { program: safeText(match.program, VALUE_TEXT) } : {}) },
+      evidence: [...evidence.slice(-MAX_EVIDENCE).map((line) => safeText(line, LINE_TEXT)), safeText(match.line, LINE_TEXT)],
     });
   }
 }

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../core/clock.js';
+
 /**
  * The syslog prefix of one log line, split off so rules see only the message.
  * Every field but `message` is absent when the line does not carry it.
@@ -41,9 +43,9 @@ export interface ParseSyslogOptions {
    * The clock (ms since the epoch) for year inference: a December line read in January
    * belongs to last year.
    *
-   * @defaultValue `Date.now`
+   * @defaultValue `systemClock` (src/core/clock.ts)
    */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 // Timestamp kinds, indexes into FORMATS (numbers keep the hot path free of string compares).
@@ -143,7 +145,7 @@ export function parseSyslogLine(line: string, options: ParseSyslogOptions = {}):
   scanPrefix(line, scan);
   const out: SyslogLine = { message: line.slice(skipMessagePrefix(line, scan.msgStart)) };
   out.format = scan.rfc5424 ? 'rfc5424' : (FORMATS[scan.kind] ?? 'none');
-  const ms = timeOf(scan, line, options.clock?.() ?? Date.now(), options.year);
+  const ms = timeOf(scan, line, (options.clock ?? systemClock)(), options.year);
   if (!Number.isNaN(ms)) out.time = new Date(ms);
   if (scan.hostStart >= 0) out.hostname = line.slice(scan.hostStart, scan.hostEnd);
   if (scan.progStart >= 0) out.program = line.slice(scan.progStart, scan.progEnd);

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import { displayPath } from '../core/text.js';
 import { createWarning, type Warning } from '../core/warning.js';
 import type { BigIntStats } from 'node:fs';
@@ -85,7 +86,8 @@ export interface TailerOptions {
   readonly rotateGrace: number;
   readonly maxReadPerPoll: number;
   readonly noFollow: boolean;
-  readonly now: () => number;
+  /** The owner's clock (ms since the epoch): when a file went idle, for `rotateGrace`. */
+  readonly clock: Clock;
   /** True once the owner is stopping: reading ends after the chunk in hand. */
   readonly stopping: () => boolean;
 }
@@ -203,7 +205,7 @@ export class Tailer {
    * the current file. Returns true when it stopped early at `maxReadPerPoll` with more to read.
    */
   async poll(buf: Buffer): Promise<boolean> {
-    const now = this.#o.now();
+    const now = this.#o.clock();
     await this.#checkCurrent();
     await this.#checkPath(now);
     let budget = this.#o.maxReadPerPoll;
@@ -259,7 +261,7 @@ export class Tailer {
     cur.lastMtime = st.mtimeNs;
   }
 
-  async #checkPath(now: number): Promise<void> {
+  async #checkPath(at: number): Promise<void> {
     let st: BigIntStats;
     try {
       st = this.#o.noFollow ? await lstat(this.path, { bigint: true }) : await stat(this.path, { bigint: true });
@@ -270,13 +272,13 @@ export class Tailer {
         if (this.#current) {
           const cur = this.#current;
           this.#current = undefined;
-          cur.idleSince = now;
+          cur.idleSince = at;
           this.#old.push(cur);
           const { nlink } = await cur.fh.stat();
           this.#sink.rotate({ file: this.path, reason: nlink > 0 ? 'rename' : 'delete', whileStopped: false });
         }
       } else {
-        this.#reportOnce(code, 'unreadable', `Cannot stat ${shown(this.path)}: ${code}`, error);
+        this.#reportOnce(code, 'unreadable', `Cannot stat ${displayPath(this.path)}: ${code}`, error);
       }
       return;
     }
@@ -296,7 +298,7 @@ export class Tailer {
       const cur = this.#current;
       const { nlink } = await cur.fh.stat();
       reason = nlink > 0 ? 'rename' : 'recreate';
-      cur.idleSince = now;
+      cur.idleSince = at;
       this.#old.push(cur);
       this.#current = undefined;
     }
@@ -322,7 +324,7 @@ export class Tailer {
       const st = await fh.stat({ bigint: true });
       if (!st.isFile()) {
         await fh.close();
-        this.#reportOnce('not-regular', 'not-regular', `${shown(this.path)} is not a regular file; it is not read`);
+        this.#reportOnce('not-regular', 'not-regular', `${displayPath(this.path)} is not a regular file; it is not read`);
         return undefined;
       }
       this.#reported = undefined;
@@ -333,8 +335,8 @@ export class Tailer {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       this.#missing = MISSING.has(code);
       if (this.#missing) return undefined;
-      if (code === 'ELOOP') this.#reportOnce(code, 'not-regular', `${shown(this.path)} is a symbolic link; links found by a glob are not followed`);
-      else this.#reportOnce(code, 'unreadable', `Cannot open ${shown(this.path)}: ${code}`, error);
+      if (code === 'ELOOP') this.#reportOnce(code, 'not-regular', `${displayPath(this.path)} is a symbolic link; links found by a glob are not followed`);
+      else this.#reportOnce(code, 'unreadable', `Cannot open ${displayPath(this.path)}: ${code}`, error);
       return undefined;
     }
   }
@@ -354,7 +356,7 @@ export class Tailer {
       this.#sink.warn(
         logWarning(
           'rotated-lost',
-          `${shown(this.path)} was rotated while the watcher was stopped and its previous file was not found (deleted or compressed); lines written to it after the last checkpoint were not read`,
+          `${displayPath(this.path)} was rotated while the watcher was stopped and its previous file was not found (deleted or compressed); lines written to it after the last checkpoint were not read`,
           this.path,
         ),
       );
@@ -377,7 +379,7 @@ export class Tailer {
       lineNumber,
       lastSize: size,
       lastMtime: st.mtimeNs,
-      idleSince: this.#o.now(),
+      idleSince: this.#o.clock(),
       splitter: new LineSplitter(this.#o.maxLineLength),
     };
   }
@@ -388,7 +390,7 @@ export class Tailer {
       file.lineNumber++;
       if (cutBytes > 0) {
         this.#sink.warn(
-          logWarning('line-truncated', `Line ${file.lineNumber} of ${shown(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`, this.path, {
+          logWarning('line-truncated', `Line ${file.lineNumber} of ${displayPath(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`, this.path, {
             lineNumber: file.lineNumber,
             cutBytes,
           }),
@@ -414,7 +416,7 @@ export class Tailer {
         file.splitter.push(buf, bytesRead, emit);
       }
     } catch (error) {
-      this.#reportOnce('read', 'unreadable', `Cannot read ${shown(file.path)}`, error);
+      this.#reportOnce('read', 'unreadable', `Cannot read ${displayPath(file.path)}`, error);
     }
     return total;
   }
@@ -467,13 +469,4 @@ async function endOfLastLine(fh: FileHandle, size: number, window: number): Prom
 
 function hashPrefix(prefix: Buffer, length: number): string {
   return createHash('sha256').update(prefix.subarray(0, length)).digest('hex');
-}
-
-/**
- * A path made safe for a message: a file name in a watched directory may be chosen by an
- * attacker, and control characters in it must not forge log lines or terminal escapes.
- * @internal
- */
-export function shown(path: string): string {
-  return displayPath(path);
 }

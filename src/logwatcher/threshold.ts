@@ -1,6 +1,6 @@
 import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
 import { formatDuration } from '../core/format.js';
-import { safeText } from '../core/text.js';
+import { safeText, type SafeTextOptions } from '../core/text.js';
 import type { Severity } from '../core/severity.js';
 import type { LogMatch, LogRule, RuleThreshold } from './rule.js';
 
@@ -98,7 +98,7 @@ export class ThresholdTracker {
       group = value;
     }
     // The group value may be attacker-chosen text (a user name): keys are shown too.
-    const key = spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${sanitizeValue(group)}`;
+    const key = spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${safeText(group, VALUE_TEXT)}`;
     let state = this.#keys.get(key);
     if (state !== undefined && state.firing !== undefined && t - state.last >= spec.resolveAfter) {
       alerts.push(this.#resolve(state));
@@ -178,7 +178,7 @@ export class ThresholdTracker {
    * recent failures without keeping a second record of them.
    */
   peek(alertRule: string, group: string): FailureRecord | undefined {
-    const state = this.#keys.get(`log:${alertRule}:${sanitizeValue(group)}`);
+    const state = this.#keys.get(`log:${alertRule}:${safeText(group, VALUE_TEXT)}`);
     if (state === undefined) return undefined;
     return { times: state.times, firing: state.firing !== undefined, last: state.last, evidence: state.evidence, users: state.users, count: state.spec.count };
   }
@@ -208,14 +208,14 @@ export class ThresholdTracker {
   #fire(state: KeyState, match: LogMatch, t: number, count: number): Alert {
     const { spec } = state;
     const labels: Record<string, string> = {};
-    if (spec.groupBy !== undefined) labels[spec.groupBy] = sanitizeValue(state.group);
+    if (spec.groupBy !== undefined) labels[spec.groupBy] = safeText(state.group, VALUE_TEXT);
     const host = match.fields.host;
-    if (host !== undefined && labels.host === undefined) labels.host = sanitizeValue(host);
+    if (host !== undefined && labels.host === undefined) labels.host = safeText(host, VALUE_TEXT);
     // Every user tried (bounded), not the one of the line that crossed the threshold:
     // `user` when there was exactly one, `users` always when there were any.
-    if (labels.user === undefined && state.users.size === 1) labels.user = sanitizeValue([...state.users][0] as string);
-    if (state.users.size > 0) labels.users = [...state.users].map((u) => sanitizeValue(u, 64)).join(', ') + (state.users.size >= MAX_USERS ? ', …' : '');
-    if (match.program !== undefined) labels.program = sanitizeValue(match.program);
+    if (labels.user === undefined && state.users.size === 1) labels.user = safeText([...state.users][0] as string, VALUE_TEXT);
+    if (state.users.size > 0) labels.users = [...state.users].map((u) => safeText(u, USER_TEXT)).join(', ') + (state.users.size >= MAX_USERS ? ', …' : '');
+    if (match.program !== undefined) labels.program = safeText(match.program, VALUE_TEXT);
     return createAlert({
       source: 'log',
       rule: spec.alertRule,
@@ -232,7 +232,7 @@ export class ThresholdTracker {
 
   /** The latest `maxEvidence` lines of a key, made safe to show. */
   #evidence(state: KeyState): string[] {
-    return state.evidence.map(sanitizeLine);
+    return state.evidence.map((line) => safeText(line, LINE_TEXT));
   }
 
   #resolve(state: KeyState, why?: string): Alert {
@@ -247,12 +247,12 @@ export class ThresholdTracker {
   }
 
   #summary(state: KeyState): string {
-    const what = state.group === '' ? '' : ` for ${state.spec.groupBy ?? 'key'} ${sanitizeValue(state.group)}`;
+    const what = state.group === '' ? '' : ` for ${state.spec.groupBy ?? 'key'} ${safeText(state.group, VALUE_TEXT)}`;
     const lines = [
       `${state.total} match${state.total === 1 ? '' : 'es'}${what} between ${new Date(state.first).toISOString()} and ${new Date(state.last).toISOString()} (threshold ${state.spec.count} in ${formatDuration(state.spec.within)}).`,
       `Rules: ${[...state.rules].join(', ')}.`,
     ];
-    if (state.users.size > 0) lines.push(`Users tried: ${[...state.users].map((u) => sanitizeValue(u, 64)).join(', ')}${state.users.size >= MAX_USERS ? ', …' : ''}.`);
+    if (state.users.size > 0) lines.push(`Users tried: ${[...state.users].map((u) => safeText(u, USER_TEXT)).join(', ')}${state.users.size >= MAX_USERS ? ', …' : ''}.`);
     return lines.join('\n');
   }
 }
@@ -263,38 +263,33 @@ function renderTitle(spec: ThresholdSpec, state: KeyState, match: LogMatch, coun
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
     if (name === 'count') return String(count);
     if (name === 'within') return within;
-    if (name === 'group') return sanitizeValue(state.group);
+    if (name === 'group') return safeText(state.group, VALUE_TEXT);
     const value = match.fields[name];
-    return value === undefined ? whole : sanitizeValue(value);
+    return value === undefined ? whole : safeText(value, VALUE_TEXT);
   });
 }
 
 /**
- * A field value made safe to show: control, bidi and zero-width characters escaped (core
- * safeText, one line), length capped.
- *
+ * How a field value is shown (core safeText): one line, control, bidi and zero-width
+ * characters escaped, at most 200 characters before the closing `…`.
  * @internal
  */
-export function sanitizeValue(value: string, max = 200): string {
-  return safeText(value, { singleLine: true, max: max + 1 });
-}
+export const VALUE_TEXT: SafeTextOptions = { singleLine: true, max: 201 };
+
+/** How one user name of a list is shown: as {@link VALUE_TEXT}, at most 64 characters. @internal */
+export const USER_TEXT: SafeTextOptions = { singleLine: true, max: 65 };
+
+/** How an evidence line is shown: as {@link VALUE_TEXT}, at most 1000 characters. @internal */
+export const LINE_TEXT: SafeTextOptions = { singleLine: true, max: 1001 };
 
 /**
  * What a key keeps of an evidence line until an alert is built: the line itself, or for a
- * long one a copy of just enough of it that {@link sanitizeLine} gives the same result
+ * long one a copy of just enough of it that `safeText(line, LINE_TEXT)` gives the same result
  * (1001 characters still say "longer than 1000"), so kept lines stay small.
  */
 function evidenceText(line: string): string {
   return line.length <= 1001 ? line : (' ' + line.slice(0, 1001)).slice(1);
 }
 
-/**
- * An evidence line made safe to show: unsafe characters escaped, at most 1000 characters.
- *
- * @internal
- */
-export function sanitizeLine(line: string): string {
-  return sanitizeValue(line, 1000);
-}
 
 export { formatDuration };

@@ -4,13 +4,14 @@ import { dirname, resolve } from 'node:path';
 import type { Alert } from '../core/alert.js';
 import type { BaseEvents } from '../core/emitter.js';
 import { Component, toError } from '../core/lifecycle.js';
+import { displayPath } from '../core/text.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type FilePosition, type PathState } from './checkpoint.js';
 import { RuleEngine, type HandleResult } from './engine.js';
 import { expandGlob, parseFileSpec, type FileSpec } from './glob.js';
 import { JournalSource } from './journal.js';
 import { resolveOptions, type LogWatcherOptions, type ResolvedOptions } from './options.js';
 import type { LogMatch } from './rule.js';
-import { logWarning, shown, Tailer, type LogWatcherWarning, type RotateEvent, type TailerSink } from './tailer.js';
+import { logWarning, Tailer, type LogWatcherWarning, type RotateEvent, type TailerSink } from './tailer.js';
 
 /** Events of {@link LogWatcher}. */
 export interface LogWatcherEvents extends BaseEvents {
@@ -65,7 +66,6 @@ const KNOWN_LIMIT = 256;
  */
 export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #o: ResolvedOptions;
-  readonly #clock: () => number;
   readonly #specs: readonly FileSpec[];
   readonly #engine: RuleEngine;
   readonly #tailers = new Map<string, Tailer>();
@@ -95,12 +95,11 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     super(options);
     this.#o = resolveOptions(options);
     this.#specs = this.#o.files.map((f) => parseFileSpec(f, this.#o.cwd));
-    this.#clock = this.#o.clock;
     // Built here so a bad rule or option throws at construction, not at start().
     this.#engine = new RuleEngine({
       rules: this.#o.rules,
       hostname: this.#o.hostname,
-      clock: this.#o.clock,
+      clock: this.clock,
       ...(this.#o.maxEvidence === undefined ? {} : { maxEvidence: this.#o.maxEvidence }),
       ...(this.#o.successAfterFailures === undefined ? {} : { successAfterFailures: this.#o.successAfterFailures }),
     });
@@ -230,13 +229,13 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.#warn(
         logWarning(
           'file-missing',
-          glob ? `No file matches ${shown(path)}; nothing is read for it until one appears` : `${shown(path)} does not exist; it is not read until it appears`,
+          glob ? `No file matches ${displayPath(path)}; nothing is read for it until one appears` : `${displayPath(path)} does not exist; it is not read until it appears`,
           path,
         ),
       );
     }
     const names = [...this.#missing.keys()];
-    this.setHealthCheck('files', names.length === 0, names.length === 0 ? undefined : `missing: ${names.slice(0, 5).map(shown).join(', ')}${names.length > 5 ? ', …' : ''}`);
+    this.setHealthCheck('files', names.length === 0, names.length === 0 ? undefined : `missing: ${names.slice(0, 5).map((p) => displayPath(p)).join(', ')}${names.length > 5 ? ', …' : ''}`);
   }
 
   // Expands globs, creates tailers for new paths, forgets glob paths that are gone, and
@@ -269,7 +268,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
           rotateGrace: this.#o.rotateGrace,
           maxReadPerPoll: 64 * READ_CHUNK,
           noFollow: !literal.has(path),
-          now: this.#clock,
+          clock: this.clock,
           stopping: () => this.stopping,
         },
         this.#sink,
@@ -306,7 +305,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #sink: TailerSink = {
     line: (text, file, lineNumber) => this.#handle(text, file, lineNumber),
     rotate: (event) => {
-      this.logger.info(`hostwarden: ${shown(event.file)}: ${event.reason}${event.previousPath ? ` (previous file ${shown(event.previousPath)})` : ''}`);
+      this.logger.info(`hostwarden: ${displayPath(event.file)}: ${event.reason}${event.previousPath ? ` (previous file ${displayPath(event.previousPath)})` : ''}`);
       this.emitSafely('rotate', event);
     },
     warn: (warning) => {
@@ -374,7 +373,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   }
 
   #sweep(): void {
-    const alerts = this.#engine.sweep(this.#clock());
+    const alerts = this.#engine.sweep(this.clock());
     for (const alert of alerts) this.emitSafely('alert', alert);
   }
 
