@@ -18,7 +18,28 @@ export interface AuthLogOptions {
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const USERS = ['admin', 'test', 'user', 'oracle', 'postgres', 'ubuntu', 'pi', 'git', 'ftpuser', 'guest', 'support', 'deploy1', 'hadoop', 'mysql', 'www', 'tomcat', 'nagios', 'ansible', 'jenkins', 'minecraft'];
+const USERS = [
+  'admin',
+  'test',
+  'user',
+  'oracle',
+  'postgres',
+  'ubuntu',
+  'pi',
+  'git',
+  'ftpuser',
+  'guest',
+  'support',
+  'deploy1',
+  'hadoop',
+  'mysql',
+  'www',
+  'tomcat',
+  'nagios',
+  'ansible',
+  'jenkins',
+  'minecraft',
+];
 const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /**
@@ -29,7 +50,9 @@ export async function generateAuthLog(path: string, options: AuthLogOptions): Pr
   const attackShare = options.attackShare ?? 0.4;
   const pool = options.attackers ?? 20_000;
   const attackers = Array.from({ length: pool }, (_, i) =>
-    i % 10 === 9 ? `2001:db8:${i >> 8 === 0 ? '' : `${(i >> 8).toString(16)}:`}:${(i & 255).toString(16)}` : `${45 + (i % 150)}.${(i * 7) % 256}.${(i * 13) % 256}.${(i * 31) % 254 + 1}`,
+    i % 10 === 9
+      ? `2001:db8:${i >> 8 === 0 ? '' : `${(i >> 8).toString(16)}:`}:${(i & 255).toString(16)}`
+      : `${45 + (i % 150)}.${(i * 7) % 256}.${(i * 13) % 256}.${((i * 31) % 254) + 1}`,
   );
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
   // A skewed choice: a few heavy hitters, a long tail.
@@ -77,7 +100,8 @@ export async function generateAuthLog(path: string, options: AuthLogOptions): Pr
       else if (r < 0.9) line = `${stamp} ${sshd}: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=${ip}  user=root`;
       else if (r < 0.92) line = `${stamp} ${sshd}: error: kex_exchange_identification: Connection closed by remote host`;
       else if (r < 0.94) line = `${stamp} ${sshd}: Did not receive identification string from ${ip} port ${port}`;
-      else if (r < 0.96) line = `${stamp} ${sshd}: Unable to negotiate with ${ip} port ${port}: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]`;
+      else if (r < 0.96)
+        line = `${stamp} ${sshd}: Unable to negotiate with ${ip} port ${port}: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]`;
       else if (r < 0.98) line = `${stamp} ${sshd}: User root from ${ip} not allowed because not listed in AllowUsers`;
       else line = `${stamp} ${sshd}: Failed publickey for root from ${ip} port ${port} ssh2: RSA SHA256:3b1f0c6e9d2a7b4c5e8f1a2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3`;
     } else {

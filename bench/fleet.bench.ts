@@ -99,7 +99,11 @@ function alertFor(i: number): Alert {
     alertmanagerLabels(alert);
     alertmanagerAnnotations(alert);
   }
-  rows.push({ name: 'channel: Alert to labels + annotations', result: `${(((performance.now() - t0) * 1e3) / n).toFixed(2)} µs`, notes: `${n.toLocaleString('en')} alerts, 7 labels, 2 evidence lines` });
+  rows.push({
+    name: 'channel: Alert to labels + annotations',
+    result: `${(((performance.now() - t0) * 1e3) / n).toFixed(2)} µs`,
+    notes: `${n.toLocaleString('en')} alerts, 7 labels, 2 evidence lines`,
+  });
 }
 
 // 4. Posting to a local peer: one-alert send latency, and a re-send round of many firing alerts.

@@ -176,7 +176,7 @@ try {
     const missedLines = [...f2bLines].filter((l) => !hwSub.value.failureLines?.has(l)).length;
     const missedHosts = [...f2bHosts].filter((h) => !hwSub.value.hosts.has(h)).length;
     const speedup = F2B_LINES / f2b.wall / (LINES / hw.wall);
-    const cpuSpeedup = f2b.cpu > 0 && hw.cpu > 0 ? (LINES / hw.cpu) / (F2B_LINES / f2b.cpu) : Number.NaN;
+    const cpuSpeedup = f2b.cpu > 0 && hw.cpu > 0 ? LINES / hw.cpu / (F2B_LINES / f2b.cpu) : Number.NaN;
     comparison =
       `On the fail2ban input${subset}: fail2ban-regex found ${fmt(f2bFailures)} failure lines from ${fmt(f2bHosts.size)} hosts; ` +
       `hostwarden found ${fmt(hwSub.value.failures)} from ${fmt(hwSub.value.hosts.size)} hosts and missed ${missedLines} of fail2ban's lines and ${missedHosts} of its hosts. ` +

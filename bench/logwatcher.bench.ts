@@ -76,9 +76,13 @@ async function drainHere(file: string, expectedLines: number, alertsOn: boolean)
 
 /** Drains in a fresh process, so its RSS is the watcher's and not the generator's. */
 async function drain(file: string, expectedLines: number, alertsOn = true): Promise<DrainResult> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import=tsx/esm', fileURLToPath(import.meta.url), '--child', file, String(expectedLines), alertsOn ? 'alerts' : 'no-alerts'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import=tsx/esm', fileURLToPath(import.meta.url), '--child', file, String(expectedLines), alertsOn ? 'alerts' : 'no-alerts'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const [code] = (await once(child, 'close')) as [number | null];
@@ -109,7 +113,7 @@ async function latency(dir: string): Promise<number[]> {
     sent.set(10_000 + i, performance.now());
     await appendFile(file, `${stamp} web1 sshd[4242]: Failed password for invalid user bench from 198.51.100.${i % 250} port ${10_000 + i} ssh2\n`);
     // Irregular gaps, as real traffic: 5-25 ms.
-    await new Promise((r) => setTimeout(r, 5 + (i * 7) % 21));
+    await new Promise((r) => setTimeout(r, 5 + ((i * 7) % 21)));
   }
   const deadline = Date.now() + 5000;
   while (sent.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

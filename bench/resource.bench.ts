@@ -294,7 +294,22 @@ function result(s: Sampler): Result {
 const monitor = new ResourceMonitor({ anomaly: true, perCore: true, topProcesses: 0 });
 monitor.on('error', (error) => console.error(`sample error: ${error.message}`));
 await monitor.start();
-const sampler = (name: string, perRound: number, take: () => Promise<unknown>): Sampler => ({ name, perRound, take, cpu: [], wall: 0, busy: 0, spawned: 0, children: 0, delay: createHistogram(), slices: [], maxSlice: [], maxTurn: [], sliceSum: [], maxIteration: [] });
+const sampler = (name: string, perRound: number, take: () => Promise<unknown>): Sampler => ({
+  name,
+  perRound,
+  take,
+  cpu: [],
+  wall: 0,
+  busy: 0,
+  spawned: 0,
+  children: 0,
+  delay: createHistogram(),
+  slices: [],
+  maxSlice: [],
+  maxTurn: [],
+  sliceSum: [],
+  maxIteration: [],
+});
 const idleSampler = sampler('idle loop (baseline)', 20, async () => {});
 const oursSampler = sampler('ResourceMonitor.sample() (procfs)', 20, () => monitor.sample());
 const naiveSampler = sampler('systeminformation currentLoad+mem+fsSize', 5, () => Promise.all([si.currentLoad(), si.mem(), si.fsSize()]));
@@ -307,27 +322,71 @@ await monitor.stop();
 const [idle, ours, naive] = [idleSampler, oursSampler, naiveSampler].map(result) as [Result, Result, Result];
 
 const f = (n: number, d = 3): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-console.log('| sampler | samples | processes / sample | CPU ms / sample, own: mean (median) | CPU ms / sample, children | CPU ms / sample, total | wall ms / sample | main-thread CPU ms / sample | loop delay p50 ms¹ | p99 ms¹ | max ms¹ | p99 added ms¹ |');
+console.log(
+  '| sampler | samples | processes / sample | CPU ms / sample, own: mean (median) | CPU ms / sample, children | CPU ms / sample, total | wall ms / sample | main-thread CPU ms / sample | loop delay p50 ms¹ | p99 ms¹ | max ms¹ | p99 added ms¹ |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const net = (r: Result): number => r.ownCpuMs + r.childCpuMs;
 for (const r of [idle, ours, naive]) {
-  const row = [r.name, r.samples, f(r.spawnedPerSample, 2), `${f(r.ownCpuMs)} (${f(r.ownCpuMedianMs)})`, f(r.childCpuMs, 1), f(net(r)), f(r.wallMs, 2), f(r.busyMs), f(r.p50, 2), f(r.p99, 2), f(r.max, 2), r === idle ? '—' : f(r.p99 - idle.p99, 2)];
+  const row = [
+    r.name,
+    r.samples,
+    f(r.spawnedPerSample, 2),
+    `${f(r.ownCpuMs)} (${f(r.ownCpuMedianMs)})`,
+    f(r.childCpuMs, 1),
+    f(net(r)),
+    f(r.wallMs, 2),
+    f(r.busyMs),
+    f(r.p50, 2),
+    f(r.p99, 2),
+    f(r.max, 2),
+    r === idle ? '—' : f(r.p99 - idle.p99, 2),
+  ];
   console.log(`| ${row.join(' | ')} |`);
 }
 console.log('');
 console.log('¹ machine-noise-sensitive: on a shared VM the idle loop alone shows a p99 of many ms (steal, pre-emption).');
 console.log('');
-console.log('Main-thread work while a sample is in flight, in ms. Slice = one callback, turn = callbacks < 0.05 ms apart (both with async_hooks on); loop iteration = one event-loop iteration (hooks off); each is min(wall, process CPU):');
+console.log(
+  'Main-thread work while a sample is in flight, in ms. Slice = one callback, turn = callbacks < 0.05 ms apart (both with async_hooks on); loop iteration = one event-loop iteration (hooks off); each is min(wall, process CPU):',
+);
 console.log('');
-console.log('| sampler | samples | callbacks / sample | slice p50 | slice p99 | slice max | longest slice / sample, median | longest turn / sample: median | p99 | max | sum of slices / sample, median | longest loop iteration / sample: median | p90 | p99 | max | iteration p99 added |');
+console.log(
+  '| sampler | samples | callbacks / sample | slice p50 | slice p99 | slice max | longest slice / sample, median | longest turn / sample: median | p99 | max | sum of slices / sample, median | longest loop iteration / sample: median | p90 | p99 | max | iteration p99 added |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of [idle, ours, naive]) {
-  const row = [r.name, r.samples, f(r.slicesPerSample, 1), f(r.sliceP50), f(r.sliceP99), f(r.sliceMax), f(r.maxSliceMedian), f(r.maxTurnMedian), f(r.maxTurnP99), f(r.maxTurn), f(r.sliceSumMedian), f(r.iterMedian), f(r.iterP90), f(r.iterP99), f(r.iterMax), r === idle ? '—' : f(r.iterP99 - idle.iterP99)];
+  const row = [
+    r.name,
+    r.samples,
+    f(r.slicesPerSample, 1),
+    f(r.sliceP50),
+    f(r.sliceP99),
+    f(r.sliceMax),
+    f(r.maxSliceMedian),
+    f(r.maxTurnMedian),
+    f(r.maxTurnP99),
+    f(r.maxTurn),
+    f(r.sliceSumMedian),
+    f(r.iterMedian),
+    f(r.iterP90),
+    f(r.iterP99),
+    f(r.iterMax),
+    r === idle ? '—' : f(r.iterP99 - idle.iterP99),
+  ];
   console.log(`| ${row.join(' | ')} |`);
 }
 const ratio = net(naive) / net(ours);
 const added = ours.p99 - idle.p99;
 console.log('');
-console.log(`Goals: processes per sample 0 (got ${f(ours.spawnedPerSample, 2)}); CPU per sample >= 15x less than the naive sampler (aim: 30x), children included (got ${f(ratio, 1)}x: ${ratio >= 30 ? "aim met" : ratio >= 15 ? "met" : "NOT met"}); loop-delay p99 added < 1 ms: the longest loop iteration during a sample is ${f(ours.iterMedian)} ms (median over samples), ${f(ours.iterP99)} ms (p99), ${f(ours.iterMax)} ms (max), against ${f(idle.iterMedian)} / ${f(idle.iterP99)} / ${f(idle.iterMax)} ms idle, so ${f(ours.iterP90 - idle.iterP90)} ms added at p90 and ${f(ours.iterP99 - idle.iterP99)} ms at p99 (${ours.iterP99 - idle.iterP99 < 1 ? 'met' : ours.iterP90 - idle.iterP90 < 1 ? 'met at p90; at p99 not shown on this machine: the tail is a few samples, see the docs' : 'NOT met'}; naive sampler: ${f(naive.iterP90 - idle.iterP90)} ms at p90); timer-probe p99 difference ${f(added, 2)} ms (noise-sensitive).`);
-console.log(`Machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end of the run (loop-delay percentiles are sensitive to other load).`);
-console.log(`${ROUNDS} interleaved rounds; samples are ${GAP_MS} ms apart; CPU of the children comes from cutime/cstime in /proc/self/stat (10 ms resolution); processes are counted by wrapping child_process.`);
+console.log(
+  `Goals: processes per sample 0 (got ${f(ours.spawnedPerSample, 2)}); CPU per sample >= 15x less than the naive sampler (aim: 30x), children included (got ${f(ratio, 1)}x: ${ratio >= 30 ? 'aim met' : ratio >= 15 ? 'met' : 'NOT met'}); loop-delay p99 added < 1 ms: the longest loop iteration during a sample is ${f(ours.iterMedian)} ms (median over samples), ${f(ours.iterP99)} ms (p99), ${f(ours.iterMax)} ms (max), against ${f(idle.iterMedian)} / ${f(idle.iterP99)} / ${f(idle.iterMax)} ms idle, so ${f(ours.iterP90 - idle.iterP90)} ms added at p90 and ${f(ours.iterP99 - idle.iterP99)} ms at p99 (${ours.iterP99 - idle.iterP99 < 1 ? 'met' : ours.iterP90 - idle.iterP90 < 1 ? 'met at p90; at p99 not shown on this machine: the tail is a few samples, see the docs' : 'NOT met'}; naive sampler: ${f(naive.iterP90 - idle.iterP90)} ms at p90); timer-probe p99 difference ${f(added, 2)} ms (noise-sensitive).`,
+);
+console.log(
+  `Machine: ${cpus().length} CPUs, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at the end of the run (loop-delay percentiles are sensitive to other load).`,
+);
+console.log(
+  `${ROUNDS} interleaved rounds; samples are ${GAP_MS} ms apart; CPU of the children comes from cutime/cstime in /proc/self/stat (10 ms resolution); processes are counted by wrapping child_process.`,
+);

@@ -167,7 +167,14 @@ async function hostwardenLatency(dir: string): Promise<LatencyRow> {
   const toAlert = latencies(fifth, alerted);
   const toEvent = latencies(fifth, bannedEvent);
   breakdown = `hostwarden breakdown (p50 / p99 from the fifth line): LogWatcher alert ${ms(quantile(toAlert, 0.5))} / ${ms(quantile(toAlert, 0.99))}, 'ban' event (journal fsync + nft committed) ${ms(quantile(toEvent, 0.5))} / ${ms(quantile(toEvent, 0.99))}, element seen by nft monitor ${ms(quantile(l, 0.5))} / ${ms(quantile(l, 0.99))}`;
-  return { tool: 'hostwarden (LogWatcher → BanManager → nft -f)', banned: `${l.length}/${ATTACKERS}`, p50: quantile(l, 0.5), p99: quantile(l, 0.99), max: l.at(-1) ?? NaN, nftRuns: String(backend.transactions - before) };
+  return {
+    tool: 'hostwarden (LogWatcher → BanManager → nft -f)',
+    banned: `${l.length}/${ATTACKERS}`,
+    p50: quantile(l, 0.5),
+    p99: quantile(l, 0.99),
+    max: l.at(-1) ?? NaN,
+    nftRuns: String(backend.transactions - before),
+  };
 }
 
 async function fail2banLatency(dir: string): Promise<LatencyRow | string> {
@@ -195,7 +202,14 @@ async function fail2banLatency(dir: string): Promise<LatencyRow | string> {
     await waitUntil(() => kernel.added.size >= ATTACKERS, 30_000);
     await kernel.stop();
     const l = latencies(fifth, kernel.added);
-    return { tool: 'fail2ban 1.0 (polling, nftables-allports)', banned: `${l.length}/${ATTACKERS}`, p50: quantile(l, 0.5), p99: quantile(l, 0.99), max: l.at(-1) ?? NaN, nftRuns: `${l.length} (one per ban)` };
+    return {
+      tool: 'fail2ban 1.0 (polling, nftables-allports)',
+      banned: `${l.length}/${ATTACKERS}`,
+      p50: quantile(l, 0.5),
+      p99: quantile(l, 0.99),
+      max: l.at(-1) ?? NaN,
+      nftRuns: `${l.length} (one per ban)`,
+    };
   } finally {
     spawnSync('fail2ban-client', ['-c', conf, '-s', sock, 'stop']);
     if (server.exitCode === null) {
@@ -223,7 +237,9 @@ async function throughputAndRestart(dir: string): Promise<string[]> {
   const seconds = (performance.now() - t0) / 1000;
   const transactions = backend.transactions;
   await bans.stop();
-  const lines = [`new bans: ${BANS.toLocaleString('en')} in ${seconds.toFixed(2)} s = ${Math.round(BANS / seconds).toLocaleString('en')} bans/s (${transactions} nft transactions); goal ≥ 5,000/s`];
+  const lines = [
+    `new bans: ${BANS.toLocaleString('en')} in ${seconds.toFixed(2)} s = ${Math.round(BANS / seconds).toLocaleString('en')} bans/s (${transactions} nft transactions); goal ≥ 5,000/s`,
+  ];
   // Keep 20,000 active for the restart: unban the rest in one go through a fresh manager.
   const keep = new BanManager({ backend: new NftablesBackend({ table: 'hwtp', nftCommand: nft }), stateFile, banTime: '1h', ignoreSshSession: false });
   await keep.start();
@@ -241,7 +257,9 @@ async function throughputAndRestart(dir: string): Promise<string[]> {
     const took = performance.now() - s;
     const report = m.reconcileReport;
     await m.stop();
-    lines.push(`${label}: 20,000 bans ready in ${(took / 1000).toFixed(2)} s (added ${report?.added}, updated ${report?.updated}, removed ${report?.removed}; ${b.transactions} transaction); goal ≤ 2 s`);
+    lines.push(
+      `${label}: 20,000 bans ready in ${(took / 1000).toFixed(2)} s (added ${report?.added}, updated ${report?.updated}, removed ${report?.removed}; ${b.transactions} transaction); goal ≤ 2 s`,
+    );
   }
   return lines;
 }
@@ -256,7 +274,9 @@ async function main(): Promise<void> {
       if (typeof f2b === 'string') note = f2b;
       else rows.push(f2b);
     }
-    console.log(`Log line → ban, ${ATTACKERS} attackers × 5 failures at ~1,000 lines/s (time from each attacker's fifth line to its element in the kernel, seen by nft monitor):\n`);
+    console.log(
+      `Log line → ban, ${ATTACKERS} attackers × 5 failures at ~1,000 lines/s (time from each attacker's fifth line to its element in the kernel, seen by nft monitor):\n`,
+    );
     console.log('| tool | banned | p50 | p99 | max | nft runs |');
     console.log('| --- | --- | --- | --- | --- | --- |');
     for (const r of rows) console.log(`| ${r.tool} | ${r.banned} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.nftRuns} |`);

@@ -125,7 +125,7 @@ async function generate(base: string): Promise<Tree> {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     return seed % n;
   };
-  const dirOf = (k: number): string => join(root, `d${k % DIRS % 20}`, `s${k % DIRS}`);
+  const dirOf = (k: number): string => join(root, `d${(k % DIRS) % 20}`, `s${k % DIRS}`);
   for (let d = 0; d < DIRS; d++) await mkdir(dirOf(d), { recursive: true });
   const files: { path: string; data: Buffer }[] = [];
   const signatures: string[] = [];
@@ -183,13 +183,15 @@ function runChild(mode: 'default' | 'sizeless', tree: Tree, child: string, entry
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     proc.on('error', reject);
-    proc.on('close', (code) =>
-      code === 0 ? resolve({ ...(JSON.parse(out) as RunResult), processMs: performance.now() - started }) : reject(new Error(`child exited ${code}`)),
-    );
+    proc.on('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out) as RunResult), processMs: performance.now() - started }) : reject(new Error(`child exited ${code}`))));
   });
 }
 
-function timed(command: string, args: string[], options: { shell?: boolean } = {}): Promise<{ ms: number; cpuMs: number | undefined; stdout: string; peakRssMb: number | undefined; code: number }> {
+function timed(
+  command: string,
+  args: string[],
+  options: { shell?: boolean } = {},
+): Promise<{ ms: number; cpuMs: number | undefined; stdout: string; peakRssMb: number | undefined; code: number }> {
   return new Promise((resolve, reject) => {
     // GNU time reports the peak RSS of the whole pipeline's biggest process.
     const started = performance.now();
@@ -232,7 +234,16 @@ try {
   const rows: string[][] = [];
 
   const hw = await runChild('default', tree, child, entry);
-  rows.push(['hostwarden: extension + executable + hash (.hsb, sized)', fmt(hw.ms), fmt(hw.processMs), fmt(hw.cpuMs), String(hw.files), String(hw.hashMatches), String(hw.findings), mb(hw.peakRssMb)]);
+  rows.push([
+    'hostwarden: extension + executable + hash (.hsb, sized)',
+    fmt(hw.ms),
+    fmt(hw.processMs),
+    fmt(hw.cpuMs),
+    String(hw.files),
+    String(hw.hashMatches),
+    String(hw.findings),
+    mb(hw.peakRssMb),
+  ]);
 
   const clamscan = await which('clamscan');
   let clam: { ms: number; cpuMs: number | undefined; found: number; peak: number | undefined } | undefined;
@@ -246,7 +257,16 @@ try {
   }
 
   const sizeless = await runChild('sizeless', tree, child, entry);
-  rows.push(['hostwarden: hash only, size-less signatures (every file hashed)', fmt(sizeless.ms), fmt(sizeless.processMs), fmt(sizeless.cpuMs), String(sizeless.files), String(sizeless.hashMatches), String(sizeless.findings), mb(sizeless.peakRssMb)]);
+  rows.push([
+    'hostwarden: hash only, size-less signatures (every file hashed)',
+    fmt(sizeless.ms),
+    fmt(sizeless.processMs),
+    fmt(sizeless.cpuMs),
+    String(sizeless.files),
+    String(sizeless.hashMatches),
+    String(sizeless.findings),
+    mb(sizeless.peakRssMb),
+  ]);
 
   const pipeline = `find '${tree.root}' -type f -print0 | xargs -0 sha256sum > /dev/null`;
   const sums = gnuTime ? await timed(gnuTime, ['-v', 'sh', '-c', pipeline]) : await timed('sh', ['-c', pipeline]);
@@ -257,8 +277,13 @@ try {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
   console.log('');
-  if (clam) console.log(`- clamscan / hostwarden: **${(clam.ms / hw.ms).toFixed(1)}x** the scan time, ${(clam.ms / hw.processMs).toFixed(1)}x counting Node's start-up (goal >= 10x); same hash matches: ${clam.found === hw.hashMatches ? 'yes' : 'NO'} (${hw.hashMatches} vs ${clam.found}, planted ${tree.planted.hash})`);
-  console.log(`- size-less hashing / sha256sum: **${(sizeless.ms / sums.ms).toFixed(2)}x** the time (${(sizeless.processMs / sums.ms).toFixed(2)}x with start-up) (goal <= 1.0); bytes hashed ${(sizeless.bytesHashed / 1024 / 1024).toFixed(0)} MiB`);
+  if (clam)
+    console.log(
+      `- clamscan / hostwarden: **${(clam.ms / hw.ms).toFixed(1)}x** the scan time, ${(clam.ms / hw.processMs).toFixed(1)}x counting Node's start-up (goal >= 10x); same hash matches: ${clam.found === hw.hashMatches ? 'yes' : 'NO'} (${hw.hashMatches} vs ${clam.found}, planted ${tree.planted.hash})`,
+    );
+  console.log(
+    `- size-less hashing / sha256sum: **${(sizeless.ms / sums.ms).toFixed(2)}x** the time (${(sizeless.processMs / sums.ms).toFixed(2)}x with start-up) (goal <= 1.0); bytes hashed ${(sizeless.bytesHashed / 1024 / 1024).toFixed(0)} MiB`,
+  );
   console.log(`- peak RSS: ${mb(Math.max(hw.peakRssMb ?? 0, sizeless.peakRssMb ?? 0))} MB (goal < 150 MB)`);
   console.log(`- extra findings beyond hashes (extension + executable): ${hw.findings - hw.hashMatches}`);
 } finally {

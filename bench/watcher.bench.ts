@@ -163,7 +163,10 @@ async function setup(base: string): Promise<{ dirs: number; startMs: number; cra
 
 const base = await mkdtemp(join(tmpdir(), 'hostwarden-watch-bench-'));
 try {
-  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = (): string =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   console.log(`load average at start: ${load()}`);
   // --part=latency|burst|setup runs one part.
   const part = process.argv.find((a) => a.startsWith('--part='))?.slice('--part='.length);
@@ -179,7 +182,9 @@ try {
     console.log(`| files never found (of ${l.files}) | ${l.missing} | 0 | |`);
   }
   if (b) {
-    console.log(`| burst of ${b.files * 4} events, inotify queue 16, process stopped: files whose events the kernel dropped (found by crawl) | ${b.lostEvents} | | lost (no overflow handling) |`);
+    console.log(
+      `| burst of ${b.files * 4} events, inotify queue 16, process stopped: files whose events the kernel dropped (found by crawl) | ${b.lostEvents} | | lost (no overflow handling) |`,
+    );
     console.log(`| files missed after reconciliation (of ${b.files}) | ${b.missed} | 0 | |`);
     console.log(`| staleness: burst end → every file scanned | ${(b.stalenessMs / 1000).toFixed(1)} s | ≤ 60 s | next batch, if the event arrived |`);
   }

@@ -70,9 +70,11 @@ const scanner = new FileScanner({
   logger,
 });
 
-const logError = (part: string) => (error: Error): void => {
-  logger.error(`${part}: ${error.message}`);
-};
+const logError =
+  (part: string) =>
+  (error: Error): void => {
+    logger.error(`${part}: ${error.message}`);
+  };
 watcher.on('error', logError('logs'));
 monitor.on('error', logError('resources'));
 scanner.on('error', logError('scan'));

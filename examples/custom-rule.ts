@@ -13,18 +13,7 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import {
-  FileScanner,
-  LogWatcher,
-  createAlert,
-  createLogger,
-  defineRule,
-  matchLines,
-  type Alert,
-  type Detector,
-  type DetectorFinding,
-  safeText,
-} from 'hostwarden';
+import { FileScanner, LogWatcher, createAlert, createLogger, defineRule, matchLines, type Alert, type Detector, type DetectorFinding, safeText } from 'hostwarden';
 
 const { values: flags } = parseArgs({
   options: {
@@ -56,7 +45,8 @@ for await (const match of matchLines(sample, { rules: [shopLoginFailed] })) {
 // 2. A detector is a plain object: say what to read, then judge what was read.
 const phpWebshell: Detector = {
   name: 'php-webshell',
-  needs: (file) => (file.name.toLowerCase().endsWith('.php') ? { patterns: [{ id: 'eval-input', pattern: /eval\s*\(\s*(base64_decode\s*\()?\s*\$_(POST|GET|REQUEST|COOKIE)/ }] } : undefined),
+  needs: (file) =>
+    file.name.toLowerCase().endsWith('.php') ? { patterns: [{ id: 'eval-input', pattern: /eval\s*\(\s*(base64_decode\s*\()?\s*\$_(POST|GET|REQUEST|COOKIE)/ }] } : undefined,
   inspect: (_file, content): DetectorFinding[] =>
     content.matches.some((m) => m.id === 'eval-input') ? [{ rule: 'file.webshell', severity: 'critical', reason: 'PHP evaluates request input (web shell pattern)' }] : [],
 };

@@ -60,9 +60,7 @@ const token = process.env['SLACK_TOKEN'];
 const slackChannel = process.env['SLACK_CHANNEL'];
 const slackApiUrl = flags['slack-api-url'] ?? process.env['SLACK_API_URL'];
 const channels: Channel[] =
-  token && slackChannel
-    ? [new SlackChannel({ token, channel: slackChannel, ...(slackApiUrl ? { slackApiUrl } : {}) })]
-    : [new LogChannel({ logger, name: 'console' })];
+  token && slackChannel ? [new SlackChannel({ token, channel: slackChannel, ...(slackApiUrl ? { slackApiUrl } : {}) })] : [new LogChannel({ logger, name: 'console' })];
 const notifier = new Notifier({ channels, logger });
 
 // The seed's rule (.exe, .dll) plus the stronger detectors.

@@ -140,7 +140,9 @@ await notifier.start();
 await bans.start();
 await watcher.start();
 await monitor.start();
-logger.info(`Watching ${'files' in source ? flags.log : 'the systemd journal'}; bans ${flags.enforce ? 'enforced with nftables' : 'observed only (--enforce to ban)'}; CPU > ${flags.cpu} %, memory > ${flags.memory} %; alerts to ${channels[0]?.name}`);
+logger.info(
+  `Watching ${'files' in source ? flags.log : 'the systemd journal'}; bans ${flags.enforce ? 'enforced with nftables' : 'observed only (--enforce to ban)'}; CPU > ${flags.cpu} %, memory > ${flags.memory} %; alerts to ${channels[0]?.name}`,
+);
 
 // Ctrl-C / SIGTERM: stop the sources, deliver what is pending, then exit.
 let stopping = false;

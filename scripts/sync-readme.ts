@@ -15,7 +15,11 @@ interface Pick {
 
 const PICKS: readonly Pick[] = [
   { title: 'LogWatcher', file: 'docs/logwatcher.md', sections: ['Options', 'Methods and properties', 'Events'] },
-  { title: 'Log rules: `LogRule`, `authRules`, `matchLines`, `matchFile`', file: 'docs/logwatcher-rules.md', sections: ['`LogRule`', 'Thresholds and alerts', '`matchLines(lines, options)`'] },
+  {
+    title: 'Log rules: `LogRule`, `authRules`, `matchLines`, `matchFile`',
+    file: 'docs/logwatcher-rules.md',
+    sections: ['`LogRule`', 'Thresholds and alerts', '`matchLines(lines, options)`'],
+  },
   { title: 'ResourceMonitor', file: 'docs/resource.md', sections: ['Options (`ResourceMonitorOptions`)', 'Methods and events', 'Rules'] },
   { title: 'FileScanner', file: 'docs/scanner.md', sections: ['Options (`FileScannerOptions`)', 'Methods', 'Events (`FileScannerEvents`)', 'Detectors'] },
   { title: 'Quarantine', file: 'docs/scanner.md', sections: ['Quarantine'] },

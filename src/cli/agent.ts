@@ -111,7 +111,11 @@ function bansFrom(c: BansConfig, state: string | undefined, env: AgentEnvironmen
   const mode = c.mode ?? 'enforce';
   const backend =
     mode === 'enforce'
-      ? new NftablesBackend({ ...(c.table === undefined ? {} : { table: c.table }), ...(c.hooks === undefined ? {} : { hooks: c.hooks }), ...(c.action === undefined ? {} : { action: c.action }) })
+      ? new NftablesBackend({
+          ...(c.table === undefined ? {} : { table: c.table }),
+          ...(c.hooks === undefined ? {} : { hooks: c.hooks }),
+          ...(c.action === undefined ? {} : { action: c.action }),
+        })
       : undefined;
   const escalation = c.escalation === true ? undefined : c.escalation;
   return new BanManager({
@@ -213,7 +217,9 @@ export class Agent {
               ...(sc.maxFileSize === undefined ? {} : { maxFileSize: sc.maxFileSize }),
               ...(sc.oneFileSystem === undefined ? {} : { oneFileSystem: sc.oneFileSystem }),
               ...(state === undefined ? {} : { cache: { file: join(state, 'scan-cache.json') } }),
-              ...(q === undefined ? {} : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
+              ...(q === undefined
+                ? {}
+                : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
             });
           });
     const bans = config.bans === undefined ? undefined : build('config.bans', () => bansFrom(config.bans as BansConfig, state, env));
@@ -235,7 +241,9 @@ export class Agent {
               ...(wc.reconcileInterval === undefined ? {} : { reconcileInterval: wc.reconcileInterval }),
               ...(wc.settle === undefined ? {} : { settle: wc.settle }),
               ...(stateFile === undefined ? {} : { stateFile }),
-              ...(q === undefined ? {} : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
+              ...(q === undefined
+                ? {}
+                : { quarantine: { into: new Quarantine({ directory: q.directory, logger }), ...(q.minSeverity === undefined ? {} : { minSeverity: q.minSeverity }) } }),
             });
           });
     // An 'error' nobody hears would crash the agent; log it and keep running.
@@ -249,7 +257,9 @@ export class Agent {
     notifier.on('error', logError('notifier'));
     bans?.on('error', logError('bans'));
     bans?.on('warning', (w) => logger.warn(`bans: ${w.message}`));
-    bans?.on('ban', ({ ban, mode }) => logger.warn(`bans: ${mode === 'observe' ? 'would ban' : 'banned'} ${ban.address} until ${ban.until.toISOString()} (${ban.rule}, #${ban.count})`));
+    bans?.on('ban', ({ ban, mode }) =>
+      logger.warn(`bans: ${mode === 'observe' ? 'would ban' : 'banned'} ${ban.address} until ${ban.until.toISOString()} (${ban.rule}, #${ban.count})`),
+    );
     watcher?.on('warning', (w) => logger.warn(`logs: ${w.message}`));
     scanner?.on('warning', (w) => logger.warn(`scan: ${w.message}`, { path: w.path, reason: w.code }));
     notifier.on('failed', (f) => logger.error(`notifier: delivery to ${f.channel} failed: ${f.error.message}`));

@@ -183,7 +183,8 @@ const channel = tagged<ChannelConfig>({
     { ...channelBase, token: optional(str()), tokenEnv: optional(str()), channel: required(str()), slackApiUrl: optional(url) },
     (value, path, issues) => {
       secretFrom('token')(value as unknown as Record<string, unknown>, path, issues);
-      if (value.token === undefined && value.tokenEnv === undefined) issues.push({ path: `${path}.token`, message: 'expected a non-empty string (or tokenEnv naming an environment variable)' });
+      if (value.token === undefined && value.tokenEnv === undefined)
+        issues.push({ path: `${path}.token`, message: 'expected a non-empty string (or tokenEnv naming an environment variable)' });
     },
   ),
   email: obj<EmailChannelConfig>(
@@ -290,10 +291,7 @@ export const configSchema: Schema<HostwardenConfig> = obj<HostwardenConfig>(
         banTime: optional(duration({ min: 1000 })),
         maxBanTime: optional(duration({ min: 1000 })),
         escalation: optional(
-          either(
-            bool(),
-            obj({ factor: optional(num({ min: 1 })), multipliers: optional(arr(num({ min: 0 }), { min: 1 })), forgetAfter: optional(duration()) }),
-          ),
+          either(bool(), obj({ factor: optional(num({ min: 1 })), multipliers: optional(arr(num({ min: 0 }), { min: 1 })), forgetAfter: optional(duration()) })),
         ),
         ignore: optional(arr(str())),
         ignoreSshSession: optional(bool()),
@@ -372,4 +370,3 @@ export function resolveSecret(inline: string | undefined, envName: string | unde
   if (value === undefined || value === '') throw new ConfigError('config', [{ path, message: `environment variable ${envName} is not set` }]);
   return value;
 }
-

@@ -45,7 +45,7 @@ export class ConsoleChannel implements Channel {
   async send(notification: Notification): Promise<DeliveryReceipt> {
     this.#beforeWrite?.();
     const blocks = notification.alerts.map((alert) => formatAlert(alert, { color: this.#color }));
-    const header = notification.alerts.length > 1 ? `── ${notification.alerts.length} alerts (${escapeTerminal(notification.groupKey, { singleLine: true })}) ──\n` : "";
+    const header = notification.alerts.length > 1 ? `── ${notification.alerts.length} alerts (${escapeTerminal(notification.groupKey, { singleLine: true })}) ──\n` : '';
     this.#stream.write(`${header}${blocks.join('\n\n')}\n\n`);
     this.printed += notification.alerts.length;
     return {};

@@ -27,9 +27,13 @@ function positiveInt(value: string): number {
 }
 
 function ruleSets(value: string): RuleSetName[] {
-  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const bad = names.filter((n) => !isRuleSetName(n));
-  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown rule set ${bad.map((b) => JSON.stringify(b)).join(', ') || '""'}; known: ${Object.keys(RULE_SETS).join(', ')}`);
+  if (names.length === 0 || bad.length > 0)
+    throw new InvalidArgumentError(`unknown rule set ${bad.map((b) => JSON.stringify(b)).join(', ') || '""'}; known: ${Object.keys(RULE_SETS).join(', ')}`);
   return names as RuleSetName[];
 }
 
@@ -89,7 +93,11 @@ export function createProgram(ctx: CliContext, result: { code: number }): Comman
     .option('--exclude <glob>', 'skip paths matching this glob (repeatable)', collect)
     .option('--max-file-size <bytes>', 'skip files larger than this', positiveInt)
     .option('--extensions <list>', 'comma-separated extensions the extension detector flags (default .exe,.dll)')
-    .addOption(new Option('--min-severity <level>', 'list findings at least this severe (info findings are listed, never counted as infections)').choices(['info', 'warning', 'critical']).default('info'))
+    .addOption(
+      new Option('--min-severity <level>', 'list findings at least this severe (info findings are listed, never counted as infections)')
+        .choices(['info', 'warning', 'critical'])
+        .default('info'),
+    )
     .option('--no-scripts', 'do not report #! scripts (trees full of legitimate scripts)')
     .option('--no-progress', 'never draw the progress line (it is only drawn on a terminal anyway)')
     .option('--json', 'print one JSON report on stdout')

@@ -86,7 +86,10 @@ export function bool(): Schema<boolean> {
  */
 export function duration(options: { min?: number; timer?: boolean } = {}): Schema<number> {
   const max = options.timer ? MAX_DELAY_MS : undefined;
-  const range = [options.min !== undefined ? ` of at least ${formatDuration(options.min)}` : '', max !== undefined ? ` and at most ${formatDuration(max)} (the longest a timer can wait)` : ''].join('');
+  const range = [
+    options.min !== undefined ? ` of at least ${formatDuration(options.min)}` : '',
+    max !== undefined ? ` and at most ${formatDuration(max)} (the longest a timer can wait)` : '',
+  ].join('');
   const expected = `a duration (milliseconds or a string like "30s", "10m", "1h")${range}`;
   return {
     expected,
@@ -205,7 +208,7 @@ export function tagged<T>(variants: Record<string, Schema<T>>): Schema<T> {
       const variant = typeof type === 'string' ? variants[type] : undefined;
       if (variant === undefined) return fail(issues, `${path}.type`, `one of ${names.map((n) => JSON.stringify(n)).join(', ')}`, type);
       const parsed = variant.parse(rest, path, issues);
-      return parsed === undefined ? undefined : ({ type, ...parsed });
+      return parsed === undefined ? undefined : { type, ...parsed };
     },
   };
 }

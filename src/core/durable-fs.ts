@@ -186,9 +186,7 @@ export class PinnedDirectory implements AsyncDisposable {
     const child = new PinnedDirectory(joinRaw(this.path, name), handle, stats);
     const expect = options.expect;
     const wrong =
-      (expect?.dev !== undefined && expect.dev !== stats.dev) ||
-      (expect?.ino !== undefined && expect.ino !== stats.ino) ||
-      (expect?.uid !== undefined && expect.uid !== stats.uid);
+      (expect?.dev !== undefined && expect.dev !== stats.dev) || (expect?.ino !== undefined && expect.ino !== stats.ino) || (expect?.uid !== undefined && expect.uid !== stats.uid);
     if (wrong) {
       await child.close();
       throw mismatch(child.path, 'is not the directory that was checked');

@@ -11,15 +11,7 @@
  * - `ERR_STATE`: the call does not fit the object's lifecycle (e.g. `start()` after `stop()`).
  * - `ERR_LISTENER`: a user's event listener threw.
  */
-export type HostwardenErrorCode =
-  | 'ERR_INVALID_OPTION'
-  | 'ERR_IO'
-  | 'ERR_PARSE'
-  | 'ERR_DELIVERY'
-  | 'ERR_QUARANTINE'
-  | 'ERR_ABORTED'
-  | 'ERR_STATE'
-  | 'ERR_LISTENER';
+export type HostwardenErrorCode = 'ERR_INVALID_OPTION' | 'ERR_IO' | 'ERR_PARSE' | 'ERR_DELIVERY' | 'ERR_QUARANTINE' | 'ERR_ABORTED' | 'ERR_STATE' | 'ERR_LISTENER';
 
 /** Options every {@link HostwardenError} accepts. */
 export interface HostwardenErrorOptions {

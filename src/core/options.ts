@@ -74,7 +74,11 @@ export function clockOption(option: string, value: unknown): Clock {
   if (typeof value !== 'function') throw new InvalidOptionError(option, value, 'a function returning milliseconds since the epoch');
   const sample: unknown = (value as () => unknown)();
   if (typeof sample !== 'number' || !Number.isFinite(sample)) {
-    throw new InvalidOptionError(option, value, `a function returning milliseconds since the epoch (it returned ${typeof sample === 'object' && sample instanceof Date ? 'a Date; use () => date.getTime()' : String(sample)})`);
+    throw new InvalidOptionError(
+      option,
+      value,
+      `a function returning milliseconds since the epoch (it returned ${typeof sample === 'object' && sample instanceof Date ? 'a Date; use () => date.getTime()' : String(sample)})`,
+    );
   }
   return value as Clock;
 }

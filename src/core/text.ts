@@ -77,7 +77,7 @@ function walk(text: string, singleLine: boolean, extra: Extra | undefined, limit
   const pieces: string[] = [];
   let length = 0;
   let i = 0;
-  for (; i < text.length && length <= limit; ) {
+  for (; i < text.length && length <= limit;) {
     const code = text.codePointAt(i) ?? 0;
     const size = code > 0xffff ? 2 : 1;
     const char = text.slice(i, i + size);
@@ -204,7 +204,7 @@ export function displayPath(path: string | Uint8Array, options: { readonly max?:
 
 /** Whether `bytes` is valid UTF-8 (so the name round-trips through a string). */
 export function isValidUtf8(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const [code, size] = decodeUtf8At(bytes, i);
     if (code < 0) return false;
     i += size;

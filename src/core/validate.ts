@@ -21,11 +21,7 @@ export interface NumberBounds {
 export function expectNumber(option: string, value: unknown, bounds: NumberBounds = {}): number {
   const { min, max, integer = false } = bounds;
   const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (!integer || Number.isInteger(value)) &&
-    (min === undefined || value >= min) &&
-    (max === undefined || value <= max);
+    typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && (min === undefined || value >= min) && (max === undefined || value <= max);
   if (!ok) {
     const parts = [integer ? 'an integer' : 'a finite number'];
     if (min !== undefined) parts.push(`>= ${min}`);
@@ -71,10 +67,7 @@ export function expectArray(option: string, value: unknown, { nonEmpty = false }
 
 /** An object with `debug`, `info`, `warn` and `error` methods. @internal */
 export function expectLogger(option: string, value: unknown): Logger {
-  const ok =
-    typeof value === 'object' &&
-    value !== null &&
-    (['debug', 'info', 'warn', 'error'] as const).every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  const ok = typeof value === 'object' && value !== null && (['debug', 'info', 'warn', 'error'] as const).every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
   if (!ok) throw new InvalidOptionError(option, value, 'a logger with debug, info, warn and error methods');
   return value as Logger;
 }

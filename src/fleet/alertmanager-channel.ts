@@ -384,9 +384,7 @@ export class AlertmanagerChannel implements Channel {
       this.#firing.delete(oldest);
       if (!this.#evictionWarned) {
         this.#evictionWarned = true;
-        this.#options.logger.warn(
-          `${this.name}: more than ${this.#options.maxAlerts} alerts firing; the oldest are no longer re-sent and will expire in Alertmanager`,
-        );
+        this.#options.logger.warn(`${this.name}: more than ${this.#options.maxAlerts} alerts firing; the oldest are no longer re-sent and will expire in Alertmanager`);
       }
     }
   }
@@ -436,7 +434,22 @@ function toPostable(entry: Tracked, endsAt: number): PostableAlert {
 
 function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
-  rejectUnknownKeys('AlertmanagerChannel', options, ['urls', 'name', 'minSeverity', 'resendInterval', 'timeout', 'generatorURL', 'headers', 'maxAlerts', 'maxFiringAge', 'resolvedRetention', 'persistent', 'logger', 'fetch', 'clock']);
+  rejectUnknownKeys('AlertmanagerChannel', options, [
+    'urls',
+    'name',
+    'minSeverity',
+    'resendInterval',
+    'timeout',
+    'generatorURL',
+    'headers',
+    'maxAlerts',
+    'maxFiringAge',
+    'resolvedRetention',
+    'persistent',
+    'logger',
+    'fetch',
+    'clock',
+  ]);
   const rawUrls = typeof options.urls === 'string' || options.urls instanceof URL ? [options.urls] : options.urls;
   const urls = expectArray('urls', rawUrls, { nonEmpty: true });
   const targets = urls.map((url, i) => toTarget(`urls[${i}]`, url));
@@ -473,8 +486,7 @@ function resolveOptions(options: AlertmanagerChannelOptions): ResolvedOptions {
     generatorURL: makeGeneratorURL,
     maxAlerts: expectNumber('maxAlerts', options.maxAlerts ?? 10_000, { min: 1, integer: true }),
     resolvedRetention: durationOption('resolvedRetention', options.resolvedRetention ?? 900_000, { max: Number.MAX_SAFE_INTEGER }),
-    maxFiringAge:
-      options.maxFiringAge === undefined || options.maxFiringAge === Infinity ? Infinity : expectNumber('maxFiringAge', options.maxFiringAge, { min: 1 }),
+    maxFiringAge: options.maxFiringAge === undefined || options.maxFiringAge === Infinity ? Infinity : expectNumber('maxFiringAge', options.maxFiringAge, { min: 1 }),
     persistent: expectBoolean('persistent', options.persistent ?? false),
     logger: expectLogger('logger', options.logger ?? silentLogger),
     fetch: fetchImpl,

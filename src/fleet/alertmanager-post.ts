@@ -53,7 +53,13 @@ export async function postToAll(targets: readonly AlertmanagerTarget[], alerts: 
   const init: ConstructorParameters<typeof DeliveryError>[1] & { retryAfterMs?: number; status?: number } = {
     channel: options.channel,
     retryable: outcomes.some((o) => o.retryable),
-    cause: outcomes.length === 1 ? outcomes[0]?.cause : new AggregateError(outcomes.map((o) => o.cause ?? new Error(o.reason)), reasons),
+    cause:
+      outcomes.length === 1
+        ? outcomes[0]?.cause
+        : new AggregateError(
+            outcomes.map((o) => o.cause ?? new Error(o.reason)),
+            reasons,
+          ),
   };
   if (statuses.length > 0) init.status = statuses[0] as number;
   if (waits.length > 0) init.retryAfterMs = Math.min(...waits);
@@ -72,7 +78,11 @@ async function postOne(target: AlertmanagerTarget, body: string, options: PostOp
     clock: options.clock,
   });
   // An error body is Alertmanager's own short message (e.g. "start time must be before end time").
-  const reason = outcome.ok ? 'accepted' : outcome.status !== undefined && outcome.cause === undefined && outcome.text ? `${outcome.reason} ${safeText(outcome.text, { singleLine: true, max: 200 })}` : outcome.reason;
+  const reason = outcome.ok
+    ? 'accepted'
+    : outcome.status !== undefined && outcome.cause === undefined && outcome.text
+      ? `${outcome.reason} ${safeText(outcome.text, { singleLine: true, max: 200 })}`
+      : outcome.reason;
   return {
     ok: outcome.ok,
     retryable: outcome.retryable,

@@ -123,7 +123,10 @@ export class HostwardenMetrics implements Disposable {
       this.#quarantined = this.#counter('quarantined_files_total', 'Files moved into the quarantine.', []);
       this.#quarantinedBytes = this.#counter('quarantined_bytes_total', 'Bytes of the files moved into the quarantine.', []);
       this.#sent = this.#counter('notifications_sent_total', 'Notifications delivered, per channel (a digest counts once).', ['channel']);
-      this.#failed = this.#counter('notifications_failed_total', 'Notifications given up on, per channel; permanent="true" when retrying could not help.', ['channel', 'permanent']);
+      this.#failed = this.#counter('notifications_failed_total', 'Notifications given up on, per channel; permanent="true" when retrying could not help.', [
+        'channel',
+        'permanent',
+      ]);
       this.#suppressed = this.#counter('notifications_suppressed_total', 'Alerts deliberately not sent, per channel ("*" = every channel) and reason.', ['channel', 'reason']);
       this.#retries = this.#counter('notification_retries_total', 'Delivery attempts that failed and will be retried, per channel.', ['channel']);
       this.#gaugeFromStats('notifier_pending', 'Deliveries accepted by a Notifier and not yet delivered or given up.', 'pending');
@@ -211,8 +214,7 @@ export class HostwardenMetrics implements Disposable {
         });
       },
       // The one Warning shape says `code`; v1 FileScanner warnings said `reason`, LogWatcher's `kind`.
-      warning: (warning) =>
-        this.#warnings.inc({ component: name, reason: labelValue(str(pick(warning, 'code')) ?? str(pick(warning, 'reason')) ?? str(pick(warning, 'kind'))) }),
+      warning: (warning) => this.#warnings.inc({ component: name, reason: labelValue(str(pick(warning, 'code')) ?? str(pick(warning, 'reason')) ?? str(pick(warning, 'kind'))) }),
       quarantined: (event) => {
         this.#quarantined.inc();
         // The payload is the QuarantineRecord, or an event holding it as `record`.
@@ -333,7 +335,7 @@ export class HostwardenMetrics implements Disposable {
       this.reset();
       for (const c of read()) for (const state of states) this.set({ component: c.name, state }, c.state === state ? 1 : 0);
     });
-    this.#gauge('health_check_ok', "Each health check of a component: 1 when it passes, 0 when it fails.", ['component', 'check'], function collect() {
+    this.#gauge('health_check_ok', 'Each health check of a component: 1 when it passes, 0 when it fails.', ['component', 'check'], function collect() {
       this.reset();
       for (const c of read()) for (const check of c.checks) this.set({ component: c.name, check: check.name }, check.ok ? 1 : 0);
     });

@@ -92,13 +92,19 @@ export function alertmanagerAnnotations(alert: Alert): Record<string, string> {
  * @internal
  */
 export function labelSetKey(labels: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.keys(labels).sort().map((name) => [name, labels[name]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((name) => [name, labels[name]]),
+  );
 }
 
 function bound(text: string, max: number): string {
   const value = typeof text === 'string' ? text : String(text);
   // Cut on a code point, never inside a surrogate pair (Alertmanager wants valid UTF-8).
   if (value.length <= max) return value;
-  const cut = Array.from(value.slice(0, max + 1)).slice(0, -2).join('');
+  const cut = Array.from(value.slice(0, max + 1))
+    .slice(0, -2)
+    .join('');
   return `${cut}…`;
 }

@@ -69,7 +69,11 @@ export class ResourceGauges {
     }
     const load = pick(sample, 'load');
     this.#load.reset();
-    for (const [window, field] of [['1m', 'onePerCore'], ['5m', 'fivePerCore'], ['15m', 'fifteenPerCore']] as const) {
+    for (const [window, field] of [
+      ['1m', 'onePerCore'],
+      ['5m', 'fivePerCore'],
+      ['15m', 'fifteenPerCore'],
+    ] as const) {
       const value = num(pick(load, field));
       if (value !== undefined) this.#load.set({ window }, value);
     }

@@ -41,9 +41,7 @@ export const authRules: readonly LogRule[] = Object.freeze([
     severity: 'warning',
     tags: ['auth-failure', 'pam'],
     prefilter: ':auth): authentication failure;',
-    pattern: re(
-      String.raw`^pam_[\w-]+\((?!sshd:)(?<service>[\w-]+):auth\):\s+authentication failure;${PAM_ITEMS}`,
-    ),
+    pattern: re(String.raw`^pam_[\w-]+\((?!sshd:)(?<service>[\w-]+):auth\):\s+authentication failure;${PAM_ITEMS}`),
     alert: PAM_BRUTE_FORCE,
   }),
   rule({

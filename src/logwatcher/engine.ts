@@ -57,7 +57,6 @@ export interface RuleEngineOptions {
   readonly successAfterFailures?: SuccessAfterFailuresOptions | false;
 }
 
-
 const ENGINE_KEYS = ['rules', 'hostname', 'clock', 'maxEvidence', 'maxKeys', 'year', 'successAfterFailures'] as const;
 
 /** Where a line handed to {@link RuleEngine.handle} came from. */

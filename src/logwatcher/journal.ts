@@ -294,7 +294,11 @@ export function toSyslogLines(entry: Record<string, unknown>, programFrom: '_COM
   const time = micros !== undefined && /^\d{1,17}$/.test(micros) ? rfc3339(BigInt(micros)) : rfc3339(BigInt(systemClock()) * 1000n);
   // Whitespace in host or ident would shift the fields the parser sees.
   const prefix = `${time} ${host.replace(/\s+/g, '_')} ${ident.replace(/[\s[\]:]+/g, '_')}${pid !== undefined && /^\d{1,10}$/.test(pid) ? `[${pid}]` : ''}: `;
-  const oneLine = message.replace(/\r?\n$/, '').replaceAll('\\', '\\\\').replace(/\r?\n|\r/g, (m) => (m === '\r' ? '\\r' : '\\n')).replaceAll('\0', '');
+  const oneLine = message
+    .replace(/\r?\n$/, '')
+    .replaceAll('\\', '\\\\')
+    .replace(/\r?\n|\r/g, (m) => (m === '\r' ? '\\r' : '\\n'))
+    .replaceAll('\0', '');
   return [prefix + oneLine];
 }
 

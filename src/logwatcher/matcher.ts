@@ -195,7 +195,7 @@ export class LineMatcher {
       if (c < 48 || c > 57) break;
       n = n * 10 + c - 48;
       p++;
-  }
+    }
     if (p === d || !line.startsWith(' times: [', p)) return -1;
     p += 9;
     if (line.charCodeAt(p) === 32) p++;
@@ -227,4 +227,3 @@ function compile(rule: LogRule): CompiledRule {
     groups: numbered.groups,
   };
 }
-

@@ -193,13 +193,16 @@ function resolveJournal(value: boolean | JournalOptions): ResolvedJournal | unde
   if (value === true) value = {};
   if (typeof value !== 'object' || value === null) throw new InvalidOptionError('journal', value, 'a boolean or JournalOptions');
   rejectUnknownKeys('LogWatcher journal', value, ['matches', 'programFrom', 'journalctl', 'files', 'directory', 'label', 'restartDelay']);
-  const matches = value.matches === undefined ? DEFAULT_JOURNAL_MATCHES : expectArray('journal.matches', value.matches).map((m, i) => {
-    const match = expectString(`journal.matches[${i}]`, m);
-    if (match !== '+' && !/^[A-Z0-9_]+=/.test(match) && !match.startsWith('/')) {
-      throw new InvalidOptionError(`journal.matches[${i}]`, m, "a journalctl match: 'FIELD=value', '+' or an absolute path");
-    }
-    return match;
-  });
+  const matches =
+    value.matches === undefined
+      ? DEFAULT_JOURNAL_MATCHES
+      : expectArray('journal.matches', value.matches).map((m, i) => {
+          const match = expectString(`journal.matches[${i}]`, m);
+          if (match !== '+' && !/^[A-Z0-9_]+=/.test(match) && !match.startsWith('/')) {
+            throw new InvalidOptionError(`journal.matches[${i}]`, m, "a journalctl match: 'FIELD=value', '+' or an absolute path");
+          }
+          return match;
+        });
   return Object.freeze({
     matches: Object.freeze([...matches]),
     programFrom: value.programFrom === undefined ? '_COMM' : expectOneOf('journal.programFrom', value.programFrom, ['_COMM', 'SYSLOG_IDENTIFIER'] as const),

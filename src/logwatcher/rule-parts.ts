@@ -72,7 +72,6 @@ export const SSH_SCAN: RuleThreshold = Object.freeze({
 });
 
 /** A built-in rule, frozen with its lists. */
-export const rule = (r: LogRule): LogRule =>
-  Object.freeze({ ...r, tags: Object.freeze([...r.tags]), ...(r.programs ? { programs: Object.freeze([...r.programs]) } : {}) });
+export const rule = (r: LogRule): LogRule => Object.freeze({ ...r, tags: Object.freeze([...r.tags]), ...(r.programs ? { programs: Object.freeze([...r.programs]) } : {}) });
 
 export const re = (source: string): RegExp => new RegExp(source);

@@ -151,7 +151,9 @@ export const sshdRules: readonly LogRule[] = Object.freeze([
     tags: ['auth-failure', 'ssh'],
     programs: SSHD,
     prefilter: ': Too many authentication failures',
-    pattern: re(String.raw`^(?:(?:error|fatal): )?Disconnecting (?:from )?(?:(?:invalid|authenticating) user (?<user>.*) )?${HOST} port \d+: Too many authentication failures${PREAUTH}\s*$`),
+    pattern: re(
+      String.raw`^(?:(?:error|fatal): )?Disconnecting (?:from )?(?:(?:invalid|authenticating) user (?<user>.*) )?${HOST} port \d+: Too many authentication failures${PREAUTH}\s*$`,
+    ),
     alert: SSH_BRUTE_FORCE,
     attempt: 'connection',
   }),
@@ -176,7 +178,9 @@ export const sshdRules: readonly LogRule[] = Object.freeze([
     // The first user name is `\S+`: the text after the colon names a second, attacker-chosen
     // user, so a name with spaces could otherwise frame an address. Such a name's attempt is
     // counted through its connection's `Invalid user` line.
-    pattern: re(String.raw`^(?:(?:error|fatal): )?Disconnecting (?:from )?(?:invalid|authenticating) user (?<user>\S+) ${HOST}${ON_PORT}: Change of username or service not allowed: .*$`),
+    pattern: re(
+      String.raw`^(?:(?:error|fatal): )?Disconnecting (?:from )?(?:invalid|authenticating) user (?<user>\S+) ${HOST}${ON_PORT}: Change of username or service not allowed: .*$`,
+    ),
     alert: SSH_BRUTE_FORCE,
     attempt: 'connection',
   }),
@@ -298,4 +302,3 @@ export const sshdRules: readonly LogRule[] = Object.freeze([
     alert: 'never',
   }),
 ]);
-

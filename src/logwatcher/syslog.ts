@@ -387,8 +387,7 @@ function timestamp(line: string, p: number, s: PrefixScan): number {
   return end;
 }
 
-const isNameChar = (c: number): boolean =>
-  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46 || c === 47 || c === 64;
+const isNameChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46 || c === 47 || c === 64;
 
 /**
  * A syslog tag at `p`: `name:` or `name[pid]:`, followed by a space or the end.

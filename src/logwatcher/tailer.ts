@@ -390,10 +390,15 @@ export class Tailer {
       file.lineNumber++;
       if (cutBytes > 0) {
         this.#sink.warn(
-          logWarning('line-truncated', `Line ${file.lineNumber} of ${displayPath(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`, this.path, {
-            lineNumber: file.lineNumber,
-            cutBytes,
-          }),
+          logWarning(
+            'line-truncated',
+            `Line ${file.lineNumber} of ${displayPath(this.path)} is longer than maxLineLength (${this.#o.maxLineLength} bytes); ${cutBytes} bytes were cut`,
+            this.path,
+            {
+              lineNumber: file.lineNumber,
+              cutBytes,
+            },
+          ),
         );
       }
       this.#sink.line(line, this.path, file.lineNumber);
@@ -458,7 +463,7 @@ async function endOfLastLine(fh: FileHandle, size: number, window: number): Prom
   const offset = nl === -1 ? (size - tailSize === 0 ? 0 : size) : size - tailSize + nl + 1;
   const buf = Buffer.allocUnsafe(1 << 20);
   let lineNumber = 0;
-  for (let pos = 0; pos < offset; ) {
+  for (let pos = 0; pos < offset;) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, offset - pos), pos);
     if (bytesRead === 0) break;
     for (let i = buf.indexOf(10, 0); i !== -1 && i < bytesRead; i = buf.indexOf(10, i + 1)) lineNumber++;

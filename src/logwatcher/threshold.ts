@@ -291,5 +291,4 @@ function evidenceText(line: string): string {
   return line.length <= 1001 ? line : (' ' + line.slice(0, 1001)).slice(1);
 }
 
-
 export { formatDuration };

@@ -235,7 +235,16 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       );
     }
     const names = [...this.#missing.keys()];
-    this.setHealthCheck('files', names.length === 0, names.length === 0 ? undefined : `missing: ${names.slice(0, 5).map((p) => displayPath(p)).join(', ')}${names.length > 5 ? ', …' : ''}`);
+    this.setHealthCheck(
+      'files',
+      names.length === 0,
+      names.length === 0
+        ? undefined
+        : `missing: ${names
+            .slice(0, 5)
+            .map((p) => displayPath(p))
+            .join(', ')}${names.length > 5 ? ', …' : ''}`,
+    );
   }
 
   // Expands globs, creates tailers for new paths, forgets glob paths that are gone, and
@@ -393,7 +402,9 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         () => true,
         () => false,
       );
-      this.#warn(logWarning('state-discarded', `${cause.message}; starting from startAt ('${this.#o.startAt}')${kept ? `; the bad file was moved to ${aside}` : ''}`, path, { cause }));
+      this.#warn(
+        logWarning('state-discarded', `${cause.message}; starting from startAt ('${this.#o.startAt}')${kept ? `; the bad file was moved to ${aside}` : ''}`, path, { cause }),
+      );
       return { files: {} };
     }
   }

@@ -59,7 +59,8 @@ export class DedupMemory {
   announce(key: string, channel: string, severity: Severity, now: number, observed: number): boolean {
     const state = this.#touch(key, now);
     const seen = state.channels.get(channel);
-    if (seen !== undefined && now - seen.at < this.#repeatInterval && compareSeverity(severity, seen.severity) <= 0 && !(seen.restored === true && observed > seen.observed)) return false;
+    if (seen !== undefined && now - seen.at < this.#repeatInterval && compareSeverity(severity, seen.severity) <= 0 && !(seen.restored === true && observed > seen.observed))
+      return false;
     // A repeat keeps the old ref so the resolved notice still threads under the first message.
     const fresh: ChannelSeen = { at: now, observed, severity };
     if (seen?.ref !== undefined) fresh.ref = seen.ref;

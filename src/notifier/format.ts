@@ -72,7 +72,10 @@ export function headline(notification: Notification, max = 200): string {
   const rules = new Set(alerts.map((a) => a.rule));
   const what = rules.size === 1 ? safeText(first.rule, { singleLine: true }) : `${rules.size} rules`;
   const prefix = `${alerts.length} × ${what}: `;
-  return `${prefix}${nameList(alerts.map((a) => safeText(a.title, { singleLine: true })), Math.max(20, max - prefix.length))}`;
+  return `${prefix}${nameList(
+    alerts.map((a) => safeText(a.title, { singleLine: true })),
+    Math.max(20, max - prefix.length),
+  )}`;
 }
 
 /** The label pairs worth showing, in a stable order. @internal */
@@ -89,7 +92,9 @@ export function plainText(notification: Notification, maxAlerts = 50): string {
   const shown = ordered.slice(0, maxAlerts);
   for (const alert of shown) {
     lines.push(`${alert.status === 'firing' ? '●' : '✓'} ${safeText(alert.title, { singleLine: true })}`);
-    lines.push(`  severity: ${alert.severity}   rule: ${safeText(alert.rule, { singleLine: true })}   host: ${safeText(alert.hostname, { singleLine: true })}   at: ${alert.time.toISOString()}`);
+    lines.push(
+      `  severity: ${alert.severity}   rule: ${safeText(alert.rule, { singleLine: true })}   host: ${safeText(alert.hostname, { singleLine: true })}   at: ${alert.time.toISOString()}`,
+    );
     if (alert.summary !== alert.title) for (const l of alert.summary.split(/\r?\n/).slice(0, 20)) lines.push(`  ${safeText(l, { singleLine: true, max: 1000 })}`);
     for (const [k, v] of labelPairs(alert)) lines.push(`  ${safeText(k, { singleLine: true })}: ${safeText(v, { singleLine: true, max: 500 })}`);
     if (alert.evidence !== undefined && alert.evidence.length > 0) {

@@ -97,7 +97,12 @@ export async function httpPost(request: HttpPostRequest): Promise<HttpPostOutcom
       text = await abortable(response.text(), controller.signal);
     } catch (error) {
       // A 2xx whose body is cut short is not a delivery we can vouch for: retry it.
-      if (response.ok) return { ...failed(error), status: response.status, reason: `HTTP ${response.status} with a body cut short (${timedOut ? `no answer within ${request.timeout} ms` : describeNetworkError(error)})` };
+      if (response.ok)
+        return {
+          ...failed(error),
+          status: response.status,
+          reason: `HTTP ${response.status} with a body cut short (${timedOut ? `no answer within ${request.timeout} ms` : describeNetworkError(error)})`,
+        };
       text = '';
     }
     const status = response.status;

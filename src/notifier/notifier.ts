@@ -220,7 +220,12 @@ export class Notifier extends Component<NotifierEvents> {
       const refs = new Map<string, string>();
       if (alert.status === 'resolved') for (const t of targets) if (t.seen?.ref !== undefined) refs.set(t.lane.channel.name, t.seen.ref);
       try {
-        entryId = await this.#outbox.append(alert, targets.map((t) => t.lane.channel.name), now, refs);
+        entryId = await this.#outbox.append(
+          alert,
+          targets.map((t) => t.lane.channel.name),
+          now,
+          refs,
+        );
         this.#durable();
       } catch (error) {
         if (!(error instanceof IoError)) throw error; // the outbox is closed: stopping
@@ -267,7 +272,15 @@ export class Notifier extends Component<NotifierEvents> {
       const onAbort = (): void => finish(new AbortedError(`flush() was aborted with ${this.#pending} deliveries pending`, { cause: signal?.reason }));
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeout !== undefined) {
-        cancelTimeout = schedule(() => finish(new AbortedError(`flush() timed out after ${formatDuration(timeout)} with ${this.#pending} deliveries pending; they stay queued${this.#outbox === undefined ? '' : ' and in the outbox'}`)), timeout);
+        cancelTimeout = schedule(
+          () =>
+            finish(
+              new AbortedError(
+                `flush() timed out after ${formatDuration(timeout)} with ${this.#pending} deliveries pending; they stay queued${this.#outbox === undefined ? '' : ' and in the outbox'}`,
+              ),
+            ),
+          timeout,
+        );
       }
       void this.#settle.wait(upTo).then(() => finish());
     });
@@ -367,7 +380,13 @@ export class Notifier extends Component<NotifierEvents> {
     if (this.#notDurable !== undefined) return;
     this.#notDurable = error;
     this.refreshHealth();
-    this.emitError(new IoError(`The outbox cannot be written (${error.message}); alerts are delivered from memory and would be lost by a restart until it can`, { path: error.path ?? this.#options.outbox?.directory ?? '', syscall: 'write', cause: error.cause ?? error }));
+    this.emitError(
+      new IoError(`The outbox cannot be written (${error.message}); alerts are delivered from memory and would be lost by a restart until it can`, {
+        path: error.path ?? this.#options.outbox?.directory ?? '',
+        syscall: 'write',
+        cause: error.cause ?? error,
+      }),
+    );
   }
 
   #durable(): void {
@@ -385,7 +404,11 @@ export class Notifier extends Component<NotifierEvents> {
         const lane = this.#lanes.find((l) => l.channel.name === name);
         if (lane !== undefined) lanes.push(lane);
         else {
-          this.emitWarning(createWarning('channel-gone', `An outbox entry is owed to channel ${name}, which is no longer configured; it goes to the dead-letter file`, { path: this.#outbox?.deadLetterPath ?? '' }));
+          this.emitWarning(
+            createWarning('channel-gone', `An outbox entry is owed to channel ${name}, which is no longer configured; it goes to the dead-letter file`, {
+              path: this.#outbox?.deadLetterPath ?? '',
+            }),
+          );
           void this.#outbox?.deadLetter(entry.id, name, 'channel no longer configured', now).catch((error: unknown) => this.emitError(toError(error)));
         }
       }

@@ -206,7 +206,11 @@ export class Outbox {
     } catch (cause) {
       // Without a copy, compaction would lose them: keep the journal as it is instead.
       this.#keepJournal = true;
-      this.#logger.error('Outbox: skipped unreadable records and cannot keep them aside; the journal is not compacted', { file: this.#file, count: lines.length, error: String(cause) });
+      this.#logger.error('Outbox: skipped unreadable records and cannot keep them aside; the journal is not compacted', {
+        file: this.#file,
+        count: lines.length,
+        error: String(cause),
+      });
     }
   }
 
@@ -347,7 +351,10 @@ export class Outbox {
         if (entry.channels.size === 0) this.#entries.delete(record.id);
         const ref = record.t === 'd' && typeof record.ref === 'string' ? record.ref : undefined;
         if (record.t === 'd' && entry.alert.status === 'firing') {
-          seen.set(`${entry.alert.key}\u0000${record.ch}`, withRef({ key: entry.alert.key, channel: record.ch, at: entry.acceptedAt, observed: entry.alert.time.getTime(), severity: entry.alert.severity }, ref));
+          seen.set(
+            `${entry.alert.key}\u0000${record.ch}`,
+            withRef({ key: entry.alert.key, channel: record.ch, at: entry.acceptedAt, observed: entry.alert.time.getTime(), severity: entry.alert.severity }, ref),
+          );
         } else if (record.t === 'd') {
           seen.delete(`${entry.alert.key}\u0000${record.ch}`);
         }
@@ -361,7 +368,13 @@ export class Outbox {
       }
       case 's':
         if (!str(record.key) || !str(record.ch) || !num(record.at) || !isSeverity(record.sev)) return false;
-        seen.set(`${record.key}\u0000${record.ch}`, withRef({ key: record.key, channel: record.ch, at: record.at, ...(num(record.obs) ? { observed: record.obs } : {}), severity: record.sev }, typeof record.ref === 'string' ? record.ref : undefined));
+        seen.set(
+          `${record.key}\u0000${record.ch}`,
+          withRef(
+            { key: record.key, channel: record.ch, at: record.at, ...(num(record.obs) ? { observed: record.obs } : {}), severity: record.sev },
+            typeof record.ref === 'string' ? record.ref : undefined,
+          ),
+        );
         return true;
       default:
         return false;
@@ -432,7 +445,8 @@ export class Outbox {
   // temp file, fsync it, rename over, fsync the directory, so a crash leaves either file.
   async #compact(seen: readonly SeenRecord[]): Promise<void> {
     const lines: string[] = [];
-    for (const s of seen) lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, ...(s.observed === undefined ? {} : { obs: s.observed }), sev: s.severity }, s.ref)));
+    for (const s of seen)
+      lines.push(JSON.stringify(withRef({ t: 's', key: s.key, ch: s.channel, at: s.at, ...(s.observed === undefined ? {} : { obs: s.observed }), sev: s.severity }, s.ref)));
     for (const e of this.#entries.values()) {
       const record: OutboxRecord = { t: 'a', id: e.id, at: e.acceptedAt, alert: serializeAlert(e.alert), ch: [...e.channels.keys()] };
       if (e.refs !== undefined && e.refs.size > 0) record.refs = Object.fromEntries(e.refs);
@@ -493,7 +507,9 @@ export class Outbox {
       }
       const { pid, start } = parseLock(text);
       if (pid !== undefined && (await holds(pid, start))) {
-        throw new StateError(`The outbox ${this.#dir} is in use by process ${pid}${pid === process.pid ? ' (this process: another Notifier)' : ''}; give each Notifier its own directory`);
+        throw new StateError(
+          `The outbox ${this.#dir} is in use by process ${pid}${pid === process.pid ? ' (this process: another Notifier)' : ''}; give each Notifier its own directory`,
+        );
       }
       // The holder died (e.g. killed by SIGKILL) without unlocking, or its pid now belongs
       // to an unrelated process (a different start time): the lock is stale.

@@ -12,7 +12,16 @@ import { copyHandle, errnoOf, hashHandle } from './safe-fs.js';
  * only then unlinks the original name from its pinned parent — after checking that the name
  * still holds the same inode, size and mtime. @internal
  */
-export async function copyIn(parent: PinnedDirectory, name: RawPath, q: PinnedDirectory, dataName: string, source: FileHandle, st: Stats, sha256: string, refuse: (why: string) => never): Promise<void> {
+export async function copyIn(
+  parent: PinnedDirectory,
+  name: RawPath,
+  q: PinnedDirectory,
+  dataName: string,
+  source: FileHandle,
+  st: Stats,
+  sha256: string,
+  refuse: (why: string) => never,
+): Promise<void> {
   // O_RDWR so the copy can be read back for verification although its mode is 0000.
   const out = await q.openFile(dataName, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o000);
   try {
@@ -37,10 +46,18 @@ export async function copyIn(parent: PinnedDirectory, name: RawPath, q: PinnedDi
  * O_NOFOLLOW` (never replacing anything), copies and verifies the content, applies the
  * recorded metadata and fsyncs; on failure removes only the file it created. @internal
  */
-export async function copyOut(source: FileHandle, parent: PinnedDirectory, name: RawPath, record: QuarantineRecord, refuse: (why: string, cause?: unknown) => never): Promise<void> {
-  const out = await parent.openFile(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((error: unknown) =>
-    refuse(errnoOf(error) === 'EEXIST' ? 'something already exists there (never overwritten)' : `creating it failed (${errnoOf(error) ?? 'error'})`, error),
-  );
+export async function copyOut(
+  source: FileHandle,
+  parent: PinnedDirectory,
+  name: RawPath,
+  record: QuarantineRecord,
+  refuse: (why: string, cause?: unknown) => never,
+): Promise<void> {
+  const out = await parent
+    .openFile(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+    .catch((error: unknown) =>
+      refuse(errnoOf(error) === 'EEXIST' ? 'something already exists there (never overwritten)' : `creating it failed (${errnoOf(error) ?? 'error'})`, error),
+    );
   const created = await out.stat();
   try {
     const copied = await copyHandle(source, out);

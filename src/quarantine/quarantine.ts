@@ -166,9 +166,9 @@ export class Quarantine {
       ) {
         refuse('the path now names a different file than the one that was checked');
       }
-      handle = await parent.openFile(name, OPEN_NOFOLLOW_READ).catch((error: unknown) =>
-        refuse(errnoOf(error) === 'ELOOP' ? 'it became a symbolic link' : `it cannot be opened (${errnoOf(error) ?? 'error'})`, error),
-      );
+      handle = await parent
+        .openFile(name, OPEN_NOFOLLOW_READ)
+        .catch((error: unknown) => refuse(errnoOf(error) === 'ELOOP' ? 'it became a symbolic link' : `it cannot be opened (${errnoOf(error) ?? 'error'})`, error));
       const st = await handle.stat();
       if (!st.isFile() || st.dev !== before.dev || st.ino !== before.ino) refuse('it was replaced between lstat and open');
       if (st.nlink > 1 && st.uid !== parent.stats.uid) {
@@ -313,9 +313,11 @@ export class Quarantine {
       if (sameFileSystem) {
         await applyMetadata(handle, record);
         // link() never replaces an existing name, unlike rename().
-        await q.link(data, parent, name).catch((error: unknown) =>
-          refuse(errnoOf(error) === 'EEXIST' ? 'something already exists there (never overwritten)' : `linking failed (${errnoOf(error) ?? 'error'})`, error),
-        );
+        await q
+          .link(data, parent, name)
+          .catch((error: unknown) =>
+            refuse(errnoOf(error) === 'EEXIST' ? 'something already exists there (never overwritten)' : `linking failed (${errnoOf(error) ?? 'error'})`, error),
+          );
         restored = true;
       } else {
         await copyOut(handle, parent, name, record, refuse);
@@ -326,7 +328,14 @@ export class Quarantine {
       this.#logger.info('file restored from quarantine', { id, path: shown });
       return record;
     } finally {
-      if (!restored) await q.openFile(data, OPEN_NOFOLLOW_READ).then(async (h) => { await h.chmod(0).catch(() => {}); await h.close(); }, () => {});
+      if (!restored)
+        await q.openFile(data, OPEN_NOFOLLOW_READ).then(
+          async (h) => {
+            await h.chmod(0).catch(() => {});
+            await h.close();
+          },
+          () => {},
+        );
       await handle?.close().catch(() => {});
       await parent?.close();
       await q.close();
@@ -388,7 +397,16 @@ export class Quarantine {
     return q;
   }
 
-  async #moveIn(parent: PinnedDirectory, name: RawPath, q: PinnedDirectory, id: string, handle: FileHandle, st: Stats, record: QuarantineRecord, refuse: (why: string) => never): Promise<void> {
+  async #moveIn(
+    parent: PinnedDirectory,
+    name: RawPath,
+    q: PinnedDirectory,
+    id: string,
+    handle: FileHandle,
+    st: Stats,
+    record: QuarantineRecord,
+    refuse: (why: string) => never,
+  ): Promise<void> {
     // Unreadable before it moves (through the handle: the inode we checked), so it is never readable inside the quarantine.
     await handle.chmod(0);
     await parent.rename(name, q, `${id}.data`);
@@ -403,7 +421,16 @@ export class Quarantine {
   }
 
   // Puts things back after a failed isolate: the original where it was, with its mode; the partial entry gone.
-  async #undo(parent: PinnedDirectory, name: RawPath, q: PinnedDirectory, id: string, handle: FileHandle, st: Stats, record: QuarantineRecord, sameFileSystem: boolean): Promise<void> {
+  async #undo(
+    parent: PinnedDirectory,
+    name: RawPath,
+    q: PinnedDirectory,
+    id: string,
+    handle: FileHandle,
+    st: Stats,
+    record: QuarantineRecord,
+    sameFileSystem: boolean,
+  ): Promise<void> {
     const data = await q.lstat(`${id}.data`).catch(() => undefined);
     const original = await parent.lstat(name).catch(() => undefined);
     if (sameFileSystem) {
@@ -411,7 +438,10 @@ export class Quarantine {
     } else if (data && original?.ino === st.ino) {
       await q.unlink(`${id}.data`).catch(() => {});
     }
-    const stillQuarantined = await q.lstat(`${id}.data`).then(() => true, () => false);
+    const stillQuarantined = await q.lstat(`${id}.data`).then(
+      () => true,
+      () => false,
+    );
     if (!stillQuarantined) {
       await handle.chmod(record.mode).catch(() => {});
       await q.unlink(`${id}.json`).catch(() => {});
@@ -419,7 +449,6 @@ export class Quarantine {
     }
     await q.sync().catch(() => {});
   }
-
 }
 
 /** Moves an entry back to where it came from without replacing anything there. */

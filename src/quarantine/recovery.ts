@@ -146,5 +146,8 @@ async function restoreMode(intent: IsolationIntent): Promise<void> {
 }
 
 async function exists(q: PinnedDirectory, name: string): Promise<boolean> {
-  return q.lstat(name).then(() => true, () => false);
+  return q.lstat(name).then(
+    () => true,
+    () => false,
+  );
 }

@@ -67,7 +67,8 @@ export function resolveAnomaly(option: boolean | AnomalyOptions | undefined): Re
     throw new InvalidOptionError('anomaly', option, 'a boolean or an AnomalyOptions object');
   }
   const o: AnomalyOptions = option === true ? {} : option;
-  const metrics: ResourceMetric[] = o.metrics === undefined ? ['cpu', 'memory', 'load'] : expectArray('anomaly.metrics', o.metrics).map((m, i) => expectOneOf(`anomaly.metrics[${i}]`, m, RESOURCE_METRICS));
+  const metrics: ResourceMetric[] =
+    o.metrics === undefined ? ['cpu', 'memory', 'load'] : expectArray('anomaly.metrics', o.metrics).map((m, i) => expectOneOf(`anomaly.metrics[${i}]`, m, RESOURCE_METRICS));
   let minDelta: (metric: ResourceMetric) => number;
   const fallback = (m: ResourceMetric): number => (isPercentMetric(m) ? 15 : 0.5);
   if (o.minDelta === undefined) minDelta = fallback;

@@ -65,7 +65,13 @@ export async function detectCgroup(procRoot: string, sysRoot: string): Promise<C
   const entries = lines.map((l) => {
     const first = l.indexOf(':');
     const second = l.indexOf(':', first + 1);
-    return { controllers: l.slice(first + 1, second).split(',').filter(Boolean), path: l.slice(second + 1) };
+    return {
+      controllers: l
+        .slice(first + 1, second)
+        .split(',')
+        .filter(Boolean),
+      path: l.slice(second + 1),
+    };
   });
   const v1Memory = entries.find((e) => e.controllers.includes('memory'));
   const unified = entries.find((e) => e.controllers.length === 0);

@@ -18,20 +18,7 @@ import type { ResourceSample } from './sample.js';
  * | `disk.inodes` | used % of inodes | mount |
  */
 export type ResourceMetric =
-  | 'cpu'
-  | 'memory'
-  | 'host.cpu'
-  | 'host.memory'
-  | 'cgroup.cpu'
-  | 'cgroup.memory'
-  | 'cpu.iowait'
-  | 'cpu.steal'
-  | 'swap'
-  | 'load'
-  | 'load5'
-  | 'load15'
-  | 'disk.space'
-  | 'disk.inodes';
+  'cpu' | 'memory' | 'host.cpu' | 'host.memory' | 'cgroup.cpu' | 'cgroup.memory' | 'cpu.iowait' | 'cpu.steal' | 'swap' | 'load' | 'load5' | 'load15' | 'disk.space' | 'disk.inodes';
 
 /** Every {@link ResourceMetric}, in documentation order. */
 export const RESOURCE_METRICS: readonly ResourceMetric[] = Object.freeze([
@@ -147,4 +134,3 @@ export function metricLabel(metric: ResourceMetric, mount?: string): string {
 export function formatValue(metric: ResourceMetric, value: number): string {
   return isPercentMetric(metric) ? `${value.toFixed(1)} %` : value.toFixed(2);
 }
-

@@ -22,10 +22,41 @@ export interface MountEntry {
  * Listed so a default monitor alerts on disks, not on /proc or a snap's squashfs.
  */
 export const PSEUDO_FS_TYPES: ReadonlySet<string> = new Set([
-  'proc', 'sysfs', 'tmpfs', 'devtmpfs', 'devpts', 'ramfs', 'cgroup', 'cgroup2', 'securityfs', 'pstore', 'bpf',
-  'debugfs', 'tracefs', 'configfs', 'fusectl', 'mqueue', 'hugetlbfs', 'autofs', 'nsfs', 'binfmt_misc', 'rpc_pipefs',
-  'efivarfs', 'selinuxfs', 'squashfs', 'iso9660', 'udf', 'fuse.lxcfs', 'fuse.gvfsd-fuse', 'fuse.portal', 'fuse.snapfuse',
-  'nfsd', 'overlay', 'aufs', 'shm', 'none',
+  'proc',
+  'sysfs',
+  'tmpfs',
+  'devtmpfs',
+  'devpts',
+  'ramfs',
+  'cgroup',
+  'cgroup2',
+  'securityfs',
+  'pstore',
+  'bpf',
+  'debugfs',
+  'tracefs',
+  'configfs',
+  'fusectl',
+  'mqueue',
+  'hugetlbfs',
+  'autofs',
+  'nsfs',
+  'binfmt_misc',
+  'rpc_pipefs',
+  'efivarfs',
+  'selinuxfs',
+  'squashfs',
+  'iso9660',
+  'udf',
+  'fuse.lxcfs',
+  'fuse.gvfsd-fuse',
+  'fuse.portal',
+  'fuse.snapfuse',
+  'nfsd',
+  'overlay',
+  'aufs',
+  'shm',
+  'none',
 ]);
 
 /**
@@ -33,7 +64,20 @@ export const PSEUDO_FS_TYPES: ReadonlySet<string> = new Set([
  * minutes, starving the host service's own file I/O, so they are opt-in.
  */
 export const NETWORK_FS_TYPES: ReadonlySet<string> = new Set([
-  'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'ceph', 'glusterfs', 'fuse.glusterfs', 'fuse.sshfs', 'fuse.s3fs', '9p', 'afs', 'lustre', 'fuse.cephfs',
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  'smbfs',
+  'ceph',
+  'glusterfs',
+  'fuse.glusterfs',
+  'fuse.sshfs',
+  'fuse.s3fs',
+  '9p',
+  'afs',
+  'lustre',
+  'fuse.cephfs',
 ]);
 
 // Mount points in mountinfo escape space, tab, newline and backslash as octal.

@@ -44,4 +44,3 @@ export function topProcesses(list: readonly ProcessInfo[], by: 'cpu' | 'memory',
 export function formatProcess(p: ProcessInfo): string {
   return `pid ${p.pid} ${safeText(p.name, { singleLine: true, max: 64 })}: CPU ${p.cpuPercent.toFixed(1)} %, memory ${formatBytes(p.memoryBytes)} (${p.memoryPercent.toFixed(1)} %)`;
 }
-

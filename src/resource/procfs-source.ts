@@ -308,15 +308,21 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     if (memory.status === 'rejected') errors.push(memory.reason as Error);
     if (cpus.status === 'rejected') errors.push(cpus.reason as Error);
     // After a failure, try again next sample rather than in a minute.
-    this.#limits =
-      memory.status === 'fulfilled' && cpus.status === 'fulfilled' ? { memory: memory.value, cpus: cpus.value, at } : undefined;
+    this.#limits = memory.status === 'fulfilled' && cpus.status === 'fulfilled' ? { memory: memory.value, cpus: cpus.value, at } : undefined;
   }
 
   #limited(): CgroupLayout | undefined {
     return this.#layout && this.#limits && (this.#limits.memory !== null || this.#limits.cpus !== null) ? this.#layout : undefined;
   }
 
-  #cgroup(layout: CgroupLayout, usage: number | null, memoryUsage: { usageBytes: number; workingSetBytes: number } | null, at: number, hostTotal: number, hostCores: number): CgroupSample {
+  #cgroup(
+    layout: CgroupLayout,
+    usage: number | null,
+    memoryUsage: { usageBytes: number; workingSetBytes: number } | null,
+    at: number,
+    hostTotal: number,
+    hostCores: number,
+  ): CgroupSample {
     const limitBytes = this.#limits?.memory ?? null;
     const limitCpus = this.#limits?.cpus ?? null;
     const mem = memoryUsage ? cgroupMemory(memoryUsage, limitBytes, hostTotal) : null;

@@ -108,7 +108,9 @@ export class SystemInformationSampleSource implements ResourceSampleSource {
     }
     return {
       cpu,
-      memory: mem ? { totalBytes: mem.total, availableBytes: mem.available, usedBytes: mem.total - mem.available, percent: round(((mem.total - mem.available) / mem.total) * 100) } : null,
+      memory: mem
+        ? { totalBytes: mem.total, availableBytes: mem.available, usedBytes: mem.total - mem.available, percent: round(((mem.total - mem.available) / mem.total) * 100) }
+        : null,
       swap: mem ? { totalBytes: mem.swaptotal, usedBytes: mem.swapused, percent: mem.swaptotal > 0 ? round((mem.swapused / mem.swaptotal) * 100) : 0 } : null,
       load: loadSample,
       disks,

@@ -25,7 +25,7 @@ export function familyBits(family: 4 | 6): number {
 function mask(family: 4 | 6, prefix: number): bigint {
   const bits = BigInt(BITS[family]);
   const all = (1n << bits) - 1n;
-  return prefix === 0 ? 0n : (all >> BigInt(BITS[family] - prefix)) << BigInt(BITS[family] - prefix) & all;
+  return prefix === 0 ? 0n : ((all >> BigInt(BITS[family] - prefix)) << BigInt(BITS[family] - prefix)) & all;
 }
 
 function parseIPv4(text: string): bigint | undefined {
@@ -137,7 +137,7 @@ function formatIPv6(value: bigint): string {
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

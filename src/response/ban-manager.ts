@@ -216,7 +216,8 @@ export class BanManager extends Component<BanManagerEvents> {
     } else if (this.#options.backend) {
       // No journal: what the firewall holds is the truth; adopt it rather than wipe it.
       for (const entry of await this.#options.backend.list()) {
-        if (Number.isFinite(entry.until) && entry.until > now) adopted.push({ address: entry.address, rule: 'restored', reason: 'in the firewall at start', since: now, until: entry.until, count: 1 });
+        if (Number.isFinite(entry.until) && entry.until > now)
+          adopted.push({ address: entry.address, rule: 'restored', reason: 'in the firewall at start', since: now, until: entry.until, count: 1 });
       }
     }
     // Wide bans first: a narrower one under a wider ban is dropped (a crash between
@@ -262,11 +263,18 @@ export class BanManager extends Component<BanManagerEvents> {
     }
     const network = parseNetwork(host);
     if (!network || !isSingle(network)) {
-      this.emitWarning(createWarning('ban.invalid-address', `Alert ${safeText(alert.rule, { singleLine: true, max: 300 })} names host "${safeText(host, { singleLine: true, max: 100 })}", which is not one IP address; not banned`));
+      this.emitWarning(
+        createWarning(
+          'ban.invalid-address',
+          `Alert ${safeText(alert.rule, { singleLine: true, max: 300 })} names host "${safeText(host, { singleLine: true, max: 100 })}", which is not one IP address; not banned`,
+        ),
+      );
       return undefined;
     }
     if (this.state !== 'running') {
-      this.emitWarning(createWarning('ban.not-running', `BanManager is ${this.state}; ${formatNetwork(network)} (${safeText(alert.rule, { singleLine: true, max: 300 })}) not banned`));
+      this.emitWarning(
+        createWarning('ban.not-running', `BanManager is ${this.state}; ${formatNetwork(network)} (${safeText(alert.rule, { singleLine: true, max: 300 })}) not banned`),
+      );
       return undefined;
     }
     return this.#ban(this.#banNetwork(network), alert.rule, safeText(alert.title, { singleLine: true, max: 300 }));
@@ -276,7 +284,6 @@ export class BanManager extends Component<BanManagerEvents> {
   #banNetwork(n: Network): Network {
     return n.family === 6 && n.prefix > this.#options.ipv6Prefix ? widen(n, this.#options.ipv6Prefix) : n;
   }
-
 
   #coveringKey(n: Network): string | undefined {
     for (const length of this.#prefixLengths[n.family].keys()) {
@@ -311,7 +318,11 @@ export class BanManager extends Component<BanManagerEvents> {
     await this.#commit(records, [stored], []);
     if (narrower.length > 0) {
       for (const b of narrower) this.#forget(b.address);
-      await this.#commit(narrower.map((b) => ({ t: 'unban', address: b.address })), [], narrower);
+      await this.#commit(
+        narrower.map((b) => ({ t: 'unban', address: b.address })),
+        [],
+        narrower,
+      );
       for (const b of narrower) this.#announceUnban(b, 'widened');
     }
     const ban = toBan(stored, n);
@@ -474,7 +485,6 @@ export class BanManager extends Component<BanManagerEvents> {
     this.emitSafely('unban', { ban, reason, mode: this.#options.mode });
     this.emitSafely('alert', banAlert(stored, this.#options.mode, 'resolved', this.clock(), reason));
   }
-
 
   #setCheck(name: string, ok: boolean, message?: string): void {
     this.setHealthCheck(name, ok, message);

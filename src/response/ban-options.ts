@@ -128,7 +128,8 @@ export function resolveBanOptions(options: BanManagerOptions): ResolvedBanOption
   const backend = options.backend;
   if (backend !== undefined) {
     for (const method of ['start', 'add', 'remove', 'list', 'stop'] as const) {
-      if (typeof (backend as unknown as Record<string, unknown>)?.[method] !== 'function') throw new InvalidOptionError('backend', backend, 'a BanBackend (start, add, remove, list, stop)');
+      if (typeof (backend as unknown as Record<string, unknown>)?.[method] !== 'function')
+        throw new InvalidOptionError('backend', backend, 'a BanBackend (start, add, remove, list, stop)');
     }
   } else if (mode === 'enforce') {
     throw new InvalidOptionError('backend', backend, "a BanBackend such as new NftablesBackend() (or mode: 'observe')");

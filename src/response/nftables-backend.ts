@@ -5,7 +5,21 @@ import type { BanBackend, BanEntry, BanReconcileReport } from './backend.js';
 import { parseKernelTable, type KernelTable } from './nft-json.js';
 import { NftCommandError, runNft } from './nft-process.js';
 import { SetPlacement } from './nft-placement.js';
-import { addressSet, counterName, elementsScript, layoutSignature, prefixSets, SET_NAMES, layoutScript, TABLE_NAME, type ElementChange, type NftAction, type NftHook, type NftLayout, type SetName } from './nft-script.js';
+import {
+  addressSet,
+  counterName,
+  elementsScript,
+  layoutSignature,
+  prefixSets,
+  SET_NAMES,
+  layoutScript,
+  TABLE_NAME,
+  type ElementChange,
+  type NftAction,
+  type NftHook,
+  type NftLayout,
+  type SetName,
+} from './nft-script.js';
 import { schedule, systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
 
@@ -105,7 +119,9 @@ export class NftablesBackend implements BanBackend {
     rejectUnknownKeys('NftablesBackend', options, KNOWN_KEYS);
     const table = options.table ?? 'hostwarden';
     if (typeof table !== 'string' || !TABLE_NAME.test(table)) throw new InvalidOptionError('table', table, 'an nft name of 1-15 letters, digits or _ starting with a letter');
-    const hooks = [...(expectArray('hooks', options.hooks ?? ['input'], { nonEmpty: true }) as unknown[])].map((h, i) => expectOneOf(`hooks[${i}]`, h, ['input', 'forward'] as const));
+    const hooks = [...(expectArray('hooks', options.hooks ?? ['input'], { nonEmpty: true }) as unknown[])].map((h, i) =>
+      expectOneOf(`hooks[${i}]`, h, ['input', 'forward'] as const),
+    );
     const action = expectOneOf('action', options.action ?? 'drop', ['drop', 'reject'] as const);
     const priority = expectNumber('priority', options.priority ?? -10, { integer: true, min: -400, max: 400 });
     const command = options.nftCommand ?? ['nft'];

@@ -24,7 +24,10 @@ export class SparedAddresses {
       this.#self = new NetworkList(hostAddresses());
       this.#selfReadAt = at;
     }
-    for (const [list, why] of [[this.#self, 'an address of this host'], [this.#ignore, 'in the ignore list']] as const) {
+    for (const [list, why] of [
+      [this.#self, 'an address of this host'],
+      [this.#ignore, 'in the ignore list'],
+    ] as const) {
       if (list.has(n)) return why;
       // A network ban must not swallow a spared address either.
       if (!isSingle(n) && list.entries.some((spared) => contains(n, spared))) return `holds ${why}`;

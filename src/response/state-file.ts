@@ -38,10 +38,7 @@ export interface OffenderRecord {
 }
 
 /** A journal record. */
-export type StateRecord =
-  | ({ readonly t: 'ban' } & StoredBan)
-  | { readonly t: 'unban'; readonly address: string }
-  | ({ readonly t: 'offender' } & OffenderRecord);
+export type StateRecord = ({ readonly t: 'ban' } & StoredBan) | { readonly t: 'unban'; readonly address: string } | ({ readonly t: 'offender' } & OffenderRecord);
 
 const HEADER = { hostwarden: 'bans', version: 1 } as const;
 
@@ -100,7 +97,14 @@ export function parseRecord(line: string): StateRecord | undefined {
   if (r['t'] === 'offender' && isFiniteNumber(r['count']) && isFiniteNumber(r['lastUntil'])) {
     return { t: 'offender', address, count: r['count'], lastUntil: r['lastUntil'] };
   }
-  if (r['t'] === 'ban' && typeof r['rule'] === 'string' && typeof r['reason'] === 'string' && isFiniteNumber(r['since']) && isFiniteNumber(r['until']) && isFiniteNumber(r['count'])) {
+  if (
+    r['t'] === 'ban' &&
+    typeof r['rule'] === 'string' &&
+    typeof r['reason'] === 'string' &&
+    isFiniteNumber(r['since']) &&
+    isFiniteNumber(r['until']) &&
+    isFiniteNumber(r['count'])
+  ) {
     return { t: 'ban', address, rule: r['rule'], reason: r['reason'], since: r['since'], until: r['until'], count: r['count'] };
   }
   return undefined;

@@ -237,4 +237,3 @@ export interface StatJob {
 }
 
 export type WireJob = (ContentJob & { readonly op: 'read' }) | (StatJob & { readonly op: 'stat' });
-

@@ -29,15 +29,13 @@ interface CompiledPattern {
 }
 
 type StatResult =
-  | { readonly ok: true; readonly stats: WireStats; readonly head?: Uint8Array; readonly content?: ContentResult; readonly openError?: ContentFailure }
-  | ContentFailure;
+  { readonly ok: true; readonly stats: WireStats; readonly head?: Uint8Array; readonly content?: ContentResult; readonly openError?: ContentFailure } | ContentFailure;
 
 const data = workerData as WorkerData;
 const port = parentPort;
 if (!port) throw new Error('content-worker.ts runs only as a worker thread of ContentPool');
 
-const compile = (p: PatternSpec): CompiledPattern =>
-  p.regex ? { regex: new RegExp(p.regex.source, p.regex.flags.replace(/[gy]/g, '')) } : { bytes: Buffer.from(p.bytes ?? []) };
+const compile = (p: PatternSpec): CompiledPattern => (p.regex ? { regex: new RegExp(p.regex.source, p.regex.flags.replace(/[gy]/g, '')) } : { bytes: Buffer.from(p.bytes ?? []) });
 const patterns: CompiledPattern[] = data.patterns.map(compile);
 const buffer = Buffer.allocUnsafe(data.chunkSize);
 
@@ -219,7 +217,7 @@ port.on('message', (message: BatchMessage | PatternMessage) => {
     if (r.openError) {
       extra[i] = { openError: r.openError };
     } else if (r.content) {
-      extra[i] = { ...(extra[i] as PackedExtra | null ?? { hashes: {}, matches: [], bytesRead: 0, truncated: false }), speculative: true };
+      extra[i] = { ...((extra[i] as PackedExtra | null) ?? { hashes: {}, matches: [], bytesRead: 0, truncated: false }), speculative: true };
     }
   });
   port.postMessage({ nums, arena, extra }, [nums.buffer, arena.buffer]);

@@ -123,9 +123,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       missed === 0
         ? { name: 'last-scan', ok: true, message: `${run.filesScanned} files scanned` }
         : { name: 'last-scan', ok: false, message: `${missed} paths not scanned (${notScanned.map(([r, n]) => `${n} ${r}`).join(', ')})` },
-      run.quarantineFailures === 0
-        ? { name: 'quarantine', ok: true }
-        : { name: 'quarantine', ok: false, message: `${run.quarantineFailures} files could not be isolated` },
+      run.quarantineFailures === 0 ? { name: 'quarantine', ok: true } : { name: 'quarantine', ok: false, message: `${run.quarantineFailures} files could not be isolated` },
     ]);
   }
 
@@ -186,9 +184,11 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       signal.throwIfAborted();
       if (cache && this.#options.cacheFile) {
         const file = this.#options.cacheFile;
-        await cache.save(file).catch((error: unknown) =>
-          this.#warn(createWarning('cache-failed', `Could not save the scan cache ${displayPath(file)}: ${toError(error).message}`, { path: file, cause: error }) as ScanWarning),
-        );
+        await cache
+          .save(file)
+          .catch((error: unknown) =>
+            this.#warn(createWarning('cache-failed', `Could not save the scan cache ${displayPath(file)}: ${toError(error).message}`, { path: file, cause: error }) as ScanWarning),
+          );
       }
       this.#progress(run, true);
       this.#healthAfter(run);
@@ -260,9 +260,13 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       if (this.#options.cacheFile) {
         const file = this.#options.cacheFile;
         // Only a cache: the scan goes on reading everything, and says why.
-        await this.#cache.load(file).catch((error: unknown) =>
-          this.#warn(createWarning('cache-failed', `Ignoring the unreadable scan cache ${displayPath(file)}: ${toError(error).message}`, { path: file, cause: error }) as ScanWarning),
-        );
+        await this.#cache
+          .load(file)
+          .catch((error: unknown) =>
+            this.#warn(
+              createWarning('cache-failed', `Ignoring the unreadable scan cache ${displayPath(file)}: ${toError(error).message}`, { path: file, cause: error }) as ScanWarning,
+            ),
+          );
       }
     } else {
       this.#cache.begin(fingerprint);
@@ -294,8 +298,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
       }
       const root = roots[r] as string | NestedRoot | Target;
       const walkOptions = { oneFileSystem: this.#options.oneFileSystem, isExcluded, visited, signal: run.signal };
-      const items =
-        typeof root === 'string' ? walkRoot(root, walkOptions) : 'rootDev' in root ? walkNested(root, walkOptions) : targetItems(root, walkOptions);
+      const items = typeof root === 'string' ? walkRoot(root, walkOptions) : 'rootDev' in root ? walkNested(root, walkOptions) : targetItems(root, walkOptions);
       try {
         for await (const item of items) {
           run.signal.throwIfAborted();
@@ -303,8 +306,7 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           else if (item.type === 'skip') {
             // Not entering another file system is what was asked for: listed, not warned about.
             this.#skip(run, item.rawPath ?? item.path, item.reason, item.detail, item.error, item.reason !== 'other-filesystem');
-          }
-          else {
+          } else {
             while (inFlight >= this.#options.concurrency) {
               await new Promise<void>((resolve) => (wake = resolve));
               wake = undefined;
@@ -408,7 +410,14 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
     const fullKey = fullRead ? `${[...hashes].sort().join(',')}|${[...patterns].sort((a, b) => a - b).join(',')}` : '';
     this.#learn(run, fullKey, [...hashes], [...patterns]);
     if (tooLarge && (hashes.size > 0 || patterns.size > 0)) {
-      this.#skip(run, file.rawPath ?? file.path, 'too-large', `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`, undefined, false);
+      this.#skip(
+        run,
+        file.rawPath ?? file.path,
+        'too-large',
+        `${file.size} bytes > maxFileSize ${this.#options.maxFileSize}; judged by name and first bytes only`,
+        undefined,
+        false,
+      );
     }
 
     if (run.cache === undefined) run.prefetch = run.maxHeadSeen;
@@ -571,7 +580,9 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
           this.emitSafely('quarantined', { finding: worst, record });
         } catch (error) {
           run.quarantineFailures++;
-          this.#warn(createWarning('quarantine-failed', `Could not quarantine ${shown()}: ${toError(error).message}`, { path: file.rawPath ?? file.path, cause: error }) as ScanWarning);
+          this.#warn(
+            createWarning('quarantine-failed', `Could not quarantine ${shown()}: ${toError(error).message}`, { path: file.rawPath ?? file.path, cause: error }) as ScanWarning,
+          );
         }
       }
     }

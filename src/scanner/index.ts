@@ -21,11 +21,13 @@ export { extensionDetector, type ExtensionDetectorOptions } from './detectors/ex
 export { executableDetector, type ExecutableDetectorOptions } from './detectors/executable.js';
 export { hashDetector, type HashDetectorOptions } from './detectors/hash.js';
 export { parseHashSignature, type HashSignature } from './detectors/clamav-db.js';
+export { EICAR_SIGNATURE, EICAR_TEST_STRING, signatureDetector, type ContentSignature, type SignatureDetectorOptions } from './detectors/signature.js';
 export {
-  EICAR_SIGNATURE,
-  EICAR_TEST_STRING,
-  signatureDetector,
-  type ContentSignature,
-  type SignatureDetectorOptions,
-} from './detectors/signature.js';
-export { Quarantine, type IsolateExpectation, type IsolateOptions, type QuarantineOptions, type QuarantineRecord, type RecoveryReport, type RestoreOptions } from '../quarantine/index.js';
+  Quarantine,
+  type IsolateExpectation,
+  type IsolateOptions,
+  type QuarantineOptions,
+  type QuarantineRecord,
+  type RecoveryReport,
+  type RestoreOptions,
+} from '../quarantine/index.js';

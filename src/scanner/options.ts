@@ -171,7 +171,10 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
   rejectUnknownKeys('FileScanner', options, KNOWN_KEYS);
   const roots = expectArray('roots', options.roots, { nonEmpty: true }).map((r, i) => resolve(expectString(`roots[${i}]`, r)));
-  const detectors = options.detectors === undefined ? [extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })] : [...expectArray('detectors', options.detectors)];
+  const detectors =
+    options.detectors === undefined
+      ? [extensionDetector(), executableDetector(), signatureDetector({ signatures: [EICAR_SIGNATURE] })]
+      : [...expectArray('detectors', options.detectors)];
   detectors.forEach((d, i) => {
     const ok = typeof d === 'object' && d !== null && typeof (d as Detector).name === 'string' && typeof (d as Detector).inspect === 'function';
     if (!ok) throw new InvalidOptionError(`detectors[${i}]`, d, 'a detector ({ name, inspect, needs? })');
@@ -204,8 +207,7 @@ export function resolveScannerOptions(options: FileScannerOptions): ResolvedScan
     chunkSize: options.chunkSize === undefined ? 1 << 20 : expectNumber('chunkSize', options.chunkSize, { min: 4096, max: 64 << 20, integer: true }),
     regexOverlap: options.regexOverlap === undefined ? 4096 : expectNumber('regexOverlap', options.regexOverlap, { min: 0, max: 1 << 20, integer: true }),
     progressInterval: options.progressInterval === undefined ? 500 : expectNumber('progressInterval', options.progressInterval, { min: 0 }),
-    maxReportedFindings:
-      options.maxReportedFindings === undefined ? 100_000 : expectNumber('maxReportedFindings', options.maxReportedFindings, { min: 0, integer: true }),
+    maxReportedFindings: options.maxReportedFindings === undefined ? 100_000 : expectNumber('maxReportedFindings', options.maxReportedFindings, { min: 0, integer: true }),
     maxReportedSkips: options.maxReportedSkips === undefined ? 10_000 : expectNumber('maxReportedSkips', options.maxReportedSkips, { min: 0, integer: true }),
     signal: options.signal === undefined ? undefined : expectSignal('signal', options.signal),
     logger: options.logger === undefined ? silentLogger : expectLogger('logger', options.logger),

@@ -176,15 +176,7 @@ export interface Finding {
 }
 
 /** Why a path was not (fully) scanned. */
-export type SkipReason =
-  | 'too-large'
-  | 'unreadable'
-  | 'vanished'
-  | 'changed'
-  | 'special-file'
-  | 'other-filesystem'
-  | 'loop'
-  | 'scan-failed';
+export type SkipReason = 'too-large' | 'unreadable' | 'vanished' | 'changed' | 'special-file' | 'other-filesystem' | 'loop' | 'scan-failed';
 
 /** A path the scan did not (fully) look at, and why. */
 export interface SkippedPath {

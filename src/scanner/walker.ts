@@ -348,7 +348,14 @@ export async function* targetItems(target: Target, options: WalkOptions): AsyncG
   try {
     stats = await lstat(target.rawPath ?? target.path);
   } catch (error) {
-    yield { type: 'skip', path: target.path, ...(target.rawPath ? { rawPath: target.rawPath } : {}), reason: skipReasonOf(error), detail: errnoDetail(error), error: asError(error) };
+    yield {
+      type: 'skip',
+      path: target.path,
+      ...(target.rawPath ? { rawPath: target.rawPath } : {}),
+      reason: skipReasonOf(error),
+      detail: errnoDetail(error),
+      error: asError(error),
+    };
     return;
   }
   const relativePath = basename(target.path);

@@ -93,7 +93,7 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
         const st = stats[k] as Stats | NodeJS.ErrnoException;
         if (!(st instanceof Object) || !('isDirectory' in st)) {
           // Gone since the listing: nothing to index. Anything else is worth a word.
-          if ((st).code !== 'ENOENT') yield { type: 'error', path: entry.path, error: st };
+          if (st.code !== 'ENOENT') yield { type: 'error', path: entry.path, error: st };
           continue;
         }
         if (!st.isDirectory()) {

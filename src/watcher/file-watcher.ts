@@ -268,9 +268,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     } catch (error) {
       if (error instanceof WatchLimitError) {
         const inUse = await countWatchesInUse(o.procRoot, uid);
-        this.#crawlOnly(
-          `${watchLimitMessage(needed, limits.maxUserWatches, inUse)} (${error.message})`,
-        );
+        this.#crawlOnly(`${watchLimitMessage(needed, limits.maxUserWatches, inUse)} (${error.message})`);
         return false;
       }
       this.#crawlOnly(`cannot watch for kernel events: ${toError(error).message}`);
@@ -411,11 +409,14 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#cancelReconcile?.();
     this.#reconcileDue = due;
     this.#reconcileReason = reason;
-    this.#cancelReconcile = this.setTimer(() => {
-      this.#cancelReconcile = undefined;
-      this.#reconcileDue = Number.POSITIVE_INFINITY;
-      void this.#runReconcile(reason);
-    }, Math.max(0, due - now));
+    this.#cancelReconcile = this.setTimer(
+      () => {
+        this.#cancelReconcile = undefined;
+        this.#reconcileDue = Number.POSITIVE_INFINITY;
+        void this.#runReconcile(reason);
+      },
+      Math.max(0, due - now),
+    );
   }
 
   #runReconcile(reason: ReconcileReason): Promise<ReconcileReport> {
@@ -468,8 +469,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
           if (!this.stopping) (this.#settle as SettleTracker).observe(path, stats);
         },
         undecodable: (raw) => this.#undecodable(raw),
-        unreadable: (path, error) =>
-          this.#warn(createWarning('unreadable', `Cannot crawl (${error.code ?? error.message}); its files are not watched`, { path, cause: error })),
+        unreadable: (path, error) => this.#warn(createWarning('unreadable', `Cannot crawl (${error.code ?? error.message}); its files are not watched`, { path, cause: error })),
       },
       reason !== 'start' && this.#mode === 'events',
     );
@@ -511,7 +511,11 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     try {
       const loaded = await this.#index.load(file);
       if (loaded.corrupt > 0) {
-        this.#warn(createWarning('state-corrupt', `Skipped ${loaded.corrupt} unreadable line${loaded.corrupt === 1 ? '' : 's'} of the state file; those files are scanned again`, { path: file }));
+        this.#warn(
+          createWarning('state-corrupt', `Skipped ${loaded.corrupt} unreadable line${loaded.corrupt === 1 ? '' : 's'} of the state file; those files are scanned again`, {
+            path: file,
+          }),
+        );
       }
     } catch (error) {
       this.#warn(createWarning('state-unreadable', `Cannot read the state file; every file is scanned again (${toError(error).message})`, { path: file, cause: error }));

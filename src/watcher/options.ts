@@ -7,15 +7,7 @@ import type { ScannerQuarantineOptions } from '../scanner/options.js';
 import type { Detector } from '../scanner/types.js';
 
 /** Places where a dropped file is most likely hostile: scanned first. */
-export const DEFAULT_PRIORITY_PATHS: readonly string[] = Object.freeze([
-  '/tmp',
-  '/dev/shm',
-  '/var/tmp',
-  '/var/www',
-  '/srv/www',
-  '/srv/http',
-  '/usr/share/nginx/html',
-]);
+export const DEFAULT_PRIORITY_PATHS: readonly string[] = Object.freeze(['/tmp', '/dev/shm', '/var/tmp', '/var/www', '/srv/www', '/srv/http', '/usr/share/nginx/html']);
 
 /** Options of {@link FileWatcher}. */
 export interface FileWatcherOptions extends ComponentOptions {
@@ -143,13 +135,29 @@ export interface ResolvedWatcherOptions {
 }
 
 const KNOWN_KEYS = [
-  'roots', 'detectors', 'exclude', 'quarantine', 'stateFile', 'reconcileInterval', 'settle', 'maxSettleWait', 'priorityPaths',
-  'burstThreshold', 'stallThreshold', 'fallbackInterval', 'events', 'maxPending', 'concurrency', 'threads', 'maxFileSize',
-  'oneFileSystem', 'procRoot', ...SHARED_OPTION_KEYS,
+  'roots',
+  'detectors',
+  'exclude',
+  'quarantine',
+  'stateFile',
+  'reconcileInterval',
+  'settle',
+  'maxSettleWait',
+  'priorityPaths',
+  'burstThreshold',
+  'stallThreshold',
+  'fallbackInterval',
+  'events',
+  'maxPending',
+  'concurrency',
+  'threads',
+  'maxFileSize',
+  'oneFileSystem',
+  'procRoot',
+  ...SHARED_OPTION_KEYS,
 ];
 
-const delay = (name: string, value: unknown, fallback: number, min = 0): number =>
-  value === undefined ? fallback : durationOption(name, value, { min });
+const delay = (name: string, value: unknown, fallback: number, min = 0): number => (value === undefined ? fallback : durationOption(name, value, { min }));
 
 /** Validates the options, naming the first bad one. @internal */
 export function resolveWatcherOptions(options: FileWatcherOptions): ResolvedWatcherOptions {
@@ -162,7 +170,7 @@ export function resolveWatcherOptions(options: FileWatcherOptions): ResolvedWatc
   }
   return Object.freeze({
     roots,
-    detectors: options.detectors === undefined ? undefined : [...expectArray('detectors', options.detectors)] as Detector[],
+    detectors: options.detectors === undefined ? undefined : ([...expectArray('detectors', options.detectors)] as Detector[]),
     exclude: expectArray('exclude', options.exclude ?? []).map((g, i) => expectString(`exclude[${i}]`, g)),
     quarantine: options.quarantine,
     stateFile: options.stateFile === undefined ? undefined : resolve(expectString('stateFile', options.stateFile)),

@@ -14,8 +14,35 @@ export interface QueuedScan {
 // Names that run as code where they land: scripts a web server or shell executes, and
 // binaries. Mode bits catch the rest of "executable content" (anything chmod +x).
 const EXECUTABLE_EXTENSIONS = new Set([
-  '.php', '.phtml', '.php5', '.php7', '.phar', '.jsp', '.jspx', '.asp', '.aspx', '.cgi', '.pl', '.py', '.rb', '.sh', '.bash',
-  '.js', '.mjs', '.cjs', '.exe', '.dll', '.so', '.elf', '.bin', '.ps1', '.bat', '.cmd', '.vbs', '.jar', '.war',
+  '.php',
+  '.phtml',
+  '.php5',
+  '.php7',
+  '.phar',
+  '.jsp',
+  '.jspx',
+  '.asp',
+  '.aspx',
+  '.cgi',
+  '.pl',
+  '.py',
+  '.rb',
+  '.sh',
+  '.bash',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.exe',
+  '.dll',
+  '.so',
+  '.elf',
+  '.bin',
+  '.ps1',
+  '.bat',
+  '.cmd',
+  '.vbs',
+  '.jar',
+  '.war',
 ]);
 
 /**
@@ -39,7 +66,11 @@ export function priorityOf(path: string, stats: Stats, riskyDirs: readonly strin
  * @internal
  */
 export class ScanQueue {
-  readonly #levels: [Map<string, QueuedScan>, Map<string, QueuedScan>, Map<string, QueuedScan>] = [new Map<string, QueuedScan>(), new Map<string, QueuedScan>(), new Map<string, QueuedScan>()];
+  readonly #levels: [Map<string, QueuedScan>, Map<string, QueuedScan>, Map<string, QueuedScan>] = [
+    new Map<string, QueuedScan>(),
+    new Map<string, QueuedScan>(),
+    new Map<string, QueuedScan>(),
+  ];
 
   /** Files queued. */
   get size(): number {

@@ -109,11 +109,14 @@ export class SettleTracker {
     if (due >= this.#timerDue) return;
     this.#cancelTimer?.();
     this.#timerDue = due;
-    this.#cancelTimer = this.#options.setTimer(() => {
-      this.#timerDue = Number.POSITIVE_INFINITY;
-      this.#cancelTimer = undefined;
-      this.#tick();
-    }, Math.max(0, due - this.#options.clock()));
+    this.#cancelTimer = this.#options.setTimer(
+      () => {
+        this.#timerDue = Number.POSITIVE_INFINITY;
+        this.#cancelTimer = undefined;
+        this.#tick();
+      },
+      Math.max(0, due - this.#options.clock()),
+    );
   }
 
   #tick(): void {

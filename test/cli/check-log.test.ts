@@ -35,7 +35,11 @@ describe('hostwarden check-log: attempts and --lint', () => {
     const report = JSON.parse((await cli(['check-log', file, '--json'])).stdout) as { attempts: number; failureLines: number; alerts: { rule: string; title: string }[] };
     assert.equal(report.attempts, 6);
     assert.equal(report.failureLines, 24);
-    assert.deepEqual(report.alerts.map((a) => a.rule), ['sshd.brute-force'], 'the fifth attempt fires, once');
+    assert.deepEqual(
+      report.alerts.map((a) => a.rule),
+      ['sshd.brute-force'],
+      'the fifth attempt fires, once',
+    );
   });
 
   it('--lint flags a super-linear pattern (exit 1) and passes linear ones', async () => {

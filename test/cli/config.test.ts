@@ -63,8 +63,16 @@ describe('config validation', () => {
       'config.notifier.channels[0].type: expected one of "slack", "email", "webhook", "log", "console", "alertmanager", got "sms"',
     ]);
     const issues = issuesOf({ notifier: { chanels: [] } });
-    assert.ok(issues.some((i) => i.startsWith('config.notifier.chanels: unknown key (did you mean "channels"?)')), issues.join('\n'));
-    assert.ok(issues.includes('config.notifier.channels: is required: expected an array of at least 1 of an object with "type" one of "slack", "email", "webhook", "log", "console", "alertmanager"'), issues.join('\n'));
+    assert.ok(
+      issues.some((i) => i.startsWith('config.notifier.chanels: unknown key (did you mean "channels"?)')),
+      issues.join('\n'),
+    );
+    assert.ok(
+      issues.includes(
+        'config.notifier.channels: is required: expected an array of at least 1 of an object with "type" one of "slack", "email", "webhook", "log", "console", "alertmanager"',
+      ),
+      issues.join('\n'),
+    );
   });
 
   it('reports every problem at once with its path', () => {
@@ -83,9 +91,17 @@ describe('config validation', () => {
   });
 
   it('rejects duplicate channel names and a non-object root', () => {
-    assert.deepEqual(issuesOf({ notifier: { channels: [{ type: 'console', name: 'a' }, { type: 'log', name: 'a' }] } }), [
-      'config.notifier.channels[1].name: duplicate channel name "a"',
-    ]);
+    assert.deepEqual(
+      issuesOf({
+        notifier: {
+          channels: [
+            { type: 'console', name: 'a' },
+            { type: 'log', name: 'a' },
+          ],
+        },
+      }),
+      ['config.notifier.channels[1].name: duplicate channel name "a"'],
+    );
     assert.deepEqual(issuesOf([]), ['config: expected an object, got an array']);
   });
 

@@ -23,7 +23,7 @@ interface Rule {
 }
 
 const RULES: readonly Rule[] = [
-  { id: 'clock-option', what: "an option or field named `now` (the clock is `clock: Clock`, see src/core/clock.ts)", line: /^\s*(?:readonly\s+)?now\??\s*:/ },
+  { id: 'clock-option', what: 'an option or field named `now` (the clock is `clock: Clock`, see src/core/clock.ts)', line: /^\s*(?:readonly\s+)?now\??\s*:/ },
   { id: 'raw-clock', what: '`Date.now` or `new Date()` (read the injected `clock`, or `systemClock()` where there is none)', line: /\bDate\.now\b|\bnew Date\(\s*\)/ },
   { id: 'raw-timer', what: '`setTimeout`/`setInterval` (use `schedule`/`repeat`/`sleep` or Component.setTimer/setRepeating)', line: /\bset(?:Timeout|Interval)\s*\(/ },
   {
@@ -93,7 +93,7 @@ describe('conventions: one way to do each cross-cutting thing', () => {
       "await writeFile(tmp + '.tmp', data); await fh.sync(); await fsync(fd); await rename(tmp, path);",
     ].join('\n');
     assert.deepEqual([...violations(sample).keys()].sort(), ['atomic-write', 'clock-option', 'escaper', 'raw-clock', 'raw-timer']);
-    assert.deepEqual([...violations("// Date.now() in a comment\n * setTimeout( in JSDoc\nconst d = new Date(ms);").keys()], []);
+    assert.deepEqual([...violations('// Date.now() in a comment\n * setTimeout( in JSDoc\nconst d = new Date(ms);').keys()], []);
   });
 
   it('src/ has no second clock, raw timer, private escaper or atomic write outside the lists', async () => {

@@ -9,7 +9,11 @@ import { IoError } from '../../src/core/errors.js';
 import { openNoFollow, PinnedDirectory, splitParent, syncDirectory, writeFileAtomic } from '../../src/core/durable-fs.js';
 import { mulberry32 } from '../helpers/prng.js';
 
-const exists = (path: string | Buffer) => lstat(path).then(() => true, () => false);
+const exists = (path: string | Buffer) =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
 
 describe('durable-fs', () => {
   let dir: string;
@@ -31,7 +35,10 @@ describe('durable-fs', () => {
     await writeFileAtomic(path, 'second');
     assert.equal(await readFile(path, 'utf8'), 'second');
     assert.equal((await stat(path)).mode & 0o777, 0o600);
-    assert.deepEqual((await readdir(dir)).filter((name) => name.includes('state')), ['state.json']);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.includes('state')),
+      ['state.json'],
+    );
   });
 
   it('writeFileAtomic replaces a symlink planted at the target instead of writing through it', async () => {

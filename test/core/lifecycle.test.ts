@@ -208,7 +208,7 @@ describe('health()', () => {
 });
 
 describe("'warning' and the clock", () => {
-  it("emits the one Warning shape", () => {
+  it('emits the one Warning shape', () => {
     const gauge = new Gauge();
     const seen: unknown[] = [];
     gauge.on('warning', (w) => seen.push(w));

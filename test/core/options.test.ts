@@ -28,7 +28,10 @@ describe('rejectUnknownKeys()', () => {
   });
 
   it('rejects a key even when its value is undefined, without a far-fetched hint', () => {
-    assert.throws(() => rejectUnknownKeys('X', { somethingElse: undefined }, ['interval']), (e: Error) => !/did you mean/.test(e.message) && /somethingElse/.test(e.message));
+    assert.throws(
+      () => rejectUnknownKeys('X', { somethingElse: undefined }, ['interval']),
+      (e: Error) => !/did you mean/.test(e.message) && /somethingElse/.test(e.message),
+    );
   });
 });
 
@@ -54,7 +57,10 @@ describe('durationOption()', () => {
   });
 
   it('rejects a delay longer than one timer can wait (25d), instead of clamping', () => {
-    assert.throws(() => durationOption('scan.interval', '25d'), (e: Error) => e instanceof InvalidOptionError && /`scan\.interval`/.test(e.message) && /24\.8 days/.test(e.message));
+    assert.throws(
+      () => durationOption('scan.interval', '25d'),
+      (e: Error) => e instanceof InvalidOptionError && /`scan\.interval`/.test(e.message) && /24\.8 days/.test(e.message),
+    );
     assert.throws(() => durationOption('x', MAX_DELAY_MS + 1), InvalidOptionError);
     assert.equal(durationOption('x', MAX_DELAY_MS), MAX_DELAY_MS);
   });

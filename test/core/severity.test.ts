@@ -4,7 +4,10 @@ import { compareSeverity, isAtLeast, isSeverity, maxSeverity, SEVERITIES } from 
 
 describe('severity', () => {
   it('orders info < warning < critical', () => {
-    assert.deepEqual(['critical', 'info', 'warning'].sort((a, b) => compareSeverity(a as 'info', b as 'info')), [...SEVERITIES]);
+    assert.deepEqual(
+      ['critical', 'info', 'warning'].sort((a, b) => compareSeverity(a as 'info', b as 'info')),
+      [...SEVERITIES],
+    );
     assert.ok(compareSeverity('warning', 'warning') === 0);
     assert.ok(compareSeverity('critical', 'warning') > 0);
   });

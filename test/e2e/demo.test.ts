@@ -60,11 +60,18 @@ describe('npm run demo', () => {
     assert.match(stdout, /Files {6}7 files .* scanned, 4 findings, 4 quarantined/);
     assert.match(stdout, /Alerts {5}\d+ raised, \d+ printed, \d+ sent to Slack/);
     // …Slack got the same alerts…
-    assert.ok(slack.messages.some((m) => m.text.includes('SSH brute force from 203.0.113.45')), slack.messages.map((m) => m.text).join('\n'));
+    assert.ok(
+      slack.messages.some((m) => m.text.includes('SSH brute force from 203.0.113.45')),
+      slack.messages.map((m) => m.text).join('\n'),
+    );
     assert.ok(slack.messages.every((m) => m.channel === '#demo' && m.token === 'xoxb-demo'));
     // …and nothing is left behind.
     // (tsx keeps its compile cache in TMPDIR too; that one is not the demo's.)
-    assert.deepEqual((await readdir(tmp)).filter((name) => !name.startsWith('tsx-')), [], 'the demo removed its temp dir');
+    assert.deepEqual(
+      (await readdir(tmp)).filter((name) => !name.startsWith('tsx-')),
+      [],
+      'the demo removed its temp dir',
+    );
   });
 
   it('stops early and still prints its summary when interrupted (Ctrl-C)', async () => {

@@ -92,8 +92,15 @@ describe('seed examples and CLI, end to end', () => {
       .map((l) => JSON.parse(l) as { level: string; message: string });
     const warned = entries.filter((e) => e.level === 'warn' && e.message.startsWith('Suspicious file:')).map((e) => e.message);
     assert.ok(!/[\u0007\u001b]/.test(child.output()), 'no raw control character from a file name reaches the console');
-    assert.ok(warned.some((m) => m.includes('clear\\x1b[2J\\x1b]0;owned\\x07.exe')), 'the hostile name is reported, escaped');
-    for (const p of ['invoice.pdf', 'eicar.com.txt', '.cache/update', 'plugin.dll']) assert.ok(warned.some((m) => m.includes(p)), `${p} logged; got ${warned.join('\n')}`);
+    assert.ok(
+      warned.some((m) => m.includes('clear\\x1b[2J\\x1b]0;owned\\x07.exe')),
+      'the hostile name is reported, escaped',
+    );
+    for (const p of ['invoice.pdf', 'eicar.com.txt', '.cache/update', 'plugin.dll'])
+      assert.ok(
+        warned.some((m) => m.includes(p)),
+        `${p} logged; got ${warned.join('\n')}`,
+      );
     assert.ok(!warned.some((m) => m.includes('notes.txt') || m.includes('cat.jpg')), 'clean files are not reported');
 
     // Only critical findings are isolated by default (issue #14): ordinary binaries, scripts
@@ -137,7 +144,10 @@ describe('seed examples and CLI, end to end', () => {
     assert.equal((await child.exited()).code, 0, child.output());
     assert.match(child.output(), /stopped/);
     const records = await new Quarantine({ directory: join(dir, 'agent-quarantine') }).list();
-    assert.ok(records.some((r) => r.originalPath.endsWith('invoice.pdf')), 'critical findings were isolated');
+    assert.ok(
+      records.some((r) => r.originalPath.endsWith('invoice.pdf')),
+      'critical findings were isolated',
+    );
   });
 
   it('hostwarden scan and check-log as processes: exit codes and JSON', async () => {

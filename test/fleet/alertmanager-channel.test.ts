@@ -142,7 +142,7 @@ describe('AlertmanagerChannel', () => {
     assert.equal(sent.labels['instance'], 'web-1');
     assert.equal(sent.labels['severity'], 'critical');
     assert.equal('empty' in sent.labels, false);
-    assert.ok((sent.labels['big']?.length ?? 0) <= 1025, '(sent.labels[\'big\']?.length ?? 0) <= 1025');
+    assert.ok((sent.labels['big']?.length ?? 0) <= 1025, "(sent.labels['big']?.length ?? 0) <= 1025");
     for (const name of Object.keys(sent.labels)) assert.match(name, /^[a-zA-Z_][a-zA-Z0-9_]*$/);
     assert.equal(sanitizeLabelName(''), undefined);
     assert.equal(sanitizeLabelName('a b/c'), 'a_b_c');
@@ -331,7 +331,10 @@ describe('AlertmanagerChannel', () => {
       // Past the retention the resolved one is no longer re-posted.
       now = T0 + 61_000;
       await channel.resend();
-      assert.deepEqual(posted(a).map((x) => x.labels['host']), ['203.0.113.5']);
+      assert.deepEqual(
+        posted(a).map((x) => x.labels['host']),
+        ['203.0.113.5'],
+      );
       assert.equal(channel.stats.resolved, 0);
     });
 
@@ -374,13 +377,19 @@ describe('AlertmanagerChannel', () => {
       await send(channel, [alert({ key: 'new', labels: { host: 'new' } })]);
       now = T0 + 61_000;
       await channel.resend();
-      assert.deepEqual(posted(a).map((x) => x.labels['host']), ['new']);
+      assert.deepEqual(
+        posted(a).map((x) => x.labels['host']),
+        ['new'],
+      );
       assert.equal(channel.stats.firing, 1);
       // Firing again restarts its time.
       await send(channel, [alert({ key: 'new', labels: { host: 'new' } })]);
       now = T0 + 120_000;
       await channel.resend();
-      assert.deepEqual(posted(a).map((x) => x.labels['host']), ['new']);
+      assert.deepEqual(
+        posted(a).map((x) => x.labels['host']),
+        ['new'],
+      );
     });
 
     it('re-sends many alerts in batches of 500', async () => {
@@ -389,7 +398,10 @@ describe('AlertmanagerChannel', () => {
       await send(channel, many);
       a.requests.length = 0;
       await channel.resend();
-      assert.deepEqual(a.requests.map((r) => (JSON.parse(r.body) as unknown[]).length), [500, 500, 200]);
+      assert.deepEqual(
+        a.requests.map((r) => (JSON.parse(r.body) as unknown[]).length),
+        [500, 500, 200],
+      );
     });
 
     it('remembers a bounded number of firing alerts, oldest forgotten first', async () => {
@@ -398,7 +410,10 @@ describe('AlertmanagerChannel', () => {
       for (const host of ['a', 'b', 'c']) await send(channel, [alert({ key: host, labels: { host } })]);
       assert.equal(channel.stats.firing, 2);
       await channel.resend();
-      assert.deepEqual(posted(a).map((x) => x.labels['host']), ['b', 'c']);
+      assert.deepEqual(
+        posted(a).map((x) => x.labels['host']),
+        ['b', 'c'],
+      );
       assert.equal(logger.warnings.length, 1);
     });
 

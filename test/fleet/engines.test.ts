@@ -71,8 +71,7 @@ describe('with a real Alertmanager', { skip: skipUnlessPeers(['alertmanager']) }
     channels.push(channel);
     return channel;
   };
-  const alertsOf = async (alertname: string): Promise<AmAlert[]> =>
-    (await getJson<AmAlert[]>(`${am.url}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${alertname}"`)}`));
+  const alertsOf = async (alertname: string): Promise<AmAlert[]> => await getJson<AmAlert[]>(`${am.url}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${alertname}"`)}`);
 
   before(async () => {
     // The webhook receiver Alertmanager itself calls.
@@ -154,9 +153,7 @@ receivers:
     assert.deepEqual(group.alerts.map((a) => a.labels['instance']).sort(), ['web-1', 'web-2']);
 
     // Alertmanager itself notified the receiver once, for the group with both hosts.
-    const payload = await eventually('the webhook notification', async () =>
-      received.find((p) => p.groupLabels['alertname'] === 'sshd.brute-force' && p.alerts.length === 2),
-    );
+    const payload = await eventually('the webhook notification', async () => received.find((p) => p.groupLabels['alertname'] === 'sshd.brute-force' && p.alerts.length === 2));
     assert.equal(payload.status, 'firing');
   });
 
@@ -166,15 +163,11 @@ receivers:
     await send(web1, firing);
     await eventually('the firing alert', async () => ((await alertsOf('sshd.resolve-test')).length === 1 ? true : undefined));
     // Alertmanager announces a resolve only for what it announced firing.
-    await eventually('the firing webhook notification', async () =>
-      received.find((p) => p.groupLabels['alertname'] === 'sshd.resolve-test' && p.status === 'firing'),
-    );
+    await eventually('the firing webhook notification', async () => received.find((p) => p.groupLabels['alertname'] === 'sshd.resolve-test' && p.status === 'firing'));
 
     const resolved = resolveAlert(firing, { time: new Date() });
     await send(web1, resolved);
-    await eventually('the alert to be gone from the active list', async () =>
-      (await alertsOf('sshd.resolve-test')).length === 0 ? true : undefined,
-    );
+    await eventually('the alert to be gone from the active list', async () => ((await alertsOf('sshd.resolve-test')).length === 0 ? true : undefined));
     const payload = await eventually('the resolved webhook notification', async () =>
       received.find((p) => p.groupLabels['alertname'] === 'sshd.resolve-test' && p.status === 'resolved'),
     );
@@ -195,17 +188,17 @@ receivers:
     });
     assert.ok(silence.silenceID, 'silence.silenceID');
 
-    const cpu = (hostname: string): Alert =>
-      createAlert({ source: 'resource', rule: 'cpu.high', severity: 'warning', title: `CPU 97 % on ${hostname}`, hostname });
+    const cpu = (hostname: string): Alert => createAlert({ source: 'resource', rule: 'cpu.high', severity: 'warning', title: `CPU 97 % on ${hostname}`, hostname });
     // The silenced host first: had the silence not held, it would be in the same group
     // notification as the other one, which Alertmanager sends after group_wait.
     await send(channelFor('db-2'), cpu('db-2'));
     await send(channelFor('db-1'), cpu('db-1'));
 
-    const payload = await eventually('the cpu.high notification', async () =>
-      received.find((p) => p.groupLabels['alertname'] === 'cpu.high'),
+    const payload = await eventually('the cpu.high notification', async () => received.find((p) => p.groupLabels['alertname'] === 'cpu.high'));
+    assert.deepEqual(
+      payload.alerts.map((a) => a.labels['instance']),
+      ['db-1'],
     );
-    assert.deepEqual(payload.alerts.map((a) => a.labels['instance']), ['db-1']);
 
     const alerts = await alertsOf('cpu.high');
     const silenced = alerts.find((a) => a.labels['instance'] === 'db-2');
@@ -215,7 +208,10 @@ receivers:
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const everything = received.filter((p) => p.groupLabels['alertname'] === 'cpu.high').flatMap((p) => p.alerts);
     assert.ok(everything.length > 0, 'everything.length > 0');
-    assert.ok(everything.every((a) => a.labels['instance'] === 'db-1'), 'the receiver never heard of db-2');
+    assert.ok(
+      everything.every((a) => a.labels['instance'] === 'db-1'),
+      'the receiver never heard of db-2',
+    );
   });
 
   it("Alertmanager's inhibition applies across labels from hostwarden", async () => {
@@ -346,14 +342,20 @@ scrape_configs:
     assert.equal(matches[0]?.value[1], '3');
 
     const lines = await query('sum by (component) (hostwarden_log_lines_read_total)');
-    assert.deepEqual(lines.map((r) => [r.metric['component'], r.value[1]]), [['LogWatcher', '3']]);
+    assert.deepEqual(
+      lines.map((r) => [r.metric['component'], r.value[1]]),
+      [['LogWatcher', '3']],
+    );
     const health = await query('hostwarden_health{state="ok"} == 1');
     assert.deepEqual(health.map((r) => r.metric['component']).sort(), ['LogWatcher', 'ResourceMonitor']);
     const alerts = await query('hostwarden_alerts_total{rule="sshd.brute-force",status="firing",severity="critical",source="log"}');
     assert.equal(alerts[0]?.value[1], '1');
 
     const full = await query('hostwarden_resource_disk_used_percent > 90');
-    assert.deepEqual(full.map((r) => [r.metric['mount'], r.metric['fstype'], r.value[1]]), [['/', 'ext4', '91']]);
+    assert.deepEqual(
+      full.map((r) => [r.metric['mount'], r.metric['fstype'], r.value[1]]),
+      [['/', 'ext4', '91']],
+    );
 
     // A later line reaches Prometheus on the next scrape.
     const fourth = matched(1);

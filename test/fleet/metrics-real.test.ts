@@ -22,7 +22,11 @@ async function value(registry: Registry, name: string, labels: Record<string, st
 }
 
 /** Resolves once `emitter` emits `event` with a payload that passes `test`. */
-function next<T>(emitter: { on(event: string, listener: (payload: T) => void): unknown; off(event: string, listener: (payload: T) => void): unknown }, event: string, test: (payload: T) => boolean = () => true): Promise<T> {
+function next<T>(
+  emitter: { on(event: string, listener: (payload: T) => void): unknown; off(event: string, listener: (payload: T) => void): unknown },
+  event: string,
+  test: (payload: T) => boolean = () => true,
+): Promise<T> {
   return new Promise((resolve) => {
     const listener = (payload: T): void => {
       if (!test(payload)) return;

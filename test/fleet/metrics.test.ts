@@ -239,12 +239,18 @@ describe('HostwardenMetrics', () => {
   it('refuses a registry that already has its metrics, and bad options', () => {
     const registry = new Registry();
     const first = new HostwardenMetrics({ registry });
-    assert.throws(() => new HostwardenMetrics({ registry }), (error: unknown) => error instanceof InvalidOptionError && error.option === 'registry');
+    assert.throws(
+      () => new HostwardenMetrics({ registry }),
+      (error: unknown) => error instanceof InvalidOptionError && error.option === 'registry',
+    );
     // The failed attempt must not have removed the first one's metrics.
     assert.ok(registry.getSingleMetric('hostwarden_alerts_total'), 'first metrics intact');
     const other = new HostwardenMetrics({ registry, prefix: 'fleet_' });
     assert.ok(registry.getSingleMetric('fleet_alerts_total'), 'prefixed metrics');
-    assert.throws(() => new HostwardenMetrics({ prefix: 'bad-prefix' }), (error: unknown) => error instanceof InvalidOptionError && error.option === 'prefix');
+    assert.throws(
+      () => new HostwardenMetrics({ prefix: 'bad-prefix' }),
+      (error: unknown) => error instanceof InvalidOptionError && error.option === 'prefix',
+    );
     assert.throws(() => new HostwardenMetrics({ registry: {} as Registry }), InvalidOptionError);
     assert.throws(() => new HostwardenMetrics({ now: () => 0 } as never), /Unknown option `now` of HostwardenMetrics \(did you mean `clock`\?\)/);
     assert.throws(() => new HostwardenMetrics().observe({} as EventEmitter), InvalidOptionError);
@@ -255,7 +261,10 @@ describe('HostwardenMetrics', () => {
 
   it('registers exactly the metrics docs/fleet.md lists', async () => {
     const metrics = new HostwardenMetrics();
-    const registered = metrics.registry.getMetricsAsArray().map((m) => m.name).sort();
+    const registered = metrics.registry
+      .getMetricsAsArray()
+      .map((m) => m.name)
+      .sort();
     const docs = await readFile(new URL('../../docs/fleet.md', import.meta.url), 'utf8');
     const documented = [...new Set([...docs.matchAll(/^\| `(hostwarden_[a-z_]+)`/gm)].map((m) => m[1] ?? ''))].sort();
     assert.deepEqual(documented, registered);

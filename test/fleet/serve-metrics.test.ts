@@ -106,11 +106,7 @@ describe('serveMetrics', () => {
       [{ registry, port: 0, hots: '127.0.0.1' }, 'hots'], // a typo: refused with "did you mean `host`"
     ];
     for (const [options, option] of bad) {
-      await assert.rejects(
-        serveMetrics(options as never),
-        (error: unknown) => error instanceof InvalidOptionError && error.option === option,
-        option,
-      );
+      await assert.rejects(serveMetrics(options as never), (error: unknown) => error instanceof InvalidOptionError && error.option === option, option);
     }
   });
 
@@ -149,4 +145,3 @@ describe('metricsHandler', () => {
     assert.throws(() => metricsHandler({} as MetricsRegistry), InvalidOptionError);
   });
 });
-

@@ -19,10 +19,18 @@ describe('authRules corpus', () => {
       const matches = await collect([entry.line]);
       if (entry.rule === null) {
         // Connection bookkeeping (a close naming the address) may match; nothing else may.
-        assert.deepEqual(matches.filter((m) => !m.rule.tags.includes('ssh-connection')).map((m) => m.rule.id), [], 'noise must not match');
+        assert.deepEqual(
+          matches.filter((m) => !m.rule.tags.includes('ssh-connection')).map((m) => m.rule.id),
+          [],
+          'noise must not match',
+        );
         return;
       }
-      assert.deepEqual(matches.map((m) => m.rule.id), [entry.rule], 'exactly the expected rule');
+      assert.deepEqual(
+        matches.map((m) => m.rule.id),
+        [entry.rule],
+        'exactly the expected rule',
+      );
       const [m] = matches as [LogMatch];
       if (entry.tag !== undefined) assert.ok(m.rule.tags.includes(entry.tag), `tag ${entry.tag} in ${m.rule.tags.join(',')}`);
       assert.equal(m.fields.host, entry.host, 'host');
@@ -89,14 +97,17 @@ describe('authRules invariants', () => {
       'Mar  3 00:17:22 web1 sshd[1234]: Failed password for root from 203.0.113.11 port 5000 ssh2',
     ];
     const matches = await collect(lines, sshProbeRules);
-    assert.deepEqual(matches.map((m) => [m.rule.id, m.fields.host]), [
-      ['sshd.no-identification', '203.0.113.5'],
-      ['sshd.bad-banner', '203.0.113.6'],
-      ['sshd.negotiation-failed', '203.0.113.7'],
-      ['sshd.preauth-close', '203.0.113.8'],
-      ['sshd.bad-protocol', '203.0.113.9'],
-      ['sshd.grace-timeout', '203.0.113.10'],
-    ]);
+    assert.deepEqual(
+      matches.map((m) => [m.rule.id, m.fields.host]),
+      [
+        ['sshd.no-identification', '203.0.113.5'],
+        ['sshd.bad-banner', '203.0.113.6'],
+        ['sshd.negotiation-failed', '203.0.113.7'],
+        ['sshd.preauth-close', '203.0.113.8'],
+        ['sshd.bad-protocol', '203.0.113.9'],
+        ['sshd.grace-timeout', '203.0.113.10'],
+      ],
+    );
     assert.ok(matches.every((m) => m.rule.tags.includes('ssh-probe') && !m.rule.tags.includes('auth-failure')));
   });
 });

@@ -74,15 +74,18 @@ test('LogWatcher: bad input is handled, cut lines are flagged, nothing is droppe
   const truncatedFlags: boolean[] = [];
   h.watcher.on('match', (m) => truncatedFlags.push(m.truncated === true));
   await h.watcher.start();
-  await appendFile(file, Buffer.concat([
-    Buffer.from('windows line\r\n'),
-    Buffer.from([0, 0, 0, 0]), // what a crash leaves in a log
-    Buffer.from('after the NULs\n'),
-    Buffer.from([0xc3, 0x28, 0x0a]), // invalid UTF-8
-    Buffer.from(`${'x'.repeat(5000)}\n`),
-    Buffer.from('normal\n'),
-    Buffer.from('no newline yet'),
-  ]));
+  await appendFile(
+    file,
+    Buffer.concat([
+      Buffer.from('windows line\r\n'),
+      Buffer.from([0, 0, 0, 0]), // what a crash leaves in a log
+      Buffer.from('after the NULs\n'),
+      Buffer.from([0xc3, 0x28, 0x0a]), // invalid UTF-8
+      Buffer.from(`${'x'.repeat(5000)}\n`),
+      Buffer.from('normal\n'),
+      Buffer.from('no newline yet'),
+    ]),
+  );
   await h.waitLines(5);
   await h.settle();
   assert.deepEqual(h.lines, ['windows line', 'after the NULs', '\ufffd(', 'x'.repeat(1024), 'normal']);

@@ -36,7 +36,10 @@ test('restart without rotation: lines written while stopped are read, none twice
     await appendFile(file, text(numbered('run2', 1, 2)));
   });
   assert.deepEqual(second.lines, [...numbered('stopped', 1, 3), ...numbered('run2', 1, 2)]);
-  assert.deepEqual(second.where.map((w) => w.lineNumber), [6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    second.where.map((w) => w.lineNumber),
+    [6, 7, 8, 9, 10],
+  );
 
   // A third start with nothing new reads nothing.
   const third = harness(t, { files: [file], stateFile });
@@ -67,7 +70,10 @@ test('restart after rename rotation while stopped: the old tail, then the new fi
   assert.equal(rotation?.reason, 'rename');
   assert.equal(rotation?.previousPath, `${file}.1`);
   // gen1's line numbers continue; gen2 starts again at 1.
-  assert.deepEqual(h.where.map((w) => w.lineNumber), [3, 4, 1, 2]);
+  assert.deepEqual(
+    h.where.map((w) => w.lineNumber),
+    [3, 4, 1, 2],
+  );
 });
 
 test('restart after copytruncate while stopped: the copy gives the unread tail', async (t) => {
@@ -100,7 +106,10 @@ test('restart after delete+recreate while stopped, the new file reusing the inod
   assert.equal((await stat(file)).ino, before.ino);
   const h = await session(t, { files: [file], stateFile }, 3);
   assert.deepEqual(h.lines, numbered('generation two, longer lines', 1, 3));
-  assert.ok(h.warnings.some((w) => w.code === 'rotated-lost'), 'the lost generation is reported');
+  assert.ok(
+    h.warnings.some((w) => w.code === 'rotated-lost'),
+    'the lost generation is reported',
+  );
 
   await unlink(file);
   await writeFile(file, text(numbered('gen3', 1, 2)));
@@ -237,7 +246,8 @@ test('a journal cursor the journal does not know is dropped; reading falls back 
   const journalRemote = findPeer('systemd-journal-remote') as string;
   const journalFile = join(dir, 'j.journal');
   const made = spawnSync(journalRemote, [`--output=${journalFile}`, '-'], {
-    input: '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_COMM=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
+    input:
+      '__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=sshd\n_COMM=sshd\n_PID=7\nMESSAGE=hello from the journal\nSYSLOG_FACILITY=4\n\n',
   });
   assert.equal(made.status, 0, String(made.stderr));
   const stateFile = join(dir, 'state.json');

@@ -4,8 +4,7 @@ import { authRules, InvalidOptionError, RuleEngine, type Alert, type LogRule } f
 
 const T0 = Date.parse('2024-03-01T00:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
-const failed = (ms: number, host = '203.0.113.5', user = 'root'): string =>
-  `${iso(ms)} web1 sshd[812]: Failed password for ${user} from ${host} port 4122 ssh2`;
+const failed = (ms: number, host = '203.0.113.5', user = 'root'): string => `${iso(ms)} web1 sshd[812]: Failed password for ${user} from ${host} port 4122 ssh2`;
 
 function feed(engine: RuleEngine, lines: string[]): Alert[] {
   const alerts: Alert[] = [];
@@ -31,7 +30,13 @@ describe('RuleEngine thresholds', () => {
     assert.deepEqual(alert.labels, { host: '203.0.113.5', user: 'root', users: 'root', program: 'sshd' });
     assert.equal(alert.evidence?.length, 5);
     // The attack goes on: absorbed, no second firing alert.
-    assert.deepEqual(feed(engine, [5, 6, 7, 8].map((m) => failed(T0 + m * 60_000))), []);
+    assert.deepEqual(
+      feed(
+        engine,
+        [5, 6, 7, 8].map((m) => failed(T0 + m * 60_000)),
+      ),
+      [],
+    );
   });
 
   it('returns a shared frozen empty result for lines that match nothing', () => {
@@ -49,7 +54,12 @@ describe('RuleEngine thresholds', () => {
   it('a log replayed from a file raises the same alerts as the same log watched live', () => {
     // Two attackers, bursts separated by quiet gaps, noise in between; times in seconds.
     const events: [number, string][] = [];
-    for (const [start, host] of [[0, '203.0.113.1'], [30, '203.0.113.2'], [1500, '203.0.113.1'], [4000, '203.0.113.2']] as const) {
+    for (const [start, host] of [
+      [0, '203.0.113.1'],
+      [30, '203.0.113.2'],
+      [1500, '203.0.113.1'],
+      [4000, '203.0.113.2'],
+    ] as const) {
       for (let k = 0; k < 8; k++) events.push([start + k * 20, failed(T0 + (start + k * 20) * 1000, host)]);
     }
     for (let s = 0; s < 5000; s += 97) events.push([s, `${iso(T0 + s * 1000)} w CRON[1]: pam_unix(cron:session): session closed for user root`]);
@@ -86,7 +96,13 @@ describe('RuleEngine thresholds', () => {
 
   it('does not fire when the failures are spread wider than the window', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
-    assert.deepEqual(feed(engine, [0, 3, 6, 9, 12, 15, 18].map((m) => failed(T0 + m * 60_000))), []);
+    assert.deepEqual(
+      feed(
+        engine,
+        [0, 3, 6, 9, 12, 15, 18].map((m) => failed(T0 + m * 60_000)),
+      ),
+      [],
+    );
   });
 
   it('counts per host: four failures from each of two hosts fire nothing', () => {
@@ -97,7 +113,10 @@ describe('RuleEngine thresholds', () => {
 
   it('resolves after the quiet window through sweep() and through a later line', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
-    feed(engine, [0, 1, 2, 3, 4].map((m) => failed(T0 + m * 60_000)));
+    feed(
+      engine,
+      [0, 1, 2, 3, 4].map((m) => failed(T0 + m * 60_000)),
+    );
     assert.deepEqual(engine.sweep(T0 + 13 * 60_000), []);
     const resolved = engine.sweep(T0 + 14 * 60_000);
     assert.equal(resolved.length, 1);
@@ -108,9 +127,15 @@ describe('RuleEngine thresholds', () => {
 
     // Replayed from a file: a later line proves the quiet time, no timer needed.
     const replay = new RuleEngine({ rules: authRules, hostname: 'h' });
-    feed(replay, [0, 1, 2, 3, 4].map((m) => failed(T0 + m * 60_000)));
+    feed(
+      replay,
+      [0, 1, 2, 3, 4].map((m) => failed(T0 + m * 60_000)),
+    );
     const later = feed(replay, [failed(T0 + 30 * 60_000, '192.0.2.9')]);
-    assert.deepEqual(later.map((a) => [a.status, a.key]), [['resolved', 'log:sshd.brute-force:203.0.113.5']]);
+    assert.deepEqual(
+      later.map((a) => [a.status, a.key]),
+      [['resolved', 'log:sshd.brute-force:203.0.113.5']],
+    );
   });
 
   it('uses now() for lines without a timestamp', () => {
@@ -143,8 +168,18 @@ describe('RuleEngine thresholds', () => {
     assert.throws(() => new RuleEngine({ rules: [bad] }), /rules\[0\]\.pattern/);
     assert.throws(() => new RuleEngine({ rules: authRules, maxEvidence: 0 }), /maxEvidence/);
     assert.throws(() => new RuleEngine({ rules: [authRules[0] as LogRule, authRules[0] as LogRule] }), /rules\[1\]\.id/);
-    const mine: LogRule = { id: 'my.rule', description: 'x', severity: 'info', tags: [], pattern: /x/, alert: { count: 2, within: 1000, groupBy: 'host', rule: 'sshd.brute-force' } };
-    assert.throws(() => new RuleEngine({ rules: [...authRules, mine] }), (e: unknown) => e instanceof InvalidOptionError && e.option === `rules[${authRules.length}].alert`);
+    const mine: LogRule = {
+      id: 'my.rule',
+      description: 'x',
+      severity: 'info',
+      tags: [],
+      pattern: /x/,
+      alert: { count: 2, within: 1000, groupBy: 'host', rule: 'sshd.brute-force' },
+    };
+    assert.throws(
+      () => new RuleEngine({ rules: [...authRules, mine] }),
+      (e: unknown) => e instanceof InvalidOptionError && e.option === `rules[${authRules.length}].alert`,
+    );
   });
 
   it('counts attempts, not lines: the lines of one connection add up to its attempts', () => {
@@ -201,7 +236,13 @@ describe('RuleEngine thresholds', () => {
   it('keeps the window exact for lines that arrive out of order (several files)', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     // 0, 20, 1, 2, 3 minutes: only four fall within 10 minutes of each other until the sixth.
-    assert.deepEqual(feed(engine, [0, 20, 1, 2, 3].map((m) => failed(T0 + m * 60_000))), []);
+    assert.deepEqual(
+      feed(
+        engine,
+        [0, 20, 1, 2, 3].map((m) => failed(T0 + m * 60_000)),
+      ),
+      [],
+    );
     assert.equal(feed(engine, [failed(T0 + 4 * 60_000)]).length, 1);
   });
 
@@ -228,9 +269,18 @@ describe('RuleEngine thresholds', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h', maxEvidence: 3 });
     // `Disconnecting: Too many authentication failures for root` has no host.
     const noHost = `${iso(T0)} w sshd[1]: User alice not allowed because account is locked`;
-    assert.deepEqual(feed(engine, Array.from({ length: 10 }, () => noHost)), []);
+    assert.deepEqual(
+      feed(
+        engine,
+        Array.from({ length: 10 }, () => noHost),
+      ),
+      [],
+    );
     assert.equal(engine.trackedKeys, 0);
-    const a = feed(engine, [0, 1, 2, 3, 4, 5].map((m) => failed(T0 + m * 1000)));
+    const a = feed(
+      engine,
+      [0, 1, 2, 3, 4, 5].map((m) => failed(T0 + m * 1000)),
+    );
     assert.equal(a[0]?.evidence?.length, 3);
     assert.equal(a[0]?.evidence?.[2], failed(T0 + 4000));
   });
@@ -248,7 +298,12 @@ describe('RuleEngine thresholds', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h', maxKeys: 10 });
     const alerts: Alert[] = [];
     for (let host = 0; host < 30; host++) {
-      alerts.push(...feed(engine, [0, 1, 2, 3, 4].map((s) => failed(T0 + host * 10_000 + s * 1000, `2001:db8::${host.toString(16)}`))));
+      alerts.push(
+        ...feed(
+          engine,
+          [0, 1, 2, 3, 4].map((s) => failed(T0 + host * 10_000 + s * 1000, `2001:db8::${host.toString(16)}`)),
+        ),
+      );
     }
     assert.ok(engine.trackedKeys <= 11, `${engine.trackedKeys} keys`);
     assert.equal(alerts.filter((a) => a.status === 'firing').length, 30);
@@ -261,7 +316,10 @@ describe('RuleEngine thresholds', () => {
   it('a threshold without groupBy counts the whole rule under one key', () => {
     const rule: LogRule = { id: 'disk.io-error', description: 'I/O error', severity: 'critical', tags: [], pattern: /I\/O error/, alert: { count: 3, within: 60_000 } };
     const engine = new RuleEngine({ rules: [rule], hostname: 'h' });
-    const a = feed(engine, [0, 1, 2].map((s) => `${iso(T0 + s * 1000)} w kernel: blk_update_request: I/O error, dev sda, sector 1`));
+    const a = feed(
+      engine,
+      [0, 1, 2].map((s) => `${iso(T0 + s * 1000)} w kernel: blk_update_request: I/O error, dev sda, sector 1`),
+    );
     assert.equal(a.length, 1);
     assert.equal(a[0]?.key, 'log:disk.io-error');
     assert.equal(a[0]?.title, 'I/O error: 3 matches in 1m');
@@ -269,11 +327,16 @@ describe('RuleEngine thresholds', () => {
 
   it('su failures are counted per invoking user', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
-    const a = feed(engine, [0, 1, 2].map((s) => `${iso(T0 + s * 1000)} w su[9]: FAILED SU (to root) bob on pts/0`));
-    assert.deepEqual(a.map((x) => [x.rule, x.key, x.severity]), [['su.brute-force', 'log:su.brute-force:bob', 'warning']]);
+    const a = feed(
+      engine,
+      [0, 1, 2].map((s) => `${iso(T0 + s * 1000)} w su[9]: FAILED SU (to root) bob on pts/0`),
+    );
+    assert.deepEqual(
+      a.map((x) => [x.rule, x.key, x.severity]),
+      [['su.brute-force', 'log:su.brute-force:bob', 'warning']],
+    );
   });
 });
-
 
 describe('RuleEngine: success after failures, users tried', () => {
   const line = (t: number, msg: string, pid = 1): string => `${new Date(T0 + t * 1000).toISOString()} w sshd[${pid}]: ${msg}`;
@@ -281,7 +344,9 @@ describe('RuleEngine: success after failures, users tried', () => {
   it('the brute-force alert lists every user tried, not the last one', () => {
     const engine = new RuleEngine({ rules: authRules, hostname: 'h' });
     const users = ['root', 'admin', 'oracle', 'test', 'ubuntu'];
-    const alerts = users.flatMap((u, i) => engine.handle(line(i, `Failed password for invalid user ${u} from 198.51.100.9 port ${i} ssh2`, 10 + i), { file: 'f', lineNumber: i + 1 }).alerts);
+    const alerts = users.flatMap(
+      (u, i) => engine.handle(line(i, `Failed password for invalid user ${u} from 198.51.100.9 port ${i} ssh2`, 10 + i), { file: 'f', lineNumber: i + 1 }).alerts,
+    );
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0]?.labels.users, 'root, admin, oracle, test, ubuntu');
     assert.equal(alerts[0]?.labels.user, undefined, 'no single user to name');
@@ -293,7 +358,14 @@ describe('RuleEngine: success after failures, users tried', () => {
     const host = '198.51.100.20';
     const feedAll = (lines: string[]): Alert[] => lines.flatMap((l, i) => engine.handle(l, { file: 'f', lineNumber: i + 1 }).alerts);
     // Two failures and a login: everyday typos, no alert (the default needs 3).
-    assert.deepEqual(feedAll([line(0, `Failed password for bob from ${host} port 1 ssh2`, 1), line(1, `Failed password for bob from ${host} port 2 ssh2`, 2), line(2, `Accepted password for bob from ${host} port 3 ssh2`, 3)]), []);
+    assert.deepEqual(
+      feedAll([
+        line(0, `Failed password for bob from ${host} port 1 ssh2`, 1),
+        line(1, `Failed password for bob from ${host} port 2 ssh2`, 2),
+        line(2, `Accepted password for bob from ${host} port 3 ssh2`, 3),
+      ]),
+      [],
+    );
     const alerts = feedAll([line(10, `Failed password for root from ${host} port 4 ssh2`, 4), line(11, `Accepted password for alice from ${host} port 5 ssh2`, 5)]);
     const [alert] = alerts.filter((a) => a.rule === 'auth.success-after-failures');
     assert.ok(alert, 'three failures within 10 minutes, then a login');
@@ -302,16 +374,30 @@ describe('RuleEngine: success after failures, users tried', () => {
     assert.equal(alert.evidence?.length, 4, 'the three failures and the login');
     assert.match(alert.evidence?.[3] ?? '', /Accepted password for alice/);
     // A later break-in from the same address is a new event with its own key.
-    const again = feedAll([1, 2, 3].map((n) => line(20 + n, `Failed password for root from ${host} port ${10 + n} ssh2`, 10 + n)).concat(line(30, `Accepted password for root from ${host} port 20 ssh2`, 20)));
+    const again = feedAll(
+      [1, 2, 3]
+        .map((n) => line(20 + n, `Failed password for root from ${host} port ${10 + n} ssh2`, 10 + n))
+        .concat(line(30, `Accepted password for root from ${host} port 20 ssh2`, 20)),
+    );
     const second = again.find((a) => a.rule === 'auth.success-after-failures');
     assert.ok(second);
     assert.notEqual(second.key, alert.key);
     // Off when asked; outside the window, nothing.
     const off = new RuleEngine({ rules: authRules, hostname: 'h', successAfterFailures: false });
-    const lines = [0, 1, 2].map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 40 + n)).concat(line(3, `Accepted password for root from ${host} port 9 ssh2`, 49));
-    assert.deepEqual(lines.flatMap((l, i) => off.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'), []);
+    const lines = [0, 1, 2]
+      .map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 40 + n))
+      .concat(line(3, `Accepted password for root from ${host} port 9 ssh2`, 49));
+    assert.deepEqual(
+      lines.flatMap((l, i) => off.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'),
+      [],
+    );
     const late = new RuleEngine({ rules: authRules, hostname: 'h' });
-    const lateLines = [0, 1, 2].map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 50 + n)).concat(line(700, `Accepted password for root from ${host} port 9 ssh2`, 59));
-    assert.deepEqual(lateLines.flatMap((l, i) => late.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'), []);
+    const lateLines = [0, 1, 2]
+      .map((n) => line(n, `Failed password for root from ${host} port ${n} ssh2`, 50 + n))
+      .concat(line(700, `Accepted password for root from ${host} port 9 ssh2`, 59));
+    assert.deepEqual(
+      lateLines.flatMap((l, i) => late.handle(l, { file: 'f', lineNumber: i }).alerts).filter((a) => a.rule === 'auth.success-after-failures'),
+      [],
+    );
   });
 });

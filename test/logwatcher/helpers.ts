@@ -70,7 +70,9 @@ export function harness(t: TestContext, options: LogWatcherOptions): Harness {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
         if (Date.now() > deadline) {
-          throw new Error(`Timed out waiting for ${what}; lines so far: ${JSON.stringify(h.lines.slice(-20))}, rotations: ${JSON.stringify(h.rotations)}, warnings: ${JSON.stringify(h.warnings.map((w) => w.message))}`);
+          throw new Error(
+            `Timed out waiting for ${what}; lines so far: ${JSON.stringify(h.lines.slice(-20))}, rotations: ${JSON.stringify(h.rotations)}, warnings: ${JSON.stringify(h.warnings.map((w) => w.message))}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 10));
         await watcher.poll();

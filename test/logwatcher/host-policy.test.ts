@@ -62,7 +62,10 @@ const TEMPLATES: Record<string, readonly Template[]> = {
   'sshd.max-auth-tries': [{ line: (u) => `${P}error: maximum authentication attempts exceeded for invalid user ${u} from ${REAL} port 4242 ssh2 [preauth]` }],
   'sshd.too-many-failures': [{ line: (u) => `${P}Disconnecting invalid user ${u} ${REAL} port 4242: Too many authentication failures [preauth]` }],
   'sshd.change-of-user': [
-    { line: (u) => `${P}Disconnecting invalid user ${u} ${REAL} port 4242: Change of username or service not allowed: (${u},ssh-connection) -> (root,ssh-connection) [preauth]`, mayHide: spaceHides },
+    {
+      line: (u) => `${P}Disconnecting invalid user ${u} ${REAL} port 4242: Change of username or service not allowed: (${u},ssh-connection) -> (root,ssh-connection) [preauth]`,
+      mayHide: spaceHides,
+    },
     { line: (k) => `${P}Disconnecting invalid user guest ${REAL} port 4242: Change of username or service not allowed: (guest,ssh-connection) -> (${k},ssh-connection) [preauth]` },
   ],
   'sshd.closed-authenticating': [{ line: (u) => `${P}Connection closed by authenticating user ${u} ${REAL} port 4242 [preauth]` }],
@@ -79,8 +82,14 @@ const TEMPLATES: Record<string, readonly Template[]> = {
     { line: (u) => `${P}pam_sss(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${REAL} user=${u}`, mayHide: rhostHides },
   ],
   'pam.auth-failure': [
-    { line: (u) => `Mar  3 00:17:22 mail dovecot[55]: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=${u} rhost=${REAL}`, mayHide: rhostHides },
-    { line: (u) => `Mar  3 00:17:22 ftp vsftpd[56]: pam_sss(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser= rhost=${REAL} user=${u}`, mayHide: rhostHides },
+    {
+      line: (u) => `Mar  3 00:17:22 mail dovecot[55]: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=${u} rhost=${REAL}`,
+      mayHide: rhostHides,
+    },
+    {
+      line: (u) => `Mar  3 00:17:22 ftp vsftpd[56]: pam_sss(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser= rhost=${REAL} user=${u}`,
+      mayHide: rhostHides,
+    },
   ],
   'pam.more-failures': [{ line: (u) => `${P}PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser=${u} rhost=${REAL}`, mayHide: rhostHides }],
   'login.failed': [{ line: (u) => `Mar  3 00:17:22 tty1 login[88]: FAILED LOGIN 1 FROM ${REAL} FOR ${u.replaceAll("'", '').replaceAll(',', '')}, Authentication failure` }],
@@ -106,7 +115,10 @@ const capturing = [...all.values()].filter((r) => r.pattern.source.includes('(?<
 
 describe('host-extraction policy', () => {
   it('every rule that captures a host has adversarial templates', () => {
-    assert.deepEqual(capturing.map((r) => r.id).filter((id) => TEMPLATES[id] === undefined), []);
+    assert.deepEqual(
+      capturing.map((r) => r.id).filter((id) => TEMPLATES[id] === undefined),
+      [],
+    );
   });
 
   for (const rule of capturing) {

@@ -148,9 +148,15 @@ test('journal matches and startAt end are passed to journalctl', { skip }, async
     await h.until(() => true, 'a poll');
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.ok(h.lines.every((l) => l.includes('marker')), 'startAt end: existing entries are skipped');
+  assert.ok(
+    h.lines.every((l) => l.includes('marker')),
+    'startAt end: existing entries are skipped',
+  );
   const markers = h.lines.length;
-  await writeJournal(journalFile, [{ message: 'sudo later', ident: 'sudo', pid: 6, facility: 10, seconds: 1_700_002_000 }, { ...sshd(2, '198.51.100.2'), seconds: 1_700_002_001 }]);
+  await writeJournal(journalFile, [
+    { message: 'sudo later', ident: 'sudo', pid: 6, facility: 10, seconds: 1_700_002_000 },
+    { ...sshd(2, '198.51.100.2'), seconds: 1_700_002_001 },
+  ]);
   await h.waitLines(markers + 1);
   await h.settle();
   assert.equal(h.lines.length, markers + 1);
@@ -168,7 +174,10 @@ test('journal.directory reads the journal files of a directory', { skip }, async
   await h.watcher.start();
   await h.waitLines(2);
   await h.settle();
-  assert.deepEqual(h.lines.map((l) => /from (\S+)/.exec(l)?.[1]), ['192.0.2.1', '192.0.2.2']);
+  assert.deepEqual(
+    h.lines.map((l) => /from (\S+)/.exec(l)?.[1]),
+    ['192.0.2.1', '192.0.2.2'],
+  );
 });
 
 test('a huge journal message is cut to maxLineLength and reported', { skip }, async (t) => {

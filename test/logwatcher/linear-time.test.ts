@@ -22,7 +22,11 @@ const HOSTILE_UNITS = [
   ' via 10.9.9.9',
 ];
 
-const hostileInputs = HOSTILE_UNITS.map((unit) => (n: number): string => `x${unit.repeat(Math.ceil(n / unit.length))}`.slice(0, n));
+const hostileInputs = HOSTILE_UNITS.map(
+  (unit) =>
+    (n: number): string =>
+      `x${unit.repeat(Math.ceil(n / unit.length))}`.slice(0, n),
+);
 
 describe('linear-time rules', () => {
   it('checkRule flags the v1 sudo patterns (cubic, quadratic) and an exponential one', () => {

@@ -26,10 +26,13 @@ describe('matchFile', () => {
     const path = join(dir, 'numbers.log');
     await writeFile(path, ['noise', failed(1), 'more noise', failed(2), ''].join('\n'));
     const matches = await collect(matchFile(path, { year: 2024 }));
-    assert.deepEqual(matches.map((m) => [m.lineNumber, m.file, m.fields.host]), [
-      [2, path, '203.0.113.1'],
-      [4, path, '203.0.113.2'],
-    ]);
+    assert.deepEqual(
+      matches.map((m) => [m.lineNumber, m.file, m.fields.host]),
+      [
+        [2, path, '203.0.113.1'],
+        [4, path, '203.0.113.2'],
+      ],
+    );
     assert.deepEqual(matches[0]?.time, new Date(2024, 2, 3, 0, 17, 1));
     assert.equal(matches[0]?.program, 'sshd');
     assert.equal(matches[0]?.pid, 1);
@@ -47,11 +50,14 @@ describe('matchFile', () => {
     ]);
     await writeFile(path, bytes);
     const matches = await collect(matchFile(path, { year: 2024 }));
-    assert.deepEqual(matches.map((m) => [m.lineNumber, m.rule.id, m.fields.host]), [
-      [1, 'sshd.failed-auth', '203.0.113.1'],
-      [3, 'sshd.invalid-user', '203.0.113.7'],
-      [4, 'sshd.failed-auth', '203.0.113.9'],
-    ]);
+    assert.deepEqual(
+      matches.map((m) => [m.lineNumber, m.rule.id, m.fields.host]),
+      [
+        [1, 'sshd.failed-auth', '203.0.113.1'],
+        [3, 'sshd.invalid-user', '203.0.113.7'],
+        [4, 'sshd.failed-auth', '203.0.113.9'],
+      ],
+    );
     assert.ok(!matches[0]?.line.endsWith('\r'));
     assert.equal(matches[1]?.fields.user, '\u00e9\u00e8\ufffd\u0000');
   });
@@ -63,14 +69,20 @@ describe('matchFile', () => {
     await writeFile(path, [long, longMatching, failed(5)].join('\n') + '\n');
     const rule = defineRule({ id: 'any.line', description: 'any', severity: 'info', tags: [], pattern: /^/ });
     const all = await collect(matchFile(path, { rules: [rule], maxLineLength: 1000 }));
-    assert.deepEqual(all.map((m) => [m.lineNumber, m.line.length <= 1000, m.truncated === true]), [
-      [1, true, true],
-      [2, true, false],
-      [3, true, false],
-    ]);
+    assert.deepEqual(
+      all.map((m) => [m.lineNumber, m.line.length <= 1000, m.truncated === true]),
+      [
+        [1, true, true],
+        [2, true, false],
+        [3, true, false],
+      ],
+    );
     assert.equal(all[0]?.line.length, 1000);
     const auth = await collect(matchFile(path, { maxLineLength: 1000 }));
-    assert.deepEqual(auth.map((m) => m.lineNumber), [2, 3]);
+    assert.deepEqual(
+      auth.map((m) => m.lineNumber),
+      [2, 3],
+    );
   });
 
   it('cuts a long line that spans read chunks', async () => {
@@ -80,11 +92,14 @@ describe('matchFile', () => {
     await writeFile(path, `${failed(1)}\n${filler}\n${failed(2)}\n`);
     const rule = defineRule({ id: 'any.line', description: 'any', severity: 'info', tags: [], pattern: /^/ });
     const all = await collect(matchFile(path, { rules: [rule] }));
-    assert.deepEqual(all.map((m) => [m.lineNumber, m.line.length, m.truncated ?? false]), [
-      [1, failed(1).length, false],
-      [2, 65_536, true],
-      [3, failed(2).length, false],
-    ]);
+    assert.deepEqual(
+      all.map((m) => [m.lineNumber, m.line.length, m.truncated ?? false]),
+      [
+        [1, failed(1).length, false],
+        [2, 65_536, true],
+        [3, failed(2).length, false],
+      ],
+    );
   });
 
   it('streams a multi-chunk file and finds every match', async () => {
@@ -144,7 +159,13 @@ describe('matchLines', () => {
       yield failed(2);
     }
     const a = await collect(matchLines(gen(), { file: 'sample' }));
-    assert.deepEqual(a.map((m) => [m.lineNumber, m.file]), [[1, 'sample'], [3, 'sample']]);
+    assert.deepEqual(
+      a.map((m) => [m.lineNumber, m.file]),
+      [
+        [1, 'sample'],
+        [3, 'sample'],
+      ],
+    );
     assert.ok(!a[0]?.line.endsWith('\n'));
     // A string is iterable (by character): refused rather than matched letter by letter.
     assert.throws(() => matchLines('one line'), /lines/);
@@ -213,7 +234,10 @@ describe('matchLines', () => {
       'Mar  3 00:17:22 web1 other[5]: 2024/03/03 00:17:22 [error] 5#5: *1 user "admin": password mismatch, client: 203.0.113.6, server: x',
     ];
     const matches = await collect(matchLines(lines, { rules: [rule] }));
-    assert.deepEqual(matches.map((m) => m.fields), [{ user: 'admin', host: '203.0.113.5' }]);
+    assert.deepEqual(
+      matches.map((m) => m.fields),
+      [{ user: 'admin', host: '203.0.113.5' }],
+    );
     assert.ok(Object.isFrozen(rule));
     assert.throws(() => defineRule({ ...rule, pattern: 'x' as never }), /rule\.pattern/);
   });

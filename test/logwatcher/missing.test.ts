@@ -14,7 +14,10 @@ test('a missing path and an empty glob are warnings at start, again while missin
   await h.watcher.start();
   // At start, before any poll: both reported.
   assert.deepEqual(
-    h.warnings.filter((w) => w.code === 'file-missing').map((w) => w.path).sort(),
+    h.warnings
+      .filter((w) => w.code === 'file-missing')
+      .map((w) => w.path)
+      .sort(),
     [glob, path].sort(),
   );
   assert.equal(h.watcher.stats.filesMissing, 2);

@@ -6,7 +6,12 @@ import { authCorpus } from './fixtures/auth-corpus.js';
 
 const chars = (re: RegExp): string | undefined => {
   const set = firstChars(re);
-  return set === undefined ? undefined : [...set].map((c) => String.fromCharCode(c)).sort().join('');
+  return set === undefined
+    ? undefined
+    : [...set]
+        .map((c) => String.fromCharCode(c))
+        .sort()
+        .join('');
 };
 
 describe('pattern analysis', () => {

@@ -21,7 +21,10 @@ test('startAt end skips existing lines; startAt beginning reads them', async (t)
   assert.deepEqual(end.lines, numbered('new', 1, 2));
   assert.deepEqual(beginning.lines, [...numbered('old', 1, 5), ...numbered('new', 1, 2)]);
   // Line numbers are the file's own, also when starting at the end.
-  assert.deepEqual(end.where.map((w) => w.lineNumber), [6, 7]);
+  assert.deepEqual(
+    end.where.map((w) => w.lineNumber),
+    [6, 7],
+  );
   assert.equal(end.watcher.stats.filesFollowed, 1);
   assert.equal(end.watcher.stats.linesRead, 2);
 });
@@ -217,7 +220,10 @@ test('several files and a glob; new matches are picked up; symlinks and compress
   assert.ok(!h.watcher.files.includes(join(dir, 'app', 'link.log')));
   assert.ok(!h.watcher.files.includes(join(dir, 'app', 'old.log.gz')));
   assert.equal(h.watcher.stats.filesFollowed, 3);
-  assert.ok(h.rotations.some((r) => r.file === c && r.reason === 'create'), 'a file a glob finds later is announced');
+  assert.ok(
+    h.rotations.some((r) => r.file === c && r.reason === 'create'),
+    'a file a glob finds later is announced',
+  );
 });
 
 test('a glob that matches rotated names does not read a renamed file twice', async (t) => {

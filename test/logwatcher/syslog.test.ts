@@ -17,7 +17,11 @@ describe('parseSyslogLine', () => {
     ['RFC 3164 without pid', 'Mar  3 00:17:22 web1 sshd: hello', { hostname: 'web1', program: 'sshd', pid: undefined, message: 'hello' }],
     ['sshd-session (OpenSSH 9.8+)', 'Mar  3 00:17:22 web1 sshd-session[42]: Failed password for root', { program: 'sshd-session', pid: 42, message: 'Failed password for root' }],
     ['path-qualified tag', 'Mar  3 00:17:22 web1 /usr/sbin/cron[12]: (root) CMD (true)', { program: 'cron', pid: 12, message: '(root) CMD (true)' }],
-    ['pam message keeps its parentheses', 'Mar  3 00:17:22 web1 sshd[1]: pam_unix(sshd:auth): authentication failure; rhost=x', { program: 'sshd', message: 'pam_unix(sshd:auth): authentication failure; rhost=x' }],
+    [
+      'pam message keeps its parentheses',
+      'Mar  3 00:17:22 web1 sshd[1]: pam_unix(sshd:auth): authentication failure; rhost=x',
+      { program: 'sshd', message: 'pam_unix(sshd:auth): authentication failure; rhost=x' },
+    ],
     ['journal short-precise', 'Mar 03 00:17:22.123456 web1 sshd[1]: m', { time: local(2024, 2, 3, 0, 17, 22, 123), program: 'sshd', message: 'm' }],
     [
       'RFC 3339 high precision',
@@ -26,7 +30,11 @@ describe('parseSyslogLine', () => {
     ],
     ['RFC 3339 with offset', '2024-03-01T02:00:00+02:00 host sshd[1]: msg', { time: new Date('2024-03-01T00:00:00Z') }],
     ['journal short-iso (offset without colon)', '2024-03-03T00:17:22+0100 host sshd[1]: msg', { time: new Date('2024-03-02T23:17:22Z'), program: 'sshd' }],
-    ['ISO date and time with a space', '2024-03-01 00:00:00.250 host sshd[1]: msg', { format: 'rfc3339', time: new Date(2024, 2, 1, 0, 0, 0, 250), hostname: 'host', program: 'sshd' }],
+    [
+      'ISO date and time with a space',
+      '2024-03-01 00:00:00.250 host sshd[1]: msg',
+      { format: 'rfc3339', time: new Date(2024, 2, 1, 0, 0, 0, 250), hostname: 'host', program: 'sshd' },
+    ],
     ['RFC 3339 without hostname', '2024-03-01T00:00:00Z sshd[1]: msg', { hostname: undefined, program: 'sshd', message: 'msg' }],
     [
       'RFC 5424',
@@ -48,7 +56,11 @@ describe('parseSyslogLine', () => {
     ['journal short-unix', '1709425042.123456 host sshd[1]: msg', { format: 'unix', time: new Date(1709425042123), program: 'sshd' }],
     ['journal short-monotonic', '[   12.345678] host sshd[1]: msg', { format: 'monotonic', time: undefined, program: 'sshd', message: 'msg' }],
     ['bare tag with pid', 'sshd[9001]: Failed password', { format: 'none', program: 'sshd', pid: 9001, message: 'Failed password' }],
-    ['bare message is not mistaken for a tag', 'error: maximum authentication attempts exceeded', { format: 'none', program: undefined, message: 'error: maximum authentication attempts exceeded' }],
+    [
+      'bare message is not mistaken for a tag',
+      'error: maximum authentication attempts exceeded',
+      { format: 'none', program: undefined, message: 'error: maximum authentication attempts exceeded' },
+    ],
     ['hostname without a tag', 'Mar  3 00:17:22 web1 some text here', { hostname: 'web1', program: undefined, message: 'some text here' }],
     ['timestamp only', 'Mar  3 00:17:22', { message: '' }],
     ['not a date', 'Mar 33 00:17:22 x y: z', { format: 'none', message: 'Mar 33 00:17:22 x y: z' }],

@@ -121,7 +121,10 @@ describe('EmailChannel with a real SMTP server', () => {
   it('a 550 rejection is permanent, a 451 is retryable, a refused connection is retryable', async () => {
     const attempt = async (channel: EmailChannel): Promise<DeliveryError> => {
       const a = createAlert({ source: 's', rule: 'r', severity: 'critical', title: 't' });
-      const e = await channel.send(note([a]), { signal, attempt: 1 }).then(() => assert.fail('expected a failure'), (x: unknown) => x);
+      const e = await channel.send(note([a]), { signal, attempt: 1 }).then(
+        () => assert.fail('expected a failure'),
+        (x: unknown) => x,
+      );
       await channel.close();
       assert.ok(e instanceof DeliveryError, String(e));
       return e;
@@ -165,7 +168,27 @@ describe('EmailChannel with a real SMTP server', () => {
 
 /** A self-signed certificate for `localhost`, made now with the openssl CLI. */
 function selfSignedCertificate(dir: string): { key: string; cert: string } {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
 }
 
@@ -215,7 +238,10 @@ describe('EmailChannel and TLS', () => {
 
   const a = (): Alert => createAlert({ source: 's', rule: 'r', severity: 'critical', title: 't' });
   const attempt = async (channel: EmailChannel): Promise<DeliveryError> => {
-    const e = await channel.send(note([a()]), { signal, attempt: 1 }).then(() => assert.fail('expected a failure'), (x: unknown) => x);
+    const e = await channel.send(note([a()]), { signal, attempt: 1 }).then(
+      () => assert.fail('expected a failure'),
+      (x: unknown) => x,
+    );
     await channel.close();
     assert.ok(e instanceof DeliveryError, String(e));
     return e;
@@ -223,7 +249,9 @@ describe('EmailChannel and TLS', () => {
 
   it('with credentials, requireTLS is on by default: no STARTTLS means no AUTH in clear text, and a permanent error', async () => {
     const plain = await server({ starttls: false });
-    const e = await attempt(new EmailChannel({ host: '127.0.0.1', port: plain.port, auth: { user: 'alerts', pass: PASSWORD }, from: 'a@example.com', to: 'b@example.com', timeout: 5000 }));
+    const e = await attempt(
+      new EmailChannel({ host: '127.0.0.1', port: plain.port, auth: { user: 'alerts', pass: PASSWORD }, from: 'a@example.com', to: 'b@example.com', timeout: 5000 }),
+    );
     assert.equal(e.retryable, false);
     assert.match(e.message, /STARTTLS/);
     assert.equal(plain.auths.length, 0, 'the password never went out');
@@ -232,7 +260,14 @@ describe('EmailChannel and TLS', () => {
 
   it('a self-signed certificate is a permanent error with a clear message, tried once', async () => {
     const starttls = await server({ starttls: true });
-    const channel = new EmailChannel({ host: '127.0.0.1', port: starttls.port, auth: { user: 'alerts', pass: PASSWORD }, from: 'a@example.com', to: 'b@example.com', timeout: 5000 });
+    const channel = new EmailChannel({
+      host: '127.0.0.1',
+      port: starttls.port,
+      auth: { user: 'alerts', pass: PASSWORD },
+      from: 'a@example.com',
+      to: 'b@example.com',
+      timeout: 5000,
+    });
     const notifier = new Notifier({ channels: [channel], groupWait: 0, persistent: true, retry: { initialDelay: 1, maxAttempts: 5 } });
     const failed: FailedEvent[] = [];
     let retries = 0;
@@ -251,13 +286,30 @@ describe('EmailChannel and TLS', () => {
 
   it('with the CA and the server name it delivers over STARTTLS, authenticating only inside TLS', async () => {
     const starttls = await server({ starttls: true });
-    const channel = new EmailChannel({ host: '127.0.0.1', port: starttls.port, auth: { user: 'alerts', pass: PASSWORD }, ca: tls.cert, servername: 'localhost', from: 'a@example.com', to: 'b@example.com', timeout: 5000 });
+    const channel = new EmailChannel({
+      host: '127.0.0.1',
+      port: starttls.port,
+      auth: { user: 'alerts', pass: PASSWORD },
+      ca: tls.cert,
+      servername: 'localhost',
+      from: 'a@example.com',
+      to: 'b@example.com',
+      timeout: 5000,
+    });
     await channel.send(note([a()]), { signal, attempt: 1 });
     await channel.close();
     assert.deepEqual(starttls.auths, [{ secure: true }]);
     assert.deepEqual(starttls.mails, [{ secure: true }]);
     // The wrong name is refused like any bad certificate.
-    const wrongName = new EmailChannel({ host: '127.0.0.1', port: starttls.port, auth: { user: 'alerts', pass: PASSWORD }, ca: tls.cert, from: 'a@example.com', to: 'b@example.com', timeout: 5000 });
+    const wrongName = new EmailChannel({
+      host: '127.0.0.1',
+      port: starttls.port,
+      auth: { user: 'alerts', pass: PASSWORD },
+      ca: tls.cert,
+      from: 'a@example.com',
+      to: 'b@example.com',
+      timeout: 5000,
+    });
     const e = await attempt(wrongName);
     assert.equal(e.retryable, false);
     assert.match(e.message, /certificate was refused \(Hostname\/IP does not match certificate's altnames/);
@@ -266,7 +318,16 @@ describe('EmailChannel and TLS', () => {
   it('a 535 reply that echoes the AUTH PLAIN blob: neither the blob nor the password reaches errors or events', async () => {
     const blob = Buffer.from(`\u0000alerts\u0000${PASSWORD}`).toString('base64');
     const echo = await server({ starttls: true, authReply: `Authentication failed for ${blob}` });
-    const channel = new EmailChannel({ host: '127.0.0.1', port: echo.port, auth: { user: 'alerts', pass: PASSWORD }, ca: tls.cert, servername: 'localhost', from: 'a@example.com', to: 'b@example.com', timeout: 5000 });
+    const channel = new EmailChannel({
+      host: '127.0.0.1',
+      port: echo.port,
+      auth: { user: 'alerts', pass: PASSWORD },
+      ca: tls.cert,
+      servername: 'localhost',
+      from: 'a@example.com',
+      to: 'b@example.com',
+      timeout: 5000,
+    });
     const notifier = new Notifier({ channels: [channel], groupWait: 0, persistent: true });
     const failed: FailedEvent[] = [];
     notifier.on('failed', (f) => failed.push(f));

@@ -153,7 +153,12 @@ describe('flush() and stop() are bounded', () => {
     const hook = await FakeHook.start();
     try {
       hook.status = 503; // a channel that keeps failing: an unbounded flush would wait for the retries to run out
-      const notifier = new Notifier({ channels: [new WebhookChannel({ url: hook.url })], groupWait: 0, retry: { initialDelay: 5, maxDelay: 10, maxAttempts: 1000 }, stopTimeout: 50 });
+      const notifier = new Notifier({
+        channels: [new WebhookChannel({ url: hook.url })],
+        groupWait: 0,
+        retry: { initialDelay: 5, maxDelay: 10, maxAttempts: 1000 },
+        stopTimeout: 50,
+      });
       await notifier.start();
       await notifier.notify(alert({ title: 'owed' }));
       await assert.rejects(notifier.flush({ timeout: 100 }), (e: unknown) => e instanceof AbortedError && /timed out after 100ms with 1 deliveries pending/.test(e.message));
@@ -177,7 +182,11 @@ describe('digests lead with the most severe alert', () => {
   const file = (severity: 'info' | 'warning' | 'critical', title: string): Alert => createAlert({ source: 'file', rule: 'file.executable', severity, title });
 
   it('headline: the critical findings first, as many titles as fit, then how many more', () => {
-    const alerts = [...Array.from({ length: 11 }, (_, i) => file('info', `script ${i} (#!/usr/bin/env node)`)), file('critical', 'PE in /home/eve/x.pdf'), file('critical', 'ELF in /tmp/.x')];
+    const alerts = [
+      ...Array.from({ length: 11 }, (_, i) => file('info', `script ${i} (#!/usr/bin/env node)`)),
+      file('critical', 'PE in /home/eve/x.pdf'),
+      file('critical', 'ELF in /tmp/.x'),
+    ];
     const n: Notification = { status: 'firing', alerts, groupKey: 'file:file.executable' };
     const line = headline(n, 200);
     assert.match(line, /^13 × file\.executable: PE in \/home\/eve\/x\.pdf; ELF in \/tmp\/\.x; script 0/);
@@ -188,7 +197,12 @@ describe('digests lead with the most severe alert', () => {
   });
 
   it('Slack: a digest of 100 names every alert up to the section limit, most severe first, then "+N more"', () => {
-    const alerts = [...Array.from({ length: 97 }, (_, i) => file('warning', `finding ${i}`)), file('critical', 'critical one'), file('critical', 'critical two'), file('info', 'last')];
+    const alerts = [
+      ...Array.from({ length: 97 }, (_, i) => file('warning', `finding ${i}`)),
+      file('critical', 'critical one'),
+      file('critical', 'critical two'),
+      file('info', 'last'),
+    ];
     const message = renderSlackMessage({ status: 'firing', alerts, groupKey: 'g' });
     const header = (message.blocks[0] as { text: { text: string } }).text.text;
     assert.match(header, /critical one/);
@@ -214,8 +228,16 @@ describe('after a restart, new events are delivered on every channel', () => {
         groupWait: 0,
       });
     const bruteForce = (): Alert =>
-      createAlert({ source: 'log', rule: 'sshd.brute-force', severity: 'critical', key: 'log:sshd.brute-force:203.0.113.5', title: 'SSH brute force from 203.0.113.5', labels: { host: '203.0.113.5' } });
-    const eicar = (): Alert => createAlert({ source: 'file', rule: 'file.signature', severity: 'critical', key: 'file:file.signature:/srv/www/x.php', title: 'EICAR in /srv/www/x.php' });
+      createAlert({
+        source: 'log',
+        rule: 'sshd.brute-force',
+        severity: 'critical',
+        key: 'log:sshd.brute-force:203.0.113.5',
+        title: 'SSH brute force from 203.0.113.5',
+        labels: { host: '203.0.113.5' },
+      });
+    const eicar = (): Alert =>
+      createAlert({ source: 'file', rule: 'file.signature', severity: 'critical', key: 'file:file.signature:/srv/www/x.php', title: 'EICAR in /srv/www/x.php' });
     try {
       const first = make();
       await first.start();
@@ -272,7 +294,12 @@ describe('health()', () => {
   it('a failing channel makes the Notifier degraded, with the channel named; a success makes it ok again', async () => {
     const hook = await FakeHook.start();
     try {
-      const notifier = new Notifier({ channels: [new WebhookChannel({ url: hook.url, name: 'hook' })], groupWait: 0, persistent: true, retry: { initialDelay: 5, maxDelay: 10, maxAttempts: 1000 } });
+      const notifier = new Notifier({
+        channels: [new WebhookChannel({ url: hook.url, name: 'hook' })],
+        groupWait: 0,
+        persistent: true,
+        retry: { initialDelay: 5, maxDelay: 10, maxAttempts: 1000 },
+      });
       const states: string[] = [];
       notifier.on('health', (h) => states.push(h.state));
       assert.equal(notifier.health().state, 'stopped');
@@ -286,7 +313,10 @@ describe('health()', () => {
       await failing;
       const degraded = notifier.health();
       assert.equal(degraded.state, 'degraded');
-      assert.deepEqual(degraded.checks.filter((c) => !c.ok).map((c) => c.name), ['channel:hook']);
+      assert.deepEqual(
+        degraded.checks.filter((c) => !c.ok).map((c) => c.name),
+        ['channel:hook'],
+      );
       hook.status = 204;
       await notifier.flush();
       assert.equal(notifier.health().state, 'ok');

@@ -157,7 +157,13 @@ export async function refusedPort(): Promise<number> {
 }
 
 /** A logger that keeps every line (message and JSON meta) for assertions. */
-export function recordingLogger(): { lines: string[]; debug: (m: string, meta?: object) => void; info: (m: string, meta?: object) => void; warn: (m: string, meta?: object) => void; error: (m: string, meta?: object) => void } {
+export function recordingLogger(): {
+  lines: string[];
+  debug: (m: string, meta?: object) => void;
+  info: (m: string, meta?: object) => void;
+  warn: (m: string, meta?: object) => void;
+  error: (m: string, meta?: object) => void;
+} {
   const lines: string[] = [];
   const rec = (level: string) => (message: string, meta?: object) => lines.push(`${level} ${message} ${meta === undefined ? '' : JSON.stringify(meta)}`);
   return { lines, debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };

@@ -43,7 +43,10 @@ const permanent = (msg = 'invalid_auth'): DeliveryError => new DeliveryError(msg
 describe('Notifier options', () => {
   it('rejects invalid options, naming them', () => {
     const ch = new MemoryChannel();
-    assert.throws(() => new Notifier({ channels: [] }), (e: unknown) => e instanceof InvalidOptionError && e.option === 'channels');
+    assert.throws(
+      () => new Notifier({ channels: [] }),
+      (e: unknown) => e instanceof InvalidOptionError && e.option === 'channels',
+    );
     assert.throws(() => new Notifier({ channels: [ch, new MemoryChannel()] }), /channels\[1\]\.name/);
     assert.throws(() => new Notifier({ channels: [ch], groupWait: -1 }), /`groupWait`.*-1/);
     assert.throws(() => new Notifier({ channels: [ch], repeatInterval: Number.NaN }), /`repeatInterval`/);
@@ -109,10 +112,16 @@ describe('Notifier dedup', () => {
     await notifier.flush();
     await notifier.notify(resolveAlert(firing));
     await notifier.flush();
-    assert.deepEqual(all.sent.map((n) => n.status), ['firing', 'resolved']);
+    assert.deepEqual(
+      all.sent.map((n) => n.status),
+      ['firing', 'resolved'],
+    );
     assert.equal(all.sent[1]?.threadRef, 'all-1');
     assert.equal(crit.sent.length, 0);
-    assert.deepEqual(suppressed.map((e) => [e.reason, e.channel]), [['severity', 'crit']]);
+    assert.deepEqual(
+      suppressed.map((e) => [e.reason, e.channel]),
+      [['severity', 'crit']],
+    );
 
     // A resolved notice for a key nobody was told about goes nowhere.
     await notifier.notify(resolveAlert(alert({ key: 'never-fired' })));
@@ -133,7 +142,10 @@ describe('Notifier dedup', () => {
     await notifier.notify(alert({ source: 'file' }));
     await notifier.flush();
     assert.equal(a.alerts.length, 2);
-    assert.deepEqual(b.alerts.map((x) => x.source), ['file']);
+    assert.deepEqual(
+      b.alerts.map((x) => x.source),
+      ['file'],
+    );
     await notifier.stop();
   });
 
@@ -158,7 +170,10 @@ describe('Notifier dedup', () => {
     await notifier.stop();
     assert.equal(ch.alerts.length, 1);
     assert.equal(ch.sent[0]?.groupKey, 'log:r');
-    assert.deepEqual(errors.map((e) => e.message), ["A listener for 'route' threw: route bug", "A listener for 'groupBy' threw: groupBy bug"]);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ["A listener for 'route' threw: route bug", "A listener for 'groupBy' threw: groupBy bug"],
+    );
   });
 
   it('keeps dedup memory bounded (least recently seen keys forgotten)', async () => {
@@ -211,7 +226,10 @@ describe('Notifier grouping', () => {
     await notifier.start();
     for (let i = 0; i < 10; i++) await notifier.notify(alert());
     await notifier.flush();
-    assert.deepEqual(ch.sent.map((n) => n.alerts.length), [4, 4, 2]);
+    assert.deepEqual(
+      ch.sent.map((n) => n.alerts.length),
+      [4, 4, 2],
+    );
     await notifier.stop();
   });
 
@@ -238,7 +256,10 @@ describe('Notifier retries and failures', () => {
     await notifier.start();
     await notifier.notify(alert());
     await notifier.flush();
-    assert.deepEqual(ch.attempts.map((a) => a.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      ch.attempts.map((a) => a.attempt),
+      [1, 2, 3],
+    );
     assert.equal(ch.sent.length, 1);
     assert.equal(delays.length, 2);
     assert.ok(delays[1]! >= 30, `Retry-After honoured, got ${delays[1]}`);
@@ -428,7 +449,10 @@ describe('Notifier lifecycle', () => {
     await notifier.start();
     for (let i = 0; i < 6; i++) await notifier.notify(alert({ title: `t${i}` }));
     await notifier.flush();
-    assert.deepEqual(ch.alerts.map((a) => a.title), ['t0', 't1', 't2', 't3', 't4', 't5']);
+    assert.deepEqual(
+      ch.alerts.map((a) => a.title),
+      ['t0', 't1', 't2', 't3', 't4', 't5'],
+    );
     await notifier.stop();
   });
 });

@@ -167,7 +167,7 @@ describe('Notifier outbox', () => {
       }
       assert.equal(errors.length, 1, 'one error for the outage, not one per alert');
       assert.ok(errors[0] instanceof IoError && /delivered from memory/.test(errors[0].message), String(errors[0]));
-      assert.equal((errors[0]).errno, 'ENOSPC');
+      assert.equal(errors[0].errno, 'ENOSPC');
       const durable = first.stats.outboxDepth;
       assert.ok(durable > 5 && durable < 60, `${durable} of 60 on disk`);
       const health = first.health();
@@ -264,13 +264,26 @@ describe('Notifier outbox', () => {
     release();
     await notifier.flush();
     await notifier.stop();
-    assert.deepEqual(failed.map((f) => [f.alerts[0]?.title, f.permanent]), [['permanent', true], ['exhausted', false], ['expired', false]]);
+    assert.deepEqual(
+      failed.map((f) => [f.alerts[0]?.title, f.permanent]),
+      [
+        ['permanent', true],
+        ['exhausted', false],
+        ['expired', false],
+      ],
+    );
     const dead = await lines('dead-letter.jsonl');
-    assert.deepEqual(dead.map((d) => (d.alert as { title: string }).title), ['permanent', 'exhausted', 'expired']);
+    assert.deepEqual(
+      dead.map((d) => (d.alert as { title: string }).title),
+      ['permanent', 'exhausted', 'expired'],
+    );
     assert.match(String(dead[0]?.reason), /permanent: channel_not_found/);
     assert.equal(dead[1]?.attempts, 3);
     assert.match(String(dead[2]?.reason), /ttl/);
-    assert.deepEqual(ch.alerts.map((a) => a.title), ['first']);
+    assert.deepEqual(
+      ch.alerts.map((a) => a.title),
+      ['first'],
+    );
   });
 
   it('compacts the journal and skips a torn last line', async () => {
@@ -284,7 +297,10 @@ describe('Notifier outbox', () => {
     await notifier.stop();
     const records = await lines();
     assert.ok(records.length <= 3, `compacted to ${records.length} records`);
-    assert.ok(records.every((r) => r.t === 's'), 'only the dedup memory is left');
+    assert.ok(
+      records.every((r) => r.t === 's'),
+      'only the dedup memory is left',
+    );
     await appendFile(join(dir, 'outbox.jsonl'), '{"t":"a","id":"torn","al');
     const logger = recordingLogger();
     const next = make(new MemoryChannel(), { logger });
@@ -303,9 +319,22 @@ describe('Notifier outbox', () => {
       await first.start();
       await first.notify(alert({ title: 'before the damage' }));
       await first.stop();
-      const bad = ['null', '[1,2]', '42', '"text"', '{"t":"zz","id":"x"}', '{"t":"a","id":"y","at":1,"alert":null,"ch":["memory"]}', '{"t":"d"}', '\u0000\u00ff binary', '{"t":"a","id":"torn","al'];
+      const bad = [
+        'null',
+        '[1,2]',
+        '42',
+        '"text"',
+        '{"t":"zz","id":"x"}',
+        '{"t":"a","id":"y","at":1,"alert":null,"ch":["memory"]}',
+        '{"t":"d"}',
+        '\u0000\u00ff binary',
+        '{"t":"a","id":"torn","al',
+      ];
       await appendFile(join(dir, 'outbox.jsonl'), `${bad.join('\n')}\n`);
-      await appendFile(join(dir, 'outbox.jsonl'), `${JSON.stringify({ t: 'a', id: 'after', at: Date.now(), alert: { ...alert({ title: 'after the damage' }), time: new Date().toISOString() }, ch: ['memory'] })}\n`);
+      await appendFile(
+        join(dir, 'outbox.jsonl'),
+        `${JSON.stringify({ t: 'a', id: 'after', at: Date.now(), alert: { ...alert({ title: 'after the damage' }), time: new Date().toISOString() }, ch: ['memory'] })}\n`,
+      );
 
       hook.status = 204;
       const logger = recordingLogger();

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  DeliveryError,
-  Notifier,
-  SlackChannel,
-  createAlert,
-  resolveAlert,
-  type Alert,
-  type FailedEvent,
-  type Notification,
-} from '../../src/index.js';
+import { DeliveryError, Notifier, SlackChannel, createAlert, resolveAlert, type Alert, type FailedEvent, type Notification } from '../../src/index.js';
 import { renderSlackMessage } from '../../src/notifier/channels/slack.js';
 import { FakeSlack, dump, refusedPort, recordingLogger } from './helpers.js';
 
@@ -128,7 +119,10 @@ describe('SlackChannel through the real WebClient', () => {
     assert.match(e.message, /timed out/);
 
     const dead = new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: `http://127.0.0.1:${await refusedPort()}/api/` });
-    e = await dead.send(note([a]), { signal, attempt: 1 }).then(() => assert.fail('refused'), (x: unknown) => x as DeliveryError);
+    e = await dead.send(note([a]), { signal, attempt: 1 }).then(
+      () => assert.fail('refused'),
+      (x: unknown) => x as DeliveryError,
+    );
     assert.equal(e.retryable, true);
     assert.match(e.message, /ECONNREFUSED/);
   });
@@ -180,7 +174,14 @@ describe('SlackChannel through the real WebClient', () => {
   it('through a Notifier: retries 429 and 500 until Slack recovers; invalid_auth fails once, permanently', async () => {
     const channel = new SlackChannel({ token: TOKEN, channel: 'C0123', slackApiUrl: slack.url });
     const logger = recordingLogger();
-    const notifier = new Notifier({ channels: [channel], groupWait: 0, retry: { initialDelay: 1, maxDelay: 5 }, rateLimits: { slack: { perSecond: 1000, burst: 100 } }, logger, persistent: true });
+    const notifier = new Notifier({
+      channels: [channel],
+      groupWait: 0,
+      retry: { initialDelay: 1, maxDelay: 5 },
+      rateLimits: { slack: { perSecond: 1000, burst: 100 } },
+      logger,
+      persistent: true,
+    });
     const failed: FailedEvent[] = [];
     const errors: Error[] = [];
     const retried: Error[] = [];

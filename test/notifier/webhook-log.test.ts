@@ -108,7 +108,10 @@ describe('WebhookChannel', () => {
     const channel = new WebhookChannel({ url: hook.url, secret: SECRET });
     const a = createAlert({ source: 's', rule: 'r', severity: 'info', title: 't' });
     const attempt = async (c = channel): Promise<DeliveryError> => {
-      const e = await c.send(note([a]), { signal, attempt: 1 }).then(() => assert.fail('expected a failure'), (x: unknown) => x);
+      const e = await c.send(note([a]), { signal, attempt: 1 }).then(
+        () => assert.fail('expected a failure'),
+        (x: unknown) => x,
+      );
       assert.ok(e instanceof DeliveryError);
       return e;
     };
@@ -156,7 +159,10 @@ describe('channel options', () => {
     assert.throws(() => new SlackChannel({ token: 'xoxb-1', channel: '' }), /`channel`/);
     assert.throws(() => new SlackChannel({ token: 'xoxb-1', channel: 'C1', timeout: 0 }), /`timeout`/);
     assert.throws(() => new WebhookChannel({ url: 'ftp://example.com/x' }), /`url`/);
-    assert.throws(() => new WebhookChannel({ url: `not a url ${SECRET}` }), (e: unknown) => e instanceof Error && /`url`/.test(e.message) && !e.message.includes(SECRET));
+    assert.throws(
+      () => new WebhookChannel({ url: `not a url ${SECRET}` }),
+      (e: unknown) => e instanceof Error && /`url`/.test(e.message) && !e.message.includes(SECRET),
+    );
     assert.throws(() => new WebhookChannel({ url: 'https://example.com', secret: '' }), /`secret`/);
     assert.throws(() => new LogChannel({ logger: silentLogger, minSeverity: 'fatal' as never }), /`minSeverity`/);
   });
@@ -169,7 +175,10 @@ describe('LogChannel', () => {
     const mk = (severity: 'info' | 'warning' | 'critical'): Alert => createAlert({ source: 's', rule: 'r', severity, title: `${severity}\nFAKE: forged entry` });
     for (const s of ['info', 'warning', 'critical'] as const) await channel.send(note([mk(s)]), { signal, attempt: 1 });
     await channel.send({ status: 'resolved', alerts: [{ ...mk('critical'), status: 'resolved' }], groupKey: 'g' }, { signal, attempt: 1 });
-    assert.deepEqual(logger.lines.map((l) => l.split(' ')[0]), ['info', 'warn', 'error', 'info']);
+    assert.deepEqual(
+      logger.lines.map((l) => l.split(' ')[0]),
+      ['info', 'warn', 'error', 'info'],
+    );
     for (const line of logger.lines) assert.ok(!/\nFAKE/.test(line.split(' {')[0] ?? ''), 'message has no newline');
     assert.throws(() => new LogChannel({ logger: {} as never }), /`logger`/);
   });
@@ -187,7 +196,10 @@ describe('LogChannel with winston', () => {
       await notifier.notify(createAlert({ source: 'resource', rule: 'cpu.high', severity: 'critical', title: 'CPU at 97 %' }));
       await notifier.stop();
       await closeLogger(logger);
-      const entries = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; alerts: { labels: Record<string, string> }[] });
+      const entries = (await readFile(file, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { level: string; message: string; alerts: { labels: Record<string, string> }[] });
       assert.deepEqual(entries.map((e) => e.level).sort(), ['error', 'warn']);
       const warn = entries.find((e) => e.level === 'warn');
       assert.equal(warn?.message, '[FIRING] Found invoice.exe');
@@ -221,7 +233,13 @@ describe('LogChannel on a disk that fails', () => {
   it('a full disk is a retryable failure, never "sent"; the Notifier retries instead of marking it done', async () => {
     const full = await mount('full', 'size=64k,mode=0700');
     const logger = createLogger({ console: false, file: join(full, 'alerts.log') });
-    const notifier = new Notifier({ channels: [new LogChannel({ logger })], groupWait: 0, persistent: true, retry: { initialDelay: 1, maxDelay: 2, maxAttempts: 3 }, stopTimeout: 100 });
+    const notifier = new Notifier({
+      channels: [new LogChannel({ logger })],
+      groupWait: 0,
+      persistent: true,
+      retry: { initialDelay: 1, maxDelay: 2, maxAttempts: 3 },
+      stopTimeout: 100,
+    });
     const sent: string[] = [];
     const failed: DeliveryError[] = [];
     notifier.on('sent', (e) => sent.push(...e.alerts.map((a) => a.title)));
@@ -231,7 +249,10 @@ describe('LogChannel on a disk that fails', () => {
     await notifier.flush();
     await notifier.stop();
     assert.ok(failed.length > 0, 'the disk filled up and that was reported');
-    assert.ok(failed.every((e) => e.retryable && /ENOSPC/.test(e.message)), failed.map((e) => e.message).join('; '));
+    assert.ok(
+      failed.every((e) => e.retryable && /ENOSPC/.test(e.message)),
+      failed.map((e) => e.message).join('; '),
+    );
     // Every alert reported as sent is really in the file.
     const written = (await readFile(join(full, 'alerts.log'), 'utf8')).split('\n').filter((l) => l.endsWith('}'));
     const inFile = new Set(written.map((l) => (JSON.parse(l) as { alerts: { title: string }[] }).alerts[0]?.title));

@@ -158,7 +158,11 @@ describe('Linux sampler on fixture trees', () => {
     await source.open();
     const r = await source.read();
     assert.equal(r.cgroup, null);
-    assert.deepEqual(r.errors?.filter((e) => /cgroup/.test(e.message)), [], 'cpu.stat is missing, and never read');
+    assert.deepEqual(
+      r.errors?.filter((e) => /cgroup/.test(e.message)),
+      [],
+      'cpu.stat is missing, and never read',
+    );
     await source.close();
   });
 
@@ -226,7 +230,11 @@ describe('Linux sampler on fixture trees', () => {
     const keepAlive = setInterval(() => {}, 1000);
     after(() => clearInterval(keepAlive));
     const first = await source.read();
-    assert.deepEqual(first.disks?.map((d) => d.mount), [t.data], 'the healthy mount is measured');
+    assert.deepEqual(
+      first.disks?.map((d) => d.mount),
+      [t.data],
+      'the healthy mount is measured',
+    );
     assert.match(first.errors?.[0]?.message ?? '', /statfs\(.*gone\) timed out after 20ms/);
     const second = await source.read();
     assert.equal(calls, 1, 'no second call while the first hangs');
@@ -250,8 +258,14 @@ describe('Linux sampler on fixture trees', () => {
     assert.equal(r.memory, null);
     assert.equal(r.disks?.length, 1);
     const messages = (r.errors ?? []).map((e) => `${e.name}: ${e.message}`);
-    assert.ok(messages.some((m) => m.startsWith(`IoError: Cannot read ${join(t.proc, 'loadavg')}`)), messages.join('\n'));
-    assert.ok(messages.some((m) => m.startsWith('ParseError: No MemTotal')), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.startsWith(`IoError: Cannot read ${join(t.proc, 'loadavg')}`)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => m.startsWith('ParseError: No MemTotal')),
+      messages.join('\n'),
+    );
   });
 
   it('falls back to /proc/mounts without mountinfo, and honours mount include/exclude', async () => {
@@ -259,7 +273,10 @@ describe('Linux sampler on fixture trees', () => {
     await rm(join(t.proc, 'self', 'mountinfo'));
     await writeFile(join(t.proc, 'mounts'), `/dev/sda1 ${escape(t.data)} ext4 rw 0 0\nproc /proc proc rw 0 0\n`);
     const r = await readOnce({ procRoot: t.proc, sysRoot: t.sys });
-    assert.deepEqual(r.disks?.map((d) => d.mount), [t.data]);
+    assert.deepEqual(
+      r.disks?.map((d) => d.mount),
+      [t.data],
+    );
     const none = await readOnce({ procRoot: t.proc, sysRoot: t.sys, mounts: { exclude: [`${t.data}`] } });
     assert.deepEqual(none.disks, []);
   });

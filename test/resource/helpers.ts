@@ -48,10 +48,15 @@ export function reading(values: { cpu?: number; memory?: number; swap?: number; 
     };
   });
   return {
-    cpu: values.cpu === undefined ? null : { percent: values.cpu, user: values.cpu, system: 0, iowait: 0, steal: 0, idle: 100 - values.cpu, cores: 4, perCore: null, windowMs: 1000 },
-    memory: values.memory === undefined ? null : { totalBytes: 8e9, availableBytes: 8e9 * (1 - values.memory / 100), usedBytes: 8e9 * (values.memory / 100), percent: values.memory },
+    cpu:
+      values.cpu === undefined ? null : { percent: values.cpu, user: values.cpu, system: 0, iowait: 0, steal: 0, idle: 100 - values.cpu, cores: 4, perCore: null, windowMs: 1000 },
+    memory:
+      values.memory === undefined ? null : { totalBytes: 8e9, availableBytes: 8e9 * (1 - values.memory / 100), usedBytes: 8e9 * (values.memory / 100), percent: values.memory },
     swap: values.swap === undefined ? null : { totalBytes: 1e9, usedBytes: values.swap * 1e7, percent: values.swap },
-    load: values.load === undefined ? null : { one: values.load * 4, five: values.load * 4, fifteen: values.load * 4, cores: 4, onePerCore: values.load, fivePerCore: values.load, fifteenPerCore: values.load },
+    load:
+      values.load === undefined
+        ? null
+        : { one: values.load * 4, five: values.load * 4, fifteen: values.load * 4, cores: 4, onePerCore: values.load, fivePerCore: values.load, fifteenPerCore: values.load },
     disks,
     cgroup: null,
   };

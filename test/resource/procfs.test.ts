@@ -117,19 +117,34 @@ describe('mount selection', () => {
 
   it('keeps an overlay root (a container) and opts into network file systems', () => {
     const container = parseMountinfo('1 0 0:50 / / rw - overlay overlay rw,lowerdir=/x\n2 1 0:51 / /proc rw - proc proc rw\n');
-    assert.deepEqual(selectMounts(container, all).map((e) => e.mount), ['/']);
+    assert.deepEqual(
+      selectMounts(container, all).map((e) => e.mount),
+      ['/'],
+    );
     assert.ok(selectMounts(parseMountinfo(MOUNTINFO), { ...all, network: true }).some((e) => e.mount === '/mnt/nas'));
   });
 
   it('honours include (any type, exactly those) and exclude (always wins) globs', () => {
     const entries = parseMountinfo(MOUNTINFO);
-    assert.deepEqual(selectMounts(entries, { ...all, include: ['/dev/shm', '/data'] }).map((e) => e.mount), ['/dev/shm', '/data']);
-    assert.deepEqual(selectMounts(entries, { ...all, exclude: ['/mnt/**', '/srv/**'] }).map((e) => e.mount), ['/', '/data']);
-    assert.deepEqual(selectMounts(entries, { ...all, excludeFsTypes: ['xfs', 'fuse.mergerfs'] }).map((e) => e.mount), ['/', '/mnt/my disk']);
+    assert.deepEqual(
+      selectMounts(entries, { ...all, include: ['/dev/shm', '/data'] }).map((e) => e.mount),
+      ['/dev/shm', '/data'],
+    );
+    assert.deepEqual(
+      selectMounts(entries, { ...all, exclude: ['/mnt/**', '/srv/**'] }).map((e) => e.mount),
+      ['/', '/data'],
+    );
+    assert.deepEqual(
+      selectMounts(entries, { ...all, excludeFsTypes: ['xfs', 'fuse.mergerfs'] }).map((e) => e.mount),
+      ['/', '/mnt/my disk'],
+    );
   });
 
   it('parses /proc/mounts when mountinfo is missing', () => {
     const entries = parseProcMounts('/dev/sda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/sdb1 /home ext4 rw 0 0\n');
-    assert.deepEqual(selectMounts(entries, all).map((e) => e.mount), ['/', '/home']);
+    assert.deepEqual(
+      selectMounts(entries, all).map((e) => e.mount),
+      ['/', '/home'],
+    );
   });
 });

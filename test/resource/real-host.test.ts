@@ -45,7 +45,10 @@ describe('a real sample of this machine', () => {
 
   it('lists processes (for alerts) and the static inventory', async () => {
     const list = await systemInformationProcesses();
-    assert.ok(list.some((p) => p.pid === process.pid), 'this test process is listed');
+    assert.ok(
+      list.some((p) => p.pid === process.pid),
+      'this test process is listed',
+    );
     const monitor = new ResourceMonitor({ rules: [], hostname: 'me' });
     const inventory = await monitor.inventory();
     assert.equal(inventory.hostname, 'me');

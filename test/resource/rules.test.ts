@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { InvalidOptionError, IoError, ResourceMonitor, defaultResourceRules, type Alert, type ProcessInfo, type ResourceMonitorOptions, type ResourceSample, type Health, type Warning } from '../../src/index.js';
+import {
+  InvalidOptionError,
+  IoError,
+  ResourceMonitor,
+  defaultResourceRules,
+  type Alert,
+  type ProcessInfo,
+  type ResourceMonitorOptions,
+  type ResourceSample,
+  type Health,
+  type Warning,
+} from '../../src/index.js';
 import { resolveMonitorOptions } from '../../src/resource/options.js';
 import { reading, ScriptedSource, settle } from './helpers.js';
 
@@ -74,7 +85,10 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     assert.match(firing?.title ?? '', /CPU at 94\.0 % \(above 80\.0 % for 30s\)/);
     assert.match(firing?.summary ?? '', /peak 94\.0 %/);
     assert.deepEqual(firing?.labels, { metric: 'cpu', scope: 'host' });
-    assert.deepEqual(monitor.firing().map((a) => a.id), [firing?.id]);
+    assert.deepEqual(
+      monitor.firing().map((a) => a.id),
+      [firing?.id],
+    );
     await monitor.stop();
   });
 
@@ -317,7 +331,7 @@ describe('ResourceMonitor rules (injected source, fake timers)', () => {
     );
   });
 
-  it("warns once when samples are skipped because the previous one still runs", async () => {
+  it('warns once when samples are skipped because the previous one still runs', async () => {
     const { monitor, source, warnings } = await harness({ rules: [] });
     source.hang = true;
     for (let i = 0; i < 5; i++) {
@@ -380,7 +394,16 @@ describe('ResourceMonitor options', () => {
       [{ rules: [{ metric: 'gpu' as 'cpu', above: 1 }] }, 'rules[0].metric', /got "gpu"/],
       [{ rules: [{ metric: 'cpu', above: 80, clearBelow: 90 }] }, 'rules[0].clearBelow', /<= 80, got 90/],
       [{ rules: [{ metric: 'cpu', above: 80, mount: '/' }] }, 'rules[0].mount', /has no mounts/],
-      [{ rules: [{ metric: 'cpu', above: 80 }, { metric: 'cpu', above: 95 }] }, 'rules[1].id', /not used by another rule/],
+      [
+        {
+          rules: [
+            { metric: 'cpu', above: 80 },
+            { metric: 'cpu', above: 95 },
+          ],
+        },
+        'rules[1].id',
+        /not used by another rule/,
+      ],
       [{ rules: [{ metric: 'cpu', above: 80, for: -1 }] }, 'rules[0].for', />= 0/],
       [{ anomaly: { zScore: -1 } }, 'anomaly.zScore', />= 0/],
       [{ anomaly: { metrics: ['nope' as 'cpu'] } }, 'anomaly.metrics[0]', /got "nope"/],
@@ -398,7 +421,15 @@ describe('ResourceMonitor options', () => {
   });
 
   it('accepts two rules on one metric with distinct ids', () => {
-    assert.doesNotThrow(() => new ResourceMonitor({ rules: [{ metric: 'cpu', above: 80 }, { id: 'cpu.critical', metric: 'cpu', above: 95, severity: 'critical' }] }));
+    assert.doesNotThrow(
+      () =>
+        new ResourceMonitor({
+          rules: [
+            { metric: 'cpu', above: 80 },
+            { id: 'cpu.critical', metric: 'cpu', above: 95, severity: 'critical' },
+          ],
+        }),
+    );
   });
 
   it('closes the source on stop() even when it only sampled, never started', async () => {

@@ -25,7 +25,18 @@ describe('agent config: bans', () => {
   it('accepts a full section and names every problem of a bad one', () => {
     const config = validateConfig({
       notifier,
-      bans: { mode: 'enforce', table: 'hostwarden', hooks: ['input', 'forward'], action: 'reject', banTime: '10m', maxBanTime: '7d', escalation: { multipliers: [1, 2, 4] }, ignore: ['10.0.0.0/8'], ipv6Prefix: 64, subnet: { threshold: 5, within: '1h' } },
+      bans: {
+        mode: 'enforce',
+        table: 'hostwarden',
+        hooks: ['input', 'forward'],
+        action: 'reject',
+        banTime: '10m',
+        maxBanTime: '7d',
+        escalation: { multipliers: [1, 2, 4] },
+        ignore: ['10.0.0.0/8'],
+        ipv6Prefix: 64,
+        subnet: { threshold: 5, within: '1h' },
+      },
     });
     assert.equal(config.bans?.banTime, 600_000);
     assert.throws(

@@ -56,7 +56,9 @@ describe('BanManager on nftables in a network namespace', () => {
   it('kill -9 and restart keep every ban, with no element ever deleted on the way', async () => {
     const stateFile = join(dir, 'kill.jsonl');
     const banned = lab.attackers4.slice(2, 5);
-    const child = spawn(process.execPath, ['--import=tsx/esm', `${here}helpers/ban-child.ts`, stateFile, JSON.stringify(lab.nft), ...banned], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import=tsx/esm', `${here}helpers/ban-child.ts`, stateFile, JSON.stringify(lab.nft), ...banned], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const [line] = (await once(readline.createInterface({ input: child.stdout }), 'line')) as [string];
     assert.equal(line, 'banned');
     child.kill('SIGKILL');
@@ -73,7 +75,10 @@ describe('BanManager on nftables in a network namespace', () => {
       await probe.add([{ address: '192.0.2.1', until: Date.now() + 60_000 }]);
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.ok(events.some((e) => e.includes('hwprobe')), 'monitor is listening');
+    assert.ok(
+      events.some((e) => e.includes('hwprobe')),
+      'monitor is listening',
+    );
     const backend = new NftablesBackend({ table: 'hwkill', nftCommand: lab.nft, action: 'reject' });
     const manager = new BanManager({ backend, stateFile, banTime: '1h', ignoreSshSession: false });
     await manager.start();
@@ -82,7 +87,13 @@ describe('BanManager on nftables in a network namespace', () => {
     for (let i = 0; i < 200 && !events.some((e) => e.includes('192.0.2.2')); i++) await new Promise((r) => setTimeout(r, 20));
     monitor.kill();
     try {
-      assert.deepEqual(manager.list().map((b) => b.address).sort(), [...banned].sort());
+      assert.deepEqual(
+        manager
+          .list()
+          .map((b) => b.address)
+          .sort(),
+        [...banned].sort(),
+      );
       const deletions = events.filter((e) => e.startsWith('delete') && e.includes('hwkill'));
       assert.deepEqual(deletions, [], 'no ban element was deleted during the restart');
       assert.deepEqual(manager.reconcileReport, { existed: true, added: 0, removed: 0, updated: 0 });

@@ -81,7 +81,10 @@ describe('BanManager', () => {
     assert.deepEqual(await backend.list(), []);
     assert.equal(backend.transactions, 1, 'only start() wrote');
     assert.ok(events.warnings.length >= 6);
-    assert.ok(events.warnings.every((w) => !/[\u202e\n]/.test(w.message)), 'attacker text is escaped in warnings');
+    assert.ok(
+      events.warnings.every((w) => !/[\u202e\n]/.test(w.message)),
+      'attacker text is escaped in warnings',
+    );
     await assert.rejects(manager.ban('not-an-ip'), /`address`/);
   });
 
@@ -89,7 +92,9 @@ describe('BanManager', () => {
     const saved = process.env['SSH_CONNECTION'];
     process.env['SSH_CONNECTION'] = '192.0.2.44 51234 10.0.0.1 22';
     try {
-      const own = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal)?.address;
+      const own = Object.values(networkInterfaces())
+        .flat()
+        .find((i) => i && !i.internal)?.address;
       const { manager, backend, events } = make({ ignore: ['198.51.100.0/24', '2001:db8:aaaa::/48'], ignoreSshSession: true });
       await manager.start();
       const spared = ['198.51.100.77', '127.0.0.1', '::1', '::ffff:127.0.0.1', '192.0.2.44', '2001:db8:aaaa:1::5', ...(own ? [own] : [])];
@@ -121,7 +126,7 @@ describe('BanManager', () => {
     assert.ok(!backend.has('2001:db8:1:2::/64'));
   });
 
-  it('doubles a repeat offender\'s time, capped by maxBanTime, and remembers it across a restart', async () => {
+  it("doubles a repeat offender's time, capped by maxBanTime, and remembers it across a restart", async () => {
     const first = make({ banTime: '1h', maxBanTime: '3h' });
     await first.manager.start();
     const b1 = await first.manager.handleAlert(bruteForce('203.0.113.5'));
@@ -175,11 +180,14 @@ describe('BanManager', () => {
     assert.ok(backend.has('203.0.113.0/24'));
     const subnet = events.bans.find((e) => e.ban.rule === 'subnet');
     assert.equal(subnet?.ban.address, '203.0.113.0/24');
-    assert.ok(events.unbans.some((u) => u.reason === 'widened'), 'the addresses inside are now held by the subnet ban');
+    assert.ok(
+      events.unbans.some((u) => u.reason === 'widened'),
+      'the addresses inside are now held by the subnet ban',
+    );
     assert.equal(manager.find('203.0.113.200')?.address, '203.0.113.0/24');
   });
 
-  it("observe mode reports bans and touches no firewall", async () => {
+  it('observe mode reports bans and touches no firewall', async () => {
     const { manager, events } = make({ mode: 'observe', backend: undefined, stateFile: undefined });
     await manager.start();
     const ban = await manager.handleAlert(bruteForce('203.0.113.5'));
@@ -200,7 +208,10 @@ describe('BanManager', () => {
     await first.backend.add([{ address: '192.0.2.99', until: now + HOUR }]); // not ours to keep
     const second = make({ banTime: '1h' }, first.backend);
     await second.manager.start();
-    assert.deepEqual(second.manager.list().map((b) => b.address), ['203.0.113.5', '2001:db8::/64']);
+    assert.deepEqual(
+      second.manager.list().map((b) => b.address),
+      ['203.0.113.5', '2001:db8::/64'],
+    );
     assert.ok(first.backend.has('203.0.113.5') && first.backend.has('2001:db8::/64'));
     assert.ok(!first.backend.has('192.0.2.99'));
     assert.deepEqual(second.manager.reconcileReport, { existed: true, added: 2, removed: 1, updated: 0 });
@@ -214,7 +225,10 @@ describe('BanManager', () => {
     await appendFile(join(dir, 'bans.jsonl'), '{"t":"ban","address":"203.0.1');
     const second = make({}, first.backend);
     await second.manager.start();
-    assert.deepEqual(second.manager.list().map((b) => b.address), ['203.0.113.5']);
+    assert.deepEqual(
+      second.manager.list().map((b) => b.address),
+      ['203.0.113.5'],
+    );
     assert.ok(second.events.warnings.some((w) => w.code === 'bans.state-torn'));
     await writeFile(join(dir, 'notes.txt'), 'my notes\n');
     const third = make({ stateFile: join(dir, 'notes.txt') });

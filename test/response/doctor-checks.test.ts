@@ -16,9 +16,19 @@ describe('nftablesChecks', () => {
 
   it('reports nft, the permission and the table with its bans', async () => {
     const missing = await nftablesChecks({ table: 'hwdoc', nftCommand: lab.nft });
-    assert.deepEqual(missing.map((c) => [c.name, c.ok]), [['nft', true], ['nft permission', true], ['ban table', false]]);
+    assert.deepEqual(
+      missing.map((c) => [c.name, c.ok]),
+      [
+        ['nft', true],
+        ['nft permission', true],
+        ['ban table', false],
+      ],
+    );
     assert.match(missing[2]?.message ?? '', /does not exist/);
-    await new NftablesBackend({ table: 'hwdoc', nftCommand: lab.nft }).start([{ address: '192.0.2.1', until: Date.now() + 60_000 }, { address: '2001:db8::/64', until: Date.now() + 60_000 }]);
+    await new NftablesBackend({ table: 'hwdoc', nftCommand: lab.nft }).start([
+      { address: '192.0.2.1', until: Date.now() + 60_000 },
+      { address: '2001:db8::/64', until: Date.now() + 60_000 },
+    ]);
     const present = await nftablesChecks({ table: 'hwdoc', nftCommand: lab.nft });
     assert.equal(present[2]?.ok, true);
     assert.match(present[2]?.message ?? '', /1 IPv4 and 1 IPv6 bans/);

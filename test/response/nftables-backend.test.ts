@@ -25,7 +25,10 @@ describe('NftablesBackend in a network namespace', () => {
     const report = await backend.start([]);
     assert.deepEqual(report, { existed: false, added: 0, removed: 0, updated: 0 });
     const until = Date.now() + HOUR;
-    await backend.add([{ address: v4, until }, { address: v6, until }]);
+    await backend.add([
+      { address: v4, until },
+      { address: v6, until },
+    ]);
     assert.equal(await lab.connect(v4), false, 'blocked after the ban');
     assert.equal(await lab.connect(v6), false, 'blocked after the ban (IPv6)');
     assert.equal(await lab.connect(lab.attackers4[1] as string), true, 'another address still gets in');
@@ -35,7 +38,10 @@ describe('NftablesBackend in a network namespace', () => {
     const listed = await backend.list();
     assert.deepEqual(listed.map((e) => e.address).sort(), [v4, v6].sort());
     for (const entry of listed) assert.ok(Math.abs(entry.until - until) < 3000, 'the kernel holds the timeout');
-    await backend.remove([{ address: v4, until }, { address: v6, until }]);
+    await backend.remove([
+      { address: v4, until },
+      { address: v6, until },
+    ]);
     assert.equal(await lab.connect(v4), true, 'the unban lets it in');
     assert.equal(await lab.connect(v6), true);
     // Removing what is not there is not an error (and does not fail the transaction).
@@ -78,7 +84,10 @@ describe('NftablesBackend in a network namespace', () => {
     lab.addAttackerAddress(fresh);
     lab.addAttackerAddress(otherNet);
     const net4 = (lab.attackers4[0] as string).replace(/\.\d+$/, '.0/28'); // .0-.15 holds .10-.15
-    await backend.add([{ address: prefix64, until: Date.now() + HOUR }, { address: net4, until: Date.now() + HOUR }]);
+    await backend.add([
+      { address: prefix64, until: Date.now() + HOUR },
+      { address: net4, until: Date.now() + HOUR },
+    ]);
     assert.equal(await lab.connect(fresh), false, 'fresh address in the banned /64');
     assert.equal(await lab.connect(otherNet), true, 'the neighbouring /64 is not banned');
     assert.equal(await lab.connect(lab.attackers4[5] as string), false, '.15 is inside /28');
@@ -155,10 +164,16 @@ describe('NftablesBackend: a wider prefix over banned narrower ones', () => {
     assert.equal(await lab.connect(src), false);
     await backend.remove([{ address: p64, until }]);
     assert.equal(await lab.connect(src), false, 'still inside the /48');
-    assert.deepEqual((await backend.list()).map((e) => e.address), [p48]);
+    assert.deepEqual(
+      (await backend.list()).map((e) => e.address),
+      [p48],
+    );
     // A restart with both in the state places them in different sets again.
     const again = new NftablesBackend({ table: 'hwwide', nftCommand: lab.nft, action: 'reject' });
-    const report = await again.start([{ address: p64, until }, { address: p48, until }]);
+    const report = await again.start([
+      { address: p64, until },
+      { address: p48, until },
+    ]);
     assert.equal(report.added, 1);
     assert.equal((await again.list()).length, 2);
     run('ip', ['netns', 'exec', lab.def, 'nft', 'delete', 'table', 'inet', 'hwwide']);

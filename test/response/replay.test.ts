@@ -40,7 +40,7 @@ describe('check-log --bans', () => {
       ['2001:db8:1:2::/64', 1, 10, 'sshd.brute-force'],
       ['203.0.113.5', 2, 20, 'sshd.brute-force'],
     ]);
-    assert.match(report.bans[0]?.since ?? '', /T10:00:14/, 'in the log\'s own time, at the fifth failure');
+    assert.match(report.bans[0]?.since ?? '', /T10:00:14/, "in the log's own time, at the fifth failure");
     const text = await cli(['check-log', log, '--bans']);
     assert.match(text.stdout, /Bans that would have been made: 3/);
     assert.match(text.stdout, /203\.0\.113\.5\s+20 min {2}#2 {2}sshd\.brute-force/);

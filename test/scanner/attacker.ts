@@ -43,11 +43,9 @@ export interface Attacker {
  * RENAME_EXCHANGE, and resolves once it runs.
  */
 export async function startAttacker(pairs: readonly (readonly [string, string])[]): Promise<Attacker> {
-  const child = spawn(
-    'setpriv',
-    [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', '/usr/bin/python3', '-c', SCRIPT, ...pairs.flat()],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const child = spawn('setpriv', [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', '/usr/bin/python3', '-c', SCRIPT, ...pairs.flat()], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   let errors = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -174,10 +174,7 @@ describe('hashDetector and ClamAV databases', () => {
     await writeFile(join(dir, 'tree', 'other.dat'), other);
     await writeFile(join(dir, 'tree', 'eicar.com'), EICAR_TEST_STRING);
     await writeFile(join(dir, 'tree', 'clean.txt'), 'nothing to see here, and a different size');
-    await writeFile(
-      join(dir, 'sigs.hsb'),
-      [`${sha256(malware)}:${malware.length}:Test.Dropper-1`, `${sha256(other)}:*:Test.Sizeless-1:73`, ''].join('\n'),
-    );
+    await writeFile(join(dir, 'sigs.hsb'), [`${sha256(malware)}:${malware.length}:Test.Dropper-1`, `${sha256(other)}:*:Test.Sizeless-1:73`, ''].join('\n'));
     await writeFile(join(dir, 'sigs.hdb'), `${md5(EICAR_TEST_STRING)}:68:Eicar-Test-Signature\n`);
   });
   after(() => cleanup());
@@ -209,13 +206,19 @@ describe('hashDetector and ClamAV databases', () => {
     const scanner = new FileScanner({ roots: [join(dir, 'tree')], threads: 1, detectors: [hashDetector({ sha256: [sha256(other)] })] });
     const report = await scanner.scan();
     assert.equal(report.bytesHashed, report.bytesScanned);
-    assert.deepEqual(report.findings.map((f) => f.path.slice(dir.length + 6)), ['other.dat']);
+    assert.deepEqual(
+      report.findings.map((f) => f.path.slice(dir.length + 6)),
+      ['other.dat'],
+    );
   });
 
   it('takes md5 digests inline', async () => {
     const scanner = new FileScanner({ roots: [join(dir, 'tree')], threads: 1, detectors: [hashDetector({ md5: [md5(EICAR_TEST_STRING).toUpperCase()] })] });
     const report = await scanner.scan();
-    assert.deepEqual(report.findings.map((f) => f.labels['algorithm']), ['md5']);
+    assert.deepEqual(
+      report.findings.map((f) => f.labels['algorithm']),
+      ['md5'],
+    );
   });
 
   it('re-reads its databases at every scan', async () => {
@@ -225,7 +228,10 @@ describe('hashDetector and ClamAV databases', () => {
     assert.equal((await scanner.scan()).findings.length, 0);
     await writeFile(db, `${sha256(malware)}:${malware.length}:Test.Dropper-2\n`);
     const second = await scanner.scan();
-    assert.deepEqual(second.findings.map((f) => f.labels['signature']), ['Test.Dropper-2']);
+    assert.deepEqual(
+      second.findings.map((f) => f.labels['signature']),
+      ['Test.Dropper-2'],
+    );
   });
 
   it('reads each file right when most files share one read and a few need another', async () => {
@@ -241,10 +247,7 @@ describe('hashDetector and ClamAV databases', () => {
       roots: [tree],
       threads: 2,
       concurrency: 4,
-      detectors: [
-        hashDetector({ sha256: [sha256(big), sha256('small file 29\n')] }),
-        signatureDetector({ signatures: [EICAR_SIGNATURE], maxFileSize: 100_000 }),
-      ],
+      detectors: [hashDetector({ sha256: [sha256(big), sha256('small file 29\n')] }), signatureDetector({ signatures: [EICAR_SIGNATURE], maxFileSize: 100_000 })],
     });
     const report = await scanner.scan();
     const found = report.findings.map((f) => `${f.path.slice(tree.length + 1)}:${f.rule}`).sort();
@@ -318,12 +321,7 @@ describe('signatureDetector', () => {
     });
     const report = await new FileScanner({ roots: [dir], threads: 2, chunkSize: chunk, detectors: [detector] }).scan();
     const found = report.findings.map((f) => `${f.path.slice(dir.length + 1)}=${f.labels['signature']}`).sort();
-    assert.deepEqual(found, [
-      'bytes.bin=deadbeef',
-      'eicar.com=Eicar-Test-Signature',
-      'straddle.bin=Eicar-Test-Signature',
-      'upload.php=php.eval-post',
-    ]);
+    assert.deepEqual(found, ['bytes.bin=deadbeef', 'eicar.com=Eicar-Test-Signature', 'straddle.bin=Eicar-Test-Signature', 'upload.php=php.eval-post']);
     const straddle = report.findings.find((f) => f.path.endsWith('straddle.bin'));
     assert.match(straddle?.reason ?? '', new RegExp(`at byte ${chunk - 30}$`));
     const php = report.findings.find((f) => f.path.endsWith('upload.php'));
@@ -333,9 +331,6 @@ describe('signatureDetector', () => {
   it('rejects empty patterns and duplicate ids', () => {
     assert.throws(() => signatureDetector({ signatures: [] }), InvalidOptionError);
     assert.throws(() => signatureDetector({ signatures: [{ id: 'a', pattern: '', severity: 'info' }] }), /pattern/);
-    assert.throws(
-      () => signatureDetector({ signatures: [EICAR_SIGNATURE, EICAR_SIGNATURE] }),
-      /unique id/,
-    );
+    assert.throws(() => signatureDetector({ signatures: [EICAR_SIGNATURE, EICAR_SIGNATURE] }), /unique id/);
   });
 });

@@ -21,7 +21,11 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   const result = new Map<string, string>();
   for (const name of (await readdir(dir)).sort()) {
     const st = await lstat(join(dir, name));
-    const hash = st.isFile() ? createHash('sha256').update(await readFile(join(dir, name))).digest('hex') : '';
+    const hash = st.isFile()
+      ? createHash('sha256')
+          .update(await readFile(join(dir, name)))
+          .digest('hex')
+      : '';
     result.set(name, [st.ino, st.mode, st.uid, st.gid, st.size, st.mtimeMs, st.ctimeMs, st.nlink, hash].join(' '));
   }
   return result;

@@ -8,7 +8,11 @@ import { InvalidOptionError, ParseError, Quarantine, QuarantineError } from '../
 import { peImage, tempDir } from './samples.js';
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-const exists = (path: string) => lstat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function quarantineFiles(directory: string): Promise<string[]> {
   return (await readdir(directory)).sort();
@@ -51,7 +55,10 @@ describe('Quarantine', () => {
     assert.equal(manifest['originalPath'], path);
     assert.equal(manifest['sha256'], sha256(content));
     assert.equal((await stat(join(qdir, `${record.id}.json`))).mode & 0o777, 0o600);
-    assert.deepEqual((await quarantine.list()).map((r) => r.id), [record.id]);
+    assert.deepEqual(
+      (await quarantine.list()).map((r) => r.id),
+      [record.id],
+    );
     assert.deepEqual(await quarantine.get(record.id), record);
   });
 
@@ -85,7 +92,10 @@ describe('Quarantine', () => {
     assert.equal(st.uid, uid);
     assert.equal(st.gid, gid);
     assert.equal(st.mtime.getTime(), mtime.getTime());
-    assert.equal((await quarantine.list()).some((r) => r.id === record.id), false);
+    assert.equal(
+      (await quarantine.list()).some((r) => r.id === record.id),
+      false,
+    );
   });
 
   it('refuses symlinks, directories, FIFOs and missing paths, and leaves them alone', async () => {
@@ -120,17 +130,11 @@ describe('Quarantine', () => {
     await writeFile(`${path}.new`, 'another file');
     await rm(path);
     await rename(`${path}.new`, path);
-    await assert.rejects(
-      quarantine.isolate(path, { reason: 'x', expect: { dev: checked.dev, ino: checked.ino } }),
-      /different file than the one that was checked/,
-    );
+    await assert.rejects(quarantine.isolate(path, { reason: 'x', expect: { dev: checked.dev, ino: checked.ino } }), /different file than the one that was checked/);
     assert.equal(await readFile(path, 'utf8'), 'another file');
     // Or the inode number was recycled for a new file (ctime and size tell them apart).
     const recycled = await lstat(path);
-    await assert.rejects(
-      quarantine.isolate(path, { reason: 'x', expect: { dev: recycled.dev, ino: recycled.ino, ctimeMs: recycled.ctimeMs - 1000, size: 1 } }),
-      /different file/,
-    );
+    await assert.rejects(quarantine.isolate(path, { reason: 'x', expect: { dev: recycled.dev, ino: recycled.ino, ctimeMs: recycled.ctimeMs - 1000, size: 1 } }), /different file/);
     // Or the content changed since it was hashed.
     const fresh = await lstat(path);
     await assert.rejects(quarantine.isolate(path, { reason: 'x', expect: { dev: fresh.dev, ino: fresh.ino, sha256: sha256('old') } }), /content changed/);
@@ -202,7 +206,10 @@ describe('Quarantine', () => {
     const id = 'q-00000000-0123456789ab';
     await writeFile(join(qdir, `${id}.json`), '{ not json');
     try {
-      assert.equal((await quarantine.list()).some((r) => r.id === id), false);
+      assert.equal(
+        (await quarantine.list()).some((r) => r.id === id),
+        false,
+      );
       await assert.rejects(quarantine.get(id), ParseError);
     } finally {
       await rm(join(qdir, `${id}.json`));
@@ -238,7 +245,10 @@ describe('Quarantine', () => {
     await writeFile(path, content);
     const record = await q.isolate(path, { reason: 'clock' });
     assert.equal(record.quarantinedAt.getTime(), 0);
-    assert.deepEqual((await q.list()).map((r) => r.id), [record.id]);
+    assert.deepEqual(
+      (await q.list()).map((r) => r.id),
+      [record.id],
+    );
     await q.restore(record.id);
     assert.deepEqual(await readFile(path), content);
   });

@@ -171,7 +171,10 @@ describe('FileScanner', () => {
     assert.deepEqual(report.findings.map((f) => `${f.path.slice(tree.length + 1)}:${f.rule}`).sort(), ['eicar.com:file.signature', 'sub/invoice.pdf:file.executable']);
     assert.equal(report.filesScanned, 2, 'the two regular files; the link is judged as a link');
     assert.equal(report.symlinks, 1);
-    assert.deepEqual(report.skipped.map((s) => `${s.path.slice(tree.length + 1)}:${s.reason}`), ['gone:vanished']);
+    assert.deepEqual(
+      report.skipped.map((s) => `${s.path.slice(tree.length + 1)}:${s.reason}`),
+      ['gone:vanished'],
+    );
   });
 
   it('takes a directory for the quarantine and warns (not crashes) when isolation is refused', async () => {
@@ -287,7 +290,11 @@ describe('FileScanner', () => {
     scanner.on('warning', (warning) => warnings.push(warning));
     const report = await scanner.scan();
     assert.equal(report.cached, 0);
-    assert.deepEqual(warnings.map((w) => (w as { code: string }).code), ['cache-failed'], 'an ignored cache is said, not silent');
+    assert.deepEqual(
+      warnings.map((w) => (w as { code: string }).code),
+      ['cache-failed'],
+      'an ignored cache is said, not silent',
+    );
   });
 
   it('is cancelled by an AbortSignal and refuses overlapping scans', async () => {
@@ -365,11 +372,17 @@ describe('FileScanner', () => {
     const report = await new FileScanner({ roots: [file, join(dir, 'missing-root')], threads: 1 }).scan();
     assert.equal(report.filesScanned, 1);
     assert.equal(report.findings.length, 2);
-    assert.deepEqual(report.skipped.map((s) => s.reason), ['vanished']);
+    assert.deepEqual(
+      report.skipped.map((s) => s.reason),
+      ['vanished'],
+    );
   });
 
   it('validates its options, naming the option', () => {
-    assert.throws(() => new FileScanner({ roots: [] }), (e: unknown) => e instanceof InvalidOptionError && e.option === 'roots');
+    assert.throws(
+      () => new FileScanner({ roots: [] }),
+      (e: unknown) => e instanceof InvalidOptionError && e.option === 'roots',
+    );
     assert.throws(() => new FileScanner({ roots: [''] }), /roots\[0\]/);
     assert.throws(() => new FileScanner({ roots: ['/tmp'], maxFileSize: -1 }), /maxFileSize/);
     assert.throws(() => new FileScanner({ roots: ['/tmp'], threads: 0 }), /threads/);

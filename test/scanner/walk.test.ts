@@ -76,13 +76,22 @@ describe('walking: symlinks, loops, special files', () => {
       ['sub/real.exe'],
     );
     // Links whose names match are reported without reading the target.
-    const linkFindings = report.findings.filter((f) => f.labels['kind'] === 'symlink').map((f) => rel(f.path)).sort();
+    const linkFindings = report.findings
+      .filter((f) => f.labels['kind'] === 'symlink')
+      .map((f) => rel(f.path))
+      .sort();
     assert.deepEqual(linkFindings, ['dangling.dll', 'link-to-file.exe']);
     assert.match(report.findings.find((f) => f.path.endsWith('link-to-file.exe'))?.reason ?? '', /symbolic link named \.exe \(target not read\)/);
-    assert.equal(report.findings.some((f) => f.path.endsWith('innocent-link')), false);
+    assert.equal(
+      report.findings.some((f) => f.path.endsWith('innocent-link')),
+      false,
+    );
     assert.equal(report.symlinks, 7);
     // FIFOs are listed as skipped special files; the one named .exe is still reported by name.
-    const special = report.skipped.filter((s) => s.reason === 'special-file').map((s) => rel(s.path)).sort();
+    const special = report.skipped
+      .filter((s) => s.reason === 'special-file')
+      .map((s) => rel(s.path))
+      .sort();
     assert.deepEqual(special, ['pipe.exe', 'sub/plain-fifo']);
     assert.ok(report.findings.some((f) => f.path.endsWith('pipe.exe') && f.labels['kind'] === 'fifo'));
     // Link loops and dangling links are not trouble: no warnings at all.
@@ -274,7 +283,10 @@ describe('walking: files that vanish, change, or are huge', () => {
     });
     const { report, warnings } = await scanWithWarnings(scanner);
     assert.equal(report.bytesHashed, 0);
-    assert.deepEqual(report.skipped.map((s) => s.reason), ['too-large']);
+    assert.deepEqual(
+      report.skipped.map((s) => s.reason),
+      ['too-large'],
+    );
     assert.deepEqual(warnings, [], 'a policy skip is listed, not warned about');
     assert.deepEqual(report.findings.map((f) => f.detector).sort(), ['executable', 'extension']);
   });
@@ -314,10 +326,20 @@ describe('walking: permissions and mounts', () => {
         });
       const node = [process.execPath, '--import=tsx/esm', fixture, tree];
       optionalPeer(t, 'setpriv'); // fails the test in CI when setpriv is missing, rather than falling back
-      if (await run('setpriv', [...dropCaps, 'true']).then(() => true, () => false)) {
+      if (
+        await run('setpriv', [...dropCaps, 'true']).then(
+          () => true,
+          () => false,
+        )
+      ) {
         output = await run('setpriv', [...dropCaps, ...node]);
         t.diagnostic('ran the scan as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (setpriv)');
-      } else if (await run(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(fixture)})`], { uid: 65534, gid: 65534 }).then(() => true, () => false)) {
+      } else if (
+        await run(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(fixture)})`], { uid: 65534, gid: 65534 }).then(
+          () => true,
+          () => false,
+        )
+      ) {
         output = await run(node[0] as string, node.slice(1), { uid: 65534, gid: 65534 });
         t.diagnostic('ran the scan as uid 65534');
       } else {
@@ -333,13 +355,13 @@ describe('walking: permissions and mounts', () => {
     await chmod(join(tree, 'locked'), 0o755);
     const { report, warnings } = JSON.parse(output) as { report: ScanReport; warnings: ScanWarning[] };
     const rel = (p: string) => p.slice(tree.length + 1);
-    assert.deepEqual(
-      warnings.map((w) => `${rel(w.path)}:${w.code}`).sort(),
-      ['locked:unreadable', 'secret.exe:unreadable'],
-    );
+    assert.deepEqual(warnings.map((w) => `${rel(w.path)}:${w.code}`).sort(), ['locked:unreadable', 'secret.exe:unreadable']);
     assert.deepEqual(report.skipped.map((s) => `${rel(s.path)}:${s.reason}`).sort(), ['locked:unreadable', 'secret.exe:unreadable']);
     // The name alone still gives secret.exe away.
-    assert.deepEqual(report.findings.map((f) => `${rel(f.path)}:${f.detector}`), ['secret.exe:extension']);
+    assert.deepEqual(
+      report.findings.map((f) => `${rel(f.path)}:${f.detector}`),
+      ['secret.exe:extension'],
+    );
     assert.equal(report.filesScanned, 1);
   });
 
@@ -353,7 +375,10 @@ describe('walking: permissions and mounts', () => {
     try {
       await writeFile(join(mountPoint, 'eicar.com'), EICAR_TEST_STRING);
       const crossed = await new FileScanner({ roots: [tree], threads: 1 }).scan();
-      assert.deepEqual(crossed.findings.map((f) => f.path), [join(mountPoint, 'eicar.com')]);
+      assert.deepEqual(
+        crossed.findings.map((f) => f.path),
+        [join(mountPoint, 'eicar.com')],
+      );
       assert.equal(crossed.skippedCount, 0);
 
       const oneScanner = new FileScanner({ roots: [tree], threads: 1, oneFileSystem: true });
@@ -361,7 +386,10 @@ describe('walking: permissions and mounts', () => {
       oneScanner.on('warning', (w) => warned.push(w.code));
       const one = await oneScanner.scan();
       assert.deepEqual(one.findings, []);
-      assert.deepEqual(one.skipped.map((s) => `${s.path}:${s.reason}`), [`${mountPoint}:other-filesystem`]);
+      assert.deepEqual(
+        one.skipped.map((s) => `${s.path}:${s.reason}`),
+        [`${mountPoint}:other-filesystem`],
+      );
       assert.equal(warned.includes('other-filesystem'), false, 'staying on one file system is policy, not a warning');
     } finally {
       execFileSync('umount', [mountPoint]);

@@ -37,7 +37,10 @@ describe('content workers', () => {
     const { stdout } = await run(process.execPath, ['--import=tsx/esm', '--input-type=module', '-e', SCAN_SCRIPT(entry, tree)], { cwd: repo });
     const result = JSON.parse(stdout) as { files: number; rules: string[] };
     assert.equal(result.files, 21);
-    assert.ok(result.rules.some((r) => r.startsWith('file.signature') && r.endsWith('eicar.com')), stdout);
+    assert.ok(
+      result.rules.some((r) => r.startsWith('file.signature') && r.endsWith('eicar.com')),
+      stdout,
+    );
   });
 
   it('report ok health after a complete scan', async () => {
@@ -50,12 +53,31 @@ describe('content workers', () => {
     // Compiled inside the repository so the package's dependencies resolve from node_modules.
     const out = await mkdtemp(join(repo, '.test-dist-'));
     try {
-      await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(repo, 'tsconfig.build.json'), '--outDir', out, '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'], { cwd: repo });
+      await run(
+        process.execPath,
+        [
+          join(repo, 'node_modules/typescript/bin/tsc'),
+          '-p',
+          join(repo, 'tsconfig.build.json'),
+          '--outDir',
+          out,
+          '--declaration',
+          'false',
+          '--declarationMap',
+          'false',
+          '--sourceMap',
+          'false',
+        ],
+        { cwd: repo },
+      );
       const entry = new URL(`file://${join(out, 'index.js')}`).href;
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', SCAN_SCRIPT(entry, tree)], { cwd: dir });
       const result = JSON.parse(stdout) as { files: number; rules: string[] };
       assert.equal(result.files, 21);
-      assert.ok(result.rules.some((r) => r.startsWith('file.signature') && r.endsWith('eicar.com')), stdout);
+      assert.ok(
+        result.rules.some((r) => r.startsWith('file.signature') && r.endsWith('eicar.com')),
+        stdout,
+      );
     } finally {
       await rm(out, { recursive: true, force: true });
     }
@@ -100,7 +122,10 @@ describe('content workers', () => {
       scanner.on('warning', (w) => warnings.push(w.code));
       const report = await scanner.scan();
       const failed = report.skipped.filter((s) => s.reason === 'scan-failed');
-      assert.deepEqual(failed.map((s) => s.path), [join(tree, 'crash-me')]);
+      assert.deepEqual(
+        failed.map((s) => s.path),
+        [join(tree, 'crash-me')],
+      );
       assert.ok(warnings.includes('scan-failed'));
       assert.equal(report.filesScanned, 21, 'every other file is scanned by the replacement worker');
       assert.equal(report.findings.length, 1);

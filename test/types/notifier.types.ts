@@ -1,16 +1,6 @@
 // Type tests for the Notifier: checked by `tsc --noEmit` (npm test), never run.
 import { EventEmitter } from 'node:events';
-import {
-  HostwardenEmitter,
-  LogChannel,
-  Notifier,
-  SlackChannel,
-  silentLogger,
-  type Alert,
-  type BaseEvents,
-  type Channel,
-  type NotifierStats,
-} from '../../src/index.js';
+import { HostwardenEmitter, LogChannel, Notifier, SlackChannel, silentLogger, type Alert, type BaseEvents, type Channel, type NotifierStats } from '../../src/index.js';
 
 const log = new LogChannel({ logger: silentLogger });
 const notifier = new Notifier({ channels: [log], outbox: { directory: '/tmp/x' }, groupWait: 1000 });

@@ -1,17 +1,6 @@
 // Type tests for the parts' events and options: checked by `tsc --noEmit` (npm test),
 // never run. Each @ts-expect-error line must fail to compile.
-import {
-  FileScanner,
-  LogWatcher,
-  Notifier,
-  ResourceMonitor,
-  createAlert,
-  defineRule,
-  type Alert,
-  type Detector,
-  type LogMatch,
-  type ResourceSample,
-} from '../../src/index.js';
+import { FileScanner, LogWatcher, Notifier, ResourceMonitor, createAlert, defineRule, type Alert, type Detector, type LogMatch, type ResourceSample } from '../../src/index.js';
 
 const watcher = new LogWatcher({ files: ['/var/log/auth.log'] });
 watcher.on('match', (match) => match.rule.tags.includes('auth-failure') && match.fields['host']);

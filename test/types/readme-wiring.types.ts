@@ -1,6 +1,18 @@
 // The README's wiring example, kept here so `npm test` type-checks it against the real API.
 // Not run: it would watch this machine's real auth log.
-import { BanManager, createLogger, type Channel, FileScanner, LogChannel, LogWatcher, NftablesBackend, Notifier, Quarantine, ResourceMonitor, SlackChannel } from '../../src/index.js';
+import {
+  BanManager,
+  createLogger,
+  type Channel,
+  FileScanner,
+  LogChannel,
+  LogWatcher,
+  NftablesBackend,
+  Notifier,
+  Quarantine,
+  ResourceMonitor,
+  SlackChannel,
+} from '../../src/index.js';
 
 export async function readmeWiring(): Promise<void> {
   const logger = createLogger({ file: '/var/log/hostwarden.json' });

@@ -84,7 +84,10 @@ describe('FileWatcher without enough inotify watches', () => {
       const degraded = new Promise<Health>((resolve) => watcher.on('health', (h) => h.state === 'degraded' && resolve(h)));
       await rm(root, { recursive: true });
       const health = await degraded;
-      assert.ok(health.checks.some((c) => c.name === 'watch' && !c.ok), JSON.stringify(health));
+      assert.ok(
+        health.checks.some((c) => c.name === 'watch' && !c.ok),
+        JSON.stringify(health),
+      );
       await mkdir(root);
       const back = new Promise<void>((resolve) => watcher.on('health', (h) => h.state === 'ok' && resolve()));
       const planted = join(root, 'again.com');

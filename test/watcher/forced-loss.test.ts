@@ -84,11 +84,17 @@ describe('FileWatcher under forced event loss', () => {
       await found;
       await watcher.idle();
       assert.ok(states.includes('degraded'), `health never said degraded: ${JSON.stringify(states)}`);
-      assert.ok(reasons.some((r) => /stalled|burst/.test(r)), reasons.join('; '));
+      assert.ok(
+        reasons.some((r) => /stalled|burst/.test(r)),
+        reasons.join('; '),
+      );
       // Every file of the burst was scanned (the index holds scanned files only).
       assert.equal(watcher.status.indexed, FILES, `crawl report ${JSON.stringify(report)}`);
       // And the loss was real: a crawl found changes that no event had reported.
-      assert.ok(crawls.some((r) => r.missed > 0), `no crawl found a lost event: ${JSON.stringify(crawls)}`);
+      assert.ok(
+        crawls.some((r) => r.missed > 0),
+        `no crawl found a lost event: ${JSON.stringify(crawls)}`,
+      );
     } finally {
       await watcher.stop();
     }

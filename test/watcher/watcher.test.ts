@@ -189,7 +189,10 @@ describe('FileWatcher: the index across restarts', () => {
 
 describe('FileWatcher options', () => {
   it('rejects unknown keys with a suggestion, and bad values by name', () => {
-    assert.throws(() => new FileWatcher({ roots: ['/tmp'], reconcileIntervall: 1000 } as never), (e: unknown) => e instanceof InvalidOptionError && /did you mean `reconcileInterval`/.test(e.message));
+    assert.throws(
+      () => new FileWatcher({ roots: ['/tmp'], reconcileIntervall: 1000 } as never),
+      (e: unknown) => e instanceof InvalidOptionError && /did you mean `reconcileInterval`/.test(e.message),
+    );
     assert.throws(() => new FileWatcher({ roots: [] }), /`roots`/);
     assert.throws(() => new FileWatcher({ roots: ['/tmp'], reconcileInterval: 2 ** 31 }), /`reconcileInterval`/);
     assert.throws(() => new FileWatcher({ roots: ['/tmp'], settle: -1 }), /`settle`/);
@@ -201,4 +204,3 @@ describe('FileWatcher options', () => {
     assert.equal(watcher.health().state, 'stopped');
   });
 });
-

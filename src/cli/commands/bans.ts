@@ -48,7 +48,9 @@ export function registerBansCommand(program: Command, ctx: CliContext, result: {
   const bans = program
     .command('bans')
     .summary('list, add or lift firewall bans (nftables)')
-    .description('Shows and changes the bans of the nftables table hostwarden owns. `list` works while the agent runs; `ban` and `unban` need the journal, which a running agent holds.');
+    .description(
+      'Shows and changes the bans of the nftables table hostwarden owns. `list` works while the agent runs; `ban` and `unban` need the journal, which a running agent holds.',
+    );
   const common = (cmd: Command): Command =>
     cmd
       .option('--state <file>', 'the ban journal', DEFAULT_BAN_STATE)
@@ -65,10 +67,11 @@ export function registerBansCommand(program: Command, ctx: CliContext, result: {
     .action(async (address: string, opts: BansCliOptions) => {
       result.code = await bansChange('ban', address, opts, ctx);
     });
-  common(bans.command('unban').description('lift the ban that holds an address').argument('<address>', 'IPv4/IPv6 address or network'))
-    .action(async (address: string, opts: BansCliOptions) => {
+  common(bans.command('unban').description('lift the ban that holds an address').argument('<address>', 'IPv4/IPv6 address or network')).action(
+    async (address: string, opts: BansCliOptions) => {
       result.code = await bansChange('unban', address, opts, ctx);
-    });
+    },
+  );
 }
 
 async function bansList(opts: BansCliOptions, ctx: CliContext): Promise<number> {
@@ -95,7 +98,9 @@ async function bansList(opts: BansCliOptions, ctx: CliContext): Promise<number> 
   if (rows.length === 0 && foreign.length === 0) out('No bans in force.');
   for (const r of rows.sort((a, b) => a.since.getTime() - b.since.getTime())) {
     const left = formatDuration(r.until.getTime() - now);
-    out(`${r.address.padEnd(28)} ${escapeTerminal(r.rule, { singleLine: true }).padEnd(24)} ${left.padStart(8)} left  #${r.count}${r.enforced ? '' : '  NOT IN THE FIREWALL (start the agent to restore it)'}`);
+    out(
+      `${r.address.padEnd(28)} ${escapeTerminal(r.rule, { singleLine: true }).padEnd(24)} ${left.padStart(8)} left  #${r.count}${r.enforced ? '' : '  NOT IN THE FIREWALL (start the agent to restore it)'}`,
+    );
   }
   for (const f of foreign) out(`${f.address.padEnd(28)} ${'(not in the journal)'.padEnd(24)} ${formatDuration(f.until.getTime() - now).padStart(8)} left`);
   return EXIT.ok;

@@ -122,9 +122,7 @@ export async function checkLog(file: string, opts: CheckLogCliOptions, ctx: CliC
     lines,
     matchedLines,
     truncatedLines,
-    rules: rules
-      .filter((rule) => perRule.has(rule.id))
-      .map((rule) => ({ id: rule.id, description: rule.description, tags: rule.tags, matches: perRule.get(rule.id) ?? 0 })),
+    rules: rules.filter((rule) => perRule.has(rule.id)).map((rule) => ({ id: rule.id, description: rule.description, tags: rule.tags, matches: perRule.get(rule.id) ?? 0 })),
     attempts,
     failureLines,
     hosts: top(mergeKeys(hosts, hostLines)).map(([host, failures]) => ({ host, failures, lines: hostLines.get(host) ?? 0 })),
@@ -162,8 +160,16 @@ function printReport(report: CheckLogReport, ctx: CliContext, opts: CheckLogCliO
       out(`  ${escapeTerminal(name, { singleLine: true }).padEnd(40)} ${String(count).padStart(7)}  ${String(lines).padStart(7)}`);
     }
   };
-  list('Failures per host', report.hosts.map((h) => [h.host, h.failures, h.lines]), report.hosts.length);
-  list('Failures per user', report.users.map((u) => [u.user, u.failures, u.lines]), report.users.length);
+  list(
+    'Failures per host',
+    report.hosts.map((h) => [h.host, h.failures, h.lines]),
+    report.hosts.length,
+  );
+  list(
+    'Failures per user',
+    report.users.map((u) => [u.user, u.failures, u.lines]),
+    report.users.length,
+  );
   out();
   out(`Alerts that would fire: ${report.alerts.length}`);
   const color = wantsColor(ctx.stdout, ctx.env);

@@ -60,8 +60,11 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
   let quarantineFailures = 0;
   const reported = (f: Finding): boolean => isAtLeast(f.severity, opts.minSeverity);
   // clamscan's "FOUND" only for what counts as an infection; info findings are listed as such.
-  scanner.on('finding', (f) =>
-    reported(f) && text(`${f.displayPath}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] ${isAtLeast(f.severity, INFECTION) ? 'FOUND' : 'INFO'}\n`),
+  scanner.on(
+    'finding',
+    (f) =>
+      reported(f) &&
+      text(`${f.displayPath}: ${escapeTerminal(f.reason, { singleLine: true })} [${f.rule}, ${f.severity}] ${isAtLeast(f.severity, INFECTION) ? 'FOUND' : 'INFO'}\n`),
   );
   scanner.on('quarantined', ({ finding, record }) => text(`${finding.displayPath}: moved to quarantine as ${record.id}\n`));
   scanner.on('warning', (w) => {
@@ -70,7 +73,11 @@ export async function scan(paths: string[], opts: ScanCliOptions, ctx: CliContex
     ctx.stderr.write(`${w.displayPath}: ${escapeTerminal(w.message, { singleLine: true })} WARNING\n`);
   });
   scanner.on('progress', (p) =>
-    progress.update({ done: p.filesScanned, detail: `files, ${formatBytes(p.bytesScanned)}, ${p.findings} found`, ...(p.currentPath === undefined ? {} : { current: p.currentPath }) }),
+    progress.update({
+      done: p.filesScanned,
+      detail: `files, ${formatBytes(p.bytesScanned)}, ${p.findings} found`,
+      ...(p.currentPath === undefined ? {} : { current: p.currentPath }),
+    }),
   );
   // 'error' events are per-path problems the scanner survived; the exit status says so.
   let errors = 0;
@@ -120,5 +127,7 @@ function jsonSafe(this: unknown, key: string, value: unknown): unknown {
 
 function summariseSkips(report: ScanReport): string {
   if (report.skippedCount === 0) return '';
-  return ` (${Object.entries(report.skippedByReason).map(([reason, n]) => `${n} ${reason}`).join(', ')})`;
+  return ` (${Object.entries(report.skippedByReason)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ')})`;
 }

@@ -145,7 +145,8 @@ export class EmailChannel implements Channel {
     const tls: SMTPPool.Options['tls'] = { rejectUnauthorized: options.rejectUnauthorized === undefined ? true : expectBoolean('rejectUnauthorized', options.rejectUnauthorized) };
     if (options.ca !== undefined) {
       const list = Array.isArray(options.ca) ? options.ca : [options.ca];
-      if (list.length === 0 || list.some((c) => typeof c !== 'string' && !Buffer.isBuffer(c))) throw new InvalidOptionError('ca', '[certificate]', 'a PEM string or Buffer, or an array of them');
+      if (list.length === 0 || list.some((c) => typeof c !== 'string' && !Buffer.isBuffer(c)))
+        throw new InvalidOptionError('ca', '[certificate]', 'a PEM string or Buffer, or an array of them');
       tls.ca = list as (string | Buffer)[];
     }
     if (options.servername !== undefined) tls.servername = expectString('servername', options.servername);
@@ -214,10 +215,16 @@ export class EmailChannel implements Channel {
     const certificate = certificateProblem(error);
     if (certificate !== undefined) {
       // Retrying for a day cannot fix a certificate: fail at once and say why.
-      return new DeliveryError(`SMTP delivery for ${this.name} failed: the server's TLS certificate was refused (${certificate}); fix the server's certificate or set \`ca\`/\`servername\``, { channel: this.name, retryable: false, cause });
+      return new DeliveryError(
+        `SMTP delivery for ${this.name} failed: the server's TLS certificate was refused (${certificate}); fix the server's certificate or set \`ca\`/\`servername\``,
+        { channel: this.name, retryable: false, cause },
+      );
     }
     if (code === 'ETLS' && /STARTTLS/i.test(String(e.message))) {
-      return new DeliveryError(`SMTP delivery for ${this.name} failed: the server does not offer STARTTLS and \`requireTLS\` is on, so the credentials were not sent in clear text`, { channel: this.name, retryable: false, cause });
+      return new DeliveryError(
+        `SMTP delivery for ${this.name} failed: the server does not offer STARTTLS and \`requireTLS\` is on, so the credentials were not sent in clear text`,
+        { channel: this.name, retryable: false, cause },
+      );
     }
     // RFC 5321: 5yz is a permanent refusal, 4yz a transient one.
     const permanent = responseCode !== undefined ? responseCode >= 500 : code === 'EENVELOPE' || code === 'EMESSAGE';
@@ -247,8 +254,10 @@ const EMAIL_KEYS = [
 
 // OpenSSL's verification failures, as Node reports them in `code`. nodemailer replaces
 // that code with ESOCKET and keeps only Node's message, so the messages count too.
-const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_[A-Z_]+|HOSTNAME_MISMATCH)$/;
-const CERT_MESSAGES = /self[- ]signed certificate|unable to verify the first certificate|unable to get (?:local )?issuer certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames|certificate signature failure/i;
+const CERT_CODES =
+  /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_[A-Z_]+|HOSTNAME_MISMATCH)$/;
+const CERT_MESSAGES =
+  /self[- ]signed certificate|unable to verify the first certificate|unable to get (?:local )?issuer certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames|certificate signature failure/i;
 
 /** The certificate verification failure somewhere in an error chain, as one safe line. */
 function certificateProblem(error: unknown, depth = 0): string | undefined {
@@ -294,20 +303,18 @@ export function renderEmailHtml(notification: Notification, maxAlerts = 50): str
 }
 
 function alertHtml(alert: Alert): string {
-  const rows = [
-    ['severity', alert.severity],
-    ['rule', alert.rule],
-    ['source', alert.source],
-    ['host', alert.hostname],
-    ['time', alert.time.toISOString()],
-    ...labelPairs(alert),
-  ]
+  const rows = [['severity', alert.severity], ['rule', alert.rule], ['source', alert.source], ['host', alert.hostname], ['time', alert.time.toISOString()], ...labelPairs(alert)]
     .map(([k, v]) => `<tr><th align="left">${escapeHtml(k ?? '', { singleLine: true })}</th><td>${escapeHtml(v ?? '', { singleLine: true, max: 1000 })}</td></tr>`)
     .join('');
   const summary = alert.summary === alert.title ? '' : `<p style="white-space:pre-wrap">${escapeHtml(alert.summary, { max: 5000 })}</p>`;
   const evidence =
     alert.evidence !== undefined && alert.evidence.length > 0
-      ? `<pre>${escapeHtml(alert.evidence.slice(0, 30).map((l) => safeText(l, { singleLine: true, max: 1000 })).join('\n'))}</pre>`
+      ? `<pre>${escapeHtml(
+          alert.evidence
+            .slice(0, 30)
+            .map((l) => safeText(l, { singleLine: true, max: 1000 }))
+            .join('\n'),
+        )}</pre>`
       : '';
   return `<h3>${escapeHtml(alert.title, { singleLine: true, max: 500 })}</h3>${summary}<table>${rows}</table>${evidence}`;
 }

@@ -199,9 +199,15 @@ export class SlackChannel implements Channel {
     if (error instanceof WebAPIRequestError) {
       const original = error.original as Error & { name?: string };
       const timedOut = original.name === 'TimeoutError' || original.name === 'AbortError';
-      return new DeliveryError(`Slack request for ${this.name} failed: ${timedOut ? 'timed out' : redactText(describeNetworkError(original), this.#secrets)}`, { ...base, retryable: true });
+      return new DeliveryError(`Slack request for ${this.name} failed: ${timedOut ? 'timed out' : redactText(describeNetworkError(original), this.#secrets)}`, {
+        ...base,
+        retryable: true,
+      });
     }
-    return new DeliveryError(`Slack delivery to ${this.name} failed: ${redactText(error instanceof Error ? error.message : String(error), this.#secrets)}`, { ...base, retryable: true });
+    return new DeliveryError(`Slack delivery to ${this.name} failed: ${redactText(error instanceof Error ? error.message : String(error), this.#secrets)}`, {
+      ...base,
+      retryable: true,
+    });
   }
 }
 
@@ -231,7 +237,10 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   const blocks: SlackBlock[] = [
     // plain_text is never parsed for mentions or links, and whether Slack decodes entities
     // there is not documented, so angle brackets become look-alikes instead of entities.
-    { type: 'header', text: { type: 'plain_text', text: safeText(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), { max: HEADER_MAX }), emoji: true } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: safeText(plainSafe(`${notification.status === 'resolved' ? '✅' : severityGlyph(severity)} ${line}`), { max: HEADER_MAX }), emoji: true },
+    },
   ];
   const ordered = bySeverity(notification.alerts);
   const shown: Alert[] = [];
@@ -245,7 +254,10 @@ export function renderSlackMessage(notification: Notification, options: { maxAle
   if (rest.length > 0) blocks.push({ type: 'section', text: mrkdwn(moreSection(rest)) });
   const text = escapeSlack(`${icon} ${line}`, { max: TEXT_MAX });
   const n = notification.alerts.length;
-  const bar = escapeSlack(`${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${safeText(notification.groupKey, { singleLine: true })}`, { max: 500 });
+  const bar = escapeSlack(
+    `${notification.status === 'resolved' ? 'resolved' : severity} · ${n} alert${n === 1 ? '' : 's'} · ${safeText(notification.groupKey, { singleLine: true })}`,
+    { max: 500 },
+  );
   const color = notification.status === 'resolved' ? '#2eb67d' : COLOR[severity];
   const message: SlackMessage = { text, blocks: blocks.slice(0, BLOCKS_MAX), attachments: [{ color, fallback: text, text: bar }] };
   return notification.threadRef === undefined ? message : { ...message, thread_ts: notification.threadRef };

@@ -170,9 +170,13 @@ export class WebhookChannel implements Channel {
     this.#timeout = options.timeout === undefined ? 10_000 : durationOption('timeout', options.timeout, { min: 1 });
     this.#clock = options.clock === undefined ? systemClock : clockOption('clock', options.clock);
     this.#fetch = options.fetch ?? globalThis.fetch;
-    this.#secrets = [options.secret, url.password, url.username && url.password ? `${url.username}:${url.password}` : undefined, url.search.length > 1 ? url.search.slice(1) : undefined, ...Object.values(this.#headers)].filter(
-      (s): s is string => typeof s === 'string' && s.length > 0,
-    );
+    this.#secrets = [
+      options.secret,
+      url.password,
+      url.username && url.password ? `${url.username}:${url.password}` : undefined,
+      url.search.length > 1 ? url.search.slice(1) : undefined,
+      ...Object.values(this.#headers),
+    ].filter((s): s is string => typeof s === 'string' && s.length > 0);
   }
 
   /** POSTs one notification. */

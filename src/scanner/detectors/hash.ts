@@ -78,7 +78,10 @@ export function hashDetector(options: HashDetectorOptions = {}): Detector {
   });
   const severity = options.severity === undefined ? 'critical' : expectSeverity('severity', options.severity);
   const inline: HashSignature[] = [];
-  for (const [option, algorithm, length] of [['sha256', 'sha256', 64], ['md5', 'md5', 32]] as const) {
+  for (const [option, algorithm, length] of [
+    ['sha256', 'sha256', 64],
+    ['md5', 'md5', 32],
+  ] as const) {
     (options[option] ?? []).forEach((hash, i) => {
       if (typeof hash !== 'string' || hash.length !== length || !/^[0-9a-fA-F]+$/.test(hash)) {
         throw new InvalidOptionError(`${option}[${i}]`, hash, `${length} hex digits`);

@@ -22,13 +22,7 @@ export function isPeImage(head: Uint8Array): { mz: boolean; pe: boolean; peOffse
   if (!mz || head.length < 0x40) return { mz, pe: false, peOffset: -1 };
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const peOffset = view.getUint32(0x3c, true);
-  const pe =
-    peOffset >= 0x40 &&
-    peOffset + 24 <= head.length &&
-    head[peOffset] === 0x50 &&
-    head[peOffset + 1] === 0x45 &&
-    head[peOffset + 2] === 0 &&
-    head[peOffset + 3] === 0;
+  const pe = peOffset >= 0x40 && peOffset + 24 <= head.length && head[peOffset] === 0x50 && head[peOffset + 1] === 0x45 && head[peOffset + 2] === 0 && head[peOffset + 3] === 0;
   return { mz, pe, peOffset };
 }
 

@@ -81,7 +81,11 @@ export function signatureDetector(options: SignatureDetectorOptions): Detector {
     return { id: s.id, pattern: p };
   });
   const fingerprint = `signature:${createHash('sha256')
-    .update(JSON.stringify(options.signatures.map((s: ContentSignature) => [s.id, s.severity, s.pattern instanceof Uint8Array ? Buffer.from(s.pattern).toString('hex') : String(s.pattern)])))
+    .update(
+      JSON.stringify(
+        options.signatures.map((s: ContentSignature) => [s.id, s.severity, s.pattern instanceof Uint8Array ? Buffer.from(s.pattern).toString('hex') : String(s.pattern)]),
+      ),
+    )
     .digest('hex')}`;
   const needs = Object.freeze({ patterns });
 

@@ -121,12 +121,7 @@ export function startPrometheus(config: string): Promise<Engine> {
     bin: PROMETHEUS_BIN,
     configFile: 'prometheus.yml',
     config: () => config,
-    args: (dir, port) => [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
+    args: (dir, port) => [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
   });
 }
 

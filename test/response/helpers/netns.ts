@@ -61,7 +61,10 @@ export async function createLab(): Promise<Lab> {
     const server6 = `fd00:${n.toString(16)}::1`;
     const attackers4 = Array.from({ length: 10 }, (_, i) => `10.${n}.0.${10 + i}`);
     const attackers6 = Array.from({ length: 10 }, (_, i) => `fd00:${n.toString(16)}::${(0x10 + i).toString(16)}`);
-    for (const [ns, dev] of [[def, vd], [att, va]] as const) {
+    for (const [ns, dev] of [
+      [def, vd],
+      [att, va],
+    ] as const) {
       run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     }
