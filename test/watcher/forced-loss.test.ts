@@ -19,6 +19,7 @@ const WRITER = `
 const { appendFileSync, writeFileSync, mkdirSync } = require('node:fs');
 const [dir, files, eicar, parent] = process.argv.slice(1);
 process.on('exit', () => process.kill(Number(parent), 'SIGCONT'));
+const stoppedAt = Date.now();
 process.kill(Number(parent), 'SIGSTOP');
 for (let i = 0; i < Number(files); i++) {
   const sub = dir + '/burst' + (i % 30);
@@ -27,6 +28,10 @@ for (let i = 0; i < Number(files); i++) {
   writeFileSync(path, i % 100 === 0 ? eicar : 'benign ' + i + '\\n');
   appendFileSync(path, '\\n');
 }
+// On a fast, idle machine the burst is written in well under the watcher's stall threshold:
+// keep the process stopped for 1.5 s in all, so the stall is as real as under load.
+const left = 1500 - (Date.now() - stoppedAt);
+if (left > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
 `;
 
 describe('FileWatcher under forced event loss', () => {
