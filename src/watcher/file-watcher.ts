@@ -145,7 +145,18 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   /** Resolves when nothing is settling, queued, being scanned or crawled. */
   idle(): Promise<void> {
     if (this.#isIdle() || this.stopping) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => {
+      // Not every change that ends the work passes through #wakeWaiters (the event source
+      // going quiet does not), so a short poll makes sure idle() never waits on a missed wake-up.
+      const done = (): void => {
+        cancel();
+        resolve();
+      };
+      const cancel = this.setRepeating(() => {
+        if (this.#isIdle() || this.stopping) done();
+      }, 50);
+      this.#idleWaiters.push(done);
+    });
   }
 
   protected override async onStart(): Promise<void> {
