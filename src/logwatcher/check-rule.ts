@@ -38,11 +38,13 @@ export interface RuleCheckTiming {
 
 /** The verdict of {@link checkRule}. */
 export interface RuleCheck {
+  /** The checked rule's id. */
   readonly rule: string;
   /** True when no stress line grew super-linearly. */
   readonly linear: boolean;
   /** One sentence per stress line that grew super-linearly. */
   readonly problems: readonly string[];
+  /** What was measured, one entry per stress line family. */
   readonly timings: readonly RuleCheckTiming[];
 }
 

@@ -14,7 +14,7 @@ export interface JournalOptions {
   /**
    * journalctl matches, as journalctl takes them: `FIELD=value` terms; terms on the same
    * field are ORed, different fields ANDed, `'+'` ORs two groups.
-   * @defaultValue {@link DEFAULT_JOURNAL_MATCHES}: entries whose sending process (`_COMM`,
+   * @defaultValue `DEFAULT_JOURNAL_MATCHES`: entries whose sending process (`_COMM`,
    * set by journald, not by the sender) is sshd, sudo, su or login, or that come from the
    * ssh unit. Not the syslog facility or `SYSLOG_IDENTIFIER`: any local user can set those
    * (`logger -p auth.info -t sshd …`).

@@ -8,7 +8,7 @@
 export interface BanEntry {
   /**
    * The banned address or network in canonical text: `192.0.2.7`, `2001:db8:1:2::/64`,
-   * `198.51.100.0/24` (see {@link formatNetwork}). Always parsed and normalised before
+   * `198.51.100.0/24` (see `formatNetwork`). Always parsed and normalised before
    * it reaches a backend.
    */
   readonly address: string;

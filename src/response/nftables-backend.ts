@@ -83,8 +83,18 @@ interface PendingWrite {
 
 /** What {@link NftablesBackend.counters} reads: packets and bytes dropped per family. */
 export interface NftCounters {
-  readonly ipv4: { readonly packets: number; readonly bytes: number };
-  readonly ipv6: { readonly packets: number; readonly bytes: number };
+  /** Dropped IPv4 traffic. */
+  readonly ipv4: NftCounter;
+  /** Dropped IPv6 traffic. */
+  readonly ipv6: NftCounter;
+}
+
+/** One named nft counter. */
+export interface NftCounter {
+  /** Packets counted. */
+  readonly packets: number;
+  /** Bytes counted. */
+  readonly bytes: number;
 }
 
 /**

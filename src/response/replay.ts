@@ -16,8 +16,9 @@ export interface ReplayedBan {
   readonly address: string;
   /** The rule that caused it. */
   readonly rule: string;
-  /** When it would have started and ended (in the log's time). */
+  /** When it would have started (in the log's time). */
   readonly since: Date;
+  /** When it would have ended (in the log's time). */
   readonly until: Date;
   /** The how-manieth ban of this address. */
   readonly count: number;
