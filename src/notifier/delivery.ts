@@ -33,7 +33,11 @@ export function asDeliveryError(thrown: unknown, channel: string): DeliveryError
 // A channel that ignores its signal must not stall the Notifier past the send timeout.
 /** @internal */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // The abandoned promise may still reject; nobody awaits it any more.
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

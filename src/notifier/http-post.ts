@@ -1,4 +1,5 @@
 import { schedule, type Clock } from '../core/clock.js';
+import { raceSignal } from './delivery.js';
 
 /**
  * The one way the webhook and Alertmanager channels POST: a deadline that covers the
@@ -78,7 +79,7 @@ export async function httpPost(request: HttpPostRequest): Promise<HttpPostOutcom
     try {
       // Raced against the abort as well: a user's `fetch` that ignores its signal must
       // not outlive the deadline.
-      response = await abortable(
+      response = await raceSignal(
         request.fetch(request.url, {
           method: 'POST',
           headers: request.headers,
@@ -94,7 +95,7 @@ export async function httpPost(request: HttpPostRequest): Promise<HttpPostOutcom
     }
     let text: string;
     try {
-      text = await abortable(response.text(), controller.signal);
+      text = await raceSignal(response.text(), controller.signal);
     } catch (error) {
       // A 2xx whose body is cut short is not a delivery we can vouch for: retry it.
       if (response.ok)
@@ -150,25 +151,4 @@ export function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
   const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : error.message;
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
