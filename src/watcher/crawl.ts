@@ -10,8 +10,11 @@ export type CrawlItem =
   | { readonly type: 'directory'; readonly path: string }
   /** A path that could not be listed or stat'ed; entries under it are unknown. */
   | { readonly type: 'error'; readonly path: string; readonly error: NodeJS.ErrnoException }
-  /** A name that is not valid UTF-8: reported by its bytes, never guessed at. */
-  | { readonly type: 'non-utf8'; readonly rawPath: Buffer };
+  /**
+   * A name that is not valid UTF-8: reported by its bytes, never guessed at, with its
+   * `lstat` (none when it could not be stat'ed: then it is scanned, and the scanner says why).
+   */
+  | { readonly type: 'non-utf8'; readonly rawPath: Buffer; readonly stats: Stats | undefined };
 
 /** @internal */
 export interface CrawlOptions {
@@ -78,7 +81,11 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
       try {
         name = fatal.decode(dirent.name);
       } catch {
-        yield { type: 'non-utf8', rawPath: Buffer.concat([Buffer.from(base), dirent.name]) };
+        const rawPath = Buffer.concat([Buffer.from(base), dirent.name]);
+        // Its lstat lets the index tell an unchanged one from a new one, as for any name.
+        const stats = await lstat(rawPath).catch((error: unknown) => error as NodeJS.ErrnoException);
+        if (stats instanceof Error && stats.code === 'ENOENT') continue;
+        yield { type: 'non-utf8', rawPath, stats: stats instanceof Error ? undefined : stats };
         continue;
       }
       const relative = current.relative === '' ? name : `${current.relative}${sep}${name}`;

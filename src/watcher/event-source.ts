@@ -21,7 +21,7 @@ export interface EventSourceHandlers {
   /** `path` was deleted or moved away. */
   deleted(path: string): void;
   /** A name that is not valid UTF-8 turned up (events name it with U+FFFD; a listing finds its bytes). */
-  undecodable(rawPath: Buffer): void;
+  undecodable(rawPath: Buffer, stats: Stats | undefined): void;
   /** How many raw events one batch held (for burst detection). */
   batch(count: number): void;
   /** The kernel watcher failed: events may be lost from now on. */
@@ -211,14 +211,14 @@ export class EventSource {
       if (this.#stopped) break;
       if (item.type === 'entry') this.#options.handlers.changed(item.path, item.stats);
       else if (item.type === 'directory' && item.path !== dir) subdirectories++;
-      else if (item.type === 'non-utf8') this.#options.handlers.undecodable(item.rawPath);
+      else if (item.type === 'non-utf8') this.#options.handlers.undecodable(item.rawPath, item.stats);
     }
     return subdirectories;
   }
 
   async #listUndecodable(dir: string): Promise<void> {
     for await (const item of crawl(dir, { ...this.#options.crawl, visited: new Set() })) {
-      if (item.type === 'non-utf8') this.#options.handlers.undecodable(item.rawPath);
+      if (item.type === 'non-utf8') this.#options.handlers.undecodable(item.rawPath, item.stats);
       if (item.type === 'directory' && item.path !== dir) break;
     }
   }

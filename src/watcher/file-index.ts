@@ -11,6 +11,15 @@ export function signatureOf(stats: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs
   return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
 }
 
+/**
+ * The index key of a name that is not valid UTF-8: its exact bytes, one char per byte, after
+ * a NUL (which no path holds), so it can equal neither a decoded path nor another name's key.
+ * @internal
+ */
+export function rawKey(rawPath: Buffer): string {
+  return `\0${rawPath.toString('latin1')}`;
+}
+
 interface Entry {
   signature: string;
   /** The crawl generation that last saw the path (see {@link FileIndex.sweep}). */
@@ -28,7 +37,8 @@ export interface IndexLoad {
 }
 
 /**
- * The persistent index: for every path scanned, the (dev, inode, size, mtime, ctime) it
+ * The persistent index: for every path scanned (a name that is not UTF-8 by its bytes, see
+ * {@link rawKey}), the (dev, inode, size, mtime, ctime) it
  * had when it was scanned. A crawl compares each file with it: a different or missing
  * entry means the file must be scanned (ctime moves on every write, chmod and rename, and
  * no user can set it back), a path the crawl no longer meets is dropped. Files are added
@@ -107,10 +117,17 @@ export class FileIndex {
    */
   sweep(roots: readonly string[], unknown: readonly string[]): number {
     const under = (path: string, dirs: readonly string[]): boolean => dirs.some((d) => path === d || path.startsWith(d.endsWith(sep) ? d : d + sep));
+    // A raw key holds bytes as latin1 chars: compare it with the directories' bytes alike.
+    const asBytes = (dirs: readonly string[]): string[] => dirs.map((d) => Buffer.from(d).toString('latin1'));
+    const rawRoots = asBytes(roots);
+    const rawUnknown = asBytes(unknown);
     let dropped = 0;
-    for (const [path, entry] of this.#entries) {
-      if (entry.seen >= this.#generation || !under(path, roots) || under(path, unknown)) continue;
-      this.#entries.delete(path);
+    for (const [key, entry] of this.#entries) {
+      if (entry.seen >= this.#generation) continue;
+      const raw = key.startsWith('\0');
+      const path = raw ? key.slice(1) : key;
+      if (!under(path, raw ? rawRoots : roots) || under(path, raw ? rawUnknown : unknown)) continue;
+      this.#entries.delete(key);
       dropped++;
     }
     if (dropped > 0) this.#dirty = true;
@@ -187,7 +204,7 @@ function parseMeta(line: string): { fingerprint: string; directories: number | u
 function parsePath(text: string): string | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'string' && value.startsWith('/') ? value : undefined;
+    return typeof value === 'string' && (value.startsWith('/') || value.startsWith('\0/')) ? value : undefined;
   } catch {
     return undefined;
   }

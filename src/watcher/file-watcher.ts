@@ -11,7 +11,7 @@ import { FileScanner, type QuarantinedEvent, type ScanSession } from '../scanner
 import type { Finding } from '../scanner/types.js';
 import { exclusionMatcher } from '../scanner/walker.js';
 import { EventSource, WatchLimitError } from './event-source.js';
-import { FileIndex, signatureOf } from './file-index.js';
+import { FileIndex, rawKey, signatureOf } from './file-index.js';
 import { countWatchesInUse, readInotifyLimits, watchLimitMessage } from './inotify-limits.js';
 import { LossSignals } from './loss-signals.js';
 import { mountsBelow } from './mounts.js';
@@ -268,7 +268,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       handlers: {
         changed: (path, stats) => this.#hint(path, stats),
         deleted: (path) => this.#deleted(path),
-        undecodable: (raw) => this.#undecodable(raw),
+        undecodable: (raw, stats) => this.#undecodable(raw, stats),
         batch: (count) => this.#signals?.countEvents(count),
         failed: (error) => void this.#watcherFailed(error),
         quiet: () => this.#wakeWaiters(),
@@ -358,9 +358,12 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     this.#index.delete(path);
   }
 
-  // A name that is not valid UTF-8: the scanner reads it by its exact bytes.
-  #undecodable(rawPath: Buffer): void {
-    if (!this.stopping) this.#scans?.scanRaw(rawPath);
+  // A name that is not valid UTF-8: the scanner reads it by its exact bytes; the index
+  // knows it by them too, so an unchanged one is not scanned again.
+  #undecodable(rawPath: Buffer, stats: Stats | undefined): void {
+    if (this.stopping) return;
+    if (stats !== undefined && this.#index.get(rawKey(rawPath)) === signatureOf(stats)) return;
+    this.#scans?.scanRaw(rawPath, stats);
   }
 
   #suspectLoss(reason: ReconcileReason, message: string): void {
@@ -479,7 +482,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
           }
           if (!this.stopping) (this.#settle as SettleTracker).observe(path, stats);
         },
-        undecodable: (raw) => this.#undecodable(raw),
+        undecodable: (raw, stats) => this.#undecodable(raw, stats),
         unreadable: (path, error) => this.#warn(createWarning('unreadable', `Cannot crawl (${error.code ?? error.message}); its files are not watched`, { path, cause: error })),
       },
       reason !== 'start' && this.#mode === 'events',

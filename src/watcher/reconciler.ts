@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { crawl, type CrawlOptions } from './crawl.js';
-import { signatureOf, type FileIndex } from './file-index.js';
+import { rawKey, signatureOf, type FileIndex } from './file-index.js';
 
 /** Why a crawl ran. */
 export type ReconcileReason = 'start' | 'interval' | 'watcher-error' | 'burst' | 'stall' | 'overflow' | 'crawl-only' | 'manual';
@@ -42,7 +42,8 @@ export interface ReconcileContext {
   isPending(path: string): boolean;
   /** Hands a new or changed entry on; resolves when there is room (backpressure). */
   submit(path: string, stats: Stats): Promise<void>;
-  undecodable(rawPath: Buffer): void;
+  /** Hands a new or changed name that is not valid UTF-8 on (by its bytes). */
+  undecodable(rawPath: Buffer, stats: Stats | undefined): void;
   unreadable(path: string, error: NodeJS.ErrnoException): void;
 }
 
@@ -80,9 +81,16 @@ export async function reconcile(reason: ReconcileReason, context: ReconcileConte
           unknown.push(item.path);
           context.unreadable(item.path, item.error);
           break;
-        case 'non-utf8':
-          context.undecodable(item.rawPath);
+        case 'non-utf8': {
+          // Indexed by its bytes like any other name, so an unchanged one is not scanned again.
+          files++;
+          const key = rawKey(item.rawPath);
+          index.mark(key);
+          if (item.stats !== undefined && index.get(key) === signatureOf(item.stats)) break;
+          changed++;
+          context.undecodable(item.rawPath, item.stats);
           break;
+        }
         case 'entry': {
           files++;
           index.mark(item.path);

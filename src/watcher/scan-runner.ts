@@ -1,5 +1,6 @@
 import type { ScanSession } from '../scanner/file-scanner.js';
-import { signatureOf, type FileIndex } from './file-index.js';
+import { rawKey, signatureOf, type FileIndex } from './file-index.js';
+import type { Stats } from 'node:fs';
 import { ScanQueue, type QueuedScan } from './scan-queue.js';
 
 /** @internal */
@@ -77,14 +78,18 @@ export class ScanRunner {
   }
 
   /**
-   * Scans a name that is not valid UTF-8 by its exact bytes. Not queued or indexed (such
-   * names are rare, and a string key would be lossy): every crawl looks at it again.
+   * Scans a name that is not valid UTF-8 by its exact bytes (not queued: such names are
+   * rare) and indexes it by those bytes with the `lstat` it was found with, so a crawl
+   * passes over it while it stays unchanged.
    */
-  scanRaw(rawPath: Buffer): void {
-    const key = `\0raw:${rawPath.toString('hex')}`;
+  scanRaw(rawPath: Buffer, stats: Stats | undefined): void {
+    const key = rawKey(rawPath);
     if (this.#closed || this.#scanning.has(key)) return;
     const path = rawPath.toString('utf8');
-    this.#run(key, () => this.#options.session.inspect(path, this.#options.relativePath(path), rawPath));
+    this.#run(key, async () => {
+      await this.#options.session.inspect(path, this.#options.relativePath(path), rawPath);
+      if (stats !== undefined) this.#options.index.set(key, signatureOf(stats));
+    });
   }
 
   /** Stops taking work; resolves once the scans in flight have finished. */

@@ -4,7 +4,7 @@ import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FileScanner, type Detector } from '../../src/index.js';
-import { FileIndex } from '../../src/watcher/file-index.js';
+import { FileIndex, rawKey } from '../../src/watcher/file-index.js';
 import { ScanRunner } from '../../src/watcher/scan-runner.js';
 import { priorityOf, ScanQueue } from '../../src/watcher/scan-queue.js';
 import { tempDir } from './helpers.js';
@@ -64,6 +64,33 @@ describe('the persistent index', () => {
     assert.equal(index.get('/r/b'), undefined);
     assert.equal(index.get('/r/locked/c'), 's');
     assert.equal(index.get('/other/d'), 's');
+  });
+
+  it('keys names that are not UTF-8 by their bytes: distinct from any decoded path, swept and saved like them', async () => {
+    const bytes = (dir: string, ...name: number[]): Buffer => Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name)]);
+    // /r/é as UTF-8 text, and the single byte 0xe9 ("é" in latin1): two different files.
+    const latin = rawKey(bytes('/r/ü', 0xe9));
+    const gone = rawKey(bytes('/r/ü', 0xff));
+    const locked = rawKey(bytes('/r/locked', 0xff));
+    assert.notEqual(latin, '/r/ü/é');
+    const index = new FileIndex('x');
+    for (const key of ['/r/ü/é', latin, gone, locked]) index.set(key, key);
+    index.beginCrawl();
+    index.mark('/r/ü/é');
+    index.mark(latin);
+    assert.equal(index.sweep(['/r'], ['/r/locked']), 1);
+    assert.equal(index.get(gone), undefined);
+    assert.equal(index.get(locked), locked);
+    const { dir, cleanup } = await tempDir('hostwarden-index-raw-');
+    try {
+      await index.save(join(dir, 'index'));
+      const loaded = new FileIndex('x');
+      assert.deepEqual(await loaded.load(join(dir, 'index')), { entries: 3, corrupt: 0, stale: false });
+      assert.equal(loaded.get(latin), latin);
+      assert.equal(loaded.get('/r/ü/é'), '/r/ü/é');
+    } finally {
+      await cleanup();
+    }
   });
 });
 

@@ -187,6 +187,53 @@ describe('FileWatcher: the index across restarts', () => {
   });
 });
 
+describe('FileWatcher: names that are not valid UTF-8 in the index', () => {
+  it('are indexed by their bytes: scanned once, not again by later crawls or after a restart, again once changed', async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-watch-raw-');
+    const data = join(dir, 'data');
+    const stateFile = join(dir, 'watch.index');
+    // \xe9 alone is latin1 "é": its key must not be confused with the UTF-8 name "é" beside it.
+    const raw = Buffer.concat([Buffer.from(`${data}/bad-`), Buffer.from([0xe9, 0xff]), Buffer.from('.com')]);
+    const options = { roots: [data], stateFile, detectors: testDetectors(), threads: 1, events: false, fallbackInterval: '1h', reconcileInterval: '1h' } as const;
+    try {
+      await mkdir(data);
+      await writeFile(raw, EICAR_TEST_STRING);
+      await writeFile(join(data, 'bad-é.com'), 'benign\n');
+      const first = new FileWatcher(options);
+      const findings: Finding[] = [];
+      first.on('finding', (f) => findings.push(f));
+      const started = nextCrawl(first);
+      await first.start();
+      await started;
+      await first.idle();
+      assert.equal(first.status.scanned, 2, 'both files are scanned by the first crawl');
+      assert.equal(findings.filter((f) => f.rawPath?.equals(raw) === true).length, 1);
+      for (let i = 0; i < 2; i++) {
+        const report = await first.reconcile();
+        await first.idle();
+        assert.equal(report.changed, 0, JSON.stringify(report));
+      }
+      assert.equal(first.status.scanned, 2, 'an unchanged name is not scanned again');
+      await appendFile(raw, '\n');
+      assert.equal((await first.reconcile()).changed, 1);
+      await first.idle();
+      assert.equal(first.status.scanned, 3, 'a changed one is');
+      await first.stop();
+
+      const second = new FileWatcher(options);
+      const crawled = nextCrawl(second, 'start');
+      await second.start();
+      const report = await crawled;
+      await second.idle();
+      await second.stop();
+      assert.equal(report.changed, 0, `after a restart the state file knows it: ${JSON.stringify(report)}`);
+      assert.equal(second.status.scanned, 0);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('FileWatcher options', () => {
   it('rejects unknown keys with a suggestion, and bad values by name', () => {
     assert.throws(
