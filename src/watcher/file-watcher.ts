@@ -13,7 +13,7 @@ import { exclusionMatcher } from '../scanner/walker.js';
 import { EventSource, WatchLimitError } from './event-source.js';
 import { FileIndex, rawKey, signatureOf } from './file-index.js';
 import { countWatchesInUse, readInotifyLimits, watchLimitMessage } from './inotify-limits.js';
-import { LossSignals } from './loss-signals.js';
+import { burstThresholdFor, LossSignals } from './loss-signals.js';
 import { mountsBelow } from './mounts.js';
 import { resolveWatcherOptions, type FileWatcherOptions, type ResolvedWatcherOptions } from './options.js';
 import { reconcile, type ReconcileReason, type ReconcileReport } from './reconciler.js';
@@ -217,7 +217,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     const limits = await readInotifyLimits(o.procRoot);
     this.#signals = new LossSignals({
       clock: this.clock,
-      burstThreshold: o.burstThreshold ?? Math.max(16, Math.floor((limits.maxQueuedEvents ?? 16384) / 4)),
+      burstThreshold: o.burstThreshold ?? burstThresholdFor(limits.maxQueuedEvents),
       stallThreshold: o.stallThreshold,
       tickMs: STALL_CHECK_MS,
       onLoss: (reason, message) => this.#suspectLoss(reason, message),

@@ -34,6 +34,17 @@ const left = 1500 - (Date.now() - stoppedAt);
 if (left > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
 `;
 
+// Distinct files written as fast as a few processes can (this one writes every `step`th
+// from `first`), while the watcher's process runs on: with a small queue, parcel's reader
+// thread cannot keep up and the kernel drops events.
+const FAST_WRITER = `
+const { writeFileSync, mkdirSync } = require('node:fs');
+const [dir, files, eicar, first, step] = process.argv.slice(1);
+for (let d = 0; d < 10; d++) mkdirSync(dir + '/fast' + d, { recursive: true });
+for (let i = Number(first); i < Number(files); i += Number(step)) writeFileSync(dir + '/fast' + (i % 10) + '/f' + i + '.txt', i % 100 === 0 ? eicar : 'benign ' + i + '\\n');
+`;
+const WRITERS = 4;
+
 describe('FileWatcher under forced event loss', () => {
   let original: string;
   let dir: string;
@@ -90,7 +101,7 @@ describe('FileWatcher under forced event loss', () => {
       await watcher.idle();
       assert.ok(states.includes('degraded'), `health never said degraded: ${JSON.stringify(states)}`);
       assert.ok(
-        reasons.some((r) => /stalled|burst/.test(r)),
+        reasons.some((r) => /stalled|overflow suspected/.test(r)),
         reasons.join('; '),
       );
       // Every file of the burst was scanned (the index holds scanned files only).
@@ -102,6 +113,59 @@ describe('FileWatcher under forced event loss', () => {
       );
     } finally {
       await watcher.stop();
+    }
+  });
+
+  it('a short overflow without any stall: degraded (overflow suspected), a crawl at once, every file scanned', async () => {
+    const { dir: root, cleanup: cleanupRoot } = await tempDir('hostwarden-watch-overflow-');
+    let watcher: FileWatcher;
+    await writeFile(QUEUE_LIMIT, '16');
+    try {
+      // Periodic crawls in hours and stalls only past a minute: only overflow detection can
+      // bring the crawl that finds what the kernel dropped.
+      watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, settle: 50, reconcileInterval: '5h', stallThreshold: '1m' });
+      const started = nextCrawl(watcher, 'start');
+      await watcher.start();
+      await started;
+    } finally {
+      await writeFile(QUEUE_LIMIT, original);
+    }
+    try {
+      const reasons: string[] = [];
+      watcher.on('health', (h) => {
+        for (const c of h.checks) if (!c.ok) reasons.push(`${c.name}: ${c.message ?? ''}`);
+      });
+      const crawls: ReconcileReport[] = [];
+      watcher.on('reconciled', (r) => crawls.push(r));
+      const planted = Array.from({ length: FILES / 100 }, (_, k) => `${root}/fast${(k * 100) % 10}/f${k * 100}.txt`);
+      const found = findingsFor(watcher, planted, 60_000);
+      const writers = Array.from({ length: WRITERS }, (_, k) =>
+        spawn(process.execPath, ['-e', FAST_WRITER, root, String(FILES), EICAR_TEST_STRING, String(k), String(WRITERS)], { stdio: 'inherit' }),
+      );
+      const codes = await Promise.all(writers.map(async (w) => ((await once(w, 'exit')) as [number | null])[0]));
+      assert.deepEqual(
+        codes,
+        Array.from({ length: WRITERS }, () => 0),
+      );
+      await found;
+      await watcher.idle();
+      assert.ok(
+        reasons.some((r) => /^events: inotify queue overflow suspected/.test(r)),
+        `health never said overflow suspected: ${reasons.join('; ')}`,
+      );
+      assert.ok(
+        crawls.some((r) => r.reason === 'burst'),
+        `no crawl followed the overflow: ${JSON.stringify(crawls)}`,
+      );
+      assert.equal(watcher.status.indexed, FILES);
+      // The loss was real: the crawl found files no event had reported.
+      assert.ok(
+        crawls.some((r) => r.missed > 0),
+        `no event was lost: ${JSON.stringify(crawls)}`,
+      );
+    } finally {
+      await watcher.stop();
+      await cleanupRoot();
     }
   });
 });

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { FileScanner, type Detector } from '../../src/index.js';
 import { FileIndex, rawKey } from '../../src/watcher/file-index.js';
 import { ScanRunner } from '../../src/watcher/scan-runner.js';
+import { burstThresholdFor, LossSignals } from '../../src/watcher/loss-signals.js';
 import { priorityOf, ScanQueue } from '../../src/watcher/scan-queue.js';
 import { tempDir } from './helpers.js';
 
@@ -155,5 +156,41 @@ describe('the scan runner', () => {
       await session?.close();
       await cleanup();
     }
+  });
+});
+
+describe('loss signals', () => {
+  const signals = (burstThreshold: number): { now: { t: number }; losses: string[]; signals: LossSignals } => {
+    const now = { t: 0 };
+    const losses: string[] = [];
+    return { now, losses, signals: new LossSignals({ clock: () => now.t, burstThreshold, stallThreshold: 1000, tickMs: 250, onLoss: (_, message) => losses.push(message) }) };
+  };
+
+  it('counts a burst over a sliding second, also across the edge of a fixed window', () => {
+    const { now, losses, signals: s } = signals(5);
+    s.countEvents(1);
+    now.t = 999;
+    s.countEvents(3);
+    now.t = 1001;
+    s.countEvents(3);
+    assert.equal(losses.length, 1, 'six events within 2 ms are a burst above 5');
+    assert.match(losses[0] ?? '', /overflow suspected: 6 events within a second/);
+    // Spread out, the same events are not.
+    now.t = 5000;
+    for (let i = 0; i < 10; i++) {
+      now.t += 500;
+      s.countEvents(2);
+    }
+    assert.equal(losses.length, 1);
+  });
+
+  it('takes its default from the queue length, with no floor: a 16-event queue overflows with 8 files', () => {
+    assert.equal(burstThresholdFor(16_384), 4096);
+    assert.equal(burstThresholdFor(16), 4);
+    assert.equal(burstThresholdFor(undefined), 4096);
+    const { losses, signals: s } = signals(burstThresholdFor(16));
+    // 16 queued events: 8 files created and written, merged by parcel into 8 events.
+    s.countEvents(8);
+    assert.equal(losses.length, 1);
   });
 });
