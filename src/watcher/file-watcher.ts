@@ -12,7 +12,7 @@ import type { Finding } from '../scanner/types.js';
 import { exclusionMatcher } from '../scanner/walker.js';
 import { EventSource, WatchLimitError } from './event-source.js';
 import { FileIndex, rawKey, signatureOf } from './file-index.js';
-import { countWatchesInUse, readInotifyLimits, watchLimitMessage } from './inotify-limits.js';
+import { readInotifyLimits, watchBudget, watchLimitMessage, type WatchBudget } from './inotify-limits.js';
 import { burstThresholdFor, LossSignals } from './loss-signals.js';
 import { mountsBelow } from './mounts.js';
 import { resolveWatcherOptions, type FileWatcherOptions, type ResolvedWatcherOptions } from './options.js';
@@ -21,6 +21,7 @@ import { priorityOf } from './scan-queue.js';
 import { ScanRunner } from './scan-runner.js';
 import { SettleTracker } from './settle.js';
 import { createWarning, type Warning } from '../core/warning.js';
+import { safeText } from '../core/text.js';
 
 /** The events of {@link FileWatcher}: FileScanner's payloads, plus health and crawl reports. */
 export interface FileWatcherEvents extends HostwardenEvents {
@@ -106,6 +107,8 @@ export class FileWatcher extends Component<FileWatcherEvents> {
   #roomWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   #restarting = false;
+  /** The watch limit that put the watcher in crawl-only mode, if that is why. */
+  #watchLimit: WatchBudget | undefined;
 
   /** @throws {@link InvalidOptionError} naming the first invalid option. */
   constructor(options: FileWatcherOptions) {
@@ -250,15 +253,13 @@ export class FileWatcher extends Component<FileWatcherEvents> {
 
   async #subscribe(reason: 'start' | 'restart'): Promise<boolean> {
     const o = this.#options;
-    const limits = await readInotifyLimits(o.procRoot);
     const needed = this.#index.directories;
     const uid = getuid?.() ?? 0;
-    if (needed !== undefined && limits.maxUserWatches !== undefined) {
-      const inUse = await countWatchesInUse(o.procRoot, uid);
-      if (needed > limits.maxUserWatches - inUse) {
-        this.#crawlOnly(watchLimitMessage(needed, limits.maxUserWatches, inUse));
-        return false;
-      }
+    const budget = await watchBudget(o.procRoot, uid);
+    if (needed !== undefined && budget !== undefined && needed > budget.limit - budget.inUse) {
+      this.#watchLimit = budget;
+      this.#crawlOnly(watchLimitMessage(needed, budget));
+      return false;
     }
     const source = new EventSource({
       roots: this.#roots,
@@ -278,11 +279,13 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       await source.start();
     } catch (error) {
       if (error instanceof WatchLimitError) {
-        const inUse = await countWatchesInUse(o.procRoot, uid);
-        this.#crawlOnly(`${watchLimitMessage(needed, limits.maxUserWatches, inUse)} (${error.message})`);
+        // Not parcel's message: it names a directory, and names are the attacker's to choose.
+        // Without a count from an earlier crawl, the first crawl supplies it (#afterCrawl).
+        this.#watchLimit = (await watchBudget(o.procRoot, uid)) ?? budget ?? { name: 'fs.inotify.max_user_watches', limit: Number.NaN, inUse: 0 };
+        this.#crawlOnly(watchLimitMessage(needed, this.#watchLimit));
         return false;
       }
-      this.#crawlOnly(`cannot watch for kernel events: ${toError(error).message}`);
+      this.#crawlOnly(`cannot watch for kernel events: ${safeText(toError(error).message)}`);
       return false;
     }
     if (this.stopping) {
@@ -291,14 +294,17 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     }
     this.#source = source;
     this.#mode = 'events';
+    this.#watchLimit = undefined;
     if (reason === 'start') this.#setCheck('watch', true, `watching ${this.#roots.length} root${this.#roots.length === 1 ? '' : 's'} for kernel events`);
     return true;
   }
 
-  #crawlOnly(reason: string): void {
+  #crawlOnly(reason: string, warn = true): void {
     this.#mode = 'crawl-only';
-    this.#setCheck('watch', false, `crawling only, every ${Math.round(this.#options.fallbackInterval / 1000)} s: ${reason}`);
-    this.#warn(createWarning('crawl-only', `FileWatcher falls back to crawling only: ${reason}`));
+    const message = `crawling only, every ${Math.round(this.#options.fallbackInterval / 1000)} s: ${reason}`;
+    // Once per reason: each fallback crawl tries to subscribe again and may land here again.
+    if (warn && this.#checks.get('watch')?.message !== message) this.#warn(createWarning('crawl-only', `FileWatcher falls back to crawling only: ${reason}`));
+    this.#setCheck('watch', false, message);
   }
 
   async #watcherFailed(error: Error): Promise<void> {
@@ -491,6 +497,10 @@ export class FileWatcher extends Component<FileWatcherEvents> {
 
   #afterCrawl(report: ReconcileReport): void {
     if (this.stopping) return;
+    // Crawling only for want of watches: now it is known how many the roots need.
+    if (this.#watchLimit !== undefined && this.#mode === 'crawl-only' && report.unreadable === 0) {
+      this.#crawlOnly(watchLimitMessage(report.directories, this.#watchLimit), false);
+    }
     this.#setCheck(
       'reconcile',
       report.unreadable === 0,

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FileWatcher, type Health } from '../../src/index.js';
 import { EICAR_TEST_STRING, findingsFor, nextCrawl, tempDir, testDetectors } from './helpers.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/watch-limit-child.ts', import.meta.url));
 
 describe('FileWatcher without enough inotify watches', () => {
   it('checks max_user_watches before subscribing, says how many are needed, and finds files by crawling', async () => {
@@ -99,6 +105,51 @@ describe('FileWatcher without enough inotify watches', () => {
     } finally {
       await watcher.stop();
       await cleanup();
+    }
+  });
+});
+
+describe('FileWatcher when the kernel runs out of inotify watches on a first start', () => {
+  it('falls back to crawling, says so with how many watches the tree needs, and still finds files', { timeout: 120_000 }, async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-watch-enospc-');
+    // 40 directories and the root: 41 watches needed, 10 allowed.
+    for (let i = 0; i < 40; i++) await mkdir(join(dir, `d${i}`));
+    const child = spawn('unshare', ['--user', '--map-root-user', process.execPath, '--import=tsx/esm', CHILD, dir, '10'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const messages: Record<string, unknown>[] = [];
+    const waiters: { test: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      messages.push(message);
+      for (const w of waiters.splice(0)) (w.test(message) ? w.resolve : (): number => waiters.push(w))(message);
+    });
+    const next = (test: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>
+      new Promise((resolve, reject) => {
+        const seen = messages.find(test);
+        if (seen) return resolve(seen);
+        const timer = setTimeout(() => reject(new Error(`the watcher never said it: ${JSON.stringify(messages)}`)), 60_000);
+        waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      });
+    try {
+      const started = await next((m) => m.started !== undefined);
+      assert.equal(started.started, 'crawl-only');
+      assert.equal((started.health as Health).state, 'degraded');
+      const first = await next((m) => m.reconciled === 'start');
+      assert.equal(first.directories, 41);
+      const watch = (first.health as Health).checks.find((c) => c.name === 'watch');
+      assert.equal(watch?.ok, false);
+      assert.match(watch?.message ?? '', /^crawling only, every 1 s: 41 directories need one inotify watch each, but user\.max_inotify_watches = 10 .*raise it to at least/);
+      assert.ok(
+        messages.some((m) => m.warning === 'crawl-only'),
+        JSON.stringify(messages),
+      );
+      const planted = join(dir, 'd7', 'dropped.com');
+      await writeFile(planted, EICAR_TEST_STRING);
+      await next((m) => m.finding === planted);
+    } finally {
+      child.stdin.end();
+      const [code] = (await once(child, 'exit')) as [number | null];
+      await cleanup();
+      assert.equal(code, 0);
     }
   });
 });
