@@ -33,7 +33,7 @@ function percentile(sorted: readonly number[], p: number): number {
 async function latency(base: string): Promise<{ p50: number; p99: number; max: number; files: number; missing: number }> {
   const dir = join(base, 'latency');
   await mkdir(dir);
-  const watcher = new FileWatcher({ roots: [dir], detectors });
+  const watcher = new FileWatcher({ roots: [dir], detectors, persistent: true });
   const latencies: number[] = [];
   watcher.on('finding', (f) => {
     const written = Number(/-(\d+)\.com$/.exec(f.path)?.[1]);
@@ -75,7 +75,7 @@ async function burst(base: string): Promise<{ files: number; missed: number; los
   writeFileSync(QUEUE_LIMIT, '16');
   let watcher: FileWatcher;
   try {
-    watcher = new FileWatcher({ roots: [dir], detectors });
+    watcher = new FileWatcher({ roots: [dir], detectors, persistent: true });
     await watcher.start();
   } finally {
     writeFileSync(QUEUE_LIMIT, original);
@@ -147,7 +147,7 @@ async function setup(base: string): Promise<{ dirs: number; startMs: number; cra
   const peer = await inotifywait(dir);
   globalThis.gc?.();
   const rssBefore = process.memoryUsage().rss;
-  const watcher = new FileWatcher({ roots: [dir], detectors });
+  const watcher = new FileWatcher({ roots: [dir], detectors, persistent: true });
   const crawled = new Promise<void>((resolve) => watcher.once('reconciled', () => resolve()));
   const t0 = performance.now();
   await watcher.start();

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerEntry, type WorkerEntry } from '../core/worker-entry.js';
 import { OPEN_NOFOLLOW_READ } from '../quarantine/safe-fs.js';
 import {
   packBatch,
@@ -14,6 +15,7 @@ import {
 } from './content-protocol.js';
 import type { ContentPattern } from './types.js';
 
+export type { WorkerEntry } from '../core/worker-entry.js';
 export type { ContentFailure, ContentJob, ContentOutcome, ContentResult, StatJob, StatOutcome } from './content-protocol.js';
 
 /**
@@ -32,29 +34,12 @@ export class ContentWorkerError extends Error {
   }
 }
 
-/** How to start a content worker. @internal */
-export interface WorkerEntry {
-  readonly url: URL;
-  readonly execArgv: string[];
-}
-
 /** Test seam: a FileScanner option under this symbol replaces the worker entry. @internal */
 export const CONTENT_WORKER_ENTRY: unique symbol = Symbol('hostwarden.contentWorkerEntry');
 
-/**
- * Where the worker module is and how to start it, with explicit flags either way: workers
- * otherwise inherit the parent's `execArgv` (`--input-type=module`, `-e`, a user's
- * loaders), which is what broke them in v1. From the compiled package the worker is
- * `content-worker.js`; from source (tests, `tsx`) it is the `.ts` file, imported through
- * tsx's `tsImport` by a two-line bootstrap (an `--import` of tsx in a worker's `execArgv`
- * does not apply to the worker's own entry on Node 20). @internal
- */
+/** Where the content worker is and how to start it (core `workerEntry`). @internal */
 export function contentWorkerEntry(): WorkerEntry {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { url: new URL('./content-worker.js', self), execArgv: [] };
-  const worker = new URL('./content-worker.ts', self).href;
-  const bootstrap = `import { tsImport } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};\nawait tsImport(${JSON.stringify(worker)}, ${JSON.stringify(self)});\n`;
-  return { url: new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), execArgv: [] };
+  return workerEntry(import.meta.url, 'content-worker');
 }
 
 interface Task {
@@ -96,6 +81,8 @@ export class ContentPool {
   #flushScheduled = false;
   #turn = 0;
   #closed = false;
+
+  #unref = false;
 
   constructor(threads: number, chunkSize: number, regexOverlap: number, entry: WorkerEntry = contentWorkerEntry()) {
     this.#entry = entry;
@@ -152,6 +139,15 @@ export class ContentPool {
         });
       }
     });
+  }
+
+  /**
+   * Lets the process exit while the workers idle (a session of a component that is not
+   * `persistent`): they, and any started later to replace one, no longer hold it open.
+   */
+  unref(): void {
+    this.#unref = true;
+    for (const slot of this.#slots) slot.worker.unref();
   }
 
   /** Terminates the workers; pending reads reject. */
@@ -214,6 +210,8 @@ export class ContentPool {
     };
     worker.on('error', onDeath);
     worker.on('exit', (code) => onDeath(new Error(`content worker exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    if (this.#unref) worker.unref();
     return slot;
   }
 

@@ -228,13 +228,15 @@ export class FileScanner extends HostwardenEmitter<FileScannerEvents> {
    * judges one path exactly as `scan()` would — `lstat` and reads in a worker, never
    * following a symlink — emitting `'finding'`, `'alert'`, `'warning'` and
    * `'quarantined'` on this scanner. Sessions may overlap with each other but not with
-   * `scan()`'s bookkeeping; close the session to end its workers.
+   * `scan()`'s bookkeeping; close the session to end its workers. With `persistent: false`
+   * the idle workers do not keep the process alive.
    *
    * @internal
    */
-  async openSession(signal: AbortSignal): Promise<ScanSession> {
+  async openSession(signal: AbortSignal, options: { readonly persistent?: boolean } = {}): Promise<ScanSession> {
     for (const detector of this.#options.detectors) await detector.prepare?.(signal);
     const pool = new ContentPool(this.#options.threads, this.#options.chunkSize, this.#options.regexOverlap, this.#workerEntry);
+    if (options.persistent === false) pool.unref();
     // One small Run per path, sharing the pool: inspections overlap, and each one's
     // counters say what happened to that path alone.
     // (lastProgress at +Infinity: a session emits no 'progress'.)

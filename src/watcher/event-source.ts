@@ -1,18 +1,8 @@
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import type * as ParcelWatcher from '@parcel/watcher';
 import { crawl, type CrawlOptions } from './crawl.js';
-
-type Parcel = typeof ParcelWatcher;
-let parcel: Parcel | undefined;
-
-// Loaded on first use: the native binding costs nothing to a program that never watches.
-function loadParcel(): Parcel {
-  parcel ??= createRequire(import.meta.url)('@parcel/watcher') as Parcel;
-  return parcel;
-}
+import { ParcelHost, type HostedSubscription } from './parcel-host.js';
 
 /** What the event source reports to the watcher. @internal */
 export interface EventSourceHandlers {
@@ -40,6 +30,8 @@ export interface EventSourceOptions {
   readonly crawl: Pick<CrawlOptions, 'isExcluded' | 'oneFileSystem'>;
   /** Extra subscriptions for subtrees parcel may have missed before a full restart is cheaper. */
   readonly maxAuxiliary: number;
+  /** Whether parcel's worker thread keeps the process alive. */
+  readonly persistent: boolean;
   readonly handlers: EventSourceHandlers;
 }
 
@@ -64,8 +56,9 @@ export class WatchLimitError extends Error {
  */
 export class EventSource {
   readonly #options: EventSourceOptions;
-  readonly #subscriptions = new Map<string, ParcelWatcher.AsyncSubscription>();
-  readonly #auxiliary = new Map<string, ParcelWatcher.AsyncSubscription>();
+  readonly #subscriptions = new Map<string, HostedSubscription>();
+  readonly #auxiliary = new Map<string, HostedSubscription>();
+  #host: ParcelHost | undefined;
   #stopped = false;
   #looking = 0;
   readonly #lookingAt = new Set<string>();
@@ -96,10 +89,12 @@ export class EventSource {
    * @throws {@link WatchLimitError} when `max_user_watches` or the descriptor limit ran out.
    */
   async start(): Promise<void> {
-    const watcher = loadParcel();
+    // parcel runs in a worker thread (parcel-host.ts), started on first use, not at
+    // import, so a program that never watches pays nothing for it.
+    this.#host = ParcelHost.shared();
     try {
       for (const root of this.#options.roots) {
-        this.#subscriptions.set(root, await watcher.subscribe(root, this.#callback, this.#subscribeOptions()));
+        this.#subscriptions.set(root, await this.#host.subscribe(root, this.#options.ignorePaths, this.#options.persistent, this.#callback));
       }
     } catch (error) {
       await this.stop();
@@ -117,36 +112,34 @@ export class EventSource {
     this.#subscriptions.clear();
     this.#auxiliary.clear();
     await Promise.all(all.map((s) => s.unsubscribe().catch(() => {})));
+    this.#host = undefined;
   }
 
-  #subscribeOptions(): ParcelWatcher.Options {
-    // Paths only: parcel's globs run as std::regex, which is not linear-time.
-    return { backend: process.platform === 'linux' ? 'inotify' : undefined, ignore: [...this.#options.ignorePaths] } as ParcelWatcher.Options;
-  }
-
-  // Called by parcel on the JavaScript thread. It must never throw: parcel turns a throw
-  // into a fatal exception.
-  readonly #callback = (error: Error | null, events: ParcelWatcher.Event[]): void => {
+  // Called with each batch that parcel's worker forwards. It must never throw: the throw
+  // would escape the host's message listener.
+  readonly #callback = (error: Error | null, paths: readonly string[], types: string): void => {
     if (this.#stopped) return;
     try {
       if (error) {
         this.#options.handlers.failed(error);
         return;
       }
-      this.#options.handlers.batch(events.length);
-      for (const event of events) {
-        if (event.type === 'delete') {
-          this.#options.handlers.deleted(event.path);
-          const aux = this.#auxiliary.get(event.path);
+      this.#options.handlers.batch(paths.length);
+      for (let i = 0; i < paths.length; i++) {
+        const path = paths[i] as string;
+        const type = types[i];
+        if (type === 'd') {
+          this.#options.handlers.deleted(path);
+          const aux = this.#auxiliary.get(path);
           if (aux) {
-            this.#auxiliary.delete(event.path);
+            this.#auxiliary.delete(path);
             void aux.unsubscribe().catch(() => {});
           }
         } else {
           this.#looking++;
-          this.#lookingAt.add(event.path);
-          void this.#look(event.path, event.type === 'create').finally(() => {
-            this.#lookingAt.delete(event.path);
+          this.#lookingAt.add(path);
+          void this.#look(path, type === 'c').finally(() => {
+            this.#lookingAt.delete(path);
             if (--this.#looking === 0) this.#options.handlers.quiet();
           });
         }
@@ -188,7 +181,8 @@ export class EventSource {
       return;
     }
     try {
-      const subscription = await loadParcel().subscribe(dir, this.#callback, this.#subscribeOptions());
+      if (this.#host === undefined) return;
+      const subscription = await this.#host.subscribe(dir, this.#options.ignorePaths, this.#options.persistent, this.#callback);
       if (this.#stopped) {
         await subscription.unsubscribe();
         return;

@@ -195,7 +195,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
     // The scanner logged it already (it has our logger): only re-emit.
     scanner.on('warning', (warning) => this.emitWarning(warning));
     scanner.on('error', (error) => this.emitError(error));
-    const session = await scanner.openSession(this.#abort.signal);
+    const session = await scanner.openSession(this.#abort.signal, { persistent: this.persistent });
     this.#session = session;
     this.#scans = new ScanRunner({
       session,
@@ -266,6 +266,7 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       ignorePaths: this.#ignored,
       crawl: { isExcluded: this.#excludedAbsolute, oneFileSystem: o.oneFileSystem },
       maxAuxiliary: 256,
+      persistent: this.persistent,
       handlers: {
         changed: (path, stats) => this.#hint(path, stats),
         deleted: (path) => this.#deleted(path),

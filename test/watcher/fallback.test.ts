@@ -25,13 +25,13 @@ describe('FileWatcher without enough inotify watches', () => {
       await writeFile(join(proc, 'sys/fs/inotify/max_queued_events'), '16384\n');
 
       // A first run records how many directories there are.
-      const first = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1 });
+      const first = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1, persistent: true });
       const crawled = nextCrawl(first, 'start');
       await first.start();
       assert.equal((await crawled).directories, 13);
       await first.stop();
 
-      const second = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1, procRoot: proc, fallbackInterval: 1000 });
+      const second = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1, procRoot: proc, fallbackInterval: 1000, persistent: true });
       const healths: Health[] = [];
       second.on('health', (h) => healths.push(h));
       const warnings: string[] = [];
@@ -60,7 +60,7 @@ describe('FileWatcher without enough inotify watches', () => {
   it('events: false crawls only, and says so', async () => {
     const { dir, cleanup } = await tempDir('hostwarden-watch-noevents-');
     try {
-      const watcher = new FileWatcher({ roots: [dir], events: false, detectors: testDetectors(), threads: 1, fallbackInterval: 1000 });
+      const watcher = new FileWatcher({ roots: [dir], events: false, detectors: testDetectors(), threads: 1, fallbackInterval: 1000, persistent: true });
       await watcher.start();
       try {
         assert.equal(watcher.health().state, 'degraded');
@@ -82,7 +82,7 @@ describe('FileWatcher without enough inotify watches', () => {
     const { dir, cleanup } = await tempDir('hostwarden-watch-root-');
     const root = join(dir, 'root');
     await mkdir(root);
-    const watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, fallbackInterval: 1000 });
+    const watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, fallbackInterval: 1000, persistent: true });
     try {
       const started = nextCrawl(watcher, 'start');
       await watcher.start();

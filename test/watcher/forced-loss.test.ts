@@ -65,7 +65,7 @@ describe('FileWatcher under forced event loss', () => {
     // The limit is read when the inotify instance is created (at start): lowered only for that.
     await writeFile(QUEUE_LIMIT, '16');
     try {
-      watcher = new FileWatcher({ roots: [dir], detectors: testDetectors(), threads: 1, stallThreshold: 500, settle: 50 });
+      watcher = new FileWatcher({ roots: [dir], detectors: testDetectors(), threads: 1, stallThreshold: 500, settle: 50, persistent: true });
       const started = nextCrawl(watcher, 'start');
       await watcher.start();
       await started;
@@ -123,7 +123,7 @@ describe('FileWatcher under forced event loss', () => {
     try {
       // Periodic crawls in hours and stalls only past a minute: only overflow detection can
       // bring the crawl that finds what the kernel dropped.
-      watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, settle: 50, reconcileInterval: '5h', stallThreshold: '1m' });
+      watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, settle: 50, reconcileInterval: '5h', stallThreshold: '1m', persistent: true });
       const started = nextCrawl(watcher, 'start');
       await watcher.start();
       await started;

@@ -22,7 +22,7 @@ describe('FileWatcher: files landing in a watched tree are scanned', () => {
     await writeFile(join(dir, 'existing.txt'), 'harmless\n');
     // Crawls only at start and on request here (no burst or stall crawls on a loaded
     // machine): what these tests see came through kernel events and directory listings.
-    watcher = new FileWatcher({ roots: [dir], detectors: testDetectors(), threads: 1, settle: 100, burstThreshold: 1e9, stallThreshold: 600_000 });
+    watcher = new FileWatcher({ roots: [dir], detectors: testDetectors(), threads: 1, settle: 100, burstThreshold: 1e9, stallThreshold: 600_000, persistent: true });
     const started = nextCrawl(watcher, 'start');
     await watcher.start();
     await started;
@@ -161,7 +161,7 @@ describe('FileWatcher: the index across restarts', () => {
       await mkdir(data);
       await writeFile(join(data, 'old.pdf'), peImage());
       await writeFile(join(data, 'changed.txt'), 'benign\n');
-      const first = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1 });
+      const first = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1, persistent: true });
       const firstFound = findingsFor(first, [join(data, 'old.pdf')]);
       await first.start();
       await firstFound;
@@ -171,7 +171,7 @@ describe('FileWatcher: the index across restarts', () => {
       // While stopped: one file changes, one appears, one stays as it was.
       await writeFile(join(data, 'changed.txt'), EICAR_TEST_STRING);
       await writeFile(join(data, 'new.pdf'), peImage());
-      const second = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1 });
+      const second = new FileWatcher({ roots: [data], stateFile, detectors: testDetectors(), threads: 1, persistent: true });
       const seen: string[] = [];
       second.on('finding', (f) => seen.push(f.path));
       const crawled = nextCrawl(second, 'start');
@@ -194,7 +194,7 @@ describe('FileWatcher: names that are not valid UTF-8 in the index', () => {
     const stateFile = join(dir, 'watch.index');
     // \xe9 alone is latin1 "é": its key must not be confused with the UTF-8 name "é" beside it.
     const raw = Buffer.concat([Buffer.from(`${data}/bad-`), Buffer.from([0xe9, 0xff]), Buffer.from('.com')]);
-    const options = { roots: [data], stateFile, detectors: testDetectors(), threads: 1, events: false, fallbackInterval: '1h', reconcileInterval: '1h' } as const;
+    const options = { roots: [data], stateFile, detectors: testDetectors(), threads: 1, events: false, fallbackInterval: '1h', reconcileInterval: '1h', persistent: true } as const;
     try {
       await mkdir(data);
       await writeFile(raw, EICAR_TEST_STRING);
