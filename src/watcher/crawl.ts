@@ -16,6 +16,25 @@ export type CrawlItem =
    */
   | { readonly type: 'non-utf8'; readonly rawPath: Buffer; readonly stats: Stats | undefined };
 
+/**
+ * Directories a crawl entered, by (dev, inode) as numbers: one set of inodes per device.
+ * A string key per directory (`"dev:ino"`) cost ~90 bytes each — 9 MB of a 100,000-directory
+ * crawl — where a number in a set costs a fraction of that.
+ * @internal
+ */
+export class VisitedDirectories {
+  readonly #byDevice = new Map<number, Set<number>>();
+
+  /** Records (dev, ino); false when it was recorded already. */
+  add(stats: Pick<Stats, 'dev' | 'ino'>): boolean {
+    let inodes = this.#byDevice.get(stats.dev);
+    if (inodes === undefined) this.#byDevice.set(stats.dev, (inodes = new Set()));
+    if (inodes.has(stats.ino)) return false;
+    inodes.add(stats.ino);
+    return true;
+  }
+}
+
 /** @internal */
 export interface CrawlOptions {
   /** The scanner's exclusion test: (path relative to the root, absolute path, name). */
@@ -23,7 +42,7 @@ export interface CrawlOptions {
   /** Stay on the root's file system. */
   readonly oneFileSystem: boolean;
   /** Directories already crawled (dev:ino), shared by overlapping roots so nothing is crawled twice. */
-  readonly visited: Set<string>;
+  readonly visited: VisitedDirectories;
   /** Ends the crawl early. */
   readonly signal?: AbortSignal;
   /** `relativePath` of `dir` under its watch root ('' for the root itself). */
@@ -59,9 +78,7 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
     return;
   }
   const rootDev = options.rootDev ?? rootStats.dev;
-  const rootKey = `${rootStats.dev}:${rootStats.ino}`;
-  if (options.visited.has(rootKey)) return;
-  options.visited.add(rootKey);
+  if (!options.visited.add(rootStats)) return;
   yield { type: 'directory', path: dir };
   const stack: { path: string; relative: string }[] = [{ path: dir, relative: prefix }];
   while (stack.length > 0) {
@@ -108,9 +125,7 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
           continue;
         }
         if (options.oneFileSystem && st.dev !== rootDev) continue;
-        const key = `${st.dev}:${st.ino}`;
-        if (options.visited.has(key)) continue;
-        options.visited.add(key);
+        if (!options.visited.add(st)) continue;
         yield { type: 'directory', path: entry.path };
         stack.push({ path: entry.path, relative: entry.relative });
       }

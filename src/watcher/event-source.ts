@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { crawl, type CrawlOptions } from './crawl.js';
+import { crawl, VisitedDirectories, type CrawlOptions } from './crawl.js';
 import { ParcelHost, type HostedSubscription } from './parcel-host.js';
 
 /** What the event source reports to the watcher. @internal */
@@ -201,7 +201,7 @@ export class EventSource {
   // Hands every entry under `dir` on as a hint; returns how many subdirectories it has.
   async #list(dir: string): Promise<number> {
     let subdirectories = 0;
-    for await (const item of crawl(dir, { ...this.#options.crawl, visited: new Set() })) {
+    for await (const item of crawl(dir, { ...this.#options.crawl, visited: new VisitedDirectories() })) {
       if (this.#stopped) break;
       if (item.type === 'entry') this.#options.handlers.changed(item.path, item.stats);
       else if (item.type === 'directory' && item.path !== dir) subdirectories++;
@@ -211,7 +211,7 @@ export class EventSource {
   }
 
   async #listUndecodable(dir: string): Promise<void> {
-    for await (const item of crawl(dir, { ...this.#options.crawl, visited: new Set() })) {
+    for await (const item of crawl(dir, { ...this.#options.crawl, visited: new VisitedDirectories() })) {
       if (item.type === 'non-utf8') this.#options.handlers.undecodable(item.rawPath, item.stats);
       if (item.type === 'directory' && item.path !== dir) break;
     }

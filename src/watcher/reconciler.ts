@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { crawl, type CrawlOptions } from './crawl.js';
+import { crawl, VisitedDirectories, type CrawlOptions } from './crawl.js';
 import { rawKey, signatureOf, type FileIndex } from './file-index.js';
 
 /** Why a crawl ran. */
@@ -62,7 +62,7 @@ export async function reconcile(reason: ReconcileReason, context: ReconcileConte
   const startedAt = context.clock();
   const { index } = context;
   index.beginCrawl();
-  const visited = new Set<string>();
+  const visited = new VisitedDirectories();
   const unknown: string[] = [];
   let files = 0;
   let directories = 0;
