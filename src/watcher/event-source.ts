@@ -59,6 +59,8 @@ export class EventSource {
   readonly #subscriptions = new Map<string, HostedSubscription>();
   readonly #auxiliary = new Map<string, HostedSubscription>();
   #host: ParcelHost | undefined;
+  /** New directories whose subscription is being made. */
+  readonly #subscribing = new Set<string>();
   #stopped = false;
   #looking = 0;
   readonly #lookingAt = new Set<string>();
@@ -94,7 +96,13 @@ export class EventSource {
     this.#host = ParcelHost.shared();
     try {
       for (const root of this.#options.roots) {
-        this.#subscriptions.set(root, await this.#host.subscribe(root, this.#options.ignorePaths, this.#options.persistent, this.#callback));
+        const subscription = await this.#host.subscribe(root, this.#options.ignorePaths, this.#options.persistent, this.#callback);
+        // Stopped meanwhile: stop() could not see this one, and a persistent one would hold the process.
+        if (this.#stopped) {
+          await subscription.unsubscribe();
+          return;
+        }
+        this.#subscriptions.set(root, subscription);
       }
     } catch (error) {
       await this.stop();
@@ -175,11 +183,14 @@ export class EventSource {
 
   async #listNew(dir: string): Promise<void> {
     const subdirectories = await this.#list(dir);
-    if (subdirectories === 0 || this.#auxiliary.has(dir) || this.#stopped) return;
+    // Two events for one new directory must not make two subscriptions: the second would
+    // replace the first in the map, and the first, never unsubscribed, would hold the process.
+    if (subdirectories === 0 || this.#auxiliary.has(dir) || this.#subscribing.has(dir) || this.#stopped) return;
     if (this.#auxiliary.size >= this.#options.maxAuxiliary) {
       this.#options.handlers.failed(new Error(`more than ${this.#options.maxAuxiliary} new directory trees to watch separately; resubscribing`));
       return;
     }
+    this.#subscribing.add(dir);
     try {
       if (this.#host === undefined) return;
       const subscription = await this.#host.subscribe(dir, this.#options.ignorePaths, this.#options.persistent, this.#callback);
@@ -192,6 +203,8 @@ export class EventSource {
       // Gone again already, or no watches left: the reconciler will see to it.
       if ((error as Error).message.includes('No space left')) this.#options.handlers.failed(error as Error);
       return;
+    } finally {
+      this.#subscribing.delete(dir);
     }
     // Files written into the subdirectories between the first listing and their watches
     // were reported by neither: list once more, now that every later change has an event.

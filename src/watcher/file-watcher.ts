@@ -293,7 +293,11 @@ export class FileWatcher extends Component<FileWatcherEvents> {
       await source.stop();
       return false;
     }
+    // A resubscription racing another (a fallback crawl's and a failure's) must not leave
+    // the loser's subscriptions open: they would hold the process and double every event.
+    const previous = this.#source;
     this.#source = source;
+    if (previous !== undefined) void previous.stop();
     this.#mode = 'events';
     this.#watchLimit = undefined;
     if (reason === 'start') this.#setCheck('watch', true, `watching ${this.#roots.length} root${this.#roots.length === 1 ? '' : 's'} for kernel events`);
