@@ -212,6 +212,35 @@ describe('matchLines', () => {
     );
   });
 
+  it('remembers messages that matched nothing only for the rules they were tried against', async () => {
+    // The same message text matches nothing from one program and a rule from another, and
+    // a rsyslog repeat wrapper or a message prefix does not make a remembered one stick.
+    const rule = defineRule({ id: 'app.denied', description: 'denied', severity: 'info', tags: [], programs: ['app'], prefilter: 'denied', pattern: /^denied (?<user>\S+)$/ });
+    // A rule for every program, so 'cron' lines have candidates too (that never match them).
+    const root = defineRule({ id: 'any.denied-root', description: 'denied root', severity: 'info', tags: [], pattern: /^denied root$/ });
+    const quiet = (prog: string, n: number): string => `Mar  3 00:17:${String(n).padStart(2, '0')} web1 ${prog}[${n}]: denied alice`;
+    const lines = [
+      ...Array.from({ length: 20 }, (_, n) => quiet('cron', n)),
+      quiet('app', 20),
+      quiet('cron', 21),
+      quiet('app', 22),
+      'Mar  3 00:17:23 web1 app[23]: message repeated 3 times: [ denied alice]',
+      // Other messages that match nothing fill the memory in between.
+      ...Array.from({ length: 40 }, (_, n) => `Mar  3 00:17:24 web1 app[${n}]: noise ${n}`),
+      quiet('app', 25),
+    ];
+    const matches = await collect(matchLines(lines, { rules: [rule, root], year: 2024 }));
+    assert.deepEqual(
+      matches.map((m) => [m.lineNumber, m.fields.user, m.repeated]),
+      [
+        [21, 'alice', undefined],
+        [23, 'alice', undefined],
+        [24, 'alice', 3],
+        [65, 'alice', undefined],
+      ],
+    );
+  });
+
   it('gives lines without a timestamp the reference time', async () => {
     const now = new Date('2024-05-05T05:05:05Z');
     const [m] = await collect(matchLines(['Failed password for root from 192.0.2.1 port 22 ssh2'], { clock: () => now.getTime() }));
