@@ -178,8 +178,9 @@ export class LineMatcher {
         let value = m[index];
         if (value === undefined || value.length === 0) continue;
         if (name === 'host') value = normalizeHost(value);
-        // Captures are slices of the chunk too (the regex ran before the copy).
-        fields[name] = detach(value);
+        // Captures are slices of the read chunk (the regex ran before the copy): the same
+        // text sliced from the copied line shares its memory instead of copying again.
+        fields[name] = value.length < 13 ? value : sliceOf(line, value, start);
       }
       const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
       if (s.progStart >= 0) result.program = this.#program;
@@ -272,6 +273,12 @@ export class LineMatcher {
  */
 function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/** `text`, found in `line` from `from` on, as a slice of `line`; a copy if it is not there. */
+function sliceOf(line: string, text: string, from: number): string {
+  const at = line.indexOf(text, from);
+  return at < 0 ? detach(text) : line.slice(at, at + text.length);
 }
 
 /**

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { AbortedError, authRules, defineRule, InvalidOptionError, IoError, matchFile, matchLines, type LogMatch } from '../../src/index.js';
 
@@ -110,6 +112,35 @@ describe('matchFile', () => {
     const matches = await collect(matchFile(path));
     assert.equal(matches.length, 20_000);
     assert.equal(matches.at(-1)?.lineNumber, 59_998);
+  });
+
+  it('keeps no read chunk alive through the lines or fields a caller keeps', async () => {
+    // Lines and captures start as slices of a 1 MiB read; a kept line or field must not pin
+    // it, or collecting one per MiB would hold the whole file in memory.
+    const path = join(dir, 'pinning.log');
+    const filler = `Mar  3 00:17:22 web1 CRON[9]: ${'x'.repeat(200)}\n`.repeat(Math.ceil((1 << 20) / 231));
+    const chunks = 48;
+    const attempt = (i: number): string => `Mar  3 00:17:22 web1 sshd[${i}]: Failed password for invalid user someone-${i} from 2001:db8:ffff::${i} port 22 ssh2\n`;
+    await writeFile(path, Array.from({ length: chunks }, (_, i) => attempt(i) + filler).join(''));
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Reads are decoded into strings held outside the V8 heap: count both, once what earlier
+    // tests left behind has been collected and released (which can take a turn of the loop).
+    const used = async (): Promise<number> => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const { heapUsed, external } = process.memoryUsage();
+      return heapUsed + external;
+    };
+    for (const keep of [(m: LogMatch): unknown => m.line, (m: LogMatch): unknown => m.fields]) {
+      const before = await used();
+      const kept = (await collect(matchFile(path, { year: 2024 }))).map(keep);
+      const grown = (await used()) - before;
+      assert.equal(kept.length, chunks);
+      assert.ok(grown < 8 * 2 ** 20, `${chunks} kept values hold ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    }
   });
 
   it('reports an unreadable file as IoError from the iteration, bad options at once', async () => {
