@@ -33,9 +33,6 @@ type Dispatch = readonly Candidates[];
 
 const REPEATED = 'message repeated ';
 const RECENT_PROGRAMS = 8;
-/** How many recent messages that matched nothing are remembered, and up to what length. */
-const QUIET_SLOTS = 8;
-const QUIET_MAX_LENGTH = 512;
 
 interface RecentProgram {
   readonly name: string;
@@ -82,17 +79,6 @@ export class LineMatcher {
   readonly #literalSeen: Int32Array;
   readonly #literalFound: Uint8Array;
   #lineSerial = 0;
-  /**
-   * Messages that matched no rule lately, with the candidate list they were tried against
-   * and how often they came back. Logs repeat the same harmless lines all day (`CRON`'s
-   * `session opened for user root(uid=0) by (uid=0)`, sudo's session lines): such a line
-   * is known to match nothing without searching it for each rule's words again. Matching
-   * depends only on the candidates and the message text, so a hit is exact. A message
-   * that never comes back takes the least used slot.
-   */
-  readonly #quietText: (string | undefined)[] = new Array<string | undefined>(QUIET_SLOTS).fill(undefined);
-  readonly #quietFor: (Candidates | undefined)[] = new Array<Candidates | undefined>(QUIET_SLOTS).fill(undefined);
-  readonly #quietHits = new Uint32Array(QUIET_SLOTS);
 
   constructor(rules: readonly LogRule[], now: () => number, year?: number) {
     const literalIndex = new Map<string, number>();
@@ -136,8 +122,6 @@ export class LineMatcher {
     const c = line.charCodeAt(start);
     const candidates = (c < 128 ? table[c] : table[128]) as Candidates;
     if (candidates.length === 0) return 0;
-    const quiet = repeated === 0 && line.length - start <= QUIET_MAX_LENGTH;
-    if (quiet && this.#isQuiet(candidates, line, start)) return 0;
 
     let message: string | undefined;
     let added = 0;
@@ -192,30 +176,7 @@ export class LineMatcher {
       out.push(result);
       added++;
     }
-    if (added === 0 && quiet) this.#rememberQuiet(candidates, line.slice(start));
     return added;
-  }
-
-  /** Whether line[start…] is a message remembered to match none of `candidates`. */
-  #isQuiet(candidates: Candidates, line: string, start: number): boolean {
-    const len = line.length - start;
-    for (let q = 0; q < QUIET_SLOTS; q++) {
-      const text = this.#quietText[q];
-      if (text !== undefined && text.length === len && this.#quietFor[q] === candidates && line.startsWith(text, start)) {
-        const hits = this.#quietHits[q] as number;
-        if (hits !== 0xffffffff) this.#quietHits[q] = hits + 1;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  #rememberQuiet(candidates: Candidates, message: string): void {
-    let slot = 0;
-    for (let q = 1; q < QUIET_SLOTS; q++) if ((this.#quietHits[q] as number) < (this.#quietHits[slot] as number)) slot = q;
-    this.#quietText[slot] = detach(message);
-    this.#quietFor[slot] = candidates;
-    this.#quietHits[slot] = 0;
   }
 
   #repeatCount = 0;

@@ -243,9 +243,9 @@ describe('matchLines', () => {
     );
   });
 
-  it('remembers messages that matched nothing only for the rules they were tried against', async () => {
-    // The same message text matches nothing from one program and a rule from another, and
-    // a rsyslog repeat wrapper or a message prefix does not make a remembered one stick.
+  it('matches the same message by the rules of the program that logged it, however often it came before', async () => {
+    // The same message text matches nothing from one program and a rule from another, also
+    // inside a rsyslog repeat wrapper and after many other messages.
     const rule = defineRule({ id: 'app.denied', description: 'denied', severity: 'info', tags: [], programs: ['app'], prefilter: 'denied', pattern: /^denied (?<user>\S+)$/ });
     // A rule for every program, so 'cron' lines have candidates too (that never match them).
     const root = defineRule({ id: 'any.denied-root', description: 'denied root', severity: 'info', tags: [], pattern: /^denied root$/ });
