@@ -22,7 +22,9 @@ interface CompiledRule {
    */
   readonly sticky: RegExp | undefined;
   /** Capture index of each named group, in `regex` (which has the names stripped). */
-  readonly groups: readonly (readonly [index: number, name: string])[];
+  readonly groupIndex: readonly number[];
+  /** The name of each of those groups. */
+  readonly groupName: readonly string[];
 }
 
 /** The rules a message is tried against. */
@@ -98,8 +100,11 @@ export class LineMatcher {
   /**
    * Appends the matches of `line` to `out` and returns how many were added.
    * When any matched, {@link time} holds the line's time (its own, else now).
+   * `readAt`: when the line was read, if the caller read it with others (lines of one read
+   * share one reading of the clock, which costs more than matching a line); else the clock
+   * is read when a match needs it.
    */
-  match(line: string, file: string, lineNumber: number, truncated: boolean, out: LogMatch[]): number {
+  match(line: string, file: string, lineNumber: number, truncated: boolean, out: LogMatch[], readAt?: number): number {
     const s = this.#scan;
     scanPrefix(line, s);
     let table: Dispatch;
@@ -153,12 +158,15 @@ export class LineMatcher {
         // (most lines reaching a regex match nothing, and copying them all cost more than
         // copying the few long captures below).
         line = detach(line);
-        const t = timeOf(s, line, this.#now(), this.#year);
-        this.time = Number.isNaN(t) ? this.#now() : t;
+        const now = readAt ?? this.#now();
+        const t = timeOf(s, line, now, this.#year);
+        this.time = Number.isNaN(t) ? now : t;
       }
       const fields: Record<string, string> = {};
-      for (let k = 0; k < c.groups.length; k++) {
-        const [index, name] = c.groups[k] as readonly [number, string];
+      const names = c.groupName;
+      for (let k = 0; k < names.length; k++) {
+        const name = names[k] as string;
+        const index = c.groupIndex[k] as number;
         let value = m[index];
         if (value === undefined || value.length === 0) continue;
         if (name === 'host') value = normalizeHost(value);
@@ -268,6 +276,7 @@ function compile(rule: LogRule, literalIndex: Map<string, number>): CompiledRule
     literalIds,
     regex: new RegExp(numbered.source, flags),
     sticky: stickyVariant(numbered.source, flags),
-    groups: numbered.groups,
+    groupIndex: numbered.groups.map(([index]) => index),
+    groupName: numbered.groups.map(([, name]) => name),
   };
 }

@@ -40,6 +40,14 @@ describe('matchFile', () => {
     assert.equal(matches[0]?.pid, 1);
   });
 
+  it('gives lines without a timestamp the time the clock says they were read', async () => {
+    const path = join(dir, 'timeless.log');
+    await writeFile(path, 'Failed password for root from 192.0.2.1 port 22 ssh2\n');
+    const read = new Date('2024-05-05T05:05:05Z').getTime();
+    const [m] = await collect(matchFile(path, { clock: () => read }));
+    assert.equal(m?.time.getTime(), read);
+  });
+
   it('tolerates CRLF, NUL bytes, invalid UTF-8 and a last line without newline', async () => {
     const path = join(dir, 'dirty.log');
     const bytes = Buffer.concat([
