@@ -173,7 +173,7 @@ function firstOf(src: string, i: number, end: number): First | undefined {
       item = alternatives(src, body, close);
       next = close + 1;
     } else if (ch === '\\') {
-      const e = escapeChars(src[i + 1]);
+      const e = charsOfEscape(src[i + 1]);
       if (e === undefined) return undefined;
       item = { chars: e, nullable: false };
       next = i + 2;
@@ -270,7 +270,7 @@ function range(from: number, to: number): Set<number> {
  * The characters `\e` stands for: escaped punctuation, `\d`, `\w`; undefined for
  * anything that may match a character of 128 or above (`\s`, `\D`, `\u…`, …).
  */
-function escapeChars(e: string | undefined): Set<number> | undefined {
+function charsOfEscape(e: string | undefined): Set<number> | undefined {
   if (e === undefined) return undefined;
   if (e === 'd') return new Set(DIGITS);
   if (e === 'w') return new Set(WORD);
@@ -298,7 +298,7 @@ function classChars(src: string, i: number, end: number): Set<number> | undefine
   while (i < end) {
     let lo: Set<number> | undefined;
     if (src[i] === '\\') {
-      lo = escapeChars(src[i + 1]);
+      lo = charsOfEscape(src[i + 1]);
       i += 2;
     } else {
       lo = new Set([(src[i] as string).charCodeAt(0)]);
@@ -307,7 +307,7 @@ function classChars(src: string, i: number, end: number): Set<number> | undefine
     if (lo === undefined) return undefined;
     if (src[i] === '-' && i + 1 < end && lo.size === 1) {
       // A range a-z; its upper end must be a plain character too.
-      const hi = src[i + 1] === '\\' ? escapeChars(src[i + 2]) : new Set([(src[i + 1] as string).charCodeAt(0)]);
+      const hi = src[i + 1] === '\\' ? charsOfEscape(src[i + 2]) : new Set([(src[i + 1] as string).charCodeAt(0)]);
       if (hi === undefined || hi.size !== 1) return undefined;
       const [from] = lo;
       const [to] = hi;
