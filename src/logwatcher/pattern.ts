@@ -199,7 +199,7 @@ function firstOf(src: string, i: number, end: number): First | undefined {
       // {n}, {n,} and {n,m}: optional when n is 0.
       const m = /^\{(\d+)(?:,\d*)?\}/.exec(src.slice(next, next + 16));
       if (m === null) return undefined;
-      if (m[1] === '0' || /^0+$/.test(m[1] as string)) nullable = true;
+      if (Number(m[1]) === 0) nullable = true;
       next += m[0].length;
     }
     if (src[next] === '?') next++;
