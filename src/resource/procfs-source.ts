@@ -1,8 +1,7 @@
 import type { BigIntStatsFs } from 'node:fs';
 import { statfs } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { schedule, type Clock } from '../core/clock.js';
+import { monotonicClock, schedule, type Clock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
 import { formatDuration } from '../core/format.js';
 import {
@@ -66,7 +65,7 @@ export interface ProcfsSampleSourceOptions {
   readonly cgroup?: boolean;
   /**
    * The clock for CPU windows, in ms; only differences matter, so the default is
-   * monotonic. @defaultValue `performance.now`
+   * monotonic. @defaultValue `monotonicClock` (`performance.now()`)
    */
   readonly clock?: Clock;
   /** Replaces `fs.promises.statfs` (tests simulate a hung mount with it). @internal */
@@ -119,7 +118,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#perCore = options.perCore ?? false;
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
-    this.#now = options.clock ?? (() => performance.now());
+    this.#now = options.clock ?? monotonicClock;
     // The callback API: one promise per call instead of fs/promises' extra layers.
     this.#statfsCall = options.statfs ?? ((path, opts) => new Promise((resolve, reject) => statfs(path, opts, (error, stats) => (error ? reject(error) : resolve(stats)))));
   }
