@@ -59,14 +59,14 @@ export class ProcFile {
 }
 
 /**
- * A set of {@link ProcFile}s by path, closed together. Reads take turns: each starts when
- * the previous one is done, so every completion (and the parsing it triggers) lands in its
- * own event-loop iteration instead of all of them in one, and a timer of the host service
- * never waits for more than one file's worth of work. @internal
+ * A set of {@link ProcFile}s by path, closed together. Reads of different files run side by
+ * side: their thread-pool round trips overlap and their completions wake the loop together,
+ * which costs less CPU per sample than issuing them one after another (see docs/resource.md,
+ * "Benchmark"); the parsing they trigger is a character scan, so the iteration that runs it
+ * stays short. @internal
  */
 export class ProcFiles {
   readonly #files = new Map<string, ProcFile>();
-  #turn: Promise<unknown> = Promise.resolve();
 
   /** Reads a file through its cached handle. */
   read(path: string, sizeHint?: number): Promise<string> {
@@ -75,9 +75,7 @@ export class ProcFiles {
       file = new ProcFile(path, sizeHint);
       this.#files.set(path, file);
     }
-    const next = this.#turn.then(() => file.read());
-    this.#turn = next.catch(() => {});
-    return next;
+    return file.read();
   }
 
   /** Closes every handle. */

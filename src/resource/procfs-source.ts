@@ -1,5 +1,6 @@
-import type { BigIntStatsFs } from 'node:fs';
+import type { StatsFs } from 'node:fs';
 import { statfs } from 'node:fs';
+import { loadavg as osLoadavg } from 'node:os';
 import { join } from 'node:path';
 import { monotonicClock, schedule, type Clock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
@@ -17,10 +18,17 @@ import {
 } from './cgroup.js';
 import { ProcFiles } from './proc-file.js';
 import { parseMountinfo, parseProcMounts, selectMounts, type MountEntry, type MountSelector } from './mounts.js';
-import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
+import { cpuDelta, loadSample, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
 import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
 
 const LIMITS_REFRESH_MS = 60_000;
+
+// The value of a settled read, or null with its error collected.
+function settled<T>(result: PromiseSettledResult<T>, errors: Error[]): T | null {
+  if (result.status === 'fulfilled') return result.value;
+  errors.push(result.reason instanceof Error ? result.reason : new Error(String(result.reason)));
+  return null;
+}
 // The mount table changes rarely; re-reading it every sample was one of five thread-pool
 // round trips per sample (the bulk of a sample's CPU). It is re-read after this long, and
 // at the next sample after any statfs failure (a mount that went away).
@@ -69,11 +77,11 @@ export interface ProcfsSampleSourceOptions {
    */
   readonly clock?: Clock;
   /** Replaces `fs.promises.statfs` (tests simulate a hung mount with it). @internal */
-  readonly statfs?: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
+  readonly statfs?: (path: string) => Promise<StatsFs>;
 }
 
 /**
- * The Linux sampler: reads `/proc/stat`, `/proc/meminfo`, `/proc/loadavg`, the mount
+ * The Linux sampler: reads `/proc/stat`, `/proc/meminfo`, the load averages, the mount
  * table, `statfs(2)` per mount and the cgroup's files, all asynchronously. It starts no
  * process and does no synchronous I/O, so a sample never blocks the event loop.
  *
@@ -92,7 +100,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #statfsTimeout: number;
   readonly #useCgroup: boolean;
   readonly #now: () => number;
-  readonly #statfsCall: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
+  readonly #statfsCall: (path: string) => Promise<StatsFs>;
   #layout: CgroupLayout | undefined;
   #detected: Promise<void> | undefined;
   #prevStat: { stat: CpuStat; at: number } | undefined;
@@ -120,7 +128,9 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#useCgroup = options.cgroup ?? true;
     this.#now = options.clock ?? monotonicClock;
     // The callback API: one promise per call instead of fs/promises' extra layers.
-    this.#statfsCall = options.statfs ?? ((path, opts) => new Promise((resolve, reject) => statfs(path, opts, (error, stats) => (error ? reject(error) : resolve(stats)))));
+    // Numbers, not bigint: block and inode counts stay far below 2^53, and BigInt statfs
+    // results cost an allocation per field every sample.
+    this.#statfsCall = options.statfs ?? ((path) => new Promise((resolve, reject) => statfs(path, (error, stats) => (error ? reject(error) : resolve(stats)))));
   }
 
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
@@ -138,11 +148,6 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   async read(): Promise<ResourceReading> {
     await this.#detect();
     const errors: Error[] = [];
-    const keep = <T>(result: PromiseSettledResult<T>): T | null => {
-      if (result.status === 'fulfilled') return result.value;
-      errors.push(result.reason instanceof Error ? result.reason : new Error(String(result.reason)));
-      return null;
-    };
     const at = this.#now();
     await this.#refreshLimits(at, errors);
     // A group without limits adds nothing to the host's numbers: its files are not read.
@@ -150,38 +155,38 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
       this.#readStat(),
       this.#read('meminfo').then((t) => parseMeminfo(t, this.#path('meminfo'))),
-      this.#read('loadavg'),
+      this.#readLoadavg(),
       this.#readDisks(at, errors),
       limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
       limited ? readCgroupMemoryUsage(limited, this.#readText) : Promise.resolve(null),
     ]);
 
     let cpu: CpuSample | null = null;
-    const statValue = keep(stat);
+    const statValue = settled(stat, errors);
     if (statValue) {
       if (this.#prevStat) cpu = cpuDelta(this.#prevStat.stat, statValue, round(at - this.#prevStat.at, 1), this.#perCore);
       this.#prevStat = { stat: statValue, at };
     }
     const cores = statValue ? Math.max(statValue.cores.size, 1) : (cpu?.cores ?? 1);
-    const mem = keep(meminfo);
-    const loadText = keep(loadavg);
+    const mem = settled(meminfo, errors);
+    const loads = settled(loadavg, errors);
     let load = null;
-    if (loadText !== null) {
+    if (loads !== null) {
       try {
-        load = parseLoadavg(loadText, cores, this.#path('loadavg'));
+        load = typeof loads === 'string' ? parseLoadavg(loads, cores, this.#path('loadavg')) : loadSample(loads, cores);
       } catch (error) {
         errors.push(error as Error);
       }
     }
     const memory = mem ? memoryFromMeminfo(mem) : null;
-    const cgroup = limited ? this.#cgroup(limited, keep(cgroupUsage), keep(cgroupMemory), at, memory?.totalBytes ?? 0, cores) : null;
+    const cgroup = limited ? this.#cgroup(limited, settled(cgroupUsage, errors), settled(cgroupMemory, errors), at, memory?.totalBytes ?? 0, cores) : null;
     if (!limited) this.#prevCgroupUsage = undefined;
     return {
       cpu,
       memory,
       swap: mem ? swapFromMeminfo(mem) : null,
       load,
-      disks: keep(disks) ?? [],
+      disks: settled(disks, errors) ?? [],
       cgroup,
       errors,
     };
@@ -212,6 +217,14 @@ export class ProcfsSampleSource implements ResourceSampleSource {
 
   #read(name: string): Promise<string> {
     return this.#files.read(this.#path(name));
+  }
+
+  // The real /proc's load averages come from sysinfo(2) through os.loadavg(): the same
+  // kernel numbers as /proc/loadavg (at full precision), from a system call that reads
+  // kernel memory and never waits, so one thread-pool round trip per sample fewer. A
+  // `procRoot` elsewhere (a fixture, a host's /proc mounted into a container) is read.
+  #readLoadavg(): Promise<string | readonly number[]> {
+    return this.#procRoot === '/proc' ? Promise.resolve(osLoadavg()) : this.#read('loadavg');
   }
 
   async #readStat(): Promise<CpuStat> {
@@ -259,7 +272,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       return null;
     }
     this.#pendingStatfs.set(entry.mount, this.#now());
-    const call = this.#statfsCall(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
+    const call = this.#statfsCall(entry.mount).finally(() => this.#pendingStatfs.delete(entry.mount));
     let cancel = (): void => {};
     const timeout = new Promise<'timeout'>((resolve) => {
       cancel = schedule(() => resolve('timeout'), this.#statfsTimeout);
@@ -272,20 +285,20 @@ export class ProcfsSampleSource implements ResourceSampleSource {
         return null;
       }
       const bsize = s.bsize;
-      const used = s.blocks > s.bfree ? s.blocks - s.bfree : 0n;
+      const used = s.blocks > s.bfree ? s.blocks - s.bfree : 0;
       const usable = used + s.bavail;
-      const inodesUsed = s.files > s.ffree ? s.files - s.ffree : 0n;
+      const inodesUsed = s.files > s.ffree ? s.files - s.ffree : 0;
       const disk: DiskSample = {
         mount: entry.mount,
         fsType: entry.fsType,
         ...(entry.device !== '' && entry.device !== 'none' ? { device: entry.device } : {}),
-        sizeBytes: Number(s.blocks * bsize),
-        usedBytes: Number(used * bsize),
-        availBytes: Number(s.bavail * bsize),
-        usedPercent: usable > 0n ? round((Number(used) / Number(usable)) * 100) : 0,
-        inodesTotal: Number(s.files),
-        inodesUsed: Number(inodesUsed),
-        inodesUsedPercent: s.files > 0n ? round((Number(inodesUsed) / Number(s.files)) * 100) : null,
+        sizeBytes: s.blocks * bsize,
+        usedBytes: used * bsize,
+        availBytes: s.bavail * bsize,
+        usedPercent: usable > 0 ? round((used / usable) * 100) : 0,
+        inodesTotal: s.files,
+        inodesUsed,
+        inodesUsedPercent: s.files > 0 ? round((inodesUsed / s.files) * 100) : null,
       };
       return disk;
     } catch (cause) {
