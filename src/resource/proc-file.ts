@@ -12,6 +12,8 @@ import { IoError } from '../core/errors.js';
 export class ProcFile {
   readonly path: string;
   #fd: Promise<number> | undefined;
+  // The descriptor once open, so a read needs no await for it.
+  #openFd: number | undefined;
   #buffer: Buffer;
   // Reads share the buffer, so they take turns.
   #turn: Promise<unknown> = Promise.resolve();
@@ -30,8 +32,13 @@ export class ProcFile {
 
   async #read(): Promise<string> {
     try {
-      this.#fd ??= new Promise((resolve, reject) => open(this.path, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
-      const fd = await this.#fd;
+      let fd = this.#openFd;
+      if (fd === undefined) {
+        const opening = (this.#fd ??= new Promise((resolve, reject) => open(this.path, 'r', (error, opened) => (error ? reject(error) : resolve(opened)))));
+        fd = await opening;
+        // Not if close() ran meanwhile: that descriptor is gone.
+        if (this.#fd === opening) this.#openFd = fd;
+      }
       for (;;) {
         const buffer = this.#buffer;
         // The callback API: measurably cheaper per call than FileHandle's promises.
@@ -52,6 +59,7 @@ export class ProcFile {
   async close(): Promise<void> {
     const pending = this.#fd;
     this.#fd = undefined;
+    this.#openFd = undefined;
     if (!pending) return;
     const fd = await pending.catch(() => undefined);
     if (fd !== undefined) await new Promise<void>((resolve) => close(fd, () => resolve()));

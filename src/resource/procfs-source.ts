@@ -103,6 +103,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #statfsCall: (path: string) => Promise<StatsFs>;
   #layout: CgroupLayout | undefined;
   #detected: Promise<void> | undefined;
+  #detectDone = false;
   #prevStat: { stat: CpuStat; at: number } | undefined;
   #prevCgroupUsage: { usec: number; at: number } | undefined;
   #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
@@ -146,10 +147,11 @@ export class ProcfsSampleSource implements ResourceSampleSource {
 
   /** Reads every metric once; partial failures are returned in `errors`. */
   async read(): Promise<ResourceReading> {
-    await this.#detect();
+    // Each await is a trip through the microtask queue: skipped when there is nothing to wait for.
+    if (!this.#detectDone) await this.#detect();
     const errors: Error[] = [];
     const at = this.#now();
-    await this.#refreshLimits(at, errors);
+    if (this.#limitsDue(at)) await this.#refreshLimits(at, errors);
     // A group without limits adds nothing to the host's numbers: its files are not read.
     const limited = this.#limited();
     const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
@@ -201,6 +203,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   #detect(): Promise<void> {
     this.#detected ??= (async () => {
       if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+      this.#detectDone = true;
     })();
     return this.#detected;
   }
@@ -259,7 +262,9 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   }
 
   async #readDisks(at: number, errors: Error[]): Promise<DiskSample[]> {
-    const mounts = await this.#selectedMounts(at);
+    const cached = this.#mounts;
+    const fresh = cached && !this.#mountsStale && at >= cached.at && at - cached.at < MOUNTS_REFRESH_MS;
+    const mounts = fresh ? cached.selected : await this.#selectedMounts(at);
     const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
     return results.filter((d): d is DiskSample => d !== null);
   }
@@ -312,10 +317,13 @@ export class ProcfsSampleSource implements ResourceSampleSource {
 
   // Limits change rarely (docker update, systemctl set-property): re-read them once a
   // minute rather than walking the group's ancestors every sample.
+  #limitsDue(at: number): boolean {
+    return this.#layout !== undefined && !(this.#limits && at - this.#limits.at < LIMITS_REFRESH_MS && at >= this.#limits.at);
+  }
+
   async #refreshLimits(at: number, errors: Error[]): Promise<void> {
     const layout = this.#layout;
-    if (!layout) return;
-    if (this.#limits && at - this.#limits.at < LIMITS_REFRESH_MS && at >= this.#limits.at) return;
+    if (!layout || !this.#limitsDue(at)) return;
     const [memory, cpus] = await Promise.allSettled([readCgroupMemoryLimit(layout, this.#readText), readCgroupCpuLimit(layout, this.#readText)]);
     if (memory.status === 'rejected') errors.push(memory.reason as Error);
     if (cpus.status === 'rejected') errors.push(cpus.reason as Error);
