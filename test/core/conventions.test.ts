@@ -66,6 +66,7 @@ const RULES: readonly Rule[] = [
 const EXCEPTIONS: Readonly<Record<string, { readonly rules: readonly RuleId[]; readonly why: string }>> = {
   'src/core/clock.ts': { rules: ['raw-clock', 'monotonic-clock', 'raw-timer'], why: 'the one place that reads the wall and monotonic clocks and arms timers' },
   'src/core/alert.ts': { rules: ['system-clock-call'], why: "createAlert's default `time` for callers without a clock; every call in src/ passes `time` (rule alert-time)" },
+  'src/logwatcher/pattern.ts': { rules: ['escaper'], why: '`escapeChars` reads what a regex escape (`\\d`, `\\w`, `\\.`) matches; it escapes no text' },
   'src/logwatcher/checkpoint.ts': { rules: ['system-clock-call'], why: '`savedAt` is compared with file birth times, which the file system stamps from the wall clock' },
   'src/cli/stream-logger.ts': { rules: ['system-clock-call'], why: 'the CLI stamps the lines it writes to a real terminal or log with real time' },
   'src/cli/commands/bans.ts': { rules: ['system-clock-call'], why: 'a one-shot CLI command: "how long is left" against real time; no component, no injected clock' },
