@@ -223,6 +223,7 @@ test('a missing journalctl is reported as an error and retried', async (t) => {
   assert.match(h.errors[0]?.message ?? '', /no-such-journalctl/);
   await h.watcher.stop();
   const count = h.errors.length;
+  // A retry that must not happen has no signal to wait for: the pause (five restartDelays) is what is tested.
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(h.errors.length, count, 'no retry after stop()');
 });
