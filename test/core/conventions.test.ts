@@ -66,7 +66,6 @@ const RULES: readonly Rule[] = [
 const EXCEPTIONS: Readonly<Record<string, { readonly rules: readonly RuleId[]; readonly why: string }>> = {
   'src/core/clock.ts': { rules: ['raw-clock', 'monotonic-clock', 'raw-timer'], why: 'the one place that reads the wall and monotonic clocks and arms timers' },
   'src/core/alert.ts': { rules: ['system-clock-call'], why: "createAlert's default `time` for callers without a clock; every call in src/ passes `time` (rule alert-time)" },
-  'src/logwatcher/pattern.ts': { rules: ['escaper'], why: '`escapeChars` reads what a regex escape (`\\d`, `\\w`, `\\.`) matches; it escapes no text' },
   'src/logwatcher/checkpoint.ts': { rules: ['system-clock-call'], why: '`savedAt` is compared with file birth times, which the file system stamps from the wall clock' },
   'src/cli/stream-logger.ts': { rules: ['system-clock-call'], why: 'the CLI stamps the lines it writes to a real terminal or log with real time' },
   'src/cli/commands/bans.ts': { rules: ['system-clock-call'], why: 'a one-shot CLI command: "how long is left" against real time; no component, no injected clock' },
@@ -77,13 +76,7 @@ const EXCEPTIONS: Readonly<Record<string, { readonly rules: readonly RuleId[]; r
 };
 
 /** Files still being migrated by their parts (see the header). */
-const NOT_YET_MIGRATED: Readonly<Record<string, readonly RuleId[]>> = {
-  // logwatcher (the coordinator's part, being optimised; left to it):
-  // - a journal entry without __REALTIME_TIMESTAMP is stamped with the wall clock, not the watcher's `clock`;
-  'src/logwatcher/journal.ts': ['system-clock-call'],
-  // - check-rule times a rule with performance.now instead of monotonicClock.
-  'src/logwatcher/check-rule.ts': ['monotonic-clock'],
-};
+const NOT_YET_MIGRATED: Readonly<Record<string, readonly RuleId[]>> = {};
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
