@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defineRule, matchLines, parseSyslogLine, type SyslogLine } from '../../src/index.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const local = (...a: [number, number, number, number, number, number, number?]): Date => new Date(a[0], a[1], a[2], a[3], a[4], a[5], a[6] ?? 0);
 
@@ -92,8 +93,8 @@ describe('parseSyslogLine', () => {
     // leap seconds, mixed with other layouts and lines a full parse would refuse.
     const stamps: string[] = [];
     let t = new Date(2024, 1, 28, 22, 58, 50).getTime();
-    let seed = 7;
-    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const random = mulberry32(7);
+    const next = (): number => Math.floor(random() * 2 ** 31);
     const months = 'JanFebMarAprMayJunJulAugSepOctNovDec';
     for (let i = 0; i < 2000; i++) {
       t += [0, 0, 1000, 7000, 61_000, 3_600_000][next() % 6] as number;
