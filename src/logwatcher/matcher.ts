@@ -174,11 +174,19 @@ export class LineMatcher {
         // text sliced from the copied line shares its memory instead of copying again.
         fields[name] = value.length < 13 ? value : sliceOf(line, value, start);
       }
-      const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
-      if (s.progStart >= 0) result.program = this.#program;
+      const time = new Date(this.time);
       const pid = pidOf(s, line);
-      if (pid >= 0) result.pid = pid;
-      if (s.hostStart >= 0) result.syslogHost = line.slice(s.hostStart, s.hostEnd);
+      let result: LogMatch;
+      if (s.progStart >= 0 && pid >= 0 && s.hostStart >= 0) {
+        // The usual syslog line has all three: built whole, one object shape and no
+        // property store added after it is made.
+        result = { rule: c.rule, line, file, lineNumber, time, fields, program: this.#program, pid, syslogHost: line.slice(s.hostStart, s.hostEnd) };
+      } else {
+        result = { rule: c.rule, line, file, lineNumber, time, fields };
+        if (s.progStart >= 0) result.program = this.#program;
+        if (pid >= 0) result.pid = pid;
+        if (s.hostStart >= 0) result.syslogHost = line.slice(s.hostStart, s.hostEnd);
+      }
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
       out.push(result);
