@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     const packed = await step('npm pack (runs prepack: a clean build)', 'npm', ['pack', '--json', '--pack-destination', work], root);
     const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string; files: { path: string }[] }];
     const files = info[0].files.map((f) => f.path);
-    for (const needed of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
+    // LICENSE: package.json says MIT, and the MIT terms require the notice to travel with every copy.
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
       if (!files.includes(needed)) throw new CheckFailed(`the tarball lacks ${needed}; it holds: ${files.join(', ')}`);
     }
     const leaked = files.filter((f) => /^(src|test|bench|scripts)\/|\.test\.js$|\.tsbuildinfo$/.test(f));
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
       ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, info[0].filename), '@types/node@20', 'typescript@' + typescriptVersion()],
       app,
     );
+
+    await checkLicense(join(app, 'node_modules/hostwarden'));
 
     await writeFile(join(app, 'runtime-check.mjs'), runtimeCheckSource());
     const runtime = await step('plain node imports every documented runtime export', process.execPath, ['runtime-check.mjs'], app);
@@ -158,6 +161,17 @@ async function main(): Promise<void> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The installed package's LICENSE is the MIT text its package.json declares, naming its copyright holders. */
+async function checkLicense(installed: string): Promise<void> {
+  const declared = (JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { license?: unknown }).license;
+  const text = await readFile(join(installed, 'LICENSE'), 'utf8').catch(() => '');
+  if (declared !== 'MIT') throw new CheckFailed(`package.json declares license ${JSON.stringify(declared)}; LICENSE holds the MIT text`);
+  if (!text.startsWith('MIT License\n') || !/^Copyright \(c\) \d{4} hostwarden contributors$/m.test(text) || !text.includes('THE SOFTWARE IS PROVIDED "AS IS"')) {
+    throw new CheckFailed(`the installed LICENSE is not the MIT license of hostwarden contributors:\n${text.slice(0, 200)}`);
+  }
+  console.log('ok  the installed package carries its MIT LICENSE');
 }
 
 /** The TypeScript version this repository builds with, so the consumer check uses the same compiler. */

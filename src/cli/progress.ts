@@ -1,4 +1,4 @@
-import { systemClock } from '../core/clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { escapeTerminal, truncateMiddle } from '../core/text.js';
 
 /** A writable terminal stream, as `process.stderr` is. */
@@ -31,15 +31,17 @@ export class ProgressLine {
   readonly #enabled: boolean;
   readonly #intervalMs: number;
   readonly #label: string;
+  readonly #clock: Clock;
   #last = 0;
   #frame = 0;
   #drawn = false;
 
-  constructor(stream: ProgressStream, label: string, options: { enabled?: boolean; intervalMs?: number } = {}) {
+  constructor(stream: ProgressStream, label: string, options: { enabled?: boolean; intervalMs?: number; clock?: Clock } = {}) {
     this.#stream = stream;
     this.#label = label;
     this.#enabled = options.enabled ?? stream.isTTY === true;
     this.#intervalMs = options.intervalMs ?? 80;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Whether anything is drawn at all. */
@@ -50,7 +52,7 @@ export class ProgressLine {
   /** Redraws the line (at most once per interval unless `force`). */
   update(state: ProgressState, force = false): void {
     if (!this.#enabled) return;
-    const now = systemClock();
+    const now = this.#clock();
     if (!force && now - this.#last < this.#intervalMs) return;
     this.#last = now;
     const width = Math.max(40, (this.#stream.columns ?? 80) - 1);

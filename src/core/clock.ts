@@ -21,6 +21,15 @@ export type Clock = () => number;
 export const systemClock: Clock = () => Date.now();
 
 /**
+ * A monotonic clock in milliseconds from an arbitrary origin (`performance.now()`), for
+ * windows and elapsed times only — never a time of day. It does not jump when NTP or an
+ * administrator sets the wall clock, so a CPU window cannot come out negative or huge.
+ * The samplers' `clock` option defaults to it; only differences of its values mean anything.
+ * @internal
+ */
+export const monotonicClock: Clock = () => performance.now();
+
+/**
  * The longest delay a Node timer honours: 2^31 − 1 ms (about 24.8 days). Node turns a
  * longer delay into 1 ms with only a warning, so a 25-day interval would fire at once
  * and spin; the internal `schedule` chains instead, and options reject longer durations.

@@ -53,6 +53,8 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
   readonly #signal: AbortSignal | undefined;
   readonly #timers = new Set<CancelTimer>();
   readonly #checks = new Map<string, HealthCheck>();
+  // The message each check was given, before escaping: to see that a check did not change.
+  readonly #rawMessages = new Map<string, string | undefined>();
   #lastHealthState: Health['state'] = 'stopped';
   readonly #cleanups = new Set<() => void>();
   #state: ComponentState = 'idle';
@@ -232,13 +234,19 @@ export abstract class Component<E extends BaseEvents> extends HostwardenEmitter<
    * state changes. The message is made one safe line.
    */
   protected setHealthCheck(name: string, ok: boolean, message?: string): void {
+    // Components confirm the same check on every sample or poll: an unchanged one is not
+    // escaped and summarised again.
+    const previous = this.#checks.get(name);
+    if (previous !== undefined && previous.ok === ok && this.#rawMessages.get(name) === message) return;
     const check: HealthCheck = message === undefined ? { name, ok } : { name, ok, message: safeText(message, { singleLine: true, max: 500 }) };
     this.#checks.set(name, check);
+    this.#rawMessages.set(name, message);
     this.#reportHealth();
   }
 
   /** Removes a health check (a file no longer watched), emitting `'health'` if the state changes. */
   protected removeHealthCheck(name: string): void {
+    this.#rawMessages.delete(name);
     if (this.#checks.delete(name)) this.#reportHealth();
   }
 

@@ -77,7 +77,7 @@ export class HostwardenMetrics implements Disposable {
   readonly #bytesScanned: Counter<string>;
   readonly #bytesHashed: Counter<string>;
   readonly #findings: Counter<'detector' | 'rule' | 'severity'>;
-  readonly #warnings: Counter<'component' | 'reason'>;
+  readonly #warnings: Counter<'component' | 'code'>;
   readonly #quarantined: Counter<string>;
   readonly #quarantinedBytes: Counter<string>;
   readonly #sent: Counter<'channel'>;
@@ -131,7 +131,7 @@ export class HostwardenMetrics implements Disposable {
       this.#retries = this.#counter('notification_retries_total', 'Delivery attempts that failed and will be retried, per channel.', ['channel']);
       this.#gaugeFromStats('notifier_pending', 'Deliveries accepted by a Notifier and not yet delivered or given up.', 'pending');
       this.#gaugeFromStats('notifier_outbox_depth', 'Entries in a Notifier outbox still owed to a channel.', 'outboxDepth');
-      this.#warnings = this.#counter('warnings_total', "'warning' events (unreadable or vanished paths, cut lines…), per component and reason.", ['component', 'reason']);
+      this.#warnings = this.#counter('warnings_total', "'warning' events (unreadable or vanished paths, cut lines…), per component and Warning code.", ['component', 'code']);
       this.#bans = this.#counter('bans_total', 'Addresses and networks a BanManager banned (mode="observe": would have banned), per rule.', ['rule', 'mode']);
       this.#unbans = this.#counter('unbans_total', 'Bans that ended, per reason (expired, manual, widened).', ['reason', 'mode']);
       this.#errors = this.#counter('errors_total', "'error' events, per component.", ['component']);
@@ -213,8 +213,8 @@ export class HostwardenMetrics implements Disposable {
           severity: isSeverity(severity) ? severity : 'unknown',
         });
       },
-      // The one Warning shape says `code`; v1 FileScanner warnings said `reason`, LogWatcher's `kind`.
-      warning: (warning) => this.#warnings.inc({ component: name, reason: labelValue(str(pick(warning, 'code')) ?? str(pick(warning, 'reason')) ?? str(pick(warning, 'kind'))) }),
+      // Every class emits the one Warning shape (src/core/warning.ts); its `code` is the label.
+      warning: (warning) => this.#warnings.inc({ component: name, code: labelValue(str(pick(warning, 'code'))) }),
       quarantined: (event) => {
         this.#quarantined.inc();
         // The payload is the QuarantineRecord, or an event holding it as `record`.

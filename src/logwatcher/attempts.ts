@@ -27,30 +27,34 @@ const IDLE_MS = 10 * 60_000;
 /** The shared empty result: most lines count nothing new. */
 const NONE: readonly LogMatch[] = Object.freeze([]);
 
+/** The connections of one (file, logging host, program): by pid, in two generations. */
+interface Scope {
+  readonly file: string;
+  readonly host: string;
+  readonly program: string;
+  current: Map<number, Connection>;
+  previous: Map<number, Connection>;
+}
+
+/** How many scopes are compared in place before the map of all scopes is asked. */
+const RECENT_SCOPES = 4;
+
 /**
  * Per-connection state for attempt counting, bounded to `maxConnections` (least recently
  * active forgotten first).
  *
  * @internal
  */
-/** The connections of one (file, logging host, program): by pid, in two generations. */
-interface Scope {
-  current: Map<number, Connection>;
-  previous: Map<number, Connection>;
-}
-
 export class AttemptCounter {
   // Two generations instead of an LRU Map: deleting and re-inserting on every line leaves
   // holes that V8's Map iteration (to find the oldest) must skip, which made eviction
   // linear in the map's size. A connection seen in the old generation moves to the new one.
   // Keyed by pid (a small integer hashes fast) within a scope found by the line's file,
-  // logging host and program, which change rarely from one line to the next.
+  // logging host and program, of which a log interleaves only a few.
   readonly #scopes = new Map<string, Scope>();
   readonly #half: number;
-  #lastFile = '';
-  #lastHost = '';
-  #lastProgram = '';
-  #lastScope: Scope | undefined;
+  /** The scopes of recent lines, most recent first: a log interleaves a few (sshd and sshd-session). */
+  readonly #recent: Scope[] = [];
 
   constructor(maxConnections: number) {
     this.#half = Math.max(1, Math.floor(maxConnections / 2));
@@ -90,20 +94,31 @@ export class AttemptCounter {
   }
 
   #scope(file: string, host: string, program: string): Scope {
-    if (this.#lastScope !== undefined && file === this.#lastFile && host === this.#lastHost && program === this.#lastProgram) return this.#lastScope;
+    const recent = this.#recent;
+    for (let i = 0; i < recent.length; i++) {
+      const scope = recent[i] as Scope;
+      if (scope.program === program && scope.host === host && scope.file === file) {
+        if (i > 0) {
+          recent[i] = recent[0] as Scope;
+          recent[0] = scope;
+        }
+        return scope;
+      }
+    }
     const key = `${file}\0${host}\0${program}`;
     let scope = this.#scopes.get(key);
     if (scope === undefined) {
       // Scopes are few (files × logging hosts × programs); a flood of forged host names is
       // bounded by starting over.
-      if (this.#scopes.size >= 4096) this.#scopes.clear();
-      scope = { current: new Map(), previous: new Map() };
+      if (this.#scopes.size >= 4096) {
+        this.#scopes.clear();
+        recent.length = 0;
+      }
+      scope = { file, host, program, current: new Map(), previous: new Map() };
       this.#scopes.set(key, scope);
     }
-    this.#lastFile = file;
-    this.#lastHost = host;
-    this.#lastProgram = program;
-    this.#lastScope = scope;
+    if (recent.length === RECENT_SCOPES) recent.pop();
+    recent.unshift(scope);
     return scope;
   }
 
@@ -158,12 +173,14 @@ export class AttemptCounter {
     return others;
   }
 
-  /** Remembers the connection's address from a match that names one; fills it into one that does not. */
-  address(conn: Connection | undefined, match: LogMatch): void {
-    if (conn === undefined) return;
+  /**
+   * Remembers the connection's address from a match that names one; fills it into one that
+   * does not. `authFailure`: the match's rule is tagged `'auth-failure'`.
+   */
+  address(conn: Connection, match: LogMatch, authFailure: boolean): void {
     const host = match.fields.host;
     if (host === undefined) {
-      if (conn.host !== undefined && match.rule.tags.includes('auth-failure')) match.fields.host = conn.host;
+      if (conn.host !== undefined && authFailure) match.fields.host = conn.host;
       return;
     }
     if (conn.host === undefined) conn.host = host;
@@ -171,7 +188,7 @@ export class AttemptCounter {
     // ending in ` from <ip> port <n> ssh2` before a `: ` suffix) and names the address an
     // earlier, unambiguous line of its connection gave (`Invalid user … from <host>`) is
     // read the way that agrees with it.
-    else if (host !== conn.host && match.rule.tags.includes('auth-failure') && match.line.includes(` from ${conn.host} `)) match.fields.host = conn.host;
+    else if (host !== conn.host && authFailure && match.line.includes(` from ${conn.host} `)) match.fields.host = conn.host;
   }
 
   /** Holds a counted attempt until the connection names its address. */

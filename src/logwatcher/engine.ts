@@ -7,7 +7,7 @@ import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { safeText } from '../core/text.js';
 import { AttemptCounter, type Connection } from './attempts.js';
 import { LineMatcher } from './matcher.js';
-import { validateRules, type LogMatch, type LogRule } from './rule.js';
+import { validateRules, type AttemptRole, type LogMatch, type LogRule } from './rule.js';
 import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
 import { LINE_TEXT, thresholdSpec, ThresholdTracker, VALUE_TEXT, type FailureRecord, type ThresholdSpec } from './threshold.js';
 
@@ -83,6 +83,18 @@ export interface HandleResult {
   attempts: LogMatch[];
 }
 
+/** What {@link RuleEngine.handle} needs to know of a rule, worked out once. */
+interface RuleFacts {
+  /** How its matches alert: per threshold, each one, or not at all. */
+  readonly spec: ThresholdSpec | 'every' | undefined;
+  /** How its match adds up to attempts, when it counts towards a threshold. */
+  readonly attempt: AttemptRole;
+  /** Its line makes its connection worth remembering (it counts, opens one, or is a failure). */
+  readonly remembers: boolean;
+  readonly authFailure: boolean;
+  readonly authSuccess: boolean;
+}
+
 const NOTHING: HandleResult = Object.freeze({
   matches: Object.freeze([]) as unknown as LogMatch[],
   alerts: Object.freeze([]) as unknown as Alert[],
@@ -103,7 +115,7 @@ const NOTHING: HandleResult = Object.freeze({
 export class RuleEngine {
   readonly #matcher: LineMatcher;
   readonly #tracker: ThresholdTracker;
-  readonly #specs = new Map<LogRule, ThresholdSpec | 'every'>();
+  readonly #facts = new Map<LogRule, RuleFacts>();
   readonly #hostname: string;
   readonly #clock: Clock;
   readonly #out: LogMatch[] = [];
@@ -131,18 +143,26 @@ export class RuleEngine {
     const shared = new Map<string, ThresholdSpec>();
     rules.forEach((rule, i) => {
       const alert = rule.alert ?? 'never';
-      if (alert === 'every') this.#specs.set(rule, 'every');
+      let spec: ThresholdSpec | 'every' | undefined;
+      if (alert === 'every') spec = 'every';
       else if (alert !== 'never') {
-        const spec = thresholdSpec(rule, alert);
+        spec = thresholdSpec(rule, alert);
         // Rules naming one alert rule share its counters, so they must count alike.
         const first = shared.get(spec.alertRule);
         if (first === undefined) shared.set(spec.alertRule, spec);
         else if (first.count !== spec.count || first.within !== spec.within || first.groupBy !== spec.groupBy || first.resolveAfter !== spec.resolveAfter) {
           throw new InvalidOptionError(`rules[${i}].alert`, alert, `the same count, within, groupBy and resolveAfter as the other rules raising '${spec.alertRule}'`);
         }
-        this.#specs.set(rule, spec);
         if (spec.groupBy === 'host' && rule.tags.includes('auth-failure')) this.#hostRules.add(spec.alertRule);
       }
+      const authFailure = rule.tags.includes('auth-failure');
+      this.#facts.set(rule, {
+        spec,
+        attempt: rule.attempt ?? 'each',
+        remembers: spec !== undefined || authFailure || rule.tags.includes('ssh-connection-open'),
+        authFailure,
+        authSuccess: rule.tags.includes('auth-success'),
+      });
     });
   }
 
@@ -159,26 +179,39 @@ export class RuleEngine {
     if (out.length !== 0) out.length = 0;
     const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
     if (n === 0) return NOTHING;
-    const result: HandleResult = { matches: [...out], alerts: [], attempts: [] };
+    const matches = out.slice();
+    const result: HandleResult = { matches, alerts: [], attempts: [] };
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
+    const facts = this.#facts;
+    const attempts = this.#attempts;
     // Every match of a line shares its pid, so they share a connection.
     // A connection is remembered once a line counts, opens it, or lacks an address; a
     // line that only names the address (a close) updates a known one.
     let create = false;
-    for (const m of result.matches) if (this.#specs.has(m.rule) || m.rule.tags.includes('auth-failure') || m.rule.tags.includes('ssh-connection-open')) create = true;
-    const conn = this.#attempts.connection(result.matches[0] as LogMatch, t, create);
-    for (const match of result.matches) if (match.fields.host !== undefined) this.#attempts.address(conn, match);
-    for (const match of result.matches) {
-      if (match.fields.host === undefined) this.#attempts.address(conn, match);
-      const spec = this.#specs.get(match.rule);
+    for (let i = 0; i < n; i++) if ((facts.get((matches[i] as LogMatch).rule) as RuleFacts).remembers) create = true;
+    const conn = attempts.connection(matches[0] as LogMatch, t, create);
+    if (conn !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const match = matches[i] as LogMatch;
+        if (match.fields.host !== undefined) attempts.address(conn, match, (facts.get(match.rule) as RuleFacts).authFailure);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const match = matches[i] as LogMatch;
+      const f = facts.get(match.rule) as RuleFacts;
+      if (conn !== undefined && match.fields.host === undefined) attempts.address(conn, match, f.authFailure);
+      const spec = f.spec;
       if (spec === 'every') result.alerts.push(this.#single(match, t));
       else if (spec !== undefined) {
-        for (const attempt of this.#attempts.classify(conn, match, match.rule.attempt ?? 'each')) this.#count(spec, attempt, t, conn, result);
+        const counted = attempts.classify(conn, match, f.attempt);
+        for (let k = 0; k < counted.length; k++) this.#count(spec, counted[k] as LogMatch, t, conn, result);
       }
-      if (match.rule.tags.includes('auth-success')) {
-        for (const attempt of this.#attempts.success(conn, match)) {
-          const s = this.#specs.get(attempt.rule);
+      if (f.authSuccess) {
+        const excused = attempts.success(conn, match);
+        for (let k = 0; k < excused.length; k++) {
+          const attempt = excused[k] as LogMatch;
+          const s = (facts.get(attempt.rule) as RuleFacts).spec;
           if (s !== undefined && s !== 'every') this.#count(s, attempt, t, conn, result);
         }
         const host = match.fields.host;
@@ -186,8 +219,10 @@ export class RuleEngine {
         if (alert !== undefined) result.alerts.push(alert);
       }
     }
-    for (const attempt of this.#attempts.release(conn)) {
-      const s = this.#specs.get(attempt.rule);
+    const released = attempts.release(conn);
+    for (let k = 0; k < released.length; k++) {
+      const attempt = released[k] as LogMatch;
+      const s = (facts.get(attempt.rule) as RuleFacts).spec;
       if (s !== undefined && s !== 'every') this.#count(s, attempt, t, undefined, result);
     }
     return result;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { schedule, systemClock } from '../core/clock.js';
+import { schedule, type Clock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
 
 /**
@@ -72,6 +72,8 @@ export interface JournalSink {
   timer(fn: () => void, ms: number): () => void;
   /** Whether journalctl may keep the process alive (the component's `persistent`). */
   readonly persistent: boolean;
+  /** The owning component's clock: the time of an entry journald did not stamp. */
+  readonly clock: Clock;
 }
 
 /** The longest JSON line accepted from journalctl, in characters. */
@@ -253,7 +255,7 @@ export class JournalSource {
     const cursor = entry['__CURSOR'];
     if (typeof cursor !== 'string') return;
     this.#delay = this.#o.restartDelay;
-    this.#sink.entry(toSyslogLines(entry, this.#o.programFrom), cursor);
+    this.#sink.entry(toSyslogLines(entry, this.#o.programFrom, this.#sink.clock()), cursor);
     this.#cursor = cursor;
   }
 }
@@ -281,17 +283,18 @@ export const DEFAULT_JOURNAL_MATCHES: readonly string[] = Object.freeze([
  * rule set serve both sources. The program and pid come from journald's own `_COMM` and
  * `_PID` (unless `programFrom` asks for the sender's `SYSLOG_IDENTIFIER`). One entry is one
  * line: newlines in MESSAGE are escaped as `\n`, never split into lines of their own, so a
- * message cannot forge a second log line.
+ * message cannot forge a second log line. An entry without journald's realtime stamp is
+ * stamped `now` (ms since the epoch).
  * @internal
  */
-export function toSyslogLines(entry: Record<string, unknown>, programFrom: '_COMM' | 'SYSLOG_IDENTIFIER' = '_COMM'): string[] {
+export function toSyslogLines(entry: Record<string, unknown>, programFrom: '_COMM' | 'SYSLOG_IDENTIFIER', now: number): string[] {
   const message = fieldText(entry['MESSAGE']) ?? '';
   const claimed = programFrom === 'SYSLOG_IDENTIFIER';
   const ident = (claimed ? fieldText(entry['SYSLOG_IDENTIFIER']) : undefined) ?? fieldText(entry['_COMM']) ?? 'journal';
   const pid = fieldText(entry['_PID']) ?? (claimed ? fieldText(entry['SYSLOG_PID']) : undefined);
   const host = fieldText(entry['_HOSTNAME']) ?? 'localhost';
   const micros = fieldText(entry['__REALTIME_TIMESTAMP']);
-  const time = micros !== undefined && /^\d{1,17}$/.test(micros) ? rfc3339(BigInt(micros)) : rfc3339(BigInt(systemClock()) * 1000n);
+  const time = micros !== undefined && /^\d{1,17}$/.test(micros) ? rfc3339(BigInt(micros)) : rfc3339(BigInt(Math.trunc(now)) * 1000n);
   // Whitespace in host or ident would shift the fields the parser sees.
   const prefix = `${time} ${host.replace(/\s+/g, '_')} ${ident.replace(/[\s[\]:]+/g, '_')}${pid !== undefined && /^\d{1,10}$/.test(pid) ? `[${pid}]` : ''}: `;
   const oneLine = message

@@ -61,6 +61,10 @@ export class LineSplitter {
       start = nl + 1;
     }
     const max = this.#maxLineLength;
+    const last = chunk.lastIndexOf(10, length - 1);
+    if (encoding === 'latin1' && !hasNul && last > start) {
+      start = this.#emitAscii(chunk, start, last, emit);
+    }
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl === -1 || nl >= length) break;
@@ -73,6 +77,29 @@ export class LineSplitter {
       start = nl + 1;
     }
     if (start < length) this.#append(chunk, start, length);
+  }
+
+  /**
+   * Emits the complete lines of an ASCII chunk from `start` up to its newline at `last`,
+   * decoded with one call and sliced: bytes are characters, so the byte offsets of the
+   * newlines are the text's, and decoding each line on its own cost a native call per
+   * line. (A slice keeps the decoded chunk alive only as long as the line is; the matcher
+   * copies the lines it keeps.) Returns the offset after `last`.
+   */
+  #emitAscii(chunk: Buffer, start: number, last: number, emit: (line: string, cutBytes: number) => void): number {
+    const text = chunk.toString('latin1', start, last);
+    const max = this.#maxLineLength;
+    let from = 0;
+    const end = text.length;
+    while (from <= end) {
+      let nl = text.indexOf('\n', from);
+      if (nl === -1) nl = end;
+      const size = nl - from;
+      if (size > max) emit(text.slice(from, from + max), size - max);
+      else emit(text.slice(from, nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl), 0);
+      from = nl + 1;
+    }
+    return last + 1;
   }
 
   #append(chunk: Buffer, from: number, to: number): void {

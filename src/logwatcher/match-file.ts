@@ -143,14 +143,17 @@ class FileMatches implements AsyncIterator<LogMatch> {
   /** Matches of the current line not handed out yet (a line may match several rules). */
   readonly #pending: LogMatch[] = [];
   #pendingIndex = 0;
-  /** The batch being matched. */
+  /** The batch being matched, and when it was read. */
   #batch: LineBatch | undefined;
+  #readAt = 0;
+  readonly #clock: Clock;
   #lineNumber = 0;
   #done = false;
 
   constructor(path: string, r: Resolved) {
     this.#path = path;
     this.#matcher = matcherFor(r);
+    this.#clock = r.clock;
     this.#batches = readLineBatches(path, r.maxLineLength, r.signal);
   }
 
@@ -179,7 +182,7 @@ class FileMatches implements AsyncIterator<LogMatch> {
     const file = this.#path;
     for (let line = batch.nextLine(); line !== undefined; line = batch.nextLine()) {
       const lineNumber = ++this.#lineNumber;
-      if (matcher.match(line, file, lineNumber, batch.truncated, pending) > 0) {
+      if (matcher.match(line, file, lineNumber, batch.truncated, pending, this.#readAt) > 0) {
         this.#pendingIndex = 1;
         return pending[0];
       }
@@ -193,6 +196,7 @@ class FileMatches implements AsyncIterator<LogMatch> {
       const batch = await this.#batches.next();
       if (batch.done === true) break;
       this.#batch = batch.value;
+      this.#readAt = this.#clock();
       const match = this.#matchFromBatch();
       if (match !== undefined) return { value: match, done: false };
     }

@@ -12,6 +12,8 @@ interface CompiledRule {
   readonly first: ReadonlySet<number> | undefined;
   /** Literals that must all occur in the message. */
   readonly literals: readonly string[];
+  /** Each literal's index in the matcher's table of distinct literals (rules share them). */
+  readonly literalIds: readonly number[];
   readonly regex: RegExp;
   /**
    * The same pattern without its leading `^` and with the `y` flag: run on the whole line
@@ -20,11 +22,16 @@ interface CompiledRule {
    */
   readonly sticky: RegExp | undefined;
   /** Capture index of each named group, in `regex` (which has the names stripped). */
-  readonly groups: readonly (readonly [index: number, name: string])[];
+  readonly groupIndex: readonly number[];
+  /** The name of each of those groups. */
+  readonly groupName: readonly string[];
 }
 
+/** The rules a message is tried against. */
+type Candidates = readonly CompiledRule[];
+
 /** Candidate rules by the message's first character: ASCII codes, then one list for the rest. */
-type Dispatch = readonly (readonly CompiledRule[])[];
+type Dispatch = readonly Candidates[];
 
 const REPEATED = 'message repeated ';
 const RECENT_PROGRAMS = 8;
@@ -66,8 +73,20 @@ export class LineMatcher {
   /** Epoch ms of the last matched line, set by {@link match}. */
   time = 0;
 
+  /**
+   * Per distinct prefilter literal: the line (#lineSerial) it was last searched for, and
+   * whether it was found. Rules sharing a literal (the `Failed …` rules all need ` from `,
+   * the `Received disconnect` ones theirs) search each line for it once.
+   */
+  readonly #literalSeen: Int32Array;
+  readonly #literalFound: Uint8Array;
+  #lineSerial = 0;
+
   constructor(rules: readonly LogRule[], now: () => number, year?: number) {
-    const compiled = rules.map(compile);
+    const literalIndex = new Map<string, number>();
+    const compiled = rules.map((rule) => compile(rule, literalIndex));
+    this.#literalSeen = new Int32Array(literalIndex.size).fill(-1);
+    this.#literalFound = new Uint8Array(literalIndex.size);
     this.#all = dispatch(compiled);
     this.#anyProgram = dispatch(compiled.filter((c) => c.rule.programs === undefined));
     const names = new Set(rules.flatMap((r) => r.programs ?? []));
@@ -81,8 +100,11 @@ export class LineMatcher {
   /**
    * Appends the matches of `line` to `out` and returns how many were added.
    * When any matched, {@link time} holds the line's time (its own, else now).
+   * `readAt`: when the line was read, if the caller read it with others (lines of one read
+   * share one reading of the clock, which costs more than matching a line); else the clock
+   * is read when a match needs it.
    */
-  match(line: string, file: string, lineNumber: number, truncated: boolean, out: LogMatch[]): number {
+  match(line: string, file: string, lineNumber: number, truncated: boolean, out: LogMatch[], readAt?: number): number {
     const s = this.#scan;
     scanPrefix(line, s);
     let table: Dispatch;
@@ -103,23 +125,24 @@ export class LineMatcher {
       }
     }
     const c = line.charCodeAt(start);
-    const candidates = (c < 128 ? table[c] : table[128]) as readonly CompiledRule[];
+    const candidates = (c < 128 ? table[c] : table[128]) as Candidates;
     if (candidates.length === 0) return 0;
 
     let message: string | undefined;
     let added = 0;
-    let own = false;
+    // Wraps after 2^31 lines; a stale stamp could then only equal it again 2^31 lines later.
+    const serial = (this.#lineSerial = (this.#lineSerial + 1) | 0);
     outer: for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i] as CompiledRule;
-      // A sticky pattern that starts with its anchor refuses a wrong start as fast as a
-      // startsWith would (measured): the anchor is checked only before slicing a message.
-      if (c.sticky === undefined && c.anchor !== undefined && !line.startsWith(c.anchor, start)) continue;
-      for (let j = 0; j < c.literals.length; j++) if (line.indexOf(c.literals[j] as string, start) < 0) continue outer;
-      if (!own) {
-        // Copied once before the first regex, so the line and the captures (slices of
-        // it) kept by a match do not pin the read chunk, without copying each capture.
-        line = detach(line);
-        own = true;
+      // The anchor first: a startsWith costs less than a literal search or a regex call.
+      if (c.anchor !== undefined && !line.startsWith(c.anchor, start)) continue;
+      for (let j = 0; j < c.literals.length; j++) {
+        const id = c.literalIds[j] as number;
+        if (this.#literalSeen[id] !== serial) {
+          this.#literalSeen[id] = serial;
+          this.#literalFound[id] = line.indexOf(c.literals[j] as string, start) < 0 ? 0 : 1;
+        }
+        if (this.#literalFound[id] === 0) continue outer;
       }
       let m: RegExpExecArray | null;
       if (c.sticky !== undefined && end === line.length) {
@@ -131,23 +154,39 @@ export class LineMatcher {
       }
       if (m === null) continue;
       if (added === 0) {
-        const t = timeOf(s, line, this.#now(), this.#year);
-        this.time = Number.isNaN(t) ? this.#now() : t;
+        // The line is a slice of the whole read chunk: copied once it is kept by a match
+        // (most lines reaching a regex match nothing, and copying them all cost more than
+        // copying the few long captures below).
+        line = detach(line);
+        const now = readAt ?? this.#now();
+        const t = timeOf(s, line, now, this.#year);
+        this.time = Number.isNaN(t) ? now : t;
       }
       const fields: Record<string, string> = {};
-      for (let k = 0; k < c.groups.length; k++) {
-        const [index, name] = c.groups[k] as readonly [number, string];
+      const names = c.groupName;
+      for (let k = 0; k < names.length; k++) {
+        const name = names[k] as string;
+        const index = c.groupIndex[k] as number;
         let value = m[index];
         if (value === undefined || value.length === 0) continue;
         if (name === 'host') value = normalizeHost(value);
-        // A short field kept alone (say, in a set of hosts) may pin a short line, not a huge one.
-        fields[name] = line.length > 256 ? detach(value) : value;
+        // Captures are slices of the read chunk (the regex ran before the copy): the same
+        // text sliced from the copied line shares its memory instead of copying again.
+        fields[name] = value.length < 13 ? value : sliceOf(line, value, start);
       }
-      const result: LogMatch = { rule: c.rule, line, file, lineNumber, time: new Date(this.time), fields };
-      if (s.progStart >= 0) result.program = this.#program;
+      const time = new Date(this.time);
       const pid = pidOf(s, line);
-      if (pid >= 0) result.pid = pid;
-      if (s.hostStart >= 0) result.syslogHost = line.slice(s.hostStart, s.hostEnd);
+      let result: LogMatch;
+      if (s.progStart >= 0 && pid >= 0 && s.hostStart >= 0) {
+        // The usual syslog line has all three: built whole, one object shape and no
+        // property store added after it is made.
+        result = { rule: c.rule, line, file, lineNumber, time, fields, program: this.#program, pid, syslogHost: line.slice(s.hostStart, s.hostEnd) };
+      } else {
+        result = { rule: c.rule, line, file, lineNumber, time, fields };
+        if (s.progStart >= 0) result.program = this.#program;
+        if (pid >= 0) result.pid = pid;
+        if (s.hostStart >= 0) result.syslogHost = line.slice(s.hostStart, s.hostEnd);
+      }
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
       out.push(result);
@@ -164,7 +203,7 @@ export class LineMatcher {
     let entry: RecentProgram | undefined;
     for (let i = 0; i < recent.length; i++) {
       const candidate = recent[i] as RecentProgram;
-      if (candidate.name.length === len && line.startsWith(candidate.name, start)) {
+      if (candidate.name.length === len && sameText(candidate.name, line, start, len)) {
         // Swapped to the front: the programs of a log come back in turns.
         recent[i] = recent[0] as RecentProgram;
         recent[0] = entry = candidate;
@@ -213,8 +252,28 @@ function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
-function compile(rule: LogRule): CompiledRule {
+/** `text`, found in `line` from `from` on, as a slice of `line`; a copy if it is not there. */
+function sliceOf(line: string, text: string, from: number): string {
+  const at = line.indexOf(text, from);
+  return at < 0 ? detach(text) : line.slice(at, at + text.length);
+}
+
+/**
+ * Whether line[start, start + len) is `name` (of length `len`). A loop, because a program
+ * name is short and startsWith on a slice of a large string costs a runtime call per line.
+ */
+function sameText(name: string, line: string, start: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (name.charCodeAt(i) !== line.charCodeAt(start + i)) return false;
+  return true;
+}
+
+function compile(rule: LogRule, literalIndex: Map<string, number>): CompiledRule {
   const literals = rule.prefilter === undefined ? [] : typeof rule.prefilter === 'string' ? [rule.prefilter] : [...rule.prefilter];
+  const literalIds = literals.map((literal) => {
+    let id = literalIndex.get(literal);
+    if (id === undefined) literalIndex.set(literal, (id = literalIndex.size));
+    return id;
+  });
   const flags = rule.pattern.flags.replace(/[gyd]/g, '');
   const numbered = numberGroups(rule.pattern.source);
   return {
@@ -222,8 +281,10 @@ function compile(rule: LogRule): CompiledRule {
     anchor: literalAnchor(rule.pattern),
     first: firstChars(rule.pattern),
     literals,
+    literalIds,
     regex: new RegExp(numbered.source, flags),
     sticky: stickyVariant(numbered.source, flags),
-    groups: numbered.groups,
+    groupIndex: numbered.groups.map(([index]) => index),
+    groupName: numbered.groups.map(([, name]) => name),
   };
 }

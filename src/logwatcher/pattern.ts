@@ -76,7 +76,12 @@ export function literalAnchor(pattern: RegExp): string | undefined {
     const ch = src[i] as string;
     let lit: string;
     let next: number;
-    if (ch === '\\') {
+    if (ch === '(') {
+      // A group holding plain text only, `(?<method>publickey)` or `(?:ROOT)`, is part of the anchor.
+      const group = literalGroup(src, i);
+      if (group === undefined) break;
+      [lit, next] = group;
+    } else if (ch === '\\') {
       const e = src[i + 1];
       if (e === undefined || /[A-Za-z0-9]/.test(e)) break;
       lit = e;
@@ -92,6 +97,27 @@ export function literalAnchor(pattern: RegExp): string | undefined {
     i = next;
   }
   return out.length > 0 ? out : undefined;
+}
+
+/** The text of a plain-text group opening at `open` and the offset after it, or undefined. */
+function literalGroup(src: string, open: number): [string, number] | undefined {
+  let body = open + 1;
+  if (src.startsWith('?:', body)) body += 2;
+  else if (src.startsWith('?<', body) && src[body + 2] !== '=' && src[body + 2] !== '!') body = src.indexOf('>', body) + 1;
+  else if (src[body] === '?') return undefined;
+  let text = '';
+  for (let i = body; i < src.length; i++) {
+    const ch = src[i] as string;
+    if (ch === ')') return text.length > 0 ? [text, i + 1] : undefined;
+    if (ch === '\\') {
+      const e = src[i + 1];
+      if (e === undefined || /[A-Za-z0-9]/.test(e)) return undefined;
+      text += e;
+      i++;
+    } else if (META.has(ch)) return undefined;
+    else text += ch;
+  }
+  return undefined;
 }
 
 function hasTopLevelAlternation(src: string): boolean {
@@ -111,9 +137,10 @@ function hasTopLevelAlternation(src: string): boolean {
 
 /**
  * The ASCII characters a `^…` pattern's match can start with, or undefined when that
- * cannot be told (no `^`, a class, a dot, `\\s`, lookaround, the `i` or `m` flag…).
- * Understands literals, escaped punctuation, groups with alternatives, and optional
- * leading items such as `^(?:error: )?maximum`.
+ * cannot be told (no `^`, a negated class, a dot, `\s`, lookaround, the `i` or `m` flag…).
+ * Understands literals, escaped punctuation, `\d`, `\w`, plain classes such as `[aA]` or
+ * `[a-z]`, counted repeats, groups with alternatives, and optional leading items such as
+ * `^(?:error: )?maximum`.
  *
  * @internal
  */
@@ -146,11 +173,17 @@ function firstOf(src: string, i: number, end: number): First | undefined {
       item = alternatives(src, body, close);
       next = close + 1;
     } else if (ch === '\\') {
-      const e = src[i + 1];
-      if (e === undefined || /[A-Za-z0-9]/.test(e)) return undefined;
-      item = { chars: new Set([e.charCodeAt(0)]), nullable: false };
+      const e = charsOfEscape(src[i + 1]);
+      if (e === undefined) return undefined;
+      item = { chars: e, nullable: false };
       next = i + 2;
-    } else if ('.[$^|)?*+{}'.includes(ch)) return undefined;
+    } else if (ch === '[') {
+      const close = classEnd(src, i);
+      const set = close < 0 ? undefined : classChars(src, i + 1, close);
+      if (set === undefined) return undefined;
+      item = { chars: set, nullable: false };
+      next = close + 1;
+    } else if ('.$^|)?*+{}'.includes(ch)) return undefined;
     else {
       item = { chars: new Set([ch.charCodeAt(0)]), nullable: false };
       next = i + 1;
@@ -162,7 +195,13 @@ function firstOf(src: string, i: number, end: number): First | undefined {
       nullable = true;
       next++;
     } else if (q === '+') next++;
-    else if (q === '{') return undefined;
+    else if (q === '{') {
+      // {n}, {n,} and {n,m}: optional when n is 0.
+      const m = /^\{(\d+)(?:,\d*)?\}/.exec(src.slice(next, next + 16));
+      if (m === null) return undefined;
+      if (Number(m[1]) === 0) nullable = true;
+      next += m[0].length;
+    }
     if (src[next] === '?') next++;
     for (const c of item.chars) if (c >= 128) return undefined;
     for (const c of item.chars) chars.add(c);
@@ -216,4 +255,70 @@ function closingParen(src: string, open: number): number {
     else if (ch === ')' && --depth === 0) return i;
   }
   return -1;
+}
+
+const DIGITS = range(48, 57);
+const WORD = new Set([...DIGITS, ...range(65, 90), ...range(97, 122), 95]);
+
+function range(from: number, to: number): Set<number> {
+  const out = new Set<number>();
+  for (let c = from; c <= to; c++) out.add(c);
+  return out;
+}
+
+/**
+ * The characters `\e` stands for: escaped punctuation, `\d`, `\w`; undefined for
+ * anything that may match a character of 128 or above (`\s`, `\D`, `\u…`, …).
+ */
+function charsOfEscape(e: string | undefined): Set<number> | undefined {
+  if (e === undefined) return undefined;
+  if (e === 'd') return new Set(DIGITS);
+  if (e === 'w') return new Set(WORD);
+  if (/[A-Za-z0-9]/.test(e)) return undefined;
+  return new Set([e.charCodeAt(0)]);
+}
+
+/** The index of the `]` closing the class opened at `open`, or -1. */
+function classEnd(src: string, open: number): number {
+  for (let i = open + 1; i < src.length; i++) {
+    if (src[i] === '\\') i++;
+    else if (src[i] === ']') return i;
+  }
+  return -1;
+}
+
+/**
+ * The characters of a class body src[i, end): plain characters, ranges, escaped
+ * punctuation, `\d` and `\w`. Undefined for a negated class or anything else, which may
+ * match characters this analysis cannot list.
+ */
+function classChars(src: string, i: number, end: number): Set<number> | undefined {
+  if (src[i] === '^' || i === end) return undefined;
+  const chars = new Set<number>();
+  while (i < end) {
+    let lo: Set<number> | undefined;
+    if (src[i] === '\\') {
+      lo = charsOfEscape(src[i + 1]);
+      i += 2;
+    } else {
+      lo = new Set([(src[i] as string).charCodeAt(0)]);
+      i++;
+    }
+    if (lo === undefined) return undefined;
+    if (src[i] === '-' && i + 1 < end && lo.size === 1) {
+      // A range a-z; its upper end must be a plain character too.
+      const hi = src[i + 1] === '\\' ? charsOfEscape(src[i + 2]) : new Set([(src[i + 1] as string).charCodeAt(0)]);
+      if (hi === undefined || hi.size !== 1) return undefined;
+      const [from] = lo;
+      const [to] = hi;
+      if (from === undefined || to === undefined || to < from) return undefined;
+      lo = range(from, to);
+      i += src[i + 1] === '\\' ? 3 : 2;
+    }
+    for (const c of lo) {
+      if (c >= 128) return undefined;
+      chars.add(c);
+    }
+  }
+  return chars;
 }

@@ -90,6 +90,15 @@ export class PrefixScan {
   cacheYear: number | undefined = undefined;
   cacheNow = 0;
   cacheHour = 0;
+  /**
+   * The RFC 3164 timestamp last converted, up to its seconds (`Mar  3 00:17:`), and that
+   * minute's epoch ms: lines come many per minute, so most need only their seconds read.
+   * Valid for the same `year` option and while the clock stays within the hour it was made at.
+   */
+  minuteText = '';
+  minuteMs = 0;
+  minuteYear: number | undefined = undefined;
+  minuteNow = 0;
 }
 
 /**
@@ -169,6 +178,10 @@ export function pidOf(s: PrefixScan, line: string): number {
  * @internal
  */
 export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number): number {
+  if (!s.timeParsed && s.kind === Kind.Bsd) {
+    const t = sameMinute(s, line, nowMs, year);
+    if (!Number.isNaN(t)) return t;
+  }
   if (!s.timeParsed) {
     // The fast path only located the timestamp: parse it now that a line needs its time.
     s.timeParsed = true;
@@ -176,8 +189,11 @@ export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number
     else if (s.kind === Kind.Iso) iso(line, s.timeStart, s);
   }
   switch (s.kind) {
-    case Kind.Bsd:
-      return bsdTime(s, nowMs, year);
+    case Kind.Bsd: {
+      const t = bsdTime(s, nowMs, year);
+      rememberMinute(s, line, t, nowMs, year);
+      return t;
+    }
     case Kind.Iso:
     case Kind.Full:
       if (Number.isNaN(s.offset)) return new Date(s.year, s.month, s.day, s.hour, s.minute, s.second, s.ms).getTime();
@@ -187,6 +203,46 @@ export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number
     default:
       return Number.NaN;
   }
+}
+
+/**
+ * The time of a not yet parsed RFC 3164 timestamp in the minute {@link rememberMinute}
+ * kept, read from its seconds (and fraction) alone; NaN when it is another minute.
+ */
+function sameMinute(s: PrefixScan, line: string, nowMs: number, year: number | undefined): number {
+  const prefix = s.minuteText;
+  if (prefix.length === 0 || year !== s.minuteYear || Math.abs(nowMs - s.minuteNow) > 3_600_000 || !line.startsWith(prefix, s.timeStart)) return Number.NaN;
+  const p = s.timeStart + prefix.length;
+  const sec = digits(line, p, 2);
+  if (sec < 0) return Number.NaN;
+  let ms = 0;
+  if (p + 2 !== s.timeEnd) {
+    // A fraction, as clock() reads it; anything else is left to the full parse.
+    if (line.charCodeAt(p + 2) !== 46) return Number.NaN;
+    let scale = 100;
+    for (let q = p + 3; q < s.timeEnd; q++) {
+      const c = line.charCodeAt(q);
+      if (c < 48 || c > 57) return Number.NaN;
+      ms += (c - 48) * scale;
+      scale /= 10;
+    }
+    ms = Math.floor(ms);
+  }
+  return s.minuteMs + sec * 1000 + ms;
+}
+
+/** Keeps the minute of a just converted RFC 3164 timestamp for {@link sameMinute}. */
+function rememberMinute(s: PrefixScan, line: string, t: number, nowMs: number, year: number | undefined): void {
+  // The seconds follow the clock's second colon; a timestamp that did not parse has none.
+  if (Number.isNaN(t) || s.timeEnd <= s.timeStart) return;
+  let colon = s.timeEnd - 1;
+  while (colon > s.timeStart && line.charCodeAt(colon) !== 58) colon--;
+  if (colon <= s.timeStart) return;
+  const prefix = line.slice(s.timeStart, colon + 1);
+  if (prefix !== s.minuteText) s.minuteText = (' ' + prefix).slice(1);
+  s.minuteMs = t - s.second * 1000 - s.ms;
+  s.minuteYear = year;
+  s.minuteNow = nowMs;
 }
 
 function bsdTime(s: PrefixScan, nowMs: number, year: number | undefined): number {

@@ -139,6 +139,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
         warn: (message) => this.#warn(logWarning('unreadable', message, o.journal?.label ?? 'journal')),
         timer: (fn, ms) => this.setTimer(fn, ms),
         persistent: this.persistent,
+        clock: this.clock,
       });
       await this.#journal.start();
     }

@@ -57,35 +57,41 @@ export interface MetricPoint {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+// A host-wide metric as points: none when it was not measured. A module function, not a
+// closure per call: metricPoints runs for every rule and anomaly metric on every sample.
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+function hostPoint(value: number | null | undefined): MetricPoint[] {
+  return value === null || value === undefined || !Number.isFinite(value) ? [] : [{ value, labels: NO_LABELS }];
+}
+
 /** Reads a metric's values off a sample; empty when the sample did not measure it. @internal */
 export function metricPoints(sample: ResourceSample, metric: ResourceMetric): MetricPoint[] {
-  const host = (value: number | null | undefined): MetricPoint[] => (value === null || value === undefined || !Number.isFinite(value) ? [] : [{ value, labels: {} }]);
   const cg = sample.scope === 'cgroup';
   switch (metric) {
     case 'cpu':
-      return host(cg ? sample.cgroup?.cpu?.percent : sample.cpu?.percent);
+      return hostPoint(cg ? sample.cgroup?.cpu?.percent : sample.cpu?.percent);
     case 'memory':
-      return host(cg ? sample.cgroup?.memory?.percent : sample.memory?.percent);
+      return hostPoint(cg ? sample.cgroup?.memory?.percent : sample.memory?.percent);
     case 'host.cpu':
-      return host(sample.cpu?.percent);
+      return hostPoint(sample.cpu?.percent);
     case 'host.memory':
-      return host(sample.memory?.percent);
+      return hostPoint(sample.memory?.percent);
     case 'cgroup.cpu':
-      return host(sample.cgroup?.cpu?.percent);
+      return hostPoint(sample.cgroup?.cpu?.percent);
     case 'cgroup.memory':
-      return host(sample.cgroup?.memory?.percent);
+      return hostPoint(sample.cgroup?.memory?.percent);
     case 'cpu.iowait':
-      return host(sample.cpu?.iowait);
+      return hostPoint(sample.cpu?.iowait);
     case 'cpu.steal':
-      return host(sample.cpu?.steal);
+      return hostPoint(sample.cpu?.steal);
     case 'swap':
-      return host(sample.swap?.percent);
+      return hostPoint(sample.swap?.percent);
     case 'load':
-      return host(sample.load?.onePerCore);
+      return hostPoint(sample.load?.onePerCore);
     case 'load5':
-      return host(sample.load?.fivePerCore);
+      return hostPoint(sample.load?.fivePerCore);
     case 'load15':
-      return host(sample.load?.fifteenPerCore);
+      return hostPoint(sample.load?.fifteenPerCore);
     case 'disk.space':
     case 'disk.inodes':
       return sample.disks.flatMap((d) => {

@@ -288,6 +288,7 @@ export class ResourceMonitor extends Component<ResourceMonitorEvents> {
   // Part of a reading failed (a mount that vanished or hangs, an unreadable cgroup file):
   // the sample goes on with the rest, so this is a 'warning', once per streak like errors.
   #reportPartial(errors: readonly Error[]): void {
+    if (errors.length === 0 && this.#lastWarnings.size === 0) return; // every sample of a healthy host
     const now = new Set<string>();
     for (const error of errors) {
       now.add(error.message);

@@ -1,8 +1,8 @@
-import type { BigIntStatsFs } from 'node:fs';
+import type { StatsFs } from 'node:fs';
 import { statfs } from 'node:fs';
+import { loadavg as osLoadavg } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { schedule, type Clock } from '../core/clock.js';
+import { monotonicClock, schedule, type Clock } from '../core/clock.js';
 import { IoError } from '../core/errors.js';
 import { formatDuration } from '../core/format.js';
 import {
@@ -18,10 +18,17 @@ import {
 } from './cgroup.js';
 import { ProcFiles } from './proc-file.js';
 import { parseMountinfo, parseProcMounts, selectMounts, type MountEntry, type MountSelector } from './mounts.js';
-import { cpuDelta, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
+import { cpuDelta, loadSample, memoryFromMeminfo, parseLoadavg, parseMeminfo, parseProcStat, round, swapFromMeminfo, type CpuStat } from './procfs.js';
 import type { CgroupSample, CpuSample, DiskSample, ResourceReading, ResourceSampleSource } from './sample.js';
 
 const LIMITS_REFRESH_MS = 60_000;
+
+// The value of a settled read, or null with its error collected.
+function settled<T>(result: PromiseSettledResult<T>, errors: Error[]): T | null {
+  if (result.status === 'fulfilled') return result.value;
+  errors.push(result.reason instanceof Error ? result.reason : new Error(String(result.reason)));
+  return null;
+}
 // The mount table changes rarely; re-reading it every sample was one of five thread-pool
 // round trips per sample (the bulk of a sample's CPU). It is re-read after this long, and
 // at the next sample after any statfs failure (a mount that went away).
@@ -66,15 +73,15 @@ export interface ProcfsSampleSourceOptions {
   readonly cgroup?: boolean;
   /**
    * The clock for CPU windows, in ms; only differences matter, so the default is
-   * monotonic. @defaultValue `performance.now`
+   * monotonic. @defaultValue `monotonicClock` (`performance.now()`)
    */
   readonly clock?: Clock;
   /** Replaces `fs.promises.statfs` (tests simulate a hung mount with it). @internal */
-  readonly statfs?: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
+  readonly statfs?: (path: string) => Promise<StatsFs>;
 }
 
 /**
- * The Linux sampler: reads `/proc/stat`, `/proc/meminfo`, `/proc/loadavg`, the mount
+ * The Linux sampler: reads `/proc/stat`, `/proc/meminfo`, the load averages, the mount
  * table, `statfs(2)` per mount and the cgroup's files, all asynchronously. It starts no
  * process and does no synchronous I/O, so a sample never blocks the event loop.
  *
@@ -93,9 +100,10 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   readonly #statfsTimeout: number;
   readonly #useCgroup: boolean;
   readonly #now: () => number;
-  readonly #statfsCall: (path: string, options: { bigint: true }) => Promise<BigIntStatsFs>;
+  readonly #statfsCall: (path: string) => Promise<StatsFs>;
   #layout: CgroupLayout | undefined;
   #detected: Promise<void> | undefined;
+  #detectDone = false;
   #prevStat: { stat: CpuStat; at: number } | undefined;
   #prevCgroupUsage: { usec: number; at: number } | undefined;
   #mountSource: 'mountinfo' | 'mounts' = 'mountinfo';
@@ -119,9 +127,11 @@ export class ProcfsSampleSource implements ResourceSampleSource {
     this.#perCore = options.perCore ?? false;
     this.#statfsTimeout = options.statfsTimeout ?? 5000;
     this.#useCgroup = options.cgroup ?? true;
-    this.#now = options.clock ?? (() => performance.now());
+    this.#now = options.clock ?? monotonicClock;
     // The callback API: one promise per call instead of fs/promises' extra layers.
-    this.#statfsCall = options.statfs ?? ((path, opts) => new Promise((resolve, reject) => statfs(path, opts, (error, stats) => (error ? reject(error) : resolve(stats)))));
+    // Numbers, not bigint: block and inode counts stay far below 2^53, and BigInt statfs
+    // results cost an allocation per field every sample.
+    this.#statfsCall = options.statfs ?? ((path) => new Promise((resolve, reject) => statfs(path, (error, stats) => (error ? reject(error) : resolve(stats)))));
   }
 
   /** Finds the cgroup and takes the first CPU reading, so the first `read()` has a window. */
@@ -137,52 +147,48 @@ export class ProcfsSampleSource implements ResourceSampleSource {
 
   /** Reads every metric once; partial failures are returned in `errors`. */
   async read(): Promise<ResourceReading> {
-    await this.#detect();
+    // Each await is a trip through the microtask queue: skipped when there is nothing to wait for.
+    if (!this.#detectDone) await this.#detect();
     const errors: Error[] = [];
-    const keep = <T>(result: PromiseSettledResult<T>): T | null => {
-      if (result.status === 'fulfilled') return result.value;
-      errors.push(result.reason instanceof Error ? result.reason : new Error(String(result.reason)));
-      return null;
-    };
     const at = this.#now();
-    await this.#refreshLimits(at, errors);
+    if (this.#limitsDue(at)) await this.#refreshLimits(at, errors);
     // A group without limits adds nothing to the host's numbers: its files are not read.
     const limited = this.#limited();
     const [stat, meminfo, loadavg, disks, cgroupUsage, cgroupMemory] = await Promise.allSettled([
       this.#readStat(),
       this.#read('meminfo').then((t) => parseMeminfo(t, this.#path('meminfo'))),
-      this.#read('loadavg'),
+      this.#readLoadavg(),
       this.#readDisks(at, errors),
       limited ? readCgroupCpuUsage(limited, this.#readText) : Promise.resolve(null),
       limited ? readCgroupMemoryUsage(limited, this.#readText) : Promise.resolve(null),
     ]);
 
     let cpu: CpuSample | null = null;
-    const statValue = keep(stat);
+    const statValue = settled(stat, errors);
     if (statValue) {
       if (this.#prevStat) cpu = cpuDelta(this.#prevStat.stat, statValue, round(at - this.#prevStat.at, 1), this.#perCore);
       this.#prevStat = { stat: statValue, at };
     }
     const cores = statValue ? Math.max(statValue.cores.size, 1) : (cpu?.cores ?? 1);
-    const mem = keep(meminfo);
-    const loadText = keep(loadavg);
+    const mem = settled(meminfo, errors);
+    const loads = settled(loadavg, errors);
     let load = null;
-    if (loadText !== null) {
+    if (loads !== null) {
       try {
-        load = parseLoadavg(loadText, cores, this.#path('loadavg'));
+        load = typeof loads === 'string' ? parseLoadavg(loads, cores, this.#path('loadavg')) : loadSample(loads, cores);
       } catch (error) {
         errors.push(error as Error);
       }
     }
     const memory = mem ? memoryFromMeminfo(mem) : null;
-    const cgroup = limited ? this.#cgroup(limited, keep(cgroupUsage), keep(cgroupMemory), at, memory?.totalBytes ?? 0, cores) : null;
+    const cgroup = limited ? this.#cgroup(limited, settled(cgroupUsage, errors), settled(cgroupMemory, errors), at, memory?.totalBytes ?? 0, cores) : null;
     if (!limited) this.#prevCgroupUsage = undefined;
     return {
       cpu,
       memory,
       swap: mem ? swapFromMeminfo(mem) : null,
       load,
-      disks: keep(disks) ?? [],
+      disks: settled(disks, errors) ?? [],
       cgroup,
       errors,
     };
@@ -197,6 +203,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   #detect(): Promise<void> {
     this.#detected ??= (async () => {
       if (this.#useCgroup) this.#layout = await detectCgroup(this.#procRoot, this.#sysRoot);
+      this.#detectDone = true;
     })();
     return this.#detected;
   }
@@ -213,6 +220,14 @@ export class ProcfsSampleSource implements ResourceSampleSource {
 
   #read(name: string): Promise<string> {
     return this.#files.read(this.#path(name));
+  }
+
+  // The real /proc's load averages come from sysinfo(2) through os.loadavg(): the same
+  // kernel numbers as /proc/loadavg (at full precision), from a system call that reads
+  // kernel memory and never waits, so one thread-pool round trip per sample fewer. A
+  // `procRoot` elsewhere (a fixture, a host's /proc mounted into a container) is read.
+  #readLoadavg(): Promise<string | readonly number[]> {
+    return this.#procRoot === '/proc' ? Promise.resolve(osLoadavg()) : this.#read('loadavg');
   }
 
   async #readStat(): Promise<CpuStat> {
@@ -247,7 +262,9 @@ export class ProcfsSampleSource implements ResourceSampleSource {
   }
 
   async #readDisks(at: number, errors: Error[]): Promise<DiskSample[]> {
-    const mounts = await this.#selectedMounts(at);
+    const cached = this.#mounts;
+    const fresh = cached && !this.#mountsStale && at >= cached.at && at - cached.at < MOUNTS_REFRESH_MS;
+    const mounts = fresh ? cached.selected : await this.#selectedMounts(at);
     const results = await Promise.all(mounts.map((m) => this.#statfs(m, errors)));
     return results.filter((d): d is DiskSample => d !== null);
   }
@@ -260,7 +277,7 @@ export class ProcfsSampleSource implements ResourceSampleSource {
       return null;
     }
     this.#pendingStatfs.set(entry.mount, this.#now());
-    const call = this.#statfsCall(entry.mount, { bigint: true }).finally(() => this.#pendingStatfs.delete(entry.mount));
+    const call = this.#statfsCall(entry.mount).finally(() => this.#pendingStatfs.delete(entry.mount));
     let cancel = (): void => {};
     const timeout = new Promise<'timeout'>((resolve) => {
       cancel = schedule(() => resolve('timeout'), this.#statfsTimeout);
@@ -273,20 +290,20 @@ export class ProcfsSampleSource implements ResourceSampleSource {
         return null;
       }
       const bsize = s.bsize;
-      const used = s.blocks > s.bfree ? s.blocks - s.bfree : 0n;
+      const used = s.blocks > s.bfree ? s.blocks - s.bfree : 0;
       const usable = used + s.bavail;
-      const inodesUsed = s.files > s.ffree ? s.files - s.ffree : 0n;
+      const inodesUsed = s.files > s.ffree ? s.files - s.ffree : 0;
       const disk: DiskSample = {
         mount: entry.mount,
         fsType: entry.fsType,
         ...(entry.device !== '' && entry.device !== 'none' ? { device: entry.device } : {}),
-        sizeBytes: Number(s.blocks * bsize),
-        usedBytes: Number(used * bsize),
-        availBytes: Number(s.bavail * bsize),
-        usedPercent: usable > 0n ? round((Number(used) / Number(usable)) * 100) : 0,
-        inodesTotal: Number(s.files),
-        inodesUsed: Number(inodesUsed),
-        inodesUsedPercent: s.files > 0n ? round((Number(inodesUsed) / Number(s.files)) * 100) : null,
+        sizeBytes: s.blocks * bsize,
+        usedBytes: used * bsize,
+        availBytes: s.bavail * bsize,
+        usedPercent: usable > 0 ? round((used / usable) * 100) : 0,
+        inodesTotal: s.files,
+        inodesUsed,
+        inodesUsedPercent: s.files > 0 ? round((inodesUsed / s.files) * 100) : null,
       };
       return disk;
     } catch (cause) {
@@ -300,10 +317,13 @@ export class ProcfsSampleSource implements ResourceSampleSource {
 
   // Limits change rarely (docker update, systemctl set-property): re-read them once a
   // minute rather than walking the group's ancestors every sample.
+  #limitsDue(at: number): boolean {
+    return this.#layout !== undefined && !(this.#limits && at - this.#limits.at < LIMITS_REFRESH_MS && at >= this.#limits.at);
+  }
+
   async #refreshLimits(at: number, errors: Error[]): Promise<void> {
     const layout = this.#layout;
-    if (!layout) return;
-    if (this.#limits && at - this.#limits.at < LIMITS_REFRESH_MS && at >= this.#limits.at) return;
+    if (!layout || !this.#limitsDue(at)) return;
     const [memory, cpus] = await Promise.allSettled([readCgroupMemoryLimit(layout, this.#readText), readCgroupCpuLimit(layout, this.#readText)]);
     if (memory.status === 'rejected') errors.push(memory.reason as Error);
     if (cpus.status === 'rejected') errors.push(cpus.reason as Error);

@@ -155,9 +155,9 @@ export class RuleEngine {
   evaluate(sample: ResourceSample, time: number): RuleTransition[] {
     const out: RuleTransition[] = [];
     for (const rule of this.#rules) {
-      const points = metricPoints(sample, rule.metric).filter((p) => !rule.matchMount || (p.mount !== undefined && rule.matchMount(p.mount)));
       const present = new Set<string>();
-      for (const point of points) {
+      for (const point of metricPoints(sample, rule.metric)) {
+        if (rule.matchMount && (point.mount === undefined || !rule.matchMount(point.mount))) continue;
         const key = stateKey(rule, point.mount);
         present.add(key);
         const t = this.#step(rule, key, point, time);
@@ -165,8 +165,10 @@ export class RuleEngine {
       }
       // A point that stops being measured: keep its state through a few misses (a transient
       // read error must not resolve an alert), then let it go, resolving if it was firing.
+      if (this.#states.size === 0) continue; // nothing pending or firing: the usual case
+      const prefix = `${rule.id}\0`;
       for (const [key, state] of this.#states) {
-        if (!key.startsWith(`${rule.id}\0`) || present.has(key)) continue;
+        if (!key.startsWith(prefix) || present.has(key)) continue;
         if (++state.missed < MAX_MISSED) continue;
         this.#states.delete(key);
         if (state.phase === 'firing') out.push({ kind: 'resolved', rule, point: state.point, value: state.last, since: state.since, peak: state.peak, gone: true });

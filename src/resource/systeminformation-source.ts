@@ -1,6 +1,5 @@
-import type { Clock } from '../core/clock.js';
+import { monotonicClock, type Clock } from '../core/clock.js';
 import { cpus, loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { IoError } from '../core/errors.js';
 import { selectMounts } from './mounts.js';
 import type { MountFilterOptions } from './procfs-source.js';
@@ -21,7 +20,7 @@ export interface SystemInformationSampleSourceOptions {
   readonly mounts?: MountFilterOptions;
   /** Report busy % per CPU as well. @defaultValue `false` */
   readonly perCore?: boolean;
-  /** The clock for CPU windows, in ms; only differences matter. @defaultValue `performance.now` */
+  /** The clock for CPU windows, in ms; only differences matter. @defaultValue `monotonicClock` (`performance.now()`) */
   readonly clock?: Clock;
 }
 
@@ -42,7 +41,7 @@ export class SystemInformationSampleSource implements ResourceSampleSource {
   constructor(options: SystemInformationSampleSourceOptions = {}) {
     this.#mounts = options.mounts ?? {};
     this.#perCore = options.perCore ?? false;
-    this.#now = options.clock ?? (() => performance.now());
+    this.#now = options.clock ?? monotonicClock;
   }
 
   /** Primes systeminformation's CPU counters so the first `read()` covers a real window. */

@@ -75,4 +75,16 @@ describe('ProgressLine', () => {
     line.clear();
     assert.equal(out[1], '\r\u001b[2K');
   });
+  it('redraws at most once per interval of its own clock', () => {
+    const { stream, out } = capture(true);
+    let t = 1_000_000;
+    const line = new ProgressLine(stream, 'scanning', { intervalMs: 100, clock: () => t });
+    line.update({ done: 1 });
+    line.update({ done: 2 });
+    assert.equal(out.length, 1, 'the second update came within the interval');
+    t += 100;
+    line.update({ done: 3 });
+    assert.equal(out.length, 2);
+    assert.match(out[1] ?? '', /scanning 3$/);
+  });
 });

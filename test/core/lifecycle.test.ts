@@ -66,7 +66,12 @@ describe('Component lifecycle', () => {
     assert.equal(probe.upstream.listenerCount('data'), 0);
     let ticks = 0;
     probe.on('tick', () => ticks++);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Nothing to wait for in a timer that must not fire, so a running twin with the same
+    // 5 ms timer measures the wait: once it has ticked 6 times, the stopped one would have too.
+    const control = new Probe();
+    await control.start();
+    await new Promise<void>((resolve) => control.on('tick', ({ n }) => n === 6 && resolve()));
+    await control.stop();
     assert.equal(ticks, 0, 'no timer fires after stop');
   });
 
@@ -130,13 +135,15 @@ describe('Component lifecycle', () => {
   it('ends open event iterators on stop', async () => {
     const probe = new Probe();
     await probe.start();
+    let consuming!: () => void;
+    const firstTick = new Promise<void>((resolve) => (consuming = resolve));
     const ended = (async () => {
       for await (const _ of probe.events('tick')) {
-        // keep consuming until the component stops
+        consuming(); // keep consuming until the component stops
       }
       return true;
     })();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await firstTick; // the iterator is running, not just created
     await probe.stop();
     assert.equal(await ended, true);
   });
@@ -271,8 +278,8 @@ describe('timers and the event loop', () => {
   });
 
   it('a running persistent component does keep the process alive (the control case)', async () => {
-    // Wait until the child reports it is running (start-up time varies with load), then
-    // give it a full second in which an unheld loop would certainly have ended.
+    // The child reports it is running, then prints every tick. An unheld loop ends right
+    // after that report, so three ticks printed after it prove the timer holds the loop.
     const child = spawn(process.execPath, ['--import=tsx/esm', fileURLToPath(fixture), 'persistent-no-stop'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -282,11 +289,11 @@ describe('timers and the event loop', () => {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: string) => {
           stdout += chunk;
-          if (stdout.includes('state=running')) resolve();
+          const after = stdout.split('state=running')[1];
+          if (after !== undefined && (after.match(/^tick=\d+$/gm) ?? []).length >= 3) resolve();
         });
-        child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+        child.once('exit', (code) => reject(new Error(`child exited early with ${code}; output:\n${stdout}`)));
       });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
       assert.equal(child.exitCode, null, 'a persistent timer holds the loop until stop()');
     } finally {
       child.kill('SIGKILL');

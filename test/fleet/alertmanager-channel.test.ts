@@ -359,6 +359,7 @@ describe('AlertmanagerChannel', () => {
       await a.waitFor(4);
       await channel.close();
       const count = a.requests.length;
+      // A re-send that must not happen has no signal to wait for: the pause (five resendIntervals) is what is tested.
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(a.requests.length, count, 'no re-send after close()');
       // The round in flight at close() is aborted, not counted.

@@ -94,6 +94,32 @@ describe('HostwardenMetrics with the real components', () => {
     metrics.close();
   });
 
+  it("labels a real LogWatcher's warnings by their Warning code (a missing file, a cut line)", async () => {
+    const registry = new Registry();
+    const log = join(dir, 'long.log');
+    const missing = join(dir, 'not-there.log');
+    await writeFile(log, '');
+    const watcher = new LogWatcher({ files: [missing, log], rules: authRules, startAt: 'beginning', maxLineLength: 64, persistent: true });
+    watcher.on('error', (e) => assert.fail(e));
+    const metrics = new HostwardenMetrics({ registry }).observe(watcher);
+    const warned = (code: string): Promise<void> => new Promise((resolve) => watcher.on('warning', (w) => w.code === code && resolve()));
+    const gone = warned('file-missing');
+    try {
+      await watcher.start();
+      await gone;
+      const cut = warned('line-truncated');
+      await writeFile(log, `Mar  3 00:17:10 web-1 sshd[900]: ${'x'.repeat(200)}\n`);
+      await cut;
+      assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'LogWatcher', code: 'file-missing' }), 1);
+      assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'LogWatcher', code: 'line-truncated' }), 1);
+      assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'LogWatcher', code: 'unknown' }), undefined, 'no warning lost its code');
+    } finally {
+      // A persistent watcher left running would hold the test process open after a failed assertion.
+      await watcher.stop();
+    }
+    metrics.close();
+  });
+
   it("turns a real FileScanner's scan into files, bytes and findings", async () => {
     const registry = new Registry();
     const root = join(dir, 'home');

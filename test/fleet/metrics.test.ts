@@ -41,14 +41,14 @@ describe('HostwardenMetrics', () => {
     watcher.emit('alert', brute);
     watcher.emit('alert', resolveAlert(brute));
     watcher.emit('rotate', { file: '/var/log/auth.log', reason: 'rename', whileStopped: false });
-    watcher.emit('warning', { kind: 'line-truncated', file: '/var/log/auth.log', message: 'cut' });
+    watcher.emit('warning', { code: 'line-truncated', path: '/var/log/auth.log', message: 'cut' });
 
     assert.equal(await value(registry, 'hostwarden_log_matches_total', { rule: 'sshd.auth-failure' }), 2);
     assert.equal(await value(registry, 'hostwarden_log_matches_total', { rule: 'sudo.auth-failure' }), 1);
     assert.equal(await value(registry, 'hostwarden_alerts_total', { rule: 'sshd.brute-force', status: 'firing', severity: 'critical', source: 'log' }), 1);
     assert.equal(await value(registry, 'hostwarden_alerts_total', { rule: 'sshd.brute-force', status: 'resolved' }), 1);
     assert.equal(await value(registry, 'hostwarden_log_rotations_total', { component: 'FakeLogWatcher', reason: 'rename' }), 1);
-    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FakeLogWatcher', reason: 'line-truncated' }), 1);
+    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FakeLogWatcher', code: 'line-truncated' }), 1);
 
     watcher.statsValue = { linesRead: 120, bytesRead: 9_000, matches: 3, filesFollowed: 2 };
     assert.equal(await value(registry, 'hostwarden_log_lines_read_total', { component: 'FakeLogWatcher' }), 120);
@@ -131,11 +131,11 @@ describe('HostwardenMetrics', () => {
 
     scanner.emit('finding', { path: '/home/a/x.exe', detector: 'extension', rule: 'file.extension', severity: 'warning', reason: '.exe', size: 10, labels: {} });
     scanner.emit('finding', { path: '/home/a/y', detector: 'hash', rule: 'file.hash-match', severity: 'critical', reason: 'EICAR', size: 68, labels: {} });
-    scanner.emit('warning', { path: '/root', reason: 'unreadable', message: 'EACCES' });
+    scanner.emit('warning', { path: '/root', code: 'unreadable', message: 'EACCES' });
     scanner.emit('quarantined', { finding: {}, record: { id: 'q1', size: 68 } });
     assert.equal(await value(registry, 'hostwarden_scan_findings_total', { detector: 'hash', rule: 'file.hash-match', severity: 'critical' }), 1);
     assert.equal(await value(registry, 'hostwarden_scan_findings_total', { detector: 'extension' }), 1);
-    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FakeFileScanner', reason: 'unreadable' }), 1);
+    assert.equal(await value(registry, 'hostwarden_warnings_total', { component: 'FakeFileScanner', code: 'unreadable' }), 1);
     assert.equal(await value(registry, 'hostwarden_quarantined_files_total'), 1);
     assert.equal(await value(registry, 'hostwarden_quarantined_bytes_total'), 68);
     metrics.close();

@@ -6,6 +6,7 @@ import { LineSplitter } from '../../src/logwatcher/lines.js';
 import { runScript } from '../helpers/run-script.js';
 import { runUnprivileged } from '../helpers/unprivileged.js';
 import { harness, tempDir } from './helpers.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 function split(max: number, ...chunks: (string | Buffer)[]): { lines: [string, number][]; pending: number } {
   const splitter = new LineSplitter(max);
@@ -35,6 +36,29 @@ test('LineSplitter: CRLF, NUL bytes, invalid UTF-8 and split chunks', () => {
     ['café', 0],
   ]);
   assert.equal(pending, 'partial'.length, 'the unfinished line is held, not emitted');
+});
+
+test('LineSplitter: any ASCII text, read in any pieces, gives the same lines as splitting it whole', () => {
+  // ASCII reads are decoded once and sliced; reads with other bytes line by line: both,
+  // and lines carried across reads, must agree with the plain definition.
+  const random = mulberry32(11);
+  const next = (n: number): number => Math.floor(random() * n);
+  const max = 40;
+  for (let round = 0; round < 200; round++) {
+    const lines = Array.from({ length: 1 + next(30) }, () => {
+      const len = [0, 1, 5, 39, 40, 41, 90][next(7)] as number;
+      return Array.from({ length: len }, () => 'ab \r:x'[next(6)]).join('');
+    });
+    const text = lines.join('\n') + '\n';
+    const expected = lines.map((l): [string, number] => (l.length > max ? [l.slice(0, max), l.length - max] : [l.endsWith('\r') ? l.slice(0, -1) : l, 0]));
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length;) {
+      const size = 1 + next(next(2) === 0 ? 8 : 200);
+      pieces.push(text.slice(at, at + size));
+      at += size;
+    }
+    assert.deepEqual(split(max, ...pieces).lines, expected, `round ${round}`);
+  }
 });
 
 test('LineSplitter: a huge line is cut at the limit and its size reported; memory stays bounded', () => {

@@ -69,22 +69,28 @@ const sshd = (n: number, ip: string): Entry => ({
 });
 
 test('journal entries are rendered as syslog lines', () => {
-  const lines = toSyslogLines({
-    MESSAGE: 'Accepted publickey for alice from 192.0.2.7 port 50000 ssh2',
-    SYSLOG_IDENTIFIER: 'sshd',
-    _COMM: 'sshd',
-    _PID: '812',
-    _HOSTNAME: 'web 1',
-    __REALTIME_TIMESTAMP: '1709251200710570',
-  });
+  const lines = toSyslogLines(
+    {
+      MESSAGE: 'Accepted publickey for alice from 192.0.2.7 port 50000 ssh2',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _COMM: 'sshd',
+      _PID: '812',
+      _HOSTNAME: 'web 1',
+      __REALTIME_TIMESTAMP: '1709251200710570',
+    },
+    '_COMM',
+    0,
+  );
   assert.deepEqual(lines, ['2024-03-01T00:00:00.710570+00:00 web_1 sshd[812]: Accepted publickey for alice from 192.0.2.7 port 50000 ssh2']);
   // Non-UTF-8 messages arrive as byte arrays; a multi-line message stays one line.
-  const binary = toSyslogLines({ MESSAGE: [0x62, 0xff, 0x0a, 0x63], _COMM: 'su', __REALTIME_TIMESTAMP: '0' });
+  const binary = toSyslogLines({ MESSAGE: [0x62, 0xff, 0x0a, 0x63], _COMM: 'su', __REALTIME_TIMESTAMP: '0' }, '_COMM', 0);
   assert.deepEqual(binary, ['1970-01-01T00:00:00.000000+00:00 localhost su: b\ufffd\\nc']);
   // The program is journald's _COMM, not the SYSLOG_IDENTIFIER the sender chose, unless asked.
   const spoof = { MESSAGE: 'x', SYSLOG_IDENTIFIER: 'sshd', _COMM: 'logger', _PID: '9', SYSLOG_PID: '1', __REALTIME_TIMESTAMP: '0' };
-  assert.match(toSyslogLines(spoof)[0] ?? '', / logger\[9\]: x$/);
-  assert.match(toSyslogLines(spoof, 'SYSLOG_IDENTIFIER')[0] ?? '', / sshd\[9\]: x$/);
+  assert.match(toSyslogLines(spoof, '_COMM', 0)[0] ?? '', / logger\[9\]: x$/);
+  assert.match(toSyslogLines(spoof, 'SYSLOG_IDENTIFIER', 0)[0] ?? '', / sshd\[9\]: x$/);
+  // An entry journald did not stamp takes the component's clock, not the machine's.
+  assert.match(toSyslogLines({ MESSAGE: 'x', _COMM: 'sshd' }, '_COMM', Date.UTC(2024, 1, 29, 12, 0, 0, 250))[0] ?? '', /^2024-02-29T12:00:00\.250000\+00:00 localhost sshd: x$/);
 });
 
 test('the journald source reads, follows, and resumes by cursor from a real journal', { skip }, async (t) => {
@@ -217,6 +223,7 @@ test('a missing journalctl is reported as an error and retried', async (t) => {
   assert.match(h.errors[0]?.message ?? '', /no-such-journalctl/);
   await h.watcher.stop();
   const count = h.errors.length;
+  // A retry that must not happen has no signal to wait for: the pause (five restartDelays) is what is tested.
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(h.errors.length, count, 'no retry after stop()');
 });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { AbortedError, authRules, defineRule, InvalidOptionError, IoError, matchFile, matchLines, type LogMatch } from '../../src/index.js';
 
@@ -36,6 +38,14 @@ describe('matchFile', () => {
     assert.deepEqual(matches[0]?.time, new Date(2024, 2, 3, 0, 17, 1));
     assert.equal(matches[0]?.program, 'sshd');
     assert.equal(matches[0]?.pid, 1);
+  });
+
+  it('gives lines without a timestamp the time the clock says they were read', async () => {
+    const path = join(dir, 'timeless.log');
+    await writeFile(path, 'Failed password for root from 192.0.2.1 port 22 ssh2\n');
+    const read = new Date('2024-05-05T05:05:05Z').getTime();
+    const [m] = await collect(matchFile(path, { clock: () => read }));
+    assert.equal(m?.time.getTime(), read);
   });
 
   it('tolerates CRLF, NUL bytes, invalid UTF-8 and a last line without newline', async () => {
@@ -110,6 +120,35 @@ describe('matchFile', () => {
     const matches = await collect(matchFile(path));
     assert.equal(matches.length, 20_000);
     assert.equal(matches.at(-1)?.lineNumber, 59_998);
+  });
+
+  it('keeps no read chunk alive through the lines or fields a caller keeps', async () => {
+    // Lines and captures start as slices of a 1 MiB read; a kept line or field must not pin
+    // it, or collecting one per MiB would hold the whole file in memory.
+    const path = join(dir, 'pinning.log');
+    const filler = `Mar  3 00:17:22 web1 CRON[9]: ${'x'.repeat(200)}\n`.repeat(Math.ceil((1 << 20) / 231));
+    const chunks = 48;
+    const attempt = (i: number): string => `Mar  3 00:17:22 web1 sshd[${i}]: Failed password for invalid user someone-${i} from 2001:db8:ffff::${i} port 22 ssh2\n`;
+    await writeFile(path, Array.from({ length: chunks }, (_, i) => attempt(i) + filler).join(''));
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Reads are decoded into strings held outside the V8 heap: count both, once what earlier
+    // tests left behind has been collected and released (which can take a turn of the loop).
+    const used = async (): Promise<number> => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const { heapUsed, external } = process.memoryUsage();
+      return heapUsed + external;
+    };
+    for (const keep of [(m: LogMatch): unknown => m.line, (m: LogMatch): unknown => m.fields]) {
+      const before = await used();
+      const kept = (await collect(matchFile(path, { year: 2024 }))).map(keep);
+      const grown = (await used()) - before;
+      assert.equal(kept.length, chunks);
+      assert.ok(grown < 8 * 2 ** 20, `${chunks} kept values hold ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    }
   });
 
   it('reports an unreadable file as IoError from the iteration, bad options at once', async () => {
@@ -208,6 +247,35 @@ describe('matchLines', () => {
         ['k', 'sshd', Date.parse('2024-02-29T23:00:00Z')],
         ['Mar 33 00:17:23 web2 su[6]: l', undefined, matches[11]?.time.getTime()],
         ['m', 'su', new Date(2024, 2, 3, 0, 17, 23).getTime()],
+      ],
+    );
+  });
+
+  it('matches the same message by the rules of the program that logged it, however often it came before', async () => {
+    // The same message text matches nothing from one program and a rule from another, also
+    // inside a rsyslog repeat wrapper and after many other messages.
+    const rule = defineRule({ id: 'app.denied', description: 'denied', severity: 'info', tags: [], programs: ['app'], prefilter: 'denied', pattern: /^denied (?<user>\S+)$/ });
+    // A rule for every program, so 'cron' lines have candidates too (that never match them).
+    const root = defineRule({ id: 'any.denied-root', description: 'denied root', severity: 'info', tags: [], pattern: /^denied root$/ });
+    const quiet = (prog: string, n: number): string => `Mar  3 00:17:${String(n).padStart(2, '0')} web1 ${prog}[${n}]: denied alice`;
+    const lines = [
+      ...Array.from({ length: 20 }, (_, n) => quiet('cron', n)),
+      quiet('app', 20),
+      quiet('cron', 21),
+      quiet('app', 22),
+      'Mar  3 00:17:23 web1 app[23]: message repeated 3 times: [ denied alice]',
+      // Other messages that match nothing fill the memory in between.
+      ...Array.from({ length: 40 }, (_, n) => `Mar  3 00:17:24 web1 app[${n}]: noise ${n}`),
+      quiet('app', 25),
+    ];
+    const matches = await collect(matchLines(lines, { rules: [rule, root], year: 2024 }));
+    assert.deepEqual(
+      matches.map((m) => [m.lineNumber, m.fields.user, m.repeated]),
+      [
+        [21, 'alice', undefined],
+        [23, 'alice', undefined],
+        [24, 'alice', 3],
+        [65, 'alice', undefined],
       ],
     );
   });

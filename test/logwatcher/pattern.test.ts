@@ -25,6 +25,11 @@ describe('pattern analysis', () => {
     assert.equal(literalAnchor(/^Abc/i), undefined, 'case-insensitive');
     assert.equal(literalAnchor(/Failed/), undefined, 'not anchored');
     assert.equal(literalAnchor(/^(?:x|y)/), undefined);
+    assert.equal(literalAnchor(/^Failed (?<method>publickey) for (?:invalid|illegal) user/), 'Failed publickey for ', 'through a plain-text group');
+    assert.equal(literalAnchor(/^(?<user>ROOT) LOGIN/), 'ROOT LOGIN');
+    assert.equal(literalAnchor(/^(?:ab)?c/), undefined, 'an optional group is not part of it');
+    assert.equal(literalAnchor(/^x(?:ab)+c/), 'x', 'nor a repeated one');
+    assert.equal(literalAnchor(/^x(?=ab)/), 'x', 'nor a lookahead');
   });
 
   it('computes first characters through groups, alternatives and optional items', () => {
@@ -35,11 +40,20 @@ describe('pattern analysis', () => {
     assert.equal(chars(/^a+b/), 'a');
     assert.equal(chars(/^\(to /), '(');
     assert.equal(chars(/^\s*x/), undefined);
-    assert.equal(chars(/^[ab]c/), undefined);
+    assert.equal(chars(/^[ab]c/), 'ab');
+    assert.equal(chars(/^[aA]uth/), 'Aa');
+    assert.equal(chars(/^[a-c]x/), 'abc');
+    assert.equal(chars(/^[.-]x/), '-.');
+    assert.equal(chars(/^[\].]x/), '.]');
+    assert.equal(chars(/^[^a]x/), undefined, 'a negated class');
+    assert.equal(chars(/^[\s]x/), undefined, '\\s may match beyond ASCII');
+    assert.equal(chars(/^(?:PAM )?\d+ more/), '0123456789P');
+    assert.equal(chars(/^a{0,2}b/), 'ab');
     assert.equal(chars(/^(?:a|)b/), 'ab');
     assert.equal(chars(/^(?:a)?/), undefined, 'may match the empty string');
     assert.equal(chars(/^(?=a)a/), undefined, 'lookahead');
-    assert.equal(chars(/^a{2}/), undefined);
+    assert.equal(chars(/^a{2}/), 'a');
+    assert.equal(chars(/^a{,2}/), undefined, 'not a quantifier: a literal brace');
     assert.equal(chars(/^é/), undefined, 'non-ASCII');
     assert.equal(chars(/^a|b/), undefined);
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSyslogLine, type SyslogLine } from '../../src/index.js';
+import { defineRule, matchLines, parseSyslogLine, type SyslogLine } from '../../src/index.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const local = (...a: [number, number, number, number, number, number, number?]): Date => new Date(a[0], a[1], a[2], a[3], a[4], a[5], a[6] ?? 0);
 
@@ -85,5 +86,47 @@ describe('parseSyslogLine', () => {
     assert.equal(parseSyslogLine('Nov 30 10:00:00 h p: m', { clock: () => eve.getTime() }).time?.getFullYear(), 2024);
     // An explicit year wins.
     assert.equal(parseSyslogLine('Dec 31 23:59:59 h p: m', { clock: () => jan.getTime(), year: 2019 }).time?.getFullYear(), 2019);
+  });
+
+  it('gives a run of lines the same times as parsing each alone (the matcher reuses the minute)', async () => {
+    // Stamps that repeat, step seconds, cross minutes, hours and days, carry fractions or
+    // leap seconds, mixed with other layouts and lines a full parse would refuse.
+    const stamps: string[] = [];
+    let t = new Date(2024, 1, 28, 22, 58, 50).getTime();
+    const random = mulberry32(7);
+    const next = (): number => Math.floor(random() * 2 ** 31);
+    const months = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+    for (let i = 0; i < 2000; i++) {
+      t += [0, 0, 1000, 7000, 61_000, 3_600_000][next() % 6] as number;
+      const d = new Date(t);
+      const pad = (n: number): string => String(n).padStart(2, '0');
+      const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+      const frac = ['', '', '.5', '.123456', '.0'][next() % 5] as string;
+      const stamp = `${months.slice(d.getMonth() * 3, d.getMonth() * 3 + 3)} ${String(d.getDate()).padStart(2, ' ')} ${clock}${frac}`;
+      stamps.push([`${stamp} web1 app[${i}]: x ${i}`, `${stamp} app[${i}]: x ${i}`, `2024-03-01T00:00:0${i % 10}Z web1 app[${i}]: x ${i}`][next() % 3] as string);
+    }
+    stamps.push('Feb 29 23:59:60 web1 app[1]: x leap', 'Feb 29 23:59:60.25 web1 app[2]: x leap2');
+    const rule = defineRule({ id: 'any.x', description: 'x', severity: 'info', tags: [], pattern: /^x (?<n>\S+)$/ });
+    const now = new Date(2024, 5, 1).getTime();
+    const matches: number[] = [];
+    for await (const m of matchLines(stamps, { rules: [rule], clock: () => now })) matches.push(m.time.getTime());
+    assert.deepEqual(
+      matches,
+      stamps.map((line) => parseSyslogLine(line, { clock: () => now }).time?.getTime()),
+    );
+  });
+
+  it('infers the year again when the clock moves on, within one minute of lines', async () => {
+    const rule = defineRule({ id: 'any.x', description: 'x', severity: 'info', tags: [], pattern: /^x$/ });
+    let now = new Date(2025, 0, 2, 12, 0, 0).getTime();
+    const lines = (function* () {
+      yield 'Dec 31 23:59:10 web1 app[1]: x';
+      // A year later (a log written once a year, or a clock set right): the same minute is now 2025's.
+      now = new Date(2026, 0, 2, 12, 0, 0).getTime();
+      yield 'Dec 31 23:59:20 web1 app[1]: x';
+    })();
+    const years: number[] = [];
+    for await (const m of matchLines(lines, { rules: [rule], clock: () => now })) years.push(m.time.getFullYear());
+    assert.deepEqual(years, [2024, 2025]);
   });
 });

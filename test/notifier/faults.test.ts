@@ -221,11 +221,14 @@ describe('after a restart, new events are delivered on every channel', () => {
     const slack = await FakeSlack.start();
     const hook = await FakeHook.start();
     const logged = recordingLogger();
+    // One fake clock for the Notifiers and the alerts' observation times.
+    let now = Date.UTC(2026, 0, 1, 12);
     const make = (): Notifier =>
       new Notifier({
         channels: [new SlackChannel({ token: 'xoxb-test', channel: 'C1', slackApiUrl: slack.url }), new WebhookChannel({ url: hook.url }), new LogChannel({ logger: logged })],
         outbox: { directory: dir },
         groupWait: 0,
+        clock: () => now,
       });
     const bruteForce = (): Alert =>
       createAlert({
@@ -235,9 +238,17 @@ describe('after a restart, new events are delivered on every channel', () => {
         key: 'log:sshd.brute-force:203.0.113.5',
         title: 'SSH brute force from 203.0.113.5',
         labels: { host: '203.0.113.5' },
+        time: new Date(now),
       });
     const eicar = (): Alert =>
-      createAlert({ source: 'file', rule: 'file.signature', severity: 'critical', key: 'file:file.signature:/srv/www/x.php', title: 'EICAR in /srv/www/x.php' });
+      createAlert({
+        source: 'file',
+        rule: 'file.signature',
+        severity: 'critical',
+        key: 'file:file.signature:/srv/www/x.php',
+        title: 'EICAR in /srv/www/x.php',
+        time: new Date(now),
+      });
     try {
       const first = make();
       await first.start();
@@ -251,7 +262,7 @@ describe('after a restart, new events are delivered on every channel', () => {
 
       // The agent restarts within the 4 h repeat interval; the same attacker comes back and
       // the file is planted again.
-      await new Promise((resolve) => setTimeout(resolve, 5)); // a later observation time
+      now += 60_000; // a minute later: a later observation time, well within the repeat interval
       const second = make();
       await second.start();
       await second.notify(b1); // a replay of what was already announced

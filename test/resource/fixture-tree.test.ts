@@ -219,8 +219,8 @@ describe('Linux sampler on fixture trees', () => {
       procRoot: t.proc,
       sysRoot: t.sys,
       statfsTimeout: 20,
-      statfs: (path, options) => {
-        if (path !== t.gone) return realStatfs(path, options);
+      statfs: (path) => {
+        if (path !== t.gone) return realStatfs(path);
         calls++;
         return new Promise((resolve, reject) => (release = () => reject(new Error('late'))));
       },

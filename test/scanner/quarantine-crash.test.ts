@@ -32,6 +32,7 @@ async function killDuringIsolation(qdir: string, paths: string[], delayMs: numbe
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`the child exited early (${code})`)));
   });
+  // The delay is what is tested: a SIGKILL at a random point of the isolations, not a wait for something.
   await new Promise((resolve) => setTimeout(resolve, delayMs));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');

@@ -307,6 +307,7 @@ describe('FileScanner', () => {
       name: 'slow',
       async inspect() {
         if (++seen === 5) controller.abort();
+        // The slowness is the point: a detector that takes time, so the abort lands mid-scan.
         await new Promise((r) => setTimeout(r, 5));
         return [];
       },
