@@ -6,8 +6,8 @@ import { sep } from 'node:path';
 export type CrawlItem =
   /** Anything but a directory (regular file, symlink, FIFO…), described by its `lstat`. */
   | { readonly type: 'entry'; readonly path: string; readonly relativePath: string; readonly stats: Stats }
-  /** A directory that was entered. */
-  | { readonly type: 'directory'; readonly path: string }
+  /** A directory that was entered (by its bytes when its path is not valid UTF-8). */
+  | { readonly type: 'directory'; readonly path: string | Buffer }
   /** A path that could not be listed or stat'ed; entries under it are unknown. */
   | { readonly type: 'error'; readonly path: string; readonly error: NodeJS.ErrnoException }
   /**
@@ -55,6 +55,9 @@ export interface CrawlOptions {
 // that a directory of a million entries does not queue a million requests.
 const STAT_BATCH = 64;
 const fatal = new TextDecoder('utf-8', { fatal: true });
+/** For exclusion patterns only: a lossy reading of a name that is not UTF-8. */
+const lossy = new TextDecoder('utf-8');
+const SEP = Buffer.from(sep);
 
 /**
  * Walks `dir` depth-first, `lstat`ing every entry (the index needs dev, inode, size,
@@ -80,28 +83,46 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
   const rootDev = options.rootDev ?? rootStats.dev;
   if (!options.visited.add(rootStats)) return;
   yield { type: 'directory', path: dir };
-  const stack: { path: string; relative: string }[] = [{ path: dir, relative: prefix }];
+  // A directory whose path is not valid UTF-8 is listed by its bytes, and so is everything
+  // under it: an attacker's `/tmp/<bad bytes>/` must not hide the files in it.
+  const stack: { path: string | Buffer; relative: string }[] = [{ path: dir, relative: prefix }];
   while (stack.length > 0) {
     if (options.signal?.aborted) return;
-    const current = stack.pop() as { path: string; relative: string };
+    const current = stack.pop() as { path: string | Buffer; relative: string };
     let dirents: Dirent<Buffer>[];
     try {
       dirents = await readdir(current.path, { withFileTypes: true, encoding: 'buffer' });
     } catch (error) {
-      yield { type: 'error', path: current.path, error: error as NodeJS.ErrnoException };
+      yield { type: 'error', path: displayed(current.path), error: error as NodeJS.ErrnoException };
       continue;
     }
-    const base = current.path.endsWith(sep) ? current.path : current.path + sep;
+    const raw = typeof current.path !== 'string';
+    const base = typeof current.path !== 'string' ? Buffer.concat([current.path, SEP]) : current.path.endsWith(sep) ? current.path : current.path + sep;
     const named: { path: string; relative: string; name: string }[] = [];
     for (const dirent of dirents) {
-      let name: string;
-      try {
-        name = fatal.decode(dirent.name);
-      } catch {
-        const rawPath = Buffer.concat([Buffer.from(base), dirent.name]);
+      let name: string | undefined;
+      if (!raw) {
+        try {
+          name = fatal.decode(dirent.name);
+        } catch {
+          name = undefined;
+        }
+      }
+      if (name === undefined || typeof base !== 'string') {
+        const rawPath = Buffer.concat([typeof base === 'string' ? Buffer.from(base) : base, dirent.name]);
+        const shownName = lossy.decode(dirent.name);
+        const relative = current.relative === '' ? shownName : `${current.relative}${sep}${shownName}`;
+        if (options.isExcluded(relative, lossy.decode(rawPath), shownName)) continue;
         // Its lstat lets the index tell an unchanged one from a new one, as for any name.
         const stats = await lstat(rawPath).catch((error: unknown) => error as NodeJS.ErrnoException);
         if (stats instanceof Error && stats.code === 'ENOENT') continue;
+        if (!(stats instanceof Error) && stats.isDirectory()) {
+          if (options.oneFileSystem && stats.dev !== rootDev) continue;
+          if (!options.visited.add(stats)) continue;
+          yield { type: 'directory', path: rawPath };
+          stack.push({ path: rawPath, relative });
+          continue;
+        }
         yield { type: 'non-utf8', rawPath, stats: stats instanceof Error ? undefined : stats };
         continue;
       }
@@ -131,4 +152,9 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
       }
     }
   }
+}
+
+/** A path as error reports show it: the text, or the bytes read leniently. */
+function displayed(path: string | Buffer): string {
+  return typeof path === 'string' ? path : lossy.decode(path);
 }

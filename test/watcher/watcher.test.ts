@@ -188,6 +188,36 @@ describe('FileWatcher: the index across restarts', () => {
 });
 
 describe('FileWatcher: names that are not valid UTF-8 in the index', () => {
+  it('are crawled into when they name a directory: files under /tmp/<bad bytes>/ are found', async () => {
+    const { dir, cleanup } = await tempDir('hostwarden-watch-rawdir-');
+    const data = join(dir, 'data');
+    const badDir = Buffer.concat([Buffer.from(`${data}/drop-`), Buffer.from([0xff, 0xfe])]);
+    const nested = Buffer.concat([badDir, Buffer.from('/deeper')]);
+    const top = Buffer.concat([badDir, Buffer.from('/shell.com')]);
+    const deep = Buffer.concat([nested, Buffer.from('/miner.com')]);
+    try {
+      await mkdir(data);
+      await mkdir(badDir);
+      await mkdir(nested);
+      await writeFile(top, EICAR_TEST_STRING);
+      await writeFile(deep, EICAR_TEST_STRING);
+      await writeFile(Buffer.concat([nested, Buffer.from('/notes.txt')]), 'benign\n');
+      const watcher = new FileWatcher({ roots: [data], detectors: testDetectors(), threads: 1, events: false, fallbackInterval: '1h', reconcileInterval: '1h', persistent: true });
+      const findings: Finding[] = [];
+      watcher.on('finding', (f) => findings.push(f));
+      const crawled = nextCrawl(watcher, 'start');
+      await watcher.start();
+      const report = await crawled;
+      await watcher.idle();
+      await watcher.stop();
+      for (const planted of [top, deep]) assert.equal(findings.filter((f) => f.rawPath?.equals(planted) === true).length, 1, `${planted.toString('latin1')} is found`);
+      assert.equal(report.files, 3, JSON.stringify(report));
+      assert.equal(report.directories, 3, 'the root, the undecodable directory and the one under it');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('are indexed by their bytes: scanned once, not again by later crawls or after a restart, again once changed', async () => {
     const { dir, cleanup } = await tempDir('hostwarden-watch-raw-');
     const data = join(dir, 'data');
