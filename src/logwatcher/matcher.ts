@@ -85,7 +85,7 @@ export class LineMatcher {
   constructor(rules: readonly LogRule[], now: () => number, year?: number) {
     const literalIndex = new Map<string, number>();
     const compiled = rules.map((rule) => compile(rule, literalIndex));
-    this.#literalSeen = new Int32Array(literalIndex.size).fill(-1);
+    this.#literalSeen = new Int32Array(literalIndex.size);
     this.#literalFound = new Uint8Array(literalIndex.size);
     this.#all = dispatch(compiled);
     this.#anyProgram = dispatch(compiled.filter((c) => c.rule.programs === undefined));
@@ -130,8 +130,14 @@ export class LineMatcher {
 
     let message: string | undefined;
     let added = 0;
-    // Wraps after 2^31 lines; a stale stamp could then only equal it again 2^31 lines later.
-    const serial = (this.#lineSerial = (this.#lineSerial + 1) | 0);
+    // 0 marks "never searched"; when the serial wraps to it, every stamp is cleared, so a
+    // stamp from 2^32 lines ago can never pass for this line's.
+    let serial = (this.#lineSerial + 1) | 0;
+    if (serial === 0) {
+      this.#literalSeen.fill(0);
+      serial = 1;
+    }
+    this.#lineSerial = serial;
     outer: for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i] as CompiledRule;
       // The anchor first: a startsWith costs less than a literal search or a regex call.

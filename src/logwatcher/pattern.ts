@@ -146,7 +146,8 @@ function hasTopLevelAlternation(src: string): boolean {
  */
 export function firstChars(pattern: RegExp): ReadonlySet<number> | undefined {
   const src = pattern.source;
-  if (!src.startsWith('^') || pattern.ignoreCase || pattern.multiline || hasTopLevelAlternation(src)) return undefined;
+  // The `v` flag's classes nest (`[[^a]]`) and subtract: not read here.
+  if (!src.startsWith('^') || pattern.ignoreCase || pattern.multiline || pattern.flags.includes('v') || hasTopLevelAlternation(src)) return undefined;
   const r = firstOf(src, 1, src.length);
   return r === undefined || r.nullable ? undefined : r.chars;
 }
@@ -296,6 +297,8 @@ function classChars(src: string, i: number, end: number): Set<number> | undefine
   if (src[i] === '^' || i === end) return undefined;
   const chars = new Set<number>();
   while (i < end) {
+    // A nested class (the `v` flag's) is more than its characters.
+    if (src[i] === '[') return undefined;
     let lo: Set<number> | undefined;
     if (src[i] === '\\') {
       lo = charsOfEscape(src[i + 1]);

@@ -242,7 +242,9 @@ function rememberMinute(s: PrefixScan, line: string, t: number, nowMs: number, y
   if (prefix !== s.minuteText) s.minuteText = (' ' + prefix).slice(1);
   s.minuteMs = t - s.second * 1000 - s.ms;
   s.minuteYear = year;
-  s.minuteNow = nowMs;
+  // The hour's start (and its year) was worked out when the clock said cacheNow: the minute
+  // is good for exactly as long as bsdTime would keep using that hour.
+  s.minuteNow = s.cacheNow;
 }
 
 function bsdTime(s: PrefixScan, nowMs: number, year: number | undefined): number {

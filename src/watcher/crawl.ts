@@ -99,6 +99,7 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
     const raw = typeof current.path !== 'string';
     const base = typeof current.path !== 'string' ? Buffer.concat([current.path, SEP]) : current.path.endsWith(sep) ? current.path : current.path + sep;
     const named: { path: string; relative: string; name: string }[] = [];
+    const rawDirectories: { path: Buffer; relative: string; stats: Stats }[] = [];
     for (const dirent of dirents) {
       let name: string | undefined;
       if (!raw) {
@@ -118,9 +119,9 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
         if (stats instanceof Error && stats.code === 'ENOENT') continue;
         if (!(stats instanceof Error) && stats.isDirectory()) {
           if (options.oneFileSystem && stats.dev !== rootDev) continue;
-          if (!options.visited.add(stats)) continue;
-          yield { type: 'directory', path: rawPath };
-          stack.push({ path: rawPath, relative });
+          // Reported after this directory's other undecodable names, as every subdirectory
+          // is: a listing of one directory's own names stops at its first subdirectory.
+          rawDirectories.push({ path: rawPath, relative, stats });
           continue;
         }
         yield { type: 'non-utf8', rawPath, stats: stats instanceof Error ? undefined : stats };
@@ -129,6 +130,11 @@ export async function* crawl(dir: string, options: CrawlOptions): AsyncGenerator
       const relative = current.relative === '' ? name : `${current.relative}${sep}${name}`;
       if (options.isExcluded(relative, base + name, name)) continue;
       named.push({ path: base + name, relative, name });
+    }
+    for (const sub of rawDirectories) {
+      if (!options.visited.add(sub.stats)) continue;
+      yield { type: 'directory', path: sub.path };
+      stack.push({ path: sub.path, relative: sub.relative });
     }
     for (let i = 0; i < named.length; i += STAT_BATCH) {
       const batch = named.slice(i, i + STAT_BATCH);

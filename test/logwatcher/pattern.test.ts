@@ -53,6 +53,9 @@ describe('pattern analysis', () => {
     assert.equal(chars(/^(?:a)?/), undefined, 'may match the empty string');
     assert.equal(chars(/^(?=a)a/), undefined, 'lookahead');
     assert.equal(chars(/^a{2}/), 'a');
+    assert.equal(chars(new RegExp('^[[^a]]x', 'v')), undefined, "the v flag's nested classes");
+    assert.equal(chars(new RegExp('^[x[^a]]', 'v')), undefined);
+    assert.equal(chars(/^[[]x/), undefined, 'a class holding a bracket is not read (it could be a nested one)');
     assert.equal(chars(/^a{,2}/), undefined, 'not a quantifier: a literal brace');
     assert.equal(chars(/^é/), undefined, 'non-ASCII');
     assert.equal(chars(/^a|b/), undefined);

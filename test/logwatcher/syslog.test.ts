@@ -129,4 +129,22 @@ describe('parseSyslogLine', () => {
     for await (const m of matchLines(lines, { rules: [rule], clock: () => now })) years.push(m.time.getFullYear());
     assert.deepEqual(years, [2024, 2025]);
   });
+
+  it('reuses a minute only while the hour it came from would be reused (the year can change with the clock)', async () => {
+    // A line about a week ahead of the clock sits at the year-guessing boundary: which
+    // year it gets depends on when the clock last worked its hour out.
+    const rule = defineRule({ id: 'any.x', description: 'x', severity: 'info', tags: [], pattern: /^x$/ });
+    const at = [new Date(2026, 11, 24, 22, 0).getTime(), new Date(2026, 11, 24, 22, 50).getTime(), new Date(2026, 11, 24, 23, 40).getTime()];
+    const lines = ['Dec 31 23:58:00 web1 app[1]: x', 'Dec 31 23:57:00 web1 app[1]: x', 'Dec 31 23:57:30 web1 app[1]: x'];
+    let i = 0;
+    const fed = (function* () {
+      for (; i < lines.length; i++) yield lines[i] as string;
+    })();
+    const times: number[] = [];
+    for await (const m of matchLines(fed, { rules: [rule], clock: () => at[i] as number })) times.push(m.time.getTime());
+    assert.deepEqual(
+      times,
+      lines.map((line, k) => parseSyslogLine(line, { clock: () => at[k] as number }).time?.getTime()),
+    );
+  });
 });

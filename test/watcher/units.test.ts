@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Stats } from 'node:fs';
-import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FileScanner, type Detector } from '../../src/index.js';
@@ -8,6 +8,7 @@ import { FileIndex, rawKey } from '../../src/watcher/file-index.js';
 import { ScanRunner } from '../../src/watcher/scan-runner.js';
 import { burstThresholdFor, LossSignals } from '../../src/watcher/loss-signals.js';
 import { priorityOf, ScanQueue } from '../../src/watcher/scan-queue.js';
+import { crawl, VisitedDirectories } from '../../src/watcher/crawl.js';
 import { tempDir } from './helpers.js';
 
 const stats = (mode: number): Stats => ({ mode }) as Stats;
@@ -192,5 +193,33 @@ describe('loss signals', () => {
     // 16 queued events: 8 files created and written, merged by parcel into 8 events.
     s.countEvents(8);
     assert.equal(losses.length, 1);
+  });
+});
+
+describe('crawl', () => {
+  it("names a directory's undecodable files before any of its subdirectories, undecodable ones too", async () => {
+    // The event source lists one directory's own names and stops at its first subdirectory:
+    // a subdirectory named with bad bytes must not come first and hide the files beside it.
+    const { dir, cleanup } = await tempDir('hostwarden-crawl-order-');
+    try {
+      const raw = (name: string, byte: number): Buffer => Buffer.concat([Buffer.from(`${dir}/${name}`), Buffer.from([byte])]);
+      for (let i = 0; i < 6; i++) await mkdir(raw(`dir${i}-`, 0xff));
+      for (let i = 0; i < 6; i++) await writeFile(raw(`file${i}-`, 0xfe), 'x');
+      const before: string[] = [];
+      for await (const item of crawl(dir, { isExcluded: () => false, oneFileSystem: false, visited: new VisitedDirectories() })) {
+        if (item.type === 'directory' && item.path !== dir) break;
+        if (item.type === 'non-utf8') before.push(item.rawPath.toString('latin1'));
+      }
+      assert.equal(before.length, 6, before.join(', '));
+      let files = 0;
+      let directories = 0;
+      for await (const item of crawl(dir, { isExcluded: () => false, oneFileSystem: false, visited: new VisitedDirectories() })) {
+        if (item.type === 'non-utf8') files++;
+        if (item.type === 'directory' && typeof item.path !== 'string') directories++;
+      }
+      assert.deepEqual([files, directories], [6, 6]);
+    } finally {
+      await cleanup();
+    }
   });
 });
