@@ -1,5 +1,6 @@
 import type { LogMatch, LogRule } from './rule.js';
 import { firstChars, literalAnchor, numberGroups, stickyVariant } from './pattern.js';
+import { detach } from './detach.js';
 import { normalizeHost } from './host.js';
 import { PrefixScan, pidOf, scanPrefix, skipMessagePrefix, timeOf } from './syslog.js';
 
@@ -247,15 +248,6 @@ export class LineMatcher {
     this.#repeatCount = n;
     return p;
   }
-}
-
-/**
- * A copy of `s` that does not keep a larger string alive. V8 represents slices of
- * 13+ characters as views into their parent (here, a whole 1 MiB read chunk), so a
- * kept match would otherwise pin its chunk.
- */
-function detach(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
 /** `text`, found in `line` from `from` on, as a slice of `line`; a copy if it is not there. */

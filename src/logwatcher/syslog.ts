@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../core/clock.js';
+import { detach } from './detach.js';
 
 /**
  * The syslog prefix of one log line, split off so rules see only the message.
@@ -239,7 +240,7 @@ function rememberMinute(s: PrefixScan, line: string, t: number, nowMs: number, y
   while (colon > s.timeStart && line.charCodeAt(colon) !== 58) colon--;
   if (colon <= s.timeStart) return;
   const prefix = line.slice(s.timeStart, colon + 1);
-  if (prefix !== s.minuteText) s.minuteText = (' ' + prefix).slice(1);
+  if (prefix !== s.minuteText) s.minuteText = detach(prefix);
   s.minuteMs = t - s.second * 1000 - s.ms;
   s.minuteYear = year;
   // The hour's start (and its year) was worked out when the clock said cacheNow: the minute

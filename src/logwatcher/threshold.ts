@@ -2,6 +2,7 @@ import { createAlert, resolveAlert, type Alert } from '../core/alert.js';
 import { formatDuration } from '../core/format.js';
 import { safeText, type SafeTextOptions } from '../core/text.js';
 import type { Severity } from '../core/severity.js';
+import { detach } from './detach.js';
 import type { LogMatch, LogRule, RuleThreshold } from './rule.js';
 
 /** A threshold resolved against its rule. @internal */
@@ -288,7 +289,7 @@ export const LINE_TEXT: SafeTextOptions = { singleLine: true, max: 1001 };
  * (1001 characters still say "longer than 1000"), so kept lines stay small.
  */
 function evidenceText(line: string): string {
-  return line.length <= 1001 ? line : (' ' + line.slice(0, 1001)).slice(1);
+  return line.length <= 1001 ? line : detach(line.slice(0, 1001));
 }
 
 export { formatDuration };
