@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { FileWatcher, type ReconcileReport } from '../../src/index.js';
+import { FileWatcher, type FileWatcherOptions, type ReconcileReport } from '../../src/index.js';
 import { EICAR_TEST_STRING, findingsFor, nextCrawl, tempDir, testDetectors } from './helpers.js';
 
 const QUEUE_LIMIT = '/proc/sys/fs/inotify/max_queued_events';
@@ -60,18 +60,25 @@ describe('FileWatcher under forced event loss', () => {
     await cleanup();
   });
 
-  it('crawls after a burst during a stall, scans every file, and says degraded in between', async () => {
-    let watcher: FileWatcher;
-    // The limit is read when the inotify instance is created (at start): lowered only for that.
+  /**
+   * Starts a watcher whose inotify queue holds 16 events: the limit is read when the
+   * inotify instance is created (at start), so it is lowered only for that.
+   */
+  async function startWithSmallQueue(options: FileWatcherOptions): Promise<FileWatcher> {
     await writeFile(QUEUE_LIMIT, '16');
     try {
-      watcher = new FileWatcher({ roots: [dir], detectors: testDetectors(), threads: 1, stallThreshold: 500, settle: 50, persistent: true });
+      const watcher = new FileWatcher(options);
       const started = nextCrawl(watcher, 'start');
       await watcher.start();
       await started;
+      return watcher;
     } finally {
       await writeFile(QUEUE_LIMIT, original);
     }
+  }
+
+  it('crawls after a burst during a stall, scans every file, and says degraded in between', async () => {
+    const watcher = await startWithSmallQueue({ roots: [dir], detectors: testDetectors(), threads: 1, stallThreshold: 500, settle: 50, persistent: true });
     try {
       const states: string[] = [];
       const reasons: string[] = [];
@@ -118,18 +125,17 @@ describe('FileWatcher under forced event loss', () => {
 
   it('a short overflow without any stall: degraded (overflow suspected), a crawl at once, every file scanned', async () => {
     const { dir: root, cleanup: cleanupRoot } = await tempDir('hostwarden-watch-overflow-');
-    let watcher: FileWatcher;
-    await writeFile(QUEUE_LIMIT, '16');
-    try {
-      // Periodic crawls in hours and stalls only past a minute: only overflow detection can
-      // bring the crawl that finds what the kernel dropped.
-      watcher = new FileWatcher({ roots: [root], detectors: testDetectors(), threads: 1, settle: 50, reconcileInterval: '5h', stallThreshold: '1m', persistent: true });
-      const started = nextCrawl(watcher, 'start');
-      await watcher.start();
-      await started;
-    } finally {
-      await writeFile(QUEUE_LIMIT, original);
-    }
+    // Periodic crawls in hours and stalls only past a minute: only overflow detection can
+    // bring the crawl that finds what the kernel dropped.
+    const watcher = await startWithSmallQueue({
+      roots: [root],
+      detectors: testDetectors(),
+      threads: 1,
+      settle: 50,
+      reconcileInterval: '5h',
+      stallThreshold: '1m',
+      persistent: true,
+    });
     try {
       const reasons: string[] = [];
       watcher.on('health', (h) => {
