@@ -1,20 +1,13 @@
 import type { LogMatch, LogRule } from './rule.js';
-import { firstChars, literalAnchor, numberGroups, stickyVariant } from './pattern.js';
+import { CandidateTree, type Candidate, type TreeRule } from './candidates.js';
+import { firstChars, literalPrefixes, numberGroups, stickyVariant } from './pattern.js';
 import { detach } from './detach.js';
 import { normalizeHost } from './host.js';
 import { PrefixScan, pidOf, scanPrefix, skipMessagePrefix, timeOf } from './syslog.js';
 
 /** A rule prepared for the hot path. @internal */
-interface CompiledRule {
+interface CompiledRule extends TreeRule {
   readonly rule: LogRule;
-  /** Literal text the message must start with, derived from a `^literal…` pattern. */
-  readonly anchor: string | undefined;
-  /** Char codes (< 128) a match can start with; undefined: any. */
-  readonly first: ReadonlySet<number> | undefined;
-  /** Literals that must all occur in the message. */
-  readonly literals: readonly string[];
-  /** Each literal's index in the matcher's table of distinct literals (rules share them). */
-  readonly literalIds: readonly number[];
   readonly regex: RegExp;
   /**
    * The same pattern without its leading `^` and with the `y` flag: run on the whole line
@@ -28,11 +21,8 @@ interface CompiledRule {
   readonly groupName: readonly string[];
 }
 
-/** The rules a message is tried against. */
-type Candidates = readonly CompiledRule[];
-
-/** Candidate rules by the message's first character: ASCII codes, then one list for the rest. */
-type Dispatch = readonly Candidates[];
+/** Candidate rules by the message's first characters. */
+type Dispatch = CandidateTree<CompiledRule>;
 
 const REPEATED = 'message repeated ';
 const RECENT_PROGRAMS = 8;
@@ -43,15 +33,13 @@ interface RecentProgram {
 }
 
 function dispatch(rules: readonly CompiledRule[]): Dispatch {
-  const table: CompiledRule[][] = [];
-  for (let c = 0; c <= 128; c++) table.push(rules.filter((r) => r.first === undefined || (c < 128 && r.first.has(c))));
-  return table;
+  return new CandidateTree(rules);
 }
 
 /**
  * Matches lines against a rule list: one prefix scan per line, rules picked by program
- * and by the message's first character, then literal anchors and prefilters, and only
- * then a regular expression.
+ * and by the literal prefixes the message starts with (one walk of a {@link CandidateTree}),
+ * then prefilter literals, and only then a regular expression.
  *
  * @internal
  */
@@ -125,8 +113,7 @@ export class LineMatcher {
         end = line.charCodeAt(end - 1) === 93 ? end - 1 : end;
       }
     }
-    const c = line.charCodeAt(start);
-    const candidates = (c < 128 ? table[c] : table[128]) as Candidates;
+    const candidates = table.candidates(line, start, end);
     if (candidates.length === 0) return 0;
 
     let message: string | undefined;
@@ -140,14 +127,14 @@ export class LineMatcher {
     }
     this.#lineSerial = serial;
     outer: for (let i = 0; i < candidates.length; i++) {
-      const c = candidates[i] as CompiledRule;
-      // The anchor first: a startsWith costs less than a literal search or a regex call.
-      if (c.anchor !== undefined && !line.startsWith(c.anchor, start)) continue;
-      for (let j = 0; j < c.literals.length; j++) {
-        const id = c.literalIds[j] as number;
+      const candidate = candidates[i] as Candidate<CompiledRule>;
+      const c = candidate.rule;
+      const literals = candidate.literals;
+      for (let j = 0; j < literals.length; j++) {
+        const id = candidate.literalIds[j] as number;
         if (this.#literalSeen[id] !== serial) {
           this.#literalSeen[id] = serial;
-          this.#literalFound[id] = line.indexOf(c.literals[j] as string, start) < 0 ? 0 : 1;
+          this.#literalFound[id] = line.indexOf(literals[j] as string, start) < 0 ? 0 : 1;
         }
         if (this.#literalFound[id] === 0) continue outer;
       }
@@ -276,7 +263,7 @@ function compile(rule: LogRule, literalIndex: Map<string, number>): CompiledRule
   const numbered = numberGroups(rule.pattern.source);
   return {
     rule,
-    anchor: literalAnchor(rule.pattern),
+    prefixes: literalPrefixes(rule.pattern),
     first: firstChars(rule.pattern),
     literals,
     literalIds,

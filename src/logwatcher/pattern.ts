@@ -57,67 +57,154 @@ export function stickyVariant(source: string, flags: string): RegExp | undefined
   return new RegExp(body, `${flags}y`);
 }
 
-const META = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
-const QUANTIFIERS = new Set(['?', '*', '+', '{']);
+/** How many literal prefixes a pattern may have before {@link literalPrefixes} gives up on it. */
+export const MAX_PREFIXES = 64;
+
+/** A literal a match starts with; `complete`: the analysed part matched exactly this text, so what follows may extend it. */
+interface Prefix {
+  readonly text: string;
+  readonly complete: boolean;
+}
 
 /**
- * The literal text a `^…` pattern's match must begin with, or undefined. Only plain
- * characters and escaped punctuation count; the scan stops at anything else, and the
- * whole anchor is dropped when the pattern has a top-level alternation or the `i`/`m` flag.
+ * The literal texts one of which every match of a `^…` pattern begins with, or undefined
+ * when that set cannot be told or would be useless (it would hold the empty string).
+ * Follows plain characters, escaped punctuation, small plain classes (`[aA]`), groups,
+ * alternatives of those, and quantifiers (`?` adds the text without the item; a repeat
+ * keeps one copy and ends the prefix). It stops at anything else (classes of many
+ * characters, `.`, escapes such as `\s` or `\1`, lookaround, anchors, modifiers), which
+ * only makes a prefix shorter: every text returned is a prefix of the match. Refuses
+ * the `i` and `m` flags, top-level alternation, and prefix sets larger than
+ * {@link MAX_PREFIXES} (it stops before the item that would make one).
  *
  * @internal
  */
-export function literalAnchor(pattern: RegExp): string | undefined {
+export function literalPrefixes(pattern: RegExp): readonly string[] | undefined {
   const src = pattern.source;
   if (!src.startsWith('^') || pattern.ignoreCase || pattern.multiline || hasTopLevelAlternation(src)) return undefined;
-  let out = '';
-  let i = 1;
-  while (i < src.length) {
-    const ch = src[i] as string;
-    let lit: string;
-    let next: number;
-    if (ch === '(') {
-      // A group holding plain text only, `(?<method>publickey)` or `(?:ROOT)`, is part of the anchor.
-      const group = literalGroup(src, i);
-      if (group === undefined) break;
-      [lit, next] = group;
-    } else if (ch === '\\') {
-      const e = src[i + 1];
-      if (e === undefined || /[A-Za-z0-9]/.test(e)) break;
-      lit = e;
-      next = i + 2;
-    } else if (META.has(ch)) break;
-    else {
-      lit = ch;
-      next = i + 1;
-    }
-    // A quantified character is optional or repeated: it cannot be part of the anchor.
-    if (QUANTIFIERS.has(src[next] ?? '')) break;
-    out += lit;
-    i = next;
-  }
-  return out.length > 0 ? out : undefined;
+  const found = sequencePrefixes(src, 1, src.length, pattern.flags.includes('v'));
+  if (found === undefined || found.some((p) => p.text.length === 0)) return undefined;
+  // A text that extends another adds nothing: a message starting with it starts with the other.
+  const texts = [...new Set(found.map((p) => p.text))];
+  return texts.filter((t) => !texts.some((o) => o !== t && t.startsWith(o)));
 }
 
-/** The text of a plain-text group opening at `open` and the offset after it, or undefined. */
-function literalGroup(src: string, open: number): [string, number] | undefined {
-  let body = open + 1;
-  if (src.startsWith('?:', body)) body += 2;
-  else if (src.startsWith('?<', body) && src[body + 2] !== '=' && src[body + 2] !== '!') body = src.indexOf('>', body) + 1;
-  else if (src[body] === '?') return undefined;
-  let text = '';
-  for (let i = body; i < src.length; i++) {
-    const ch = src[i] as string;
-    if (ch === ')') return text.length > 0 ? [text, i + 1] : undefined;
-    if (ch === '\\') {
-      const e = src[i + 1];
-      if (e === undefined || /[A-Za-z0-9]/.test(e)) return undefined;
-      text += e;
-      i++;
-    } else if (META.has(ch)) return undefined;
-    else text += ch;
+/** All prefixes made incomplete: the analysis stops here. */
+function stop(acc: readonly Prefix[]): Prefix[] {
+  return acc.map((p) => (p.complete ? { text: p.text, complete: false } : p));
+}
+
+/** Prefixes of the sequence src[i, end); undefined when there would be too many. */
+function sequencePrefixes(src: string, i: number, end: number, v: boolean): Prefix[] | undefined {
+  let acc: Prefix[] = [{ text: '', complete: true }];
+  while (i < end && acc.some((p) => p.complete)) {
+    const item = itemPrefixes(src, i, end, v);
+    if (item === undefined) return stop(acc);
+    let { alts, next } = item;
+    const q = quantifierAt(src, next);
+    if (q !== undefined) {
+      next += q.length;
+      if (src[next] === '?') next++; // lazy: the same texts
+      if (q.max === 0) alts = [{ text: '', complete: true }];
+      else if (q.min === 0 && q.max === 1) alts = [...alts, { text: '', complete: true }];
+      else if (q.min === 1 && q.max === 1) {
+        // `{1}`: the item itself.
+      }
+      // Repeated: the match starts with one copy (or, when it may be absent, with what follows).
+      else alts = [...stop(alts), ...(q.min === 0 ? [{ text: '', complete: true }] : [])];
+    }
+    const combined: Prefix[] = [];
+    for (const a of acc) {
+      if (!a.complete) combined.push(a);
+      else for (const b of alts) combined.push({ text: a.text + b.text, complete: b.complete });
+    }
+    if (combined.length > MAX_PREFIXES) return stop(acc);
+    acc = combined;
+    i = next;
   }
-  return undefined;
+  return acc;
+}
+
+/**
+ * The prefixes of the item (character, escape, class or group) at src[i], and the offset
+ * after it; undefined for an item this analysis does not read.
+ */
+function itemPrefixes(src: string, i: number, end: number, v: boolean): { alts: Prefix[]; next: number } | undefined {
+  const ch = src[i] as string;
+  if (ch === '(') {
+    const close = closingParen(src, i);
+    if (close < 0 || close >= end) return undefined;
+    let body = i + 1;
+    if (src.startsWith('?:', body)) body += 2;
+    else if (src.startsWith('?<', body) && src[body + 2] !== '=' && src[body + 2] !== '!') body = src.indexOf('>', body) + 1;
+    // Lookaround and modifier groups.
+    else if (src[body] === '?') return undefined;
+    const alts = groupPrefixes(src, body, close, v);
+    return alts === undefined ? undefined : { alts, next: close + 1 };
+  }
+  if (ch === '\\') {
+    const e = src[i + 1];
+    if (e === undefined || e.charCodeAt(0) >= 128 || /[A-Za-z0-9]/.test(e)) return undefined;
+    return { alts: [{ text: e, complete: true }], next: i + 2 };
+  }
+  if (ch === '[') {
+    // The v flag's classes nest, subtract and intersect: not read.
+    if (v) return undefined;
+    const close = classEnd(src, i);
+    const set = close < 0 || close >= end ? undefined : classChars(src, i + 1, close);
+    if (set === undefined || set.size > 4) return undefined;
+    return { alts: [...set].map((c) => ({ text: String.fromCharCode(c), complete: true })), next: close + 1 };
+  }
+  const code = ch.charCodeAt(0);
+  // Syntax, and surrogates: with the u flag a quantifier after a pair repeats the whole character.
+  if ('.^$|)]}?*+{'.includes(ch) || (code >= 0xd800 && code <= 0xdfff)) return undefined;
+  return { alts: [{ text: ch, complete: true }], next: i + 1 };
+}
+
+/** The union of the prefixes of the alternatives in src[start, end). */
+function groupPrefixes(src: string, start: number, end: number, v: boolean): Prefix[] | undefined {
+  const out: Prefix[] = [];
+  let from = start;
+  let depth = 0;
+  let inClass = false;
+  for (let i = start; i <= end; i++) {
+    const ch = src[i];
+    if (i < end) {
+      if (ch === '\\') {
+        i++;
+        continue;
+      }
+      if (inClass) {
+        inClass = ch !== ']';
+        continue;
+      }
+      if (ch === '[') inClass = true;
+      else if (ch === '(') depth++;
+      else if (ch === ')') depth--;
+    }
+    if (i === end || (ch === '|' && depth === 0)) {
+      const alt = sequencePrefixes(src, from, i, v);
+      if (alt === undefined) return undefined;
+      out.push(...alt);
+      if (out.length > MAX_PREFIXES) return undefined;
+      from = i + 1;
+    }
+  }
+  return out;
+}
+
+/** The quantifier at src[i] (`?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}`), or undefined. */
+function quantifierAt(src: string, i: number): { min: number; max: number; length: number } | undefined {
+  const q = src[i];
+  if (q === '?') return { min: 0, max: 1, length: 1 };
+  if (q === '*') return { min: 0, max: Infinity, length: 1 };
+  if (q === '+') return { min: 1, max: Infinity, length: 1 };
+  if (q !== '{') return undefined;
+  const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(src.slice(i, i + 24));
+  if (m === null) return undefined;
+  const min = Number(m[1]);
+  const max = m[2] === undefined ? min : m[3] === '' || m[3] === undefined ? Infinity : Number(m[3]);
+  return { min, max, length: m[0].length };
 }
 
 function hasTopLevelAlternation(src: string): boolean {

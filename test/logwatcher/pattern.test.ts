@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authRules, matchLines, parseSyslogLine, sshProbeRules, type LogRule } from '../../src/index.js';
-import { firstChars, literalAnchor, numberGroups, stickyVariant } from '../../src/logwatcher/pattern.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateAuthLog } from '../../bench/auth-log-generator.js';
+import { authRules, matchFile, matchLines, parseSyslogLine, sshProbeRules, type LogRule } from '../../src/index.js';
+import { firstChars, literalPrefixes, numberGroups, stickyVariant } from '../../src/logwatcher/pattern.js';
 import { authCorpus } from './fixtures/auth-corpus.js';
 
 const chars = (re: RegExp): string | undefined => {
@@ -15,21 +19,70 @@ const chars = (re: RegExp): string | undefined => {
 };
 
 describe('pattern analysis', () => {
-  it('finds literal anchors only where the match must start with them', () => {
-    assert.equal(literalAnchor(/^Failed (?<m>\S+) for/), 'Failed ');
-    assert.equal(literalAnchor(/^refused connect from \S+/), 'refused connect from ');
-    assert.equal(literalAnchor(/^drop connection #\d+/), 'drop connection #');
-    assert.equal(literalAnchor(/^abc?d/), 'ab', 'a quantified character is not part of it');
-    assert.equal(literalAnchor(/^a\.b\(c/), 'a.b(c');
-    assert.equal(literalAnchor(/^ab|cd/), undefined, 'top-level alternation');
-    assert.equal(literalAnchor(/^Abc/i), undefined, 'case-insensitive');
-    assert.equal(literalAnchor(/Failed/), undefined, 'not anchored');
-    assert.equal(literalAnchor(/^(?:x|y)/), undefined);
-    assert.equal(literalAnchor(/^Failed (?<method>publickey) for (?:invalid|illegal) user/), 'Failed publickey for ', 'through a plain-text group');
-    assert.equal(literalAnchor(/^(?<user>ROOT) LOGIN/), 'ROOT LOGIN');
-    assert.equal(literalAnchor(/^(?:ab)?c/), undefined, 'an optional group is not part of it');
-    assert.equal(literalAnchor(/^x(?:ab)+c/), 'x', 'nor a repeated one');
-    assert.equal(literalAnchor(/^x(?=ab)/), 'x', 'nor a lookahead');
+  it('finds the literal prefixes a match must start with, through groups, alternatives and optional items', () => {
+    const p = (re: RegExp): string[] | undefined => {
+      const found = literalPrefixes(re);
+      return found === undefined ? undefined : [...found].sort();
+    };
+    assert.deepEqual(p(/^Failed (?<m>\S+) for/), ['Failed ']);
+    assert.deepEqual(p(/^refused connect from \S+/), ['refused connect from ']);
+    assert.deepEqual(p(/^drop connection #\d+/), ['drop connection #']);
+    assert.deepEqual(p(/^abc?d/), ['abcd', 'abd'], 'an optional character gives both');
+    assert.deepEqual(p(/^a\.b\(c/), ['a.b(c']);
+    assert.deepEqual(p(/^Failed (?<method>publickey) for (?:invalid|illegal) user/), ['Failed publickey for illegal user', 'Failed publickey for invalid user']);
+    assert.deepEqual(p(/^(?<user>ROOT) LOGIN/), ['ROOT LOGIN']);
+    assert.deepEqual(p(/^(?:error: )?Received disconnect/), ['Received disconnect', 'error: Received disconnect']);
+    assert.deepEqual(p(/^(?:Connection (?:closed|reset) by|Disconnected from) (?<host>\S+)/), ['Connection closed by ', 'Connection reset by ', 'Disconnected from ']);
+    assert.deepEqual(p(/^[aA]uth/), ['Auth', 'auth'], 'a small plain class');
+    assert.deepEqual(p(/^x(?:ab)+c/), ['xab'], 'a repeated group: one copy, then stop');
+    assert.deepEqual(p(/^x(?:ab)*c/), ['xab', 'xc'], 'a starred group: one copy, or what follows');
+    assert.deepEqual(p(/^xa{2,}b/), ['xa']);
+    assert.deepEqual(p(/^xa{0}b/), ['xb']);
+    assert.deepEqual(p(/^xa{1}b/), ['xab']);
+    assert.deepEqual(p(/^xa??b/), ['xab', 'xb'], 'a lazy quantifier gives the same texts');
+    assert.deepEqual(p(/^(?:ab|abc)d/), ['abcd', 'abd']);
+    assert.deepEqual(p(/^(?:a|ab)/), ['a'], 'a text that extends another is dropped');
+    // Where the derivation must stop or refuse:
+    assert.deepEqual(p(/^x(?=ab)/), ['x'], 'a lookahead ends it');
+    assert.deepEqual(p(/^x(?!ab)y/), ['x']);
+    assert.deepEqual(p(/^x(?<=x)y/), ['x'], 'a lookbehind ends it');
+    assert.deepEqual(p(/^(a)x\1/), ['ax'], 'a back-reference ends it');
+    assert.deepEqual(p(/^(?<q>a)b\k<q>/), ['ab']);
+    assert.deepEqual(p(/^ab\sc/), ['ab'], 'a class escape ends it');
+    assert.deepEqual(p(/^ab\0c/), ['ab']);
+    assert.deepEqual(p(/^ab.c/), ['ab']);
+    assert.deepEqual(p(/^ab[a-z]c/), ['ab'], 'a class of many characters ends it');
+    assert.deepEqual(p(/^ab[^c]c/), ['ab']);
+    assert.deepEqual(p(/^a{,2}/), ['a'], 'not a quantifier: a literal brace, which is not read');
+    assert.deepEqual(p(/^ab{,2}/), ['ab']);
+    assert.deepEqual(p(/^ab$/), ['ab']);
+    assert.deepEqual(p(/^a\bb/), ['a'], 'a word boundary ends it');
+    assert.equal(p(/^ab|cd/), undefined, 'top-level alternation');
+    assert.equal(p(/^Abc/i), undefined, 'case-insensitive');
+    assert.equal(p(/^Abc/m), undefined, 'multi-line');
+    assert.equal(p(/Failed/), undefined, 'not anchored');
+    assert.equal(p(/^(?:x|)/), undefined, 'may start with anything');
+    assert.equal(p(/^(?:ab)?c*/), undefined);
+    assert.equal(p(/^\d+ more/), undefined);
+    assert.deepEqual(p(new RegExp('^a[[ab]--[b]]c', 'v')), ['a'], "the v flag's classes are not read");
+    assert.deepEqual(p(new RegExp('^a\\u{62}c', 'u')), ['a']);
+    assert.deepEqual(p(new RegExp('^a\u{1F600}?b', 'u')), ['a'], 'a quantified astral character: not its first half alone');
+    assert.deepEqual(p(/^é(?:x|y)/), ['éx', 'éy'], 'other non-ASCII characters are plain text');
+    const many = p(/^(?:a|b)(?:c|d)(?:e|f)(?:g|h)(?:i|j)(?:k|l)(?:m|n)x/);
+    assert.equal(many?.length, 64, 'too many: stops before the item that would make 128');
+    assert.ok(many.every((t) => t.length === 6));
+    // Every text is a prefix of every match the pattern can make.
+    for (const [re, line] of [
+      [/^(?:error: )?(?:PAM: )?[aA]uthentication (?:failure|error) for/, 'PAM: authentication error for'],
+      [/^x(?:ab)*c/, 'xababc'],
+      [/^a??b/, 'b'],
+    ] as const) {
+      assert.ok(re.test(line));
+      assert.ok(
+        literalPrefixes(re)?.some((t) => line.startsWith(t)),
+        `${String(re)} on ${line}`,
+      );
+    }
   });
 
   it('computes first characters through groups, alternatives and optional items', () => {
@@ -100,6 +153,13 @@ describe('the fast path agrees with a naive matcher', () => {
     { id: 'odd.case', description: 'x', severity: 'info', tags: [], pattern: /^failed password/i },
     { id: 'odd.top-alt', description: 'x', severity: 'info', tags: [], pattern: /^Accepted|^Failed/ },
     { id: 'odd.program', description: 'x', severity: 'info', tags: [], programs: ['sudo'], pattern: /^\s*(?<user>\S+) : / },
+    // Prefix sets: a message starting with any alternative, or without an optional part, must reach the rule.
+    { id: 'odd.alt-prefix', description: 'x', severity: 'info', tags: [], prefilter: ' end ', pattern: /^(?:alpha|beta) (?:one|two)? end (?<n>\d+)$/ },
+    { id: 'odd.small-class', description: 'x', severity: 'info', tags: [], pattern: /^(?:x: )?[pP]ing (?<n>\d+)/ },
+    { id: 'odd.shared-prefix', description: 'x', severity: 'info', tags: [], prefilter: 'closed by', pattern: /^Connection closed by (?<host>\S+)$/ },
+    { id: 'odd.one-char', description: 'x', severity: 'info', tags: [], pattern: /^C$/ },
+    { id: 'odd.non-ascii', description: 'x', severity: 'info', tags: [], pattern: /^é(?:x|y)z/ },
+    { id: 'odd.starred', description: 'x', severity: 'info', tags: [], pattern: /^q(?:ab)*c/ },
   ];
   const rules = [...authRules, ...sshProbeRules, ...odd];
   const extra = [
@@ -111,6 +171,30 @@ describe('the fast path agrees with a naive matcher', () => {
     'Mar  3 00:17:22 web1 sshd[1]: message repeated 2 times: [ Invalid user bob from 192.0.2.1 port 22]',
     'Mar  3 00:17:22 web1 sshd[1]: message repeated 2 times: [ boom 3]',
     'no prefix at all: Failed password for root from 192.0.2.2 port 22 ssh2',
+    'Mar  3 00:17:22 web1 app[1]: alpha one end 1',
+    'Mar  3 00:17:22 web1 app[1]: beta two end 2',
+    'Mar  3 00:17:22 web1 app[1]: beta  end 3',
+    'Mar  3 00:17:22 web1 app[1]: beta three end 3',
+    'Mar  3 00:17:22 web1 app[1]: message repeated 3 times: [ beta one end 4]',
+    'Mar  3 00:17:22 web1 app[1]: message repeated 3 times: [ beta one end]',
+    'Mar  3 00:17:22 web1 app[1]: Ping 5',
+    'Mar  3 00:17:22 web1 app[1]: x: ping 6',
+    'Mar  3 00:17:22 web1 app[1]: x: Pong 6',
+    'Mar  3 00:17:22 web1 app[1]: Connection closed by 192.0.2.9',
+    'Mar  3 00:17:22 web1 app[1]: Connection reset by 192.0.2.9',
+    'Mar  3 00:17:22 web1 app[1]: C',
+    'Mar  3 00:17:22 web1 app[1]: Cx',
+    'Mar  3 00:17:22 web1 app[1]: éyz',
+    'Mar  3 00:17:22 web1 app[1]: èyz',
+    'Mar  3 00:17:22 web1 app[1]: qababc',
+    'Mar  3 00:17:22 web1 app[1]: qc',
+    'Mar  3 00:17:22 web1 app[1]: ',
+    'Mar  3 00:17:22 web1 sshd[1]: Illegal user bob from 192.0.2.3',
+    'Mar  3 00:17:22 web1 sshd[1]: Disconnected from 192.0.2.4 port 22',
+    'Mar  3 00:17:22 web1 sshd[1]: Connection reset by invalid user bob 192.0.2.5 port 22',
+    'Mar  3 00:17:22 web1 sshd[1]: error: Received disconnect from 192.0.2.6 port 22:14: No supported authentication methods available',
+    'Mar  3 00:17:22 web1 sshd[1]: fatal: PAM: Permission denied for illegal user bob from 192.0.2.7',
+    'Mar  3 00:17:22 web1 sshd[1]: Authentication failure for bob from 192.0.2.8',
   ];
 
   function naive(line: string): string[] {
@@ -126,5 +210,20 @@ describe('the fast path agrees with a naive matcher', () => {
     const fast = new Map<number, string[]>();
     for await (const m of matchLines(lines, { rules, year: 2024 })) fast.set(m.lineNumber, [...(fast.get(m.lineNumber) ?? []), m.rule.id]);
     lines.forEach((line, i) => assert.deepEqual(fast.get(i + 1) ?? [], naive(line), line));
+  });
+
+  it('on a generated auth log read with matchFile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hostwarden-naive-'));
+    try {
+      const path = join(dir, 'auth.log');
+      await generateAuthLog(path, { lines: 20_000, seed: 7, attackShare: 0.5 });
+      const lines = (await readFile(path, 'utf8')).split('\n').slice(0, -1);
+      const fast = new Map<number, string[]>();
+      for await (const m of matchFile(path, { rules, year: 2024 })) fast.set(m.lineNumber, [...(fast.get(m.lineNumber) ?? []), m.rule.id]);
+      assert.ok(fast.size > 5000);
+      lines.forEach((line, i) => assert.deepEqual(fast.get(i + 1) ?? [], naive(line), line));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
