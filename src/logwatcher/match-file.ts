@@ -248,12 +248,15 @@ export class LineBatch {
 }
 
 const CHUNK = 1 << 20;
+/** Bytes decoded into one {@link LineBatch} (more when one line is longer). */
+const PIECE = 1 << 16;
 
 /**
- * Reads a file as batches of lines. Each 1 MiB read is decoded once up to its last
- * newline (a newline byte never occurs inside a UTF-8 sequence, so splitting there is
- * safe); the unfinished tail is carried to the next read, capped at `maxLineLength`
- * bytes so one endless line cannot exhaust memory.
+ * Reads a file as batches of lines. Each 1 MiB read is decoded up to its last newline, in
+ * pieces of about 64 KiB ending at newlines (a newline byte never occurs inside a UTF-8
+ * sequence, so splitting there is safe); the unfinished tail is carried to the next read,
+ * capped at `maxLineLength` bytes so one endless line cannot exhaust memory. The next
+ * read is under way while a read's lines are matched.
  *
  * @internal
  */
@@ -264,20 +267,39 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
   } catch (cause) {
     throw new IoError(`Cannot open ${JSON.stringify(path)} for reading`, { path, syscall: 'open', cause });
   }
+  // Two buffers: the next read is issued before the lines of the last one are handed out,
+  // so reading overlaps matching. Its outcome is looked at only when its turn comes: the
+  // lines read before a failing read are all delivered first.
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
+  const read = (buf: Buffer): Promise<number> => {
+    const pending = fh.read(buf, 0, CHUNK, null).then(({ bytesRead }) => bytesRead);
+    // Settled later (or never, when the consumer stops first): not an unhandled rejection.
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let ahead: Promise<number> | undefined = read(buffers[0]);
+  let turn = 0;
+  let failure: unknown;
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
     let carry: Buffer[] = [];
     let carryLength = 0;
     let carryCut = false;
     for (;;) {
       if (signal?.aborted === true) throw new AbortedError();
+      const buf = buffers[turn] as Buffer;
       let bytesRead: number;
       try {
-        ({ bytesRead } = await fh.read(buf, 0, CHUNK, null));
+        bytesRead = await ahead;
       } catch (cause) {
+        ahead = undefined;
         throw new IoError(`Cannot read ${JSON.stringify(path)}`, { path, syscall: 'read', cause });
       }
-      if (bytesRead === 0) break;
+      if (bytesRead === 0) {
+        ahead = undefined;
+        break;
+      }
+      turn ^= 1;
+      ahead = read(buffers[turn] as Buffer);
       let start = 0;
       const first = buf.indexOf(10);
       if (first < 0 || first >= bytesRead) {
@@ -295,10 +317,18 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
         start = first + 1;
       }
       const last = buf.lastIndexOf(10, bytesRead - 1);
-      if (last >= start) {
+      while (last >= start) {
+        // Decoded in pieces of about 64 KiB: a string above 128 KiB is made in V8's large
+        // object space, and one such string per read made the old generation grow fast
+        // enough for a full mark-compact every few dozen reads.
+        let cut = last;
+        if (last - start > PIECE) {
+          cut = buf.lastIndexOf(10, start + PIECE);
+          if (cut < start) cut = buf.indexOf(10, start + PIECE);
+        }
         // Pure ASCII (the usual log) decodes as latin1, a plain copy, to the same text.
-        yield new LineBatch(buf.toString(isAscii(buf.subarray(start, last)) ? 'latin1' : 'utf8', start, last), maxLineLength);
-        start = last + 1;
+        yield new LineBatch(buf.toString(isAscii(buf.subarray(start, cut)) ? 'latin1' : 'utf8', start, cut), maxLineLength);
+        start = cut + 1;
       }
       if (start < bytesRead) {
         carryCut = addCarry(carry, buf.subarray(start, bytesRead), maxLineLength);
@@ -309,8 +339,23 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
       // A last line without a newline is still a line of finished input.
       yield new LineBatch(Buffer.concat(carry).toString('utf8'), maxLineLength, carryCut);
     }
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
+    await closeReader(fh, path, ahead, failure !== undefined);
+  }
+}
+
+/** Closes a file {@link readLineBatches} read, once its last read (if any) has settled. */
+async function closeReader(fh: FileHandle, path: string, ahead: Promise<number> | undefined, failed: boolean): Promise<void> {
+  // A read still under way writes into a buffer and uses the descriptor: let it end first.
+  if (ahead !== undefined) await ahead.catch(() => undefined);
+  try {
     await fh.close();
+  } catch (cause) {
+    // After a failed read the descriptor may be gone too: the read's error is the one to report.
+    if (!failed) throw new IoError(`Cannot close ${JSON.stringify(path)}`, { path, syscall: 'close', cause });
   }
 }
 

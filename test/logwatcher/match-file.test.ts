@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { closeSync } from 'node:fs';
 import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,18 @@ async function collect(iterable: AsyncIterable<LogMatch>): Promise<LogMatch[]> {
   const out: LogMatch[] = [];
   for await (const m of iterable) out.push(m);
   return out;
+}
+
+/** The descriptor this process holds open on `path`. */
+async function fdOn(path: string): Promise<number> {
+  for (const fd of await readdir('/proc/self/fd')) {
+    try {
+      if ((await readlink(`/proc/self/fd/${fd}`)) === path) return Number(fd);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  throw new Error(`${path} is not open`);
 }
 
 const failed = (n: number): string => `Mar  3 00:17:${String(n % 60).padStart(2, '0')} web1 sshd[1]: Failed password for root from 203.0.113.${n % 250} port 22 ssh2`;
@@ -179,6 +192,45 @@ describe('matchFile', () => {
       break;
     }
     assert.equal(await openOnPath(), 0);
+  });
+
+  it('hands out every line read before a read fails, then the IoError (the next read is issued early)', async () => {
+    const path = join(dir, 'read-error.log');
+    const line = `${failed(1)}\n`;
+    const total = Math.ceil((3.5 * 2 ** 20) / line.length);
+    await writeFile(path, line.repeat(total));
+    const matches: LogMatch[] = [];
+    // A real read error: the descriptor is closed under the reader after its first read.
+    await assert.rejects(
+      (async () => {
+        for await (const m of matchFile(path)) {
+          matches.push(m);
+          if (matches.length === 1) closeSync(await fdOn(path));
+        }
+      })(),
+      (e: unknown) => e instanceof IoError && e.syscall === 'read' && e.errno === 'EBADF' && e.path === path,
+    );
+    assert.ok(matches.length >= Math.floor(2 ** 20 / line.length), `the first read's lines all came out (${matches.length})`);
+    assert.ok(matches.length < total);
+    matches.forEach((m, i) => assert.equal(m.lineNumber, i + 1));
+  });
+
+  it('stops on an abort during the iteration and closes the file', async () => {
+    const path = join(dir, 'abort-late.log');
+    await writeFile(path, `${failed(1)}\n`.repeat(Math.ceil((3 * 2 ** 20) / failed(1).length)));
+    const ac = new AbortController();
+    let seen = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const m of matchFile(path, { signal: ac.signal })) {
+          seen = m.lineNumber;
+          if (seen === 1) ac.abort();
+        }
+      })(),
+      AbortedError,
+    );
+    assert.ok(seen >= 1 && seen < (3 * 2 ** 20) / failed(1).length);
+    await assert.rejects(fdOn(path), /not open/);
   });
 
   it('stops on abort', async () => {
