@@ -1,5 +1,6 @@
 // Which rules a message can match, decided from its first characters: the rules' literal
 // prefixes (pattern.ts) merged into one tree per rule table, walked once per line.
+import { startsAt } from './starts-at.js';
 
 /** What {@link CandidateTree} needs to know of a rule. @internal */
 export interface TreeRule {
@@ -96,7 +97,7 @@ export class CandidateTree<R extends TreeRule> {
     const c = line.charCodeAt(start);
     let node = this.#entry[c < NON_ASCII ? c : NON_ASCII] as TreeNode<R>;
     let p = start + 1;
-    walk: while (p < end) {
+    while (p < end) {
       const codes = node.codes;
       const ch = line.charCodeAt(p);
       let k = 0;
@@ -104,9 +105,7 @@ export class CandidateTree<R extends TreeRule> {
       if (k === codes.length) break;
       const label = node.labels[k] as string;
       const from = p + 1;
-      if (from + label.length > end) break;
-      // A loop: startsWith on a slice of a large string costs a runtime call.
-      for (let j = 0; j < label.length; j++) if (label.charCodeAt(j) !== line.charCodeAt(from + j)) break walk;
+      if (from + label.length > end || !startsAt(line, from, label)) break;
       node = node.next[k] as TreeNode<R>;
       p = from + label.length;
     }

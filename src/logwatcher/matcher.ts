@@ -2,6 +2,7 @@ import type { LogMatch, LogRule } from './rule.js';
 import { CandidateTree, type Candidate, type TreeRule } from './candidates.js';
 import { firstChars, literalPrefixes, numberGroups, stickyVariant } from './pattern.js';
 import { detach } from './detach.js';
+import { startsAt } from './starts-at.js';
 import { normalizeHost } from './host.js';
 import { PrefixScan, pidOf, scanPrefix, skipMessagePrefix, timeOf } from './syslog.js';
 
@@ -197,7 +198,7 @@ export class LineMatcher {
     let entry: RecentProgram | undefined;
     for (let i = 0; i < recent.length; i++) {
       const candidate = recent[i] as RecentProgram;
-      if (candidate.name.length === len && sameText(candidate.name, line, start, len)) {
+      if (candidate.name.length === len && startsAt(line, start, candidate.name)) {
         // Swapped to the front: the programs of a log come back in turns.
         recent[i] = recent[0] as RecentProgram;
         recent[0] = entry = candidate;
@@ -241,15 +242,6 @@ export class LineMatcher {
 function sliceOf(line: string, text: string, from: number): string {
   const at = line.indexOf(text, from);
   return at < 0 ? detach(text) : line.slice(at, at + text.length);
-}
-
-/**
- * Whether line[start, start + len) is `name` (of length `len`). A loop, because a program
- * name is short and startsWith on a slice of a large string costs a runtime call per line.
- */
-function sameText(name: string, line: string, start: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (name.charCodeAt(i) !== line.charCodeAt(start + i)) return false;
-  return true;
 }
 
 function compile(rule: LogRule, literalIndex: Map<string, number>): CompiledRule {

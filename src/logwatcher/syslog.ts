@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { detach } from './detach.js';
+import { startsAt } from './starts-at.js';
 
 /**
  * The syslog prefix of one log line, split off so rules see only the message.
@@ -212,7 +213,7 @@ export function timeOf(s: PrefixScan, line: string, nowMs: number, year?: number
  */
 function sameMinute(s: PrefixScan, line: string, nowMs: number, year: number | undefined): number {
   const prefix = s.minuteText;
-  if (prefix.length === 0 || year !== s.minuteYear || Math.abs(nowMs - s.minuteNow) > 3_600_000 || !line.startsWith(prefix, s.timeStart)) return Number.NaN;
+  if (prefix.length === 0 || year !== s.minuteYear || Math.abs(nowMs - s.minuteNow) > 3_600_000 || !startsAt(line, s.timeStart, prefix)) return Number.NaN;
   const p = s.timeStart + prefix.length;
   const sec = digits(line, p, 2);
   if (sec < 0) return Number.NaN;
