@@ -60,6 +60,65 @@ export function stickyVariant(source: string, flags: string): RegExp | undefined
 /** How many literal prefixes a pattern may have before {@link literalPrefixes} gives up on it. */
 export const MAX_PREFIXES = 64;
 
+/**
+ * The literal text a `…$` pattern's match must end with, or undefined: the run of plain
+ * characters and escaped punctuation just before a final unescaped `$`. The pattern is
+ * read forwards, item by item, so that the tail of an escape (`\k<name>`, `\x41`, `\cJ`)
+ * is never taken for text; a class, a group, an anchor or a quantifier ends the run.
+ * Refuses the `i`, `m` and `v` flags and top-level alternation.
+ *
+ * @internal
+ */
+export function literalSuffix(pattern: RegExp): string | undefined {
+  const src = pattern.source;
+  if (!src.endsWith('$') || pattern.ignoreCase || pattern.multiline || pattern.flags.includes('v') || hasTopLevelAlternation(src)) return undefined;
+  const end = src.length - 1;
+  let run = '';
+  let i = 0;
+  while (i < end) {
+    const ch = src[i] as string;
+    if (ch === '\\') {
+      const e = src[i + 1];
+      if (e === undefined) return undefined;
+      if (e.charCodeAt(0) < 128 && !/[A-Za-z0-9]/.test(e)) {
+        run += e;
+        i += 2;
+        continue;
+      }
+      // `\d`, `\b`, `\1`, `\k<name>`, `\u{…}`, `\x41`, `\cJ`: not text, and neither is what
+      // may belong to them.
+      i += 2;
+      while (i < end && /[\w<>{}]/.test(src[i] as string)) i++;
+      run = '';
+      continue;
+    }
+    if (ch === '(' || ch === '[') {
+      const close = ch === '(' ? closingParen(src, i) : classEnd(src, i);
+      if (close < 0) return undefined;
+      i = close + 1;
+      run = '';
+      continue;
+    }
+    if ('?*+{'.includes(ch)) {
+      // The item before repeats: no text before here is fixed.
+      const q = quantifierAt(src, i);
+      i += q === undefined ? 1 : q.length;
+      run = '';
+      continue;
+    }
+    if ('.^$|)]}'.includes(ch)) {
+      i++;
+      run = '';
+      continue;
+    }
+    run += ch;
+    i++;
+  }
+  // Past the end: the final `$` was escaped (`\$`), text rather than the end.
+  if (i !== end) return undefined;
+  return run.length > 0 ? run : undefined;
+}
+
 /** A literal a match starts with; `complete`: the analysed part matched exactly this text, so what follows may extend it. */
 interface Prefix {
   readonly text: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateAuthLog } from '../../bench/auth-log-generator.js';
 import { authRules, matchFile, matchLines, parseSyslogLine, sshProbeRules, type LogRule } from '../../src/index.js';
-import { firstChars, literalPrefixes, numberGroups, stickyVariant } from '../../src/logwatcher/pattern.js';
+import { firstChars, literalPrefixes, literalSuffix, numberGroups, stickyVariant } from '../../src/logwatcher/pattern.js';
 import { authCorpus } from './fixtures/auth-corpus.js';
 
 const chars = (re: RegExp): string | undefined => {
@@ -85,6 +85,39 @@ describe('pattern analysis', () => {
     }
   });
 
+  it('finds the literal suffix a match must end with, and refuses where it cannot tell', () => {
+    assert.equal(literalSuffix(/^(?:pam_\w+: )?check pass; user unknown$/), 'check pass; user unknown');
+    assert.equal(literalSuffix(/^refused connect from \S+ \((?<host>[\d.]+)\)$/), ')');
+    assert.equal(literalSuffix(/x a\.b$/), 'x a.b', 'escaped punctuation is text');
+    assert.equal(literalSuffix(/x\\$/), 'x\\', 'an escaped backslash is text, the $ after it an anchor');
+    assert.equal(literalSuffix(/x\$/), undefined, 'an escaped $ is text, not the end');
+    assert.equal(literalSuffix(/ab\d$/), undefined, 'a class escape ends it');
+    assert.equal(literalSuffix(/(a)b\1$/), undefined, 'a back-reference');
+    assert.equal(literalSuffix(/(?<q>a)\k<q>$/), undefined, 'a named back-reference: its name is not text');
+    assert.equal(literalSuffix(/a\x41$/), undefined, 'a hex escape: its digits are not text');
+    assert.equal(literalSuffix(/a\u0041$/), undefined);
+    assert.equal(literalSuffix(new RegExp('a\\u{41}$', 'u')), undefined);
+    assert.equal(literalSuffix(/a\cJ$/), undefined, 'a control escape');
+    assert.equal(literalSuffix(new RegExp('a\\12$')), undefined, 'an octal escape');
+    assert.equal(literalSuffix(/a\dbc$/), undefined, 'conservative: word characters after a letter escape are not taken');
+    assert.equal(literalSuffix(/a\d bc$/), ' bc');
+    assert.equal(literalSuffix(new RegExp('a[[b]c]d$', 'v')), undefined, 'the v flag');
+    assert.equal(literalSuffix(/ab\b$/), undefined, 'a word boundary');
+    assert.equal(literalSuffix(/abc?$/), undefined, 'a quantified character');
+    assert.equal(literalSuffix(/ab+c$/), 'c');
+    assert.equal(literalSuffix(/a{2}bc$/), 'bc');
+    assert.equal(literalSuffix(/a[bc]$/), undefined);
+    assert.equal(literalSuffix(/a[b\]]d$/), 'd', 'stops at the class, however it is escaped inside');
+    assert.equal(literalSuffix(/(?:x|y)z$/), 'z');
+    assert.equal(literalSuffix(/a(?=b)$/), undefined, 'a lookahead');
+    assert.equal(literalSuffix(/ab(?<=b)$/), undefined, 'a lookbehind');
+    assert.equal(literalSuffix(/^a|bc$/), undefined, 'top-level alternation');
+    assert.equal(literalSuffix(/abc$/i), undefined, 'case-insensitive');
+    assert.equal(literalSuffix(/abc$/m), undefined, 'multi-line: $ also before a newline');
+    assert.equal(literalSuffix(/abc/), undefined, 'no $');
+    assert.equal(literalSuffix(/^$/), undefined);
+  });
+
   it('computes first characters through groups, alternatives and optional items', () => {
     assert.equal(chars(/^(?:error: )?maximum/), 'em');
     assert.equal(chars(/^(?:Connection (?:closed|reset) by|Disconnected from) x/), 'CD');
@@ -160,6 +193,8 @@ describe('the fast path agrees with a naive matcher', () => {
     { id: 'odd.one-char', description: 'x', severity: 'info', tags: [], pattern: /^C$/ },
     { id: 'odd.non-ascii', description: 'x', severity: 'info', tags: [], pattern: /^é(?:x|y)z/ },
     { id: 'odd.starred', description: 'x', severity: 'info', tags: [], pattern: /^q(?:ab)*c/ },
+    // Suffixes: the message must end with the text, inside `message repeated` too.
+    { id: 'odd.suffix', description: 'x', severity: 'info', tags: [], pattern: /^(?:\w+ )?tail end\.$/ },
   ];
   const rules = [...authRules, ...sshProbeRules, ...odd];
   const extra = [
@@ -189,6 +224,14 @@ describe('the fast path agrees with a naive matcher', () => {
     'Mar  3 00:17:22 web1 app[1]: qababc',
     'Mar  3 00:17:22 web1 app[1]: qc',
     'Mar  3 00:17:22 web1 app[1]: ',
+    'Mar  3 00:17:22 web1 app[1]: tail end.',
+    'Mar  3 00:17:22 web1 app[1]: my tail end.',
+    'Mar  3 00:17:22 web1 app[1]: my tail end. ',
+    'Mar  3 00:17:22 web1 app[1]: message repeated 2 times: [ my tail end.]',
+    'Mar  3 00:17:22 web1 app[1]: end.',
+    'Mar  3 00:17:22 web1 sshd[1]: pam_unix(sshd:auth): check pass; user unknown',
+    'Mar  3 00:17:22 web1 sshd[1]: message repeated 2 times: [ check pass; user unknown]',
+    'Mar  3 00:17:22 web1 sshd[1]: check pass; user unknown!',
     'Mar  3 00:17:22 web1 sshd[1]: Illegal user bob from 192.0.2.3',
     'Mar  3 00:17:22 web1 sshd[1]: Disconnected from 192.0.2.4 port 22',
     'Mar  3 00:17:22 web1 sshd[1]: Connection reset by invalid user bob 192.0.2.5 port 22',
