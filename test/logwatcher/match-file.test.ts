@@ -136,11 +136,12 @@ describe('matchFile', () => {
   });
 
   it('keeps no read chunk alive through the lines or fields a caller keeps', async () => {
-    // Lines and captures start as slices of a 1 MiB read; a kept line or field must not pin
-    // it, or collecting one per MiB would hold the whole file in memory.
+    // Lines and captures start as slices of a read's decoded piece (about 64 KiB); a kept
+    // line or field must not pin it, or collecting one per 64 KiB would hold the whole file
+    // in memory.
     const path = join(dir, 'pinning.log');
-    const filler = `Mar  3 00:17:22 web1 CRON[9]: ${'x'.repeat(200)}\n`.repeat(Math.ceil((1 << 20) / 231));
-    const chunks = 48;
+    const filler = `Mar  3 00:17:22 web1 CRON[9]: ${'x'.repeat(200)}\n`.repeat(Math.ceil((1 << 16) / 231));
+    const chunks = 768;
     const attempt = (i: number): string => `Mar  3 00:17:22 web1 sshd[${i}]: Failed password for invalid user someone-${i} from 2001:db8:ffff::${i} port 22 ssh2\n`;
     await writeFile(path, Array.from({ length: chunks }, (_, i) => attempt(i) + filler).join(''));
     setFlagsFromString('--expose-gc');
