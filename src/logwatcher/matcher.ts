@@ -28,9 +28,10 @@ interface CompiledRule extends TreeRule {
 type Dispatch = CandidateTree<CompiledRule>;
 
 const REPEATED = 'message repeated ';
-const RECENT_PROGRAMS = 8;
+/** Programs remembered with their tables (a power of two). */
+const PROGRAM_SLOTS = 64;
 
-interface RecentProgram {
+interface KnownProgram {
   readonly name: string;
   readonly table: Dispatch;
 }
@@ -56,11 +57,11 @@ export class LineMatcher {
   readonly #now: () => number;
   readonly #year: number | undefined;
   /**
-   * The programs of recent lines and their tables, most recent first. A log interleaves a
-   * handful of programs (sshd, CRON, sudo…): comparing in place against these spares
-   * slicing the name and hashing it into #byProgram for nearly every line.
+   * Programs seen and their tables, by a slot from the name's length and end characters.
+   * A log interleaves a handful of programs (sshd, CRON, sudo…): comparing in place against
+   * one of these spares slicing the name and hashing it into #byProgram for nearly every line.
    */
-  readonly #recent: RecentProgram[] = [];
+  readonly #programs: (KnownProgram | undefined)[] = new Array<KnownProgram | undefined>(PROGRAM_SLOTS).fill(undefined);
   #program = '';
   /** Epoch ms of the last matched line, set by {@link match}. */
   time = 0;
@@ -199,22 +200,15 @@ export class LineMatcher {
 
   /** The table for the program at `line[start, start + len)`; sets #program to its name. */
   #tableFor(line: string, start: number, len: number): Dispatch {
-    const recent = this.#recent;
-    let entry: RecentProgram | undefined;
-    for (let i = 0; i < recent.length; i++) {
-      const candidate = recent[i] as RecentProgram;
-      if (candidate.name.length === len && startsAt(line, start, candidate.name)) {
-        // Swapped to the front: the programs of a log come back in turns.
-        recent[i] = recent[0] as RecentProgram;
-        recent[0] = entry = candidate;
-        break;
-      }
-    }
-    if (entry === undefined) {
+    // The slot is picked by the name's length and its first and last characters, so the
+    // one name compared in place is nearly always the right one (a log interleaves sshd,
+    // CRON, sudo…, which took turns at the front of a most-recent list).
+    const slot = (len * 31 + line.charCodeAt(start) * 7 + line.charCodeAt(start + len - 1)) & (PROGRAM_SLOTS - 1);
+    let entry = this.#programs[slot];
+    if (entry === undefined || entry.name.length !== len || !startsAt(line, start, entry.name)) {
       const name = line.slice(start, start + len);
       entry = { name: detach(name), table: this.#byProgram.get(name) ?? this.#anyProgram };
-      if (recent.length === RECENT_PROGRAMS) recent.pop();
-      recent.unshift(entry);
+      this.#programs[slot] = entry;
     }
     this.#program = entry.name;
     return entry.table;

@@ -232,6 +232,11 @@ describe('the fast path agrees with a naive matcher', () => {
     'Mar  3 00:17:22 web1 sshd[1]: pam_unix(sshd:auth): check pass; user unknown',
     'Mar  3 00:17:22 web1 sshd[1]: message repeated 2 times: [ check pass; user unknown]',
     'Mar  3 00:17:22 web1 sshd[1]: check pass; user unknown!',
+    // Program names sharing a table slot (same length, first and last character) in turns.
+    'Mar  3 00:17:22 web1 sshd[1]: Failed password for root from 192.0.2.10 port 22 ssh2',
+    'Mar  3 00:17:22 web1 sXhd[1]: Failed password for root from 192.0.2.11 port 22 ssh2',
+    'Mar  3 00:17:22 web1 sshd[1]: Failed password for root from 192.0.2.12 port 22 ssh2',
+    'Mar  3 00:17:22 web1 sXhd[1]: Failed password for root from 192.0.2.13 port 22 ssh2',
     'Mar  3 00:17:22 web1 sshd[1]: Illegal user bob from 192.0.2.3',
     'Mar  3 00:17:22 web1 sshd[1]: Disconnected from 192.0.2.4 port 22',
     'Mar  3 00:17:22 web1 sshd[1]: Connection reset by invalid user bob 192.0.2.5 port 22',
