@@ -121,6 +121,7 @@ export class LineMatcher {
     if (candidates.length === 0) return 0;
 
     let message: string | undefined;
+    let detached = false;
     let added = 0;
     // 0 marks "never searched"; when the serial wraps to it, every stamp is cleared, so a
     // stamp from 2^32 lines ago can never pass for this line's.
@@ -145,6 +146,13 @@ export class LineMatcher {
         }
         if (this.#literalFound[id] === 0) continue outer;
       }
+      if (!detached) {
+        // The line is a slice of a whole decoded read: copied before the first regex runs
+        // on it (nearly every line that gets this far matches), so that the captures are
+        // slices of the copy and a kept line or field holds at most its line.
+        line = detach(line);
+        detached = true;
+      }
       let m: RegExpExecArray | null;
       if (c.sticky !== undefined && end === line.length) {
         c.sticky.lastIndex = start;
@@ -155,10 +163,6 @@ export class LineMatcher {
       }
       if (m === null) continue;
       if (added === 0) {
-        // The line is a slice of the whole read chunk: copied once it is kept by a match
-        // (most lines reaching a regex match nothing, and copying them all cost more than
-        // copying the few long captures below).
-        line = detach(line);
         const now = readAt ?? this.#now();
         const t = timeOf(s, line, now, this.#year);
         this.time = Number.isNaN(t) ? now : t;
@@ -168,12 +172,9 @@ export class LineMatcher {
       for (let k = 0; k < names.length; k++) {
         const name = names[k] as string;
         const index = c.groupIndex[k] as number;
-        let value = m[index];
+        const value = m[index];
         if (value === undefined || value.length === 0) continue;
-        if (name === 'host') value = normalizeHost(value);
-        // Captures are slices of the read chunk (the regex ran before the copy): the same
-        // text sliced from the copied line shares its memory instead of copying again.
-        fields[name] = value.length < 13 ? value : sliceOf(line, value, start);
+        fields[name] = name === 'host' ? normalizeHost(value) : value;
       }
       const time = new Date(this.time);
       const pid = pidOf(s, line);
@@ -181,12 +182,12 @@ export class LineMatcher {
       if (s.progStart >= 0 && pid >= 0 && s.hostStart >= 0) {
         // The usual syslog line has all three: built whole, one object shape and no
         // property store added after it is made.
-        result = { rule: c.rule, line, file, lineNumber, time, fields, program: this.#program, pid, syslogHost: line.slice(s.hostStart, s.hostEnd) };
+        result = { rule: c.rule, line, file, lineNumber, time, fields, program: this.#program, pid, syslogHost: this.#hostOf(line, s.hostStart, s.hostEnd) };
       } else {
         result = { rule: c.rule, line, file, lineNumber, time, fields };
         if (s.progStart >= 0) result.program = this.#program;
         if (pid >= 0) result.pid = pid;
-        if (s.hostStart >= 0) result.syslogHost = line.slice(s.hostStart, s.hostEnd);
+        if (s.hostStart >= 0) result.syslogHost = this.#hostOf(line, s.hostStart, s.hostEnd);
       }
       if (repeated > 1) result.repeated = repeated;
       if (truncated) result.truncated = true;
@@ -197,6 +198,14 @@ export class LineMatcher {
   }
 
   #repeatCount = 0;
+  #host = '';
+
+  /** line[start, end), the syslog host: the string of the last one when it is the same host (a log is mostly one). */
+  #hostOf(line: string, start: number, end: number): string {
+    const host = this.#host;
+    if (host.length === end - start && startsAt(line, start, host)) return host;
+    return (this.#host = detach(line.slice(start, end)));
+  }
 
   /** The table for the program at `line[start, start + len)`; sets #program to its name. */
   #tableFor(line: string, start: number, len: number): Dispatch {
@@ -235,12 +244,6 @@ export class LineMatcher {
     this.#repeatCount = n;
     return p;
   }
-}
-
-/** `text`, found in `line` from `from` on, as a slice of `line`; a copy if it is not there. */
-function sliceOf(line: string, text: string, from: number): string {
-  const at = line.indexOf(text, from);
-  return at < 0 ? detach(text) : line.slice(at, at + text.length);
 }
 
 function compile(rule: LogRule, literalIndex: Map<string, number>): CompiledRule {
