@@ -237,6 +237,10 @@ describe('the fast path agrees with a naive matcher', () => {
     'Mar  3 00:17:22 web1 sXhd[1]: Failed password for root from 192.0.2.11 port 22 ssh2',
     'Mar  3 00:17:22 web1 sshd[1]: Failed password for root from 192.0.2.12 port 22 ssh2',
     'Mar  3 00:17:22 web1 sXhd[1]: Failed password for root from 192.0.2.13 port 22 ssh2',
+    'Mar  3 00:17:22 web2 sshd[2]: Failed password for root from 192.0.2.14 port 22 ssh2',
+    'Mar  3 00:17:22 web1 sshd[3]: Failed password for root from 192.0.2.15 port 22 ssh2',
+    'Mar  3 00:17:22 mail-gateway-01 sshd[4]: Failed password for root from 192.0.2.16 port 22 ssh2',
+    'Mar  3 00:17:22 mail-gateway-02 sshd[5]: Failed password for root from 192.0.2.17 port 22 ssh2',
     'Mar  3 00:17:22 web1 sshd[1]: Illegal user bob from 192.0.2.3',
     'Mar  3 00:17:22 web1 sshd[1]: Disconnected from 192.0.2.4 port 22',
     'Mar  3 00:17:22 web1 sshd[1]: Connection reset by invalid user bob 192.0.2.5 port 22',
@@ -256,7 +260,12 @@ describe('the fast path agrees with a naive matcher', () => {
   it('on the corpus and odd patterns', async () => {
     const lines = [...authCorpus.map((e) => e.line), ...extra];
     const fast = new Map<number, string[]>();
-    for await (const m of matchLines(lines, { rules, year: 2024 })) fast.set(m.lineNumber, [...(fast.get(m.lineNumber) ?? []), m.rule.id]);
+    for await (const m of matchLines(lines, { rules, year: 2024 })) {
+      fast.set(m.lineNumber, [...(fast.get(m.lineNumber) ?? []), m.rule.id]);
+      // The prefix parts the matcher reports, from its caches, are the line's own.
+      const parsed = parseSyslogLine(m.line, { year: 2024 });
+      assert.deepEqual([m.syslogHost, m.program, m.pid], [parsed.hostname, parsed.program, parsed.pid], m.line);
+    }
     lines.forEach((line, i) => assert.deepEqual(fast.get(i + 1) ?? [], naive(line), line));
   });
 
