@@ -5,7 +5,7 @@ import { expectNumber, expectString } from '../core/validate.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { safeText } from '../core/text.js';
-import { AttemptCounter, type Connection } from './attempts.js';
+import { AttemptCounter, NO_CONNECTION, type Connection } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type AttemptRole, type LogMatch, type LogRule } from './rule.js';
 import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
@@ -191,7 +191,7 @@ export class RuleEngine {
     let create = false;
     for (let i = 0; i < n; i++) if ((facts.get((matches[i] as LogMatch).rule) as RuleFacts).remembers) create = true;
     const conn = attempts.connection(matches[0] as LogMatch, t, create);
-    if (conn !== undefined) {
+    if (conn !== NO_CONNECTION) {
       for (let i = 0; i < n; i++) {
         const match = matches[i] as LogMatch;
         if (match.fields.host !== undefined) attempts.address(conn, match, (facts.get(match.rule) as RuleFacts).authFailure);
@@ -200,7 +200,7 @@ export class RuleEngine {
     for (let i = 0; i < n; i++) {
       const match = matches[i] as LogMatch;
       const f = facts.get(match.rule) as RuleFacts;
-      if (conn !== undefined && match.fields.host === undefined) attempts.address(conn, match, f.authFailure);
+      if (conn !== NO_CONNECTION && match.fields.host === undefined) attempts.address(conn, match, f.authFailure);
       const spec = f.spec;
       if (spec === 'every') result.alerts.push(this.#single(match, t));
       else if (spec !== undefined) {
@@ -223,7 +223,7 @@ export class RuleEngine {
     for (let k = 0; k < released.length; k++) {
       const attempt = released[k] as LogMatch;
       const s = (facts.get(attempt.rule) as RuleFacts).spec;
-      if (s !== undefined && s !== 'every') this.#count(s, attempt, t, undefined, result);
+      if (s !== undefined && s !== 'every') this.#count(s, attempt, t, NO_CONNECTION, result);
     }
     return result;
   }
@@ -239,9 +239,9 @@ export class RuleEngine {
   }
 
   /** Counts one attempt towards its threshold, or holds it until its connection names the group field. */
-  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Connection | undefined, result: HandleResult): void {
+  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Connection, result: HandleResult): void {
     if (spec.groupBy !== undefined && attempt.fields[spec.groupBy] === undefined) {
-      if (conn !== undefined && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
+      if (conn !== NO_CONNECTION && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
       return;
     }
     const weight = attempt.repeated ?? 1;
