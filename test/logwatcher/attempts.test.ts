@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AttemptCounter, NO_CONNECTION } from '../../src/logwatcher/attempts.js';
+import { AttemptCounter, NO_CONNECTION, ipv4Number, ipv4Text } from '../../src/logwatcher/attempts.js';
+import { mulberry32 } from '../helpers/prng.js';
 import type { LogMatch, LogRule } from '../../src/logwatcher/rule.js';
 
 const RULE = { id: 'test.rule', description: 'test', severity: 'warning', tags: ['auth-failure'], pattern: /x/ } as unknown as LogRule;
@@ -83,5 +84,50 @@ describe('AttemptCounter: the connection table', () => {
     assert.equal(counter.connection(match(undefined), T0), NO_CONNECTION);
     assert.equal(counter.connection(match(2 ** 40), T0), NO_CONNECTION);
     assert.deepEqual(counter.classify(NO_CONNECTION, match(undefined), 'each').length, 1, 'counted as its own attempt');
+  });
+});
+
+describe('AttemptCounter: the address a connection keeps', () => {
+  it('gives host-less lines the address an earlier line named, IPv4, IPv6 or a name', () => {
+    const counter = new AttemptCounter(1024);
+    for (const [pid, host] of [
+      [1, '198.51.100.7'],
+      [2, '2001:db8::1:2'],
+      [3, 'gateway.example.net'],
+      [4, '0.0.0.0'],
+      [5, '255.255.255.255'],
+      [6, '010.1.1.1'],
+    ] as const) {
+      counter.address(counter.connection(match(pid), T0), match(pid, host), true);
+      const later = match(pid);
+      counter.address(counter.connection(later, T0 + 1), later, true);
+      assert.equal(later.fields.host, host);
+      const notAFailure = match(pid);
+      counter.address(counter.connection(notAFailure, T0 + 2), notAFailure, false);
+      assert.equal(notAFailure.fields.host, undefined, 'only auth failures are filled in');
+    }
+  });
+
+  it('reads a line that names two addresses the way that agrees with the connection', () => {
+    const counter = new AttemptCounter(1024);
+    const conn = counter.connection(match(9), T0);
+    counter.address(conn, match(9, '198.51.100.7'), true);
+    const twoWays: LogMatch = { ...match(9, '10.9.9.9'), line: 'Failed password for x from 198.51.100.7 port 22 ssh2: from 10.9.9.9 port 1 ssh2' };
+    counter.address(conn, twoWays, true);
+    assert.equal(twoWays.fields.host, '198.51.100.7');
+    const other: LogMatch = { ...match(9, '10.9.9.9'), line: 'Failed password for x from 10.9.9.9 port 22 ssh2' };
+    counter.address(conn, other, true);
+    assert.equal(other.fields.host, '10.9.9.9', 'a line with only another address keeps it');
+  });
+
+  it('keeps exactly the canonical dotted quads as numbers, and they read back the same', () => {
+    const rand = mulberry32(7);
+    for (let i = 0; i < 2000; i++) {
+      const value = Math.floor(rand() * 2 ** 32);
+      assert.equal(ipv4Number(ipv4Text(value)), value);
+    }
+    for (const text of ['1.2.3', '1.2.3.4.5', '1.2.3.256', '01.2.3.4', '1..3.4', '1.2.3.4.', '.1.2.3', '1.2.3.-4', '1.2.3.4 ', '１.2.3.4', '::ffff:1.2.3.4', '1.2.3.1000']) {
+      assert.equal(ipv4Number(text), -1, text);
+    }
   });
 });
