@@ -174,10 +174,21 @@ export class RuleEngine {
    * match nothing, and this runs for every line).
    */
   handle(line: string, origin: LineOrigin): HandleResult {
+    return this.handleLine(line, origin.file, origin.lineNumber, origin.truncated === true, undefined);
+  }
+
+  /**
+   * {@link handle} with the origin's parts as arguments (no object per line), and `readAt`:
+   * when the line was read, for a caller that read it with others (a clock reading costs
+   * more than matching a line); undefined reads the clock when a match needs it.
+   *
+   * @internal
+   */
+  handleLine(line: string, file: string, lineNumber: number, truncated: boolean, readAt: number | undefined): HandleResult {
     const out = this.#out;
     // Setting length is a runtime call even when it is already 0, and this runs per line.
     if (out.length !== 0) out.length = 0;
-    const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
+    const n = this.#matcher.match(line, file, lineNumber, truncated, out, readAt);
     if (n === 0) return NOTHING;
     const matches = out.slice();
     const result: HandleResult = { matches, alerts: [], attempts: [] };

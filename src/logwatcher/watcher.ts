@@ -85,6 +85,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   #journalLines = 0;
   #linesRead = 0;
   #bytesRead = 0;
+  /** When the tailer last read (the clock once per read, shared by that read's lines); undefined before the first. */
+  #readAt: number | undefined = undefined;
   #matches = 0;
   /** Missing paths and empty globs, with when they were last reported. */
   readonly #missing = new Map<string, number>();
@@ -313,7 +315,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   }
 
   readonly #sink: TailerSink = {
-    line: (text, file, lineNumber) => this.#handle(text, file, lineNumber),
+    line: (text, file, lineNumber) => this.#handle(text, file, lineNumber, this.#readAt),
     rotate: (event) => {
       this.logger.info(`hostwarden: ${displayPath(event.file)}: ${event.reason}${event.previousPath ? ` (previous file ${displayPath(event.previousPath)})` : ''}`);
       this.emitSafely('rotate', event);
@@ -323,6 +325,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.#warn(warning);
     },
     bytes: (count) => {
+      // Called once per read, before its lines: they share this reading of the clock.
+      this.#readAt = this.clock();
       this.#bytesRead += count;
     },
     known: (st) => this.#knownPosition(st),
@@ -340,13 +344,13 @@ export class LogWatcher extends Component<LogWatcherEvents> {
 
   // Runs the rules on one line and emits what it produced. The checkpoint only moves past
   // this line after this returns, i.e. after every listener ran.
-  #handle(text: string, file: string, lineNumber: number): void {
+  #handle(text: string, file: string, lineNumber: number, readAt: number | undefined): void {
     this.#linesRead++;
     const cut = this.#nextCut;
     this.#nextCut = false;
     let result: HandleResult;
     try {
-      result = this.#engine.handle(text, cut ? { file, lineNumber, truncated: true } : { file, lineNumber });
+      result = this.#engine.handleLine(text, file, lineNumber, cut, readAt);
     } catch (error) {
       this.emitError(toError(error));
       return;
@@ -362,6 +366,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   #onJournal(lines: readonly string[]): void {
     const label = this.#o.journal?.label ?? 'journal';
     const max = this.#o.maxLineLength;
+    const readAt = this.clock();
     for (let line of lines) {
       const lineNumber = ++this.#journalLines;
       // Same limit as for files: a huge message is cut, flagged and reported, never dropped.
@@ -377,7 +382,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
           }),
         );
       }
-      this.#handle(line, label, lineNumber);
+      this.#handle(line, label, lineNumber, readAt);
     }
     this.#scheduleSave();
   }
