@@ -73,7 +73,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #dirWatchers = new Map<string, FSWatcher>();
   #journal: JournalSource | undefined;
   #saved: CheckpointState = { files: {} };
-  #buf: Buffer | undefined;
+  /** The read buffers the tailers share, two so that one is read into while the other is matched. */
+  #bufs: [Buffer, Buffer] | undefined;
   #cycle: Promise<void> | undefined;
   #again = false;
   #rescanDue = false;
@@ -130,7 +131,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
 
   protected override async onStart(): Promise<void> {
     const o = this.#o;
-    this.#buf = Buffer.allocUnsafe(READ_CHUNK);
+    this.#bufs = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
     if (o.stateFile !== undefined) this.#saved = await this.#loadState(resolve(o.cwd, o.stateFile));
     await this.#rescan(true);
     this.#checkMissing();
@@ -165,7 +166,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     await this.#save();
     await Promise.all([...this.#tailers.values()].map((t) => t.close()));
     this.#tailers.clear();
-    this.#buf = undefined;
+    this.#bufs = undefined;
   }
 
   // One poll cycle at a time; a kick during a cycle asks for one more afterwards, so a
@@ -199,12 +200,12 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.#rescanDue = false;
       await this.#rescan(false);
     }
-    const buf = this.#buf;
-    if (!buf) return;
+    const bufs = this.#bufs;
+    if (!bufs) return;
     for (const tailer of [...this.#tailers.values()]) {
       if (this.stopping) break;
       try {
-        if (await tailer.poll(buf)) this.#again = true;
+        if (await tailer.poll(bufs[0], bufs[1])) this.#again = true;
       } catch (error) {
         this.emitError(toError(error));
       }
