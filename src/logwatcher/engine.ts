@@ -118,7 +118,8 @@ export class RuleEngine {
   readonly #facts = new Map<LogRule, RuleFacts>();
   readonly #hostname: string;
   readonly #clock: Clock;
-  readonly #out: LogMatch[] = [];
+  /** What handleLine returns, emptied and refilled by each call. */
+  readonly #result: HandleResult = { matches: [], alerts: [], attempts: [] };
   readonly #attempts: AttemptCounter;
   readonly #success: SuccessAfterFailures | undefined;
   /** Alert rules counting auth-failure attempts per `host`: where success-after-failures looks. */
@@ -174,24 +175,27 @@ export class RuleEngine {
    * match nothing, and this runs for every line).
    */
   handle(line: string, origin: LineOrigin): HandleResult {
-    return this.handleLine(line, origin.file, origin.lineNumber, origin.truncated === true, undefined);
+    const r = this.handleLine(line, origin.file, origin.lineNumber, origin.truncated === true, undefined);
+    return r === NOTHING ? NOTHING : { matches: r.matches.slice(), alerts: r.alerts.slice(), attempts: r.attempts.slice() };
   }
 
   /**
-   * {@link handle} with the origin's parts as arguments (no object per line), and `readAt`:
-   * when the line was read, for a caller that read it with others (a clock reading costs
-   * more than matching a line); undefined reads the clock when a match needs it.
+   * {@link handle} for the LogWatcher: the origin's parts as arguments, `readAt` (when the
+   * line was read, for a caller that read it with others: a clock reading costs more than
+   * matching a line; undefined reads the clock when a match needs it), and a result that is
+   * reused by the next call, so it must be consumed before then (no objects per line).
    *
    * @internal
    */
   handleLine(line: string, file: string, lineNumber: number, truncated: boolean, readAt: number | undefined): HandleResult {
-    const out = this.#out;
+    const result = this.#result;
+    const matches = result.matches;
     // Setting length is a runtime call even when it is already 0, and this runs per line.
-    if (out.length !== 0) out.length = 0;
-    const n = this.#matcher.match(line, file, lineNumber, truncated, out, readAt);
+    if (matches.length !== 0) matches.length = 0;
+    const n = this.#matcher.match(line, file, lineNumber, truncated, matches, readAt);
     if (n === 0) return NOTHING;
-    const matches = out.slice();
-    const result: HandleResult = { matches, alerts: [], attempts: [] };
+    if (result.alerts.length !== 0) result.alerts.length = 0;
+    if (result.attempts.length !== 0) result.attempts.length = 0;
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
     const facts = this.#facts;

@@ -51,6 +51,19 @@ describe('RuleEngine thresholds', () => {
     assert.ok(!Object.isFrozen(c.matches));
   });
 
+  it("each result is the caller's to keep: the next line does not change it", () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'web1' });
+    const results = [0, 1, 2, 3, 4].map((m, i) => engine.handle(failed(T0 + m * 1000, `198.51.100.${m}`), { file: 'auth.log', lineNumber: i + 1 }));
+    assert.deepEqual(
+      results.map((r) => r.matches.map((m) => m.fields.host)),
+      [0, 1, 2, 3, 4].map((m) => [`198.51.100.${m}`]),
+    );
+    assert.deepEqual(
+      results.map((r) => r.attempts.length),
+      [1, 1, 1, 1, 1],
+    );
+  });
+
   it('a log replayed from a file raises the same alerts as the same log watched live', () => {
     // Two attackers, bursts separated by quiet gaps, noise in between; times in seconds.
     const events: [number, string][] = [];
