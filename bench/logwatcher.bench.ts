@@ -6,11 +6,11 @@
 //   options: --lines N   --big   --samples N
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, statSync } from 'node:fs';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { LogWatcher, authRules } from '../src/index.js';
 import { generateAuthLog } from './auth-log-generator.js';
 
@@ -22,7 +22,6 @@ const value = (name: string, fallback: number): number => {
 };
 const LINES = value('lines', 1_000_000);
 const SAMPLES = value('samples', 400);
-const gc = (globalThis as { gc?: () => void }).gc;
 
 interface Row {
   readonly name: string;
@@ -46,39 +45,57 @@ interface DrainResult {
   bytes: number;
 }
 
-/** In a child process: drains `file` from the beginning; prints a DrainResult as JSON. */
-async function drainHere(file: string, expectedLines: number, alertsOn: boolean): Promise<void> {
-  gc?.();
-  const baseRss = process.memoryUsage().rss;
-  let peakRss = baseRss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 10);
-  let alerts = 0;
-  const rules = alertsOn ? authRules : authRules.map((rule) => ({ ...rule, alert: 'never' as const }));
-  const watcher = new LogWatcher({ files: [file], startAt: 'beginning', rules, watch: false, pollInterval: 1000 });
-  watcher.on('alert', () => alerts++);
-  watcher.on('match', () => {});
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  await watcher.start();
-  while (watcher.stats.linesRead < expectedLines) await watcher.poll();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const { matches, bytesRead } = watcher.stats;
-  await watcher.stop();
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  // CPU time too: on a shared machine wall time also measures the neighbours.
-  const result: DrainResult = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, matches, alerts, bytes: bytesRead };
-  console.log(JSON.stringify(result));
+// In a child process: drains a file from the beginning and prints a DrainResult as JSON.
+// One script for both ways of running it: under tsx on src/ (as the other benches run), and in
+// a plain `node` process on the built dist/ (what users run: tsx itself holds ~40 MB).
+const DRAIN_CHILD = `
+const [index, file, expected, alertsOn] = process.argv.slice(1);
+const { LogWatcher, authRules } = await import(index);
+globalThis.gc();
+const baseRss = process.memoryUsage().rss;
+let peakRss = baseRss;
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 10);
+let alerts = 0;
+const rules = alertsOn === 'alerts' ? authRules : authRules.map((rule) => ({ ...rule, alert: 'never' }));
+const watcher = new LogWatcher({ files: [file], startAt: 'beginning', rules, watch: false, pollInterval: 1000 });
+watcher.on('alert', () => alerts++);
+watcher.on('match', () => {});
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+await watcher.start();
+while (watcher.stats.linesRead < Number(expected)) await watcher.poll();
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const { matches, bytesRead } = watcher.stats;
+await watcher.stop();
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.memoryUsage().rss);
+// CPU time too: on a shared machine wall time also measures the neighbours.
+process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, matches, alerts, bytes: bytesRead }));
+`;
+
+/** Whether dist/ is built and newer than src/logwatcher, or why not. */
+function distIndex(): URL | string {
+  const index = new URL('../dist/index.js', import.meta.url);
+  try {
+    const newest = Math.max(...readdirSync(new URL('../src/logwatcher/', import.meta.url)).map((f) => statSync(new URL(`../src/logwatcher/${f}`, import.meta.url)).mtimeMs));
+    if (statSync(index).mtimeMs < newest) return 'dist/ is older than src/: run `npm run build` first';
+  } catch {
+    return 'no dist/: run `npm run build` first';
+  }
+  return index;
 }
 
-/** Drains in a fresh process, so its RSS is the watcher's and not the generator's. */
-async function drain(file: string, expectedLines: number, alertsOn = true): Promise<DrainResult> {
+/**
+ * Drains in a fresh process, so its RSS is the watcher's and not the generator's: under tsx
+ * on src/, or (`dist`) in plain node on the built package.
+ */
+async function drain(file: string, expectedLines: number, alertsOn = true, dist?: URL): Promise<DrainResult> {
+  const index = dist ?? new URL('../src/index.ts', import.meta.url);
+  const loader = dist === undefined ? ['--import=tsx/esm'] : [];
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--import=tsx/esm', fileURLToPath(import.meta.url), '--child', file, String(expectedLines), alertsOn ? 'alerts' : 'no-alerts'],
+    ['--expose-gc', ...loader, '--input-type=module', '-e', DRAIN_CHILD, index.href, file, String(expectedLines), alertsOn ? 'alerts' : 'no-alerts'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -87,7 +104,7 @@ async function drain(file: string, expectedLines: number, alertsOn = true): Prom
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) throw new Error(`drain child failed (${code})`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '') as DrainResult;
+  return JSON.parse(out) as DrainResult;
 }
 
 /** Appends lines one at a time and measures how long each takes to come out as a 'match'. */
@@ -124,12 +141,6 @@ async function latency(dir: string): Promise<number[]> {
 
 const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
-if (flag('child')) {
-  const [file, lines, alerts] = args.slice(args.indexOf('--child') + 1);
-  await drainHere(file as string, Number(lines), alerts === 'alerts');
-  process.exit(0);
-}
-
 const dir = await mkdtemp(join(tmpdir(), 'hostwarden-bench-logwatcher-'));
 try {
   const file = join(dir, 'auth.log');
@@ -156,10 +167,18 @@ try {
     const bigLines = Math.ceil((LINES * 1024 ** 3) / generated.bytes);
     await generateAuthLog(big, { lines: bigLines, seed: 7 });
     const lines = bigLines;
-    for (const alertsOn of [true, false]) {
-      const b = await drain(big, lines, alertsOn);
+    const dist = distIndex();
+    const runs: { alertsOn: boolean; dist: URL | undefined }[] = [
+      { alertsOn: true, dist: undefined },
+      { alertsOn: false, dist: undefined },
+    ];
+    if (typeof dist === 'string') console.error(`The built package's row is left out: ${dist}`);
+    else runs.push({ alertsOn: true, dist });
+    for (const run of runs) {
+      const { alertsOn } = run;
+      const b = await drain(big, lines, alertsOn, run.dist);
       rows.push({
-        name: `LogWatcher drain, authRules${alertsOn ? '' : " with alert: 'never'"} (${(b.bytes / 1024 ** 3).toFixed(2)} GiB)`,
+        name: `LogWatcher drain, authRules${alertsOn ? '' : " with alert: 'never'"} (${(b.bytes / 1024 ** 3).toFixed(2)} GiB)${run.dist === undefined ? '' : ', plain node on dist/'}`,
         lines: lines.toLocaleString('en-US'),
         seconds: b.seconds.toFixed(2),
         rate: `${Math.round(lines / b.seconds).toLocaleString('en-US')} lines/s (${Math.round(lines / b.cpuSeconds).toLocaleString('en-US')} per CPU-second)`,

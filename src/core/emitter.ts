@@ -24,6 +24,9 @@ export interface HostwardenEvents extends BaseEvents {
   warning: [warning: Warning];
 }
 
+/** No listener threw (shared: most emits; never written to). */
+const NO_FAILURES: readonly unknown[] = Object.freeze([]);
+
 // eventemitter3's listener record: `_events[name]` holds one of these or an array of them.
 interface ListenerRecord {
   readonly fn: (...args: unknown[]) => unknown;
@@ -78,7 +81,8 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
     }
     const failures = this.#callEach(event, args);
     if (failures === undefined) return false;
-    for (const cause of failures) {
+    for (let i = 0; i < failures.length; i++) {
+      const cause = failures[i];
       if (event === 'error') {
         process.nextTick(() => {
           throw cause;
@@ -93,23 +97,30 @@ export class HostwardenEmitter<E extends BaseEvents> extends EventEmitter<E> {
 
   // eventemitter3 (pinned to v5) stops at the first throwing listener; this is its own emit
   // loop with a try/catch around each listener, honouring `once` and the listener context.
-  #callEach(event: string | symbol, args: readonly unknown[]): unknown[] | undefined {
+  #callEach(event: string | symbol, args: readonly unknown[]): readonly unknown[] | undefined {
     const prefix = EventEmitter.prefixed;
     const key = typeof event === 'string' && typeof prefix === 'string' ? prefix + event : event;
     const events = (this as unknown as { _events: Record<string | symbol, ListenerRecord | ListenerRecord[] | undefined> })._events;
     const entry = events[key];
     if (entry === undefined) return undefined;
-    const records = Array.isArray(entry) ? [...entry] : [entry];
-    const failures: unknown[] = [];
-    for (const record of records) {
-      if (record.once) this.removeListener(event as Names<E>, record.fn as never, undefined, true);
-      try {
-        record.fn.apply(record.context, args as unknown[]);
-      } catch (cause) {
-        failures.push(cause);
-      }
-    }
+    // A copy: a listener may add or remove listeners while they are called. (Index loops and
+    // no arrays made for the usual single listener: this runs for every match of a busy log.)
+    if (!Array.isArray(entry)) return this.#call(event, entry, args, NO_FAILURES);
+    const records = entry.slice();
+    let failures = NO_FAILURES;
+    for (let i = 0; i < records.length; i++) failures = this.#call(event, records[i] as ListenerRecord, args, failures);
     return failures;
+  }
+
+  /** Calls one listener; returns `failures`, or a copy with what it threw added. */
+  #call(event: string | symbol, record: ListenerRecord, args: readonly unknown[], failures: readonly unknown[]): readonly unknown[] {
+    if (record.once) this.removeListener(event as Names<E>, record.fn as never, undefined, true);
+    try {
+      record.fn.apply(record.context, args as unknown[]);
+      return failures;
+    } catch (cause) {
+      return [...failures, cause];
+    }
   }
 
   /**

@@ -5,21 +5,20 @@
 // program, pid) and each rule's AttemptRole says how its line adds up. The same grouping
 // gives host-less lines (`Disconnecting: Too many authentication failures`) the address an
 // earlier or later line of the connection names, as fail2ban does with its per-connection state.
+import { randomBytes } from 'node:crypto';
+import { detach } from './detach.js';
 import type { AttemptRole, LogMatch } from './rule.js';
 
-/** What one connection has shown so far. @internal */
-export interface Connection {
-  host: string | undefined;
-  /** Attempts counted for the connection. */
-  counted: number;
-  /** A prelude line counted the attempt the next `'each'` line belongs to. */
-  credit: number;
-  /** PAM failures that a success through another module may still excuse (allocated when needed). */
-  unconfirmed: LogMatch[] | undefined;
-  /** Counted attempts waiting for the connection's address (allocated when needed). */
-  waiting: LogMatch[] | undefined;
-  last: number;
-}
+/**
+ * A connection, as the slot of the table that holds its state; {@link NO_CONNECTION} for a
+ * line without one. A slot is only good until the next {@link AttemptCounter.connection}.
+ *
+ * @internal
+ */
+export type Connection = number;
+
+/** @internal */
+export const NO_CONNECTION: Connection = -1;
 
 /** A connection idle this long is forgotten: its pid may be reused (LoginGraceTime is 2 minutes). */
 const IDLE_MS = 10 * 60_000;
@@ -27,73 +26,157 @@ const IDLE_MS = 10 * 60_000;
 /** The shared empty result: most lines count nothing new. */
 const NONE: readonly LogMatch[] = Object.freeze([]);
 
-/** The connections of one (file, logging host, program): by pid, in two generations. */
-interface Scope {
-  readonly file: string;
-  readonly host: string;
-  readonly program: string;
-  current: Map<number, Connection>;
-  previous: Map<number, Connection>;
-}
+/** Slots per bucket: a connection can only live in the bucket its (scope, pid) hashes to. */
+const WAYS = 8;
+
+/** Pids are below this (Linux's limit is 2^22); it also spaces scopes apart in a slot's key. */
+const PID_LIMIT = 2 ** 40;
 
 /** How many scopes are compared in place before the map of all scopes is asked. */
 const RECENT_SCOPES = 4;
 
+/** The connections of one (file, logging host, program). */
+interface Scope {
+  readonly file: string;
+  readonly host: string;
+  readonly program: string;
+  /** From 1 (a key of 0 marks a free slot); at most 4096, so `id * PID_LIMIT` stays exact. */
+  readonly id: number;
+}
+
 /**
- * Per-connection state for attempt counting, bounded to `maxConnections` (least recently
- * active forgotten first).
+ * Per-connection state for attempt counting, in a fixed table of at most `maxConnections`
+ * slots (the least recently active connection of a full bucket is forgotten first).
+ *
+ * Typed arrays, not an object per connection in a Map: under attack nearly every line opens
+ * a connection that lives for a few lines. As objects, they outlived young-generation
+ * collections (the table keeps thousands), were copied and promoted, and died in the old
+ * generation: a third of a busy drain went to the collector and to Map lookups. Here a new
+ * connection overwrites a slot and allocates nothing. The bucket index is hashed with a
+ * per-instance random seed, so lines forged with chosen pids cannot aim at one bucket.
  *
  * @internal
  */
 export class AttemptCounter {
-  // Two generations instead of an LRU Map: deleting and re-inserting on every line leaves
-  // holes that V8's Map iteration (to find the oldest) must skip, which made eviction
-  // linear in the map's size. A connection seen in the old generation moves to the new one.
-  // Keyed by pid (a small integer hashes fast) within a scope found by the line's file,
-  // logging host and program, of which a log interleaves only a few.
   readonly #scopes = new Map<string, Scope>();
-  readonly #half: number;
   /** The scopes of recent lines, most recent first: a log interleaves a few (sshd and sshd-session). */
   readonly #recent: Scope[] = [];
+  readonly #mask: number;
+  readonly #seed: number;
+  readonly #ways: number;
+  /**
+   * Each slot's (scope, pid) as one number, `scope * 2^40 + pid` (exact in a double); 0: free.
+   * One array, so the ways of a bucket share a cache line: under attack nearly every
+   * lookup misses, and comparing in place is what it costs.
+   */
+  readonly #key: Float64Array;
+  /** Log time of the slot's latest line. */
+  readonly #last: Float64Array;
+  /** When the slot was last used, in lookups: the least recent of a full bucket is replaced. */
+  readonly #used: Float64Array;
+  #uses = 0;
+  /** Attempts counted for the connection. */
+  readonly #counted: Int32Array;
+  /** 1: a prelude line counted the attempt the next `'each'` line belongs to. */
+  readonly #credit: Uint8Array;
+  /**
+   * The address the connection's lines named: a dotted-quad IPv4 address as its 32-bit
+   * number in #ipv4 (the usual case, and no string kept), else the text here. A kept string
+   * outlives young-generation collections (the table holds thousands of connections), and
+   * holding every attacker's address as text made them a third of the drain's collector time.
+   */
+  readonly #host: (string | undefined)[];
+  /** The connection's IPv4 address as a number, or -1 (see #host). */
+  readonly #ipv4: Float64Array;
+  /** PAM failures that a success through another module may still excuse. */
+  readonly #unconfirmed: (LogMatch[] | undefined)[];
+  /** Counted attempts waiting for the connection's address. */
+  readonly #waiting: (LogMatch[] | undefined)[];
 
   constructor(maxConnections: number) {
-    this.#half = Math.max(1, Math.floor(maxConnections / 2));
+    const ways = Math.max(1, Math.min(WAYS, maxConnections));
+    let buckets = 1;
+    while (buckets * 2 * ways <= maxConnections) buckets *= 2;
+    const size = buckets * ways;
+    this.#mask = buckets - 1;
+    this.#ways = ways;
+    this.#seed = randomBytes(4).readInt32LE(0);
+    this.#key = new Float64Array(size);
+    this.#last = new Float64Array(size);
+    this.#used = new Float64Array(size);
+    this.#counted = new Int32Array(size);
+    this.#credit = new Uint8Array(size);
+    this.#host = new Array<string | undefined>(size).fill(undefined);
+    this.#ipv4 = new Float64Array(size).fill(-1);
+    this.#unconfirmed = new Array<LogMatch[] | undefined>(size).fill(undefined);
+    this.#waiting = new Array<LogMatch[] | undefined>(size).fill(undefined);
+  }
+
+  /** How many slots the table has: the most connections remembered at once. */
+  get capacity(): number {
+    return this.#key.length;
   }
 
   /**
-   * The connection a line belongs to, or undefined when it has no pid. With `create` false,
-   * only a connection already known is returned (a close naming the address of a
-   * connection nothing else was learnt about need not be remembered).
+   * The connection a line belongs to, or {@link NO_CONNECTION} when it has no pid. With
+   * `create` false, only a connection already known is returned (a close naming the
+   * address of a connection nothing else was learnt about need not be remembered).
    */
-  connection(match: LogMatch, t: number, create = true): Connection | undefined {
+  connection(match: LogMatch, t: number, create = true): Connection {
     const pid = match.pid;
-    if (pid === undefined) return undefined;
-    const scope = this.#scope(match.file, match.syslogHost ?? '', match.program ?? '');
-    let conn = scope.current.get(pid);
-    if (conn === undefined) {
-      conn = scope.previous.get(pid);
-      if (conn !== undefined) scope.previous.delete(pid);
-      if (conn !== undefined && Math.abs(t - conn.last) > IDLE_MS) conn = undefined;
-      if (conn === undefined) {
-        if (!create) return undefined;
-        conn = { host: undefined, counted: 0, credit: 0, unconfirmed: undefined, waiting: undefined, last: t };
+    // Linux pids stay below 2^22; a larger number is no process and would not fit the key.
+    if (pid === undefined || pid >= PID_LIMIT) return NO_CONNECTION;
+    const key = this.#scopeOf(match.file, match.syslogHost ?? '', match.program ?? '').id * PID_LIMIT + pid;
+    const keys = this.#key;
+    const ways = this.#ways;
+    const base = (this.#hash(key) & this.#mask) * ways;
+    for (let slot = base; slot < base + ways; slot++) {
+      if (keys[slot] !== key) continue;
+      if (Math.abs(t - (this.#last[slot] as number)) > IDLE_MS) {
+        // The pid was reused for a new connection.
+        this.#clear(slot);
+        if (!create) return NO_CONNECTION;
+        keys[slot] = key;
       }
-      if (scope.current.size >= this.#half) {
-        scope.previous = scope.current;
-        scope.current = new Map();
-      }
-      scope.current.set(pid, conn);
-    } else if (Math.abs(t - conn.last) > IDLE_MS) {
-      // The pid was reused for a new connection.
-      conn.host = undefined;
-      conn.counted = conn.credit = 0;
-      conn.unconfirmed = conn.waiting = undefined;
+      this.#last[slot] = t;
+      this.#used[slot] = ++this.#uses;
+      return slot;
     }
-    conn.last = t;
-    return conn;
+    if (!create) return NO_CONNECTION;
+    // A free slot, else the least recently used one of the bucket.
+    let victim = base;
+    for (let slot = base; slot < base + ways; slot++) {
+      if (keys[slot] === 0) {
+        victim = slot;
+        break;
+      }
+      if ((this.#used[slot] as number) < (this.#used[victim] as number)) victim = slot;
+    }
+    this.#clear(victim);
+    keys[victim] = key;
+    this.#last[victim] = t;
+    this.#used[victim] = ++this.#uses;
+    return victim;
   }
 
-  #scope(file: string, host: string, program: string): Scope {
+  #hash(key: number): number {
+    // Both 32-bit halves of the key, so neither the scope nor a pid's high bits are lost.
+    let h = Math.imul((key | 0) ^ this.#seed, 0x9e3779b1);
+    h = Math.imul(h ^ ((key / 4294967296) | 0), 0x85ebca77);
+    return h ^ (h >>> 15);
+  }
+
+  #clear(slot: number): void {
+    this.#key[slot] = 0;
+    this.#counted[slot] = 0;
+    this.#credit[slot] = 0;
+    this.#host[slot] = undefined;
+    this.#ipv4[slot] = -1;
+    this.#unconfirmed[slot] = undefined;
+    this.#waiting[slot] = undefined;
+  }
+
+  #scopeOf(file: string, host: string, program: string): Scope {
     const recent = this.#recent;
     for (let i = 0; i < recent.length; i++) {
       const scope = recent[i] as Scope;
@@ -109,12 +192,13 @@ export class AttemptCounter {
     let scope = this.#scopes.get(key);
     if (scope === undefined) {
       // Scopes are few (files × logging hosts × programs); a flood of forged host names is
-      // bounded by starting over.
+      // bounded by starting over, connections included (their scope ids are reused).
       if (this.#scopes.size >= 4096) {
         this.#scopes.clear();
         recent.length = 0;
+        for (let slot = 0; slot < this.#key.length; slot++) this.#clear(slot);
       }
-      scope = { file, host, program, current: new Map(), previous: new Map() };
+      scope = { file, host, program, id: this.#scopes.size + 1 };
       this.#scopes.set(key, scope);
     }
     if (recent.length === RECENT_SCOPES) recent.pop();
@@ -126,34 +210,35 @@ export class AttemptCounter {
    * Decides whether `match` (of a counting rule) is a new attempt. Returns the matches that
    * count now: usually `[match]` or none, more when it confirms PAM failures held back.
    */
-  classify(conn: Connection | undefined, match: LogMatch, role: AttemptRole): readonly LogMatch[] {
-    if (conn === undefined) return role === 'unconfirmed' ? NONE : [match];
+  classify(conn: Connection, match: LogMatch, role: AttemptRole): readonly LogMatch[] {
+    if (conn === NO_CONNECTION) return role === 'unconfirmed' ? NONE : [match];
     switch (role) {
       case 'each':
-        conn.unconfirmed = undefined;
-        if (conn.credit > 0) {
-          conn.credit--;
+        this.#unconfirmed[conn] = undefined;
+        if (this.#credit[conn] !== 0) {
+          this.#credit[conn] = 0;
           return NONE;
         }
-        conn.counted++;
+        (this.#counted[conn] as number)++;
         return [match];
       case 'prelude':
-        conn.unconfirmed = undefined;
-        if (conn.credit > 0) return NONE;
-        conn.credit = 1;
-        conn.counted++;
+        this.#unconfirmed[conn] = undefined;
+        if (this.#credit[conn] !== 0) return NONE;
+        this.#credit[conn] = 1;
+        (this.#counted[conn] as number)++;
         return [match];
       case 'connection':
-        if (conn.counted > 0) return NONE;
-        conn.counted++;
+        if ((this.#counted[conn] as number) > 0) return NONE;
+        (this.#counted[conn] as number)++;
         return [match];
       case 'unconfirmed': {
         // A second PAM failure for another user in one connection is no second factor
         // failing after a first: both were real attempts (fail2ban counts them too).
         const user = userOf(match);
-        if (conn.unconfirmed?.some((m) => userOf(m) !== user) === true) return this.#confirm(conn, match);
-        if (conn.unconfirmed === undefined) conn.unconfirmed = [match];
-        else if (conn.unconfirmed.length < 16) conn.unconfirmed.push(match);
+        const held = this.#unconfirmed[conn];
+        if (held?.some((m) => userOf(m) !== user) === true) return this.#confirm(conn, held, match);
+        if (held === undefined) this.#unconfirmed[conn] = [match];
+        else if (held.length < 16) held.push(match);
         return NONE;
       }
     }
@@ -164,12 +249,13 @@ export class AttemptCounter {
    * were attempts after all (an intruder cannot wipe them by logging in as someone else);
    * failures for the same user were the first module of a stack that then succeeded.
    */
-  success(conn: Connection | undefined, match: LogMatch): readonly LogMatch[] {
-    if (conn?.unconfirmed === undefined) return NONE;
+  success(conn: Connection, match: LogMatch): readonly LogMatch[] {
+    const held = conn === NO_CONNECTION ? undefined : this.#unconfirmed[conn];
+    if (held === undefined) return NONE;
     const user = userOf(match);
-    const others = conn.unconfirmed.filter((m) => userOf(m) !== user);
-    conn.unconfirmed = undefined;
-    conn.counted += others.length;
+    const others = held.filter((m) => userOf(m) !== user);
+    this.#unconfirmed[conn] = undefined;
+    this.#counted[conn] = (this.#counted[conn] as number) + others.length;
     return others;
   }
 
@@ -180,38 +266,91 @@ export class AttemptCounter {
   address(conn: Connection, match: LogMatch, authFailure: boolean): void {
     const host = match.fields.host;
     if (host === undefined) {
-      if (conn.host !== undefined && authFailure) match.fields.host = conn.host;
+      if (authFailure && this.#hasHost(conn)) match.fields.host = this.#hostOf(conn);
       return;
     }
-    if (conn.host === undefined) conn.host = host;
+    const v4 = ipv4Number(host);
+    if (!this.#hasHost(conn)) {
+      if (v4 >= 0) this.#ipv4[conn] = v4;
+      else this.#host[conn] = detach(host);
+      return;
+    }
+    if (v4 >= 0 ? v4 === this.#ipv4[conn] : host === this.#host[conn]) return;
     // One connection has one peer. A line that reads two ways (an invalid user's name
     // ending in ` from <ip> port <n> ssh2` before a `: ` suffix) and names the address an
     // earlier, unambiguous line of its connection gave (`Invalid user … from <host>`) is
     // read the way that agrees with it.
-    else if (host !== conn.host && authFailure && match.line.includes(` from ${conn.host} `)) match.fields.host = conn.host;
+    if (authFailure) {
+      const known = this.#hostOf(conn);
+      if (match.line.includes(` from ${known} `)) match.fields.host = known;
+    }
+  }
+
+  #hasHost(conn: Connection): boolean {
+    return this.#ipv4[conn] !== -1 || this.#host[conn] !== undefined;
+  }
+
+  /** The connection's address as text (made again from its number for IPv4). */
+  #hostOf(conn: Connection): string {
+    const v4 = this.#ipv4[conn] as number;
+    return v4 === -1 ? (this.#host[conn] as string) : ipv4Text(v4);
   }
 
   /** Holds a counted attempt until the connection names its address. */
   wait(conn: Connection, match: LogMatch): void {
-    if (conn.waiting === undefined) conn.waiting = [match];
-    else if (conn.waiting.length < 16) conn.waiting.push(match);
+    const held = this.#waiting[conn];
+    if (held === undefined) this.#waiting[conn] = [match];
+    else if (held.length < 16) held.push(match);
   }
 
   /** The held attempts now that the connection has an address (filled in), or none. */
-  release(conn: Connection | undefined): readonly LogMatch[] {
-    if (conn?.waiting === undefined || conn.host === undefined) return NONE;
-    const host = conn.host;
-    const out = conn.waiting.map((m) => ({ ...m, fields: { ...m.fields, host } }));
-    conn.waiting = undefined;
-    return out;
+  release(conn: Connection): readonly LogMatch[] {
+    if (conn === NO_CONNECTION) return NONE;
+    const held = this.#waiting[conn];
+    if (held === undefined || !this.#hasHost(conn)) return NONE;
+    const host = this.#hostOf(conn);
+    this.#waiting[conn] = undefined;
+    return held.map((m) => ({ ...m, fields: { ...m.fields, host } }));
   }
 
-  #confirm(conn: Connection, match: LogMatch): readonly LogMatch[] {
-    const out = [...(conn.unconfirmed ?? []), match];
-    conn.unconfirmed = undefined;
-    conn.counted += out.length;
+  #confirm(conn: Connection, held: readonly LogMatch[], match: LogMatch): readonly LogMatch[] {
+    const out = [...held, match];
+    this.#unconfirmed[conn] = undefined;
+    this.#counted[conn] = (this.#counted[conn] as number) + out.length;
     return out;
   }
+}
+
+/**
+ * A dotted-quad IPv4 address written the one canonical way (four decimal numbers 0-255,
+ * no leading zeros) as its 32-bit number; -1 for anything else, which is kept as text.
+ */
+export function ipv4Number(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 46 : text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part > 255) return -1;
+      value = value * 256 + part;
+      if (++dots > 4) return -1;
+      part = digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // a leading zero
+      part = part * 10 + c - 48;
+      if (++digits > 3) return -1;
+    } else return -1;
+  }
+  return dots === 4 ? value : -1;
+}
+
+/** The text of an {@link ipv4Number}. */
+export function ipv4Text(value: number): string {
+  return `${Math.floor(value / 16777216)}.${Math.floor(value / 65536) % 256}.${Math.floor(value / 256) % 256}.${value % 256}`;
 }
 
 function userOf(match: LogMatch): string {

@@ -5,7 +5,7 @@ import { expectNumber, expectString } from '../core/validate.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { safeText } from '../core/text.js';
-import { AttemptCounter, type Connection } from './attempts.js';
+import { AttemptCounter, NO_CONNECTION, type Connection } from './attempts.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type AttemptRole, type LogMatch, type LogRule } from './rule.js';
 import { SuccessAfterFailures, type SuccessAfterFailuresOptions } from './success-after-failures.js';
@@ -118,7 +118,8 @@ export class RuleEngine {
   readonly #facts = new Map<LogRule, RuleFacts>();
   readonly #hostname: string;
   readonly #clock: Clock;
-  readonly #out: LogMatch[] = [];
+  /** What handleLine returns, emptied and refilled by each call. */
+  readonly #result: HandleResult = { matches: [], alerts: [], attempts: [] };
   readonly #attempts: AttemptCounter;
   readonly #success: SuccessAfterFailures | undefined;
   /** Alert rules counting auth-failure attempts per `host`: where success-after-failures looks. */
@@ -174,13 +175,27 @@ export class RuleEngine {
    * match nothing, and this runs for every line).
    */
   handle(line: string, origin: LineOrigin): HandleResult {
-    const out = this.#out;
+    const r = this.handleLine(line, origin.file, origin.lineNumber, origin.truncated === true, undefined);
+    return r === NOTHING ? NOTHING : { matches: r.matches.slice(), alerts: r.alerts.slice(), attempts: r.attempts.slice() };
+  }
+
+  /**
+   * {@link handle} for the LogWatcher: the origin's parts as arguments, `readAt` (when the
+   * line was read, for a caller that read it with others: a clock reading costs more than
+   * matching a line; undefined reads the clock when a match needs it), and a result that is
+   * reused by the next call, so it must be consumed before then (no objects per line).
+   *
+   * @internal
+   */
+  handleLine(line: string, file: string, lineNumber: number, truncated: boolean, readAt: number | undefined): HandleResult {
+    const result = this.#result;
+    const matches = result.matches;
     // Setting length is a runtime call even when it is already 0, and this runs per line.
-    if (out.length !== 0) out.length = 0;
-    const n = this.#matcher.match(line, origin.file, origin.lineNumber, origin.truncated === true, out);
+    if (matches.length !== 0) matches.length = 0;
+    const n = this.#matcher.match(line, file, lineNumber, truncated, matches, readAt);
     if (n === 0) return NOTHING;
-    const matches = out.slice();
-    const result: HandleResult = { matches, alerts: [], attempts: [] };
+    if (result.alerts.length !== 0) result.alerts.length = 0;
+    if (result.attempts.length !== 0) result.attempts.length = 0;
     const t = this.#matcher.time;
     this.#tracker.sweep(t, result.alerts);
     const facts = this.#facts;
@@ -191,7 +206,7 @@ export class RuleEngine {
     let create = false;
     for (let i = 0; i < n; i++) if ((facts.get((matches[i] as LogMatch).rule) as RuleFacts).remembers) create = true;
     const conn = attempts.connection(matches[0] as LogMatch, t, create);
-    if (conn !== undefined) {
+    if (conn !== NO_CONNECTION) {
       for (let i = 0; i < n; i++) {
         const match = matches[i] as LogMatch;
         if (match.fields.host !== undefined) attempts.address(conn, match, (facts.get(match.rule) as RuleFacts).authFailure);
@@ -200,7 +215,7 @@ export class RuleEngine {
     for (let i = 0; i < n; i++) {
       const match = matches[i] as LogMatch;
       const f = facts.get(match.rule) as RuleFacts;
-      if (conn !== undefined && match.fields.host === undefined) attempts.address(conn, match, f.authFailure);
+      if (conn !== NO_CONNECTION && match.fields.host === undefined) attempts.address(conn, match, f.authFailure);
       const spec = f.spec;
       if (spec === 'every') result.alerts.push(this.#single(match, t));
       else if (spec !== undefined) {
@@ -223,7 +238,7 @@ export class RuleEngine {
     for (let k = 0; k < released.length; k++) {
       const attempt = released[k] as LogMatch;
       const s = (facts.get(attempt.rule) as RuleFacts).spec;
-      if (s !== undefined && s !== 'every') this.#count(s, attempt, t, undefined, result);
+      if (s !== undefined && s !== 'every') this.#count(s, attempt, t, NO_CONNECTION, result);
     }
     return result;
   }
@@ -239,9 +254,9 @@ export class RuleEngine {
   }
 
   /** Counts one attempt towards its threshold, or holds it until its connection names the group field. */
-  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Connection | undefined, result: HandleResult): void {
+  #count(spec: ThresholdSpec, attempt: LogMatch, t: number, conn: Connection, result: HandleResult): void {
     if (spec.groupBy !== undefined && attempt.fields[spec.groupBy] === undefined) {
-      if (conn !== undefined && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
+      if (conn !== NO_CONNECTION && spec.groupBy === 'host') this.#attempts.wait(conn, attempt);
       return;
     }
     const weight = attempt.repeated ?? 1;

@@ -1,5 +1,8 @@
 import { isAscii } from 'node:buffer';
 
+/** Bytes decoded into one string at most (unless one line is longer). */
+const PIECE = 64 * 1024;
+
 /**
  * Splits a byte stream into text lines with bounded memory.
  *
@@ -63,7 +66,15 @@ export class LineSplitter {
     const max = this.#maxLineLength;
     const last = chunk.lastIndexOf(10, length - 1);
     if (encoding === 'latin1' && !hasNul && last > start) {
-      start = this.#emitAscii(chunk, start, last, emit);
+      // In pieces of at most about 64 KiB that end at a newline: a larger string lives in
+      // V8's large-object space, and one per read made a busy drain's heap (and RSS) grow.
+      while (last - start > PIECE) {
+        let nl = chunk.lastIndexOf(10, start + PIECE);
+        if (nl < start) nl = chunk.indexOf(10, start + PIECE); // one line longer than a piece
+        start = this.#emitAscii(chunk, start, nl, emit);
+      }
+      // Unless the long line's newline was `last` itself.
+      if (start <= last) start = this.#emitAscii(chunk, start, last, emit);
     }
     for (;;) {
       const nl = chunk.indexOf(10, start);

@@ -204,20 +204,20 @@ export class Tailer {
    * One look at the path: detect truncation and rotation, drain old generations, then read
    * the current file. Returns true when it stopped early at `maxReadPerPoll` with more to read.
    */
-  async poll(buf: Buffer): Promise<boolean> {
+  async poll(buf: Buffer, spare: Buffer): Promise<boolean> {
     const now = this.#o.clock();
     await this.#checkCurrent();
     await this.#checkPath(now);
     let budget = this.#o.maxReadPerPoll;
     for (const file of [...this.#old]) {
-      const read = await this.#read(file, buf, budget);
+      const read = await this.#read(file, buf, spare, budget);
       budget -= read;
       if (budget <= 0) return true;
       if (read > 0) file.idleSince = now;
       else if (now - file.idleSince >= this.#o.rotateGrace) await this.#close(file);
     }
     if (this.#current) {
-      const read = await this.#read(this.#current, buf, budget);
+      const read = await this.#read(this.#current, buf, spare, budget);
       if (read >= budget) return true;
     }
     return false;
@@ -384,7 +384,12 @@ export class Tailer {
     };
   }
 
-  async #read(file: OpenFile, buf: Buffer, budget: number): Promise<number> {
+  /**
+   * Reads `file` from its read position, up to about `budget` bytes, and hands its lines on.
+   * While a full buffer's lines are matched, the next read already runs into `spare` (the
+   * two take turns): a busy log is drained without waiting for each read in between.
+   */
+  async #read(file: OpenFile, buf: Buffer, spare: Buffer, budget: number): Promise<number> {
     let total = 0;
     const emit = (line: string, cutBytes: number): void => {
       file.lineNumber++;
@@ -403,25 +408,37 @@ export class Tailer {
       }
       this.#sink.line(line, this.path, file.lineNumber);
     };
+    let current = buf;
+    let next = spare;
+    let ahead: Promise<{ bytesRead: number }> | undefined;
     try {
       while (total < budget && !this.#o.stopping()) {
-        const { bytesRead } = await file.fh.read(buf, 0, buf.length, file.readPos);
+        const reading = ahead ?? file.fh.read(current, 0, current.length, file.readPos);
+        ahead = undefined;
+        const { bytesRead } = await reading;
         if (bytesRead === 0) break;
         const known = file.fingerprintLength;
         if (known < FINGERPRINT_BYTES && file.readPos <= known && file.readPos + bytesRead > known) {
           const from = known - file.readPos;
           const take = Math.min(bytesRead - from, FINGERPRINT_BYTES - known);
-          buf.copy(file.prefix, known, from, from + take);
+          current.copy(file.prefix, known, from, from + take);
           file.fingerprintLength = known + take;
           file.fingerprint = hashPrefix(file.prefix, file.fingerprintLength);
         }
         file.readPos += bytesRead;
         total += bytesRead;
         this.#sink.bytes(bytesRead);
-        file.splitter.push(buf, bytesRead, emit);
+        // A full buffer says there is more: read it while these lines are matched. Should the
+        // loop end first (budget, stop), that read is dropped and made again next time.
+        if (bytesRead === current.length && total < budget) ahead = file.fh.read(next, 0, next.length, file.readPos);
+        file.splitter.push(current, bytesRead, emit);
+        [current, next] = [next, current];
       }
     } catch (error) {
       this.#reportOnce('read', 'unreadable', `Cannot read ${displayPath(file.path)}`, error);
+    } finally {
+      // Not awaited: a failure of a dropped read is the next poll's to report.
+      ahead?.catch(() => {});
     }
     return total;
   }

@@ -18,19 +18,52 @@ export interface ThresholdSpec {
 }
 
 interface KeyState {
-  readonly key: string;
   readonly spec: ThresholdSpec;
   readonly group: string;
-  /** Times of the latest matches (at most 4 × count, at most two windows old), sorted. */
-  readonly times: number[];
+  /** Where the state is kept: its alert rule's table, under the group made safe to show. */
+  readonly table: Map<string, KeyState>;
+  readonly slot: string;
+  /**
+   * Times of the latest matches (at most 4 × count, at most two windows old), sorted.
+   * Undefined while the key has seen one match of weight 1, at `first`: see {@link ThresholdTracker.observe}.
+   */
+  times: number[] | undefined;
   first: number;
   last: number;
   total: number;
-  /** The latest `maxEvidence` lines, unsanitized but capped (see evidenceText). */
-  readonly evidence: string[];
-  readonly rules: Set<string>;
-  readonly users: Set<string>;
+  /** The latest `maxEvidence` lines, unsanitized but capped (see evidenceText); the one line while `times` is undefined. */
+  evidence: string[] | string;
+  /** The rules that matched, each once (a few); the one rule while `times` is undefined. */
+  rules: string[] | string;
+  /** The distinct users tried, at most MAX_USERS; undefined until one is; the one user while `times` is undefined. */
+  users: string[] | string | undefined;
   firing: Alert | undefined;
+}
+
+/** Turns a key's one-match form into the full one; returns its times. */
+function expand(state: KeyState): number[] {
+  const times = [state.first];
+  state.times = times;
+  state.evidence = [state.evidence as string];
+  state.rules = [state.rules as string];
+  if (state.users !== undefined) state.users = [state.users as string];
+  return times;
+}
+
+/** The users a key has seen. */
+function usersOf(state: KeyState): readonly string[] {
+  const users = state.users;
+  return users === undefined ? NO_USERS : typeof users === 'string' ? [users] : users;
+}
+
+/** The evidence lines a key holds. */
+function evidenceOf(state: KeyState): readonly string[] {
+  return typeof state.evidence === 'string' ? [state.evidence] : state.evidence;
+}
+
+/** The key of a state's alerts. */
+function keyOf(state: KeyState): string {
+  return state.spec.groupBy === undefined ? `log:${state.spec.alertRule}` : `log:${state.spec.alertRule}:${state.slot}`;
 }
 
 /** A key's counted failures, as {@link ThresholdTracker.peek} shows them. @internal */
@@ -41,13 +74,20 @@ export interface FailureRecord {
   readonly last: number;
   /** The latest lines (raw, capped). */
   readonly evidence: readonly string[];
-  readonly users: ReadonlySet<string>;
+  readonly users: readonly string[];
   /** The threshold's count. */
   readonly count: number;
 }
 
 /** Most distinct user names listed in a summary. */
 const MAX_USERS = 20;
+
+const NO_USERS: readonly string[] = Object.freeze([]);
+
+/** The users tried, made safe to show, with `…` when the list reached its bound. */
+function usersText(users: readonly string[]): string {
+  return users.map((u) => safeText(u, USER_TEXT)).join(', ') + (users.length >= MAX_USERS ? ', …' : '');
+}
 
 /** @internal */
 export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
@@ -71,8 +111,13 @@ export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
  * @internal
  */
 export class ThresholdTracker {
-  // Insertion order doubles as least-recently-updated order: updates re-insert.
-  readonly #keys = new Map<string, KeyState>();
+  /**
+   * Per alert rule, its keys by group. Insertion order doubles as least-recently-updated
+   * order: updates re-insert.
+   */
+  readonly #tables = new Map<string, Map<string, KeyState>>();
+  /** Keys in all tables. */
+  #size = 0;
   readonly #hostname: string;
   readonly #maxEvidence: number;
   readonly #maxKeys: number;
@@ -87,7 +132,7 @@ export class ThresholdTracker {
 
   /** Number of keys being tracked (for tests and diagnostics). */
   get size(): number {
-    return this.#keys.size;
+    return this.#size;
   }
 
   /** Counts one match (`weight` lines, for rsyslog's repeated messages) at log time `t`. */
@@ -98,36 +143,75 @@ export class ThresholdTracker {
       if (value === undefined) return;
       group = value;
     }
+    let table = this.#tables.get(spec.alertRule);
+    if (table === undefined) this.#tables.set(spec.alertRule, (table = new Map<string, KeyState>()));
     // The group value may be attacker-chosen text (a user name): keys are shown too.
-    const key = spec.groupBy === undefined ? `log:${spec.alertRule}` : `log:${spec.alertRule}:${safeText(group, VALUE_TEXT)}`;
-    let state = this.#keys.get(key);
+    const slot = safeText(group, VALUE_TEXT);
+    let state = table.get(slot);
     if (state !== undefined && state.firing !== undefined && t - state.last >= spec.resolveAfter) {
       alerts.push(this.#resolve(state));
       state = undefined;
     }
+    const user = match.fields.user;
+    if (state === undefined && weight === 1 && spec.count > 1) {
+      // Most keys see one match and are forgotten a window later (the long tail of an
+      // attack's addresses). Kept as one small object, no arrays: they live long enough to
+      // outlast a young-generation collection, so whatever they hold is copied, promoted
+      // and then collected from the old generation, which made thresholds a third of a
+      // busy drain. One match of weight 1 cannot cross a count above 1.
+      table.set(slot, {
+        spec,
+        group,
+        table,
+        slot,
+        times: undefined,
+        first: t,
+        last: t,
+        total: 1,
+        evidence: evidenceText(match.line),
+        rules: match.rule.id,
+        users: user,
+        firing: undefined,
+      });
+      this.#size++;
+      this.#afterObserve(t, alerts);
+      return;
+    }
     if (state === undefined) {
-      state = { key, spec, group, times: [], first: t, last: t, total: 0, evidence: [], rules: new Set(), users: new Set(), firing: undefined };
-    } else this.#keys.delete(key);
-    this.#keys.set(key, state);
-
+      state = { spec, group, table, slot, times: [], first: t, last: t, total: 0, evidence: [], rules: [], users: undefined, firing: undefined };
+      this.#size++;
+    } else {
+      // Re-inserted: a table's order is least recently updated first (see #prune).
+      table.delete(slot);
+    }
+    table.set(slot, state);
+    const times = state.times ?? expand(state);
     state.total += weight;
     if (t > state.last) state.last = t;
     if (t < state.first) state.first = t;
-    state.rules.add(match.rule.id);
-    const user = match.fields.user;
-    if (user !== undefined && state.users.size < MAX_USERS) state.users.add(user);
+    const rules = state.rules as string[];
+    if (!rules.includes(match.rule.id)) rules.push(match.rule.id);
+    if (user !== undefined) {
+      const users = state.users as string[] | undefined;
+      if (users === undefined) state.users = [user];
+      else if (users.length < MAX_USERS && !users.includes(user)) users.push(user);
+    }
     // Raw (capped) lines, sanitized only when an alert is built: most matches never make one.
-    const ev = state.evidence;
+    const ev = state.evidence as string[];
     ev.push(evidenceText(match.line));
     if (ev.length > this.#maxEvidence) ev.shift();
 
-    const inWindow = state.firing === undefined ? this.#crossed(state.times, t, Math.min(weight, spec.count), spec) : 0;
+    const inWindow = state.firing === undefined ? this.#crossed(times, t, Math.min(weight, spec.count), spec) : 0;
     if (inWindow > 0) {
       state.firing = this.#fire(state, match, t, inWindow);
       alerts.push(state.firing);
       this.#nextDeadline = Math.min(this.#nextDeadline, state.last + spec.resolveAfter);
     }
-    if (++this.#observed % 4096 === 0 || this.#keys.size > this.#maxKeys) this.#prune(t, alerts);
+    this.#afterObserve(t, alerts);
+  }
+
+  #afterObserve(t: number, alerts: Alert[]): void {
+    if (++this.#observed % 4096 === 0 || this.#size > this.#maxKeys) this.#prune(t, alerts);
   }
 
   /**
@@ -162,13 +246,15 @@ export class ThresholdTracker {
    * keys. Unless `force`d it returns at once when nothing can be due (the per-line call).
    */
   sweep(t: number, alerts: Alert[], force = false): void {
-    if (!force && t < this.#nextDeadline && this.#keys.size <= this.#maxKeys) return;
+    if (!force && t < this.#nextDeadline && this.#size <= this.#maxKeys) return;
     let next = Number.POSITIVE_INFINITY;
-    for (const state of this.#keys.values()) {
-      if (state.firing === undefined) continue;
-      const deadline = state.last + state.spec.resolveAfter;
-      if (deadline <= t) alerts.push(this.#resolve(state));
-      else next = Math.min(next, deadline);
+    for (const table of this.#tables.values()) {
+      for (const state of table.values()) {
+        if (state.firing === undefined) continue;
+        const deadline = state.last + state.spec.resolveAfter;
+        if (deadline <= t) alerts.push(this.#resolve(state));
+        else next = Math.min(next, deadline);
+      }
     }
     this.#nextDeadline = next;
     this.#prune(t, alerts);
@@ -179,9 +265,16 @@ export class ThresholdTracker {
    * recent failures without keeping a second record of them.
    */
   peek(alertRule: string, group: string): FailureRecord | undefined {
-    const state = this.#keys.get(`log:${alertRule}:${safeText(group, VALUE_TEXT)}`);
+    const state = this.#tables.get(alertRule)?.get(safeText(group, VALUE_TEXT));
     if (state === undefined) return undefined;
-    return { times: state.times, firing: state.firing !== undefined, last: state.last, evidence: state.evidence, users: state.users, count: state.spec.count };
+    return {
+      times: state.times ?? [state.first],
+      firing: state.firing !== undefined,
+      last: state.last,
+      evidence: evidenceOf(state),
+      users: usersOf(state),
+      count: state.spec.count,
+    };
   }
 
   /** The time the next firing alert may resolve at, or +Infinity. */
@@ -192,18 +285,30 @@ export class ThresholdTracker {
   #prune(t: number, alerts: Alert[]): void {
     // Least recently updated first: forget idle counting keys up to the first active one
     // (firing ones wait for their resolved notice from sweep).
-    for (const state of this.#keys.values()) {
-      if (state.last >= t - state.spec.within) break;
-      if (state.firing === undefined) this.#keys.delete(state.key);
+    for (const table of this.#tables.values()) {
+      for (const state of table.values()) {
+        if (state.last >= t - state.spec.within) break;
+        if (state.firing === undefined) this.#forget(state);
+      }
     }
     // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
-    // IPv6): evict the least recently active keys. A firing one is resolved early, saying
-    // so, rather than dropped without a resolved notice or kept without limit.
-    for (const state of this.#keys.values()) {
-      if (this.#keys.size <= this.#maxKeys) break;
-      if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
-      else this.#keys.delete(state.key);
+    // IPv6): evict the least recently active keys, the oldest at the front of any table.
+    // A firing one is resolved early, saying so, rather than dropped without a resolved
+    // notice or kept without limit.
+    while (this.#size > this.#maxKeys) {
+      let oldest: KeyState | undefined;
+      for (const table of this.#tables.values()) {
+        const front = table.values().next().value;
+        if (front !== undefined && (oldest === undefined || front.last < oldest.last)) oldest = front;
+      }
+      if (oldest === undefined) break;
+      if (oldest.firing !== undefined) alerts.push(this.#resolve(oldest, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
+      else this.#forget(oldest);
     }
+  }
+
+  #forget(state: KeyState): void {
+    if (state.table.delete(state.slot)) this.#size--;
   }
 
   #fire(state: KeyState, match: LogMatch, t: number, count: number): Alert {
@@ -214,14 +319,15 @@ export class ThresholdTracker {
     if (host !== undefined && labels.host === undefined) labels.host = safeText(host, VALUE_TEXT);
     // Every user tried (bounded), not the one of the line that crossed the threshold:
     // `user` when there was exactly one, `users` always when there were any.
-    if (labels.user === undefined && state.users.size === 1) labels.user = safeText([...state.users][0] as string, VALUE_TEXT);
-    if (state.users.size > 0) labels.users = [...state.users].map((u) => safeText(u, USER_TEXT)).join(', ') + (state.users.size >= MAX_USERS ? ', …' : '');
+    const users = usersOf(state);
+    if (labels.user === undefined && users.length === 1) labels.user = safeText(users[0] as string, VALUE_TEXT);
+    if (users.length > 0) labels.users = usersText(users);
     if (match.program !== undefined) labels.program = safeText(match.program, VALUE_TEXT);
     return createAlert({
       source: 'log',
       rule: spec.alertRule,
       severity: spec.severity,
-      key: state.key,
+      key: keyOf(state),
       title: renderTitle(spec, state, match, count),
       summary: this.#summary(state),
       hostname: this.#hostname,
@@ -233,12 +339,12 @@ export class ThresholdTracker {
 
   /** The latest `maxEvidence` lines of a key, made safe to show. */
   #evidence(state: KeyState): string[] {
-    return state.evidence.map((line) => safeText(line, LINE_TEXT));
+    return evidenceOf(state).map((line) => safeText(line, LINE_TEXT));
   }
 
   #resolve(state: KeyState, why?: string): Alert {
     const firing = state.firing as Alert;
-    this.#keys.delete(state.key);
+    this.#forget(state);
     return resolveAlert(firing, {
       time: new Date(why === undefined ? state.last + state.spec.resolveAfter : state.last),
       title: `Resolved: ${firing.title}`,
@@ -251,9 +357,9 @@ export class ThresholdTracker {
     const what = state.group === '' ? '' : ` for ${state.spec.groupBy ?? 'key'} ${safeText(state.group, VALUE_TEXT)}`;
     const lines = [
       `${state.total} match${state.total === 1 ? '' : 'es'}${what} between ${new Date(state.first).toISOString()} and ${new Date(state.last).toISOString()} (threshold ${state.spec.count} in ${formatDuration(state.spec.within)}).`,
-      `Rules: ${[...state.rules].join(', ')}.`,
+      `Rules: ${typeof state.rules === 'string' ? state.rules : state.rules.join(', ')}.`,
     ];
-    if (state.users.size > 0) lines.push(`Users tried: ${[...state.users].map((u) => safeText(u, USER_TEXT)).join(', ')}${state.users.size >= MAX_USERS ? ', …' : ''}.`);
+    if (state.users !== undefined) lines.push(`Users tried: ${usersText(usersOf(state))}.`);
     return lines.join('\n');
   }
 }

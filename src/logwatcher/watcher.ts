@@ -73,7 +73,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   readonly #dirWatchers = new Map<string, FSWatcher>();
   #journal: JournalSource | undefined;
   #saved: CheckpointState = { files: {} };
-  #buf: Buffer | undefined;
+  /** The read buffers the tailers share, two so that one is read into while the other is matched. */
+  #bufs: [Buffer, Buffer] | undefined;
   #cycle: Promise<void> | undefined;
   #again = false;
   #rescanDue = false;
@@ -85,6 +86,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   #journalLines = 0;
   #linesRead = 0;
   #bytesRead = 0;
+  /** When the tailer last read (the clock once per read, shared by that read's lines); undefined before the first. */
+  #readAt: number | undefined = undefined;
   #matches = 0;
   /** Missing paths and empty globs, with when they were last reported. */
   readonly #missing = new Map<string, number>();
@@ -128,7 +131,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
 
   protected override async onStart(): Promise<void> {
     const o = this.#o;
-    this.#buf = Buffer.allocUnsafe(READ_CHUNK);
+    this.#bufs = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
     if (o.stateFile !== undefined) this.#saved = await this.#loadState(resolve(o.cwd, o.stateFile));
     await this.#rescan(true);
     this.#checkMissing();
@@ -163,7 +166,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
     await this.#save();
     await Promise.all([...this.#tailers.values()].map((t) => t.close()));
     this.#tailers.clear();
-    this.#buf = undefined;
+    this.#bufs = undefined;
   }
 
   // One poll cycle at a time; a kick during a cycle asks for one more afterwards, so a
@@ -197,12 +200,12 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.#rescanDue = false;
       await this.#rescan(false);
     }
-    const buf = this.#buf;
-    if (!buf) return;
+    const bufs = this.#bufs;
+    if (!bufs) return;
     for (const tailer of [...this.#tailers.values()]) {
       if (this.stopping) break;
       try {
-        if (await tailer.poll(buf)) this.#again = true;
+        if (await tailer.poll(bufs[0], bufs[1])) this.#again = true;
       } catch (error) {
         this.emitError(toError(error));
       }
@@ -313,7 +316,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
   }
 
   readonly #sink: TailerSink = {
-    line: (text, file, lineNumber) => this.#handle(text, file, lineNumber),
+    line: (text, file, lineNumber) => this.#handle(text, file, lineNumber, this.#readAt),
     rotate: (event) => {
       this.logger.info(`hostwarden: ${displayPath(event.file)}: ${event.reason}${event.previousPath ? ` (previous file ${displayPath(event.previousPath)})` : ''}`);
       this.emitSafely('rotate', event);
@@ -323,6 +326,8 @@ export class LogWatcher extends Component<LogWatcherEvents> {
       this.#warn(warning);
     },
     bytes: (count) => {
+      // Called once per read, before its lines: they share this reading of the clock.
+      this.#readAt = this.clock();
       this.#bytesRead += count;
     },
     known: (st) => this.#knownPosition(st),
@@ -340,28 +345,31 @@ export class LogWatcher extends Component<LogWatcherEvents> {
 
   // Runs the rules on one line and emits what it produced. The checkpoint only moves past
   // this line after this returns, i.e. after every listener ran.
-  #handle(text: string, file: string, lineNumber: number): void {
+  #handle(text: string, file: string, lineNumber: number, readAt: number | undefined): void {
     this.#linesRead++;
     const cut = this.#nextCut;
     this.#nextCut = false;
     let result: HandleResult;
     try {
-      result = this.#engine.handle(text, cut ? { file, lineNumber, truncated: true } : { file, lineNumber });
+      result = this.#engine.handleLine(text, file, lineNumber, cut, readAt);
     } catch (error) {
       this.emitError(toError(error));
       return;
     }
-    for (const match of result.matches) {
+    // Index loops: iterators here were allocated for every line of a busy log.
+    const { matches, alerts } = result;
+    for (let i = 0; i < matches.length; i++) {
       this.#matches++;
-      this.emitSafely('match', match);
+      this.emitSafely('match', matches[i] as LogMatch);
     }
-    for (const alert of result.alerts) this.emitSafely('alert', alert);
+    for (let i = 0; i < alerts.length; i++) this.emitSafely('alert', alerts[i] as Alert);
   }
 
   // The cursor moves (in JournalSource) only after this returns, i.e. after the listeners ran.
   #onJournal(lines: readonly string[]): void {
     const label = this.#o.journal?.label ?? 'journal';
     const max = this.#o.maxLineLength;
+    const readAt = this.clock();
     for (let line of lines) {
       const lineNumber = ++this.#journalLines;
       // Same limit as for files: a huge message is cut, flagged and reported, never dropped.
@@ -377,7 +385,7 @@ export class LogWatcher extends Component<LogWatcherEvents> {
           }),
         );
       }
-      this.#handle(line, label, lineNumber);
+      this.#handle(line, label, lineNumber, readAt);
     }
     this.#scheduleSave();
   }

@@ -61,6 +61,31 @@ test('LineSplitter: any ASCII text, read in any pieces, gives the same lines as 
   }
 });
 
+test('LineSplitter: large ASCII reads, decoded in pieces, give the same lines (long, empty and cut ones at the seams)', () => {
+  const random = mulberry32(5);
+  const next = (n: number): number => Math.floor(random() * n);
+  const max = 100_000;
+  for (let round = 0; round < 12; round++) {
+    const lines = Array.from({ length: 10 + next(60) }, (_, i) => {
+      const len = [0, 0, 1, 80, 65_535, 65_536, 65_537, 70_000, 99_999, 140_000][next(10)] as number;
+      return String.fromCharCode(97 + (i % 26)).repeat(len);
+    });
+    const text = lines.join('\n') + '\n';
+    const expected = lines.map((l): [string, number] => (l.length > max ? [l.slice(0, max), l.length - max] : [l, 0]));
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length;) {
+      const size = 1 + next(400_000);
+      pieces.push(text.slice(at, at + size));
+      at += size;
+    }
+    assert.deepEqual(
+      split(max, ...pieces).lines.map(([line, cut]) => [line.length, line[0], cut]),
+      expected.map(([line, cut]) => [line.length, line[0], cut]),
+      `round ${round}`,
+    );
+  }
+});
+
 test('LineSplitter: a huge line is cut at the limit and its size reported; memory stays bounded', () => {
   const splitter = new LineSplitter(100);
   const out: [string, number][] = [];

@@ -51,6 +51,19 @@ describe('RuleEngine thresholds', () => {
     assert.ok(!Object.isFrozen(c.matches));
   });
 
+  it("each result is the caller's to keep: the next line does not change it", () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'web1' });
+    const results = [0, 1, 2, 3, 4].map((m, i) => engine.handle(failed(T0 + m * 1000, `198.51.100.${m}`), { file: 'auth.log', lineNumber: i + 1 }));
+    assert.deepEqual(
+      results.map((r) => r.matches.map((m) => m.fields.host)),
+      [0, 1, 2, 3, 4].map((m) => [`198.51.100.${m}`]),
+    );
+    assert.deepEqual(
+      results.map((r) => r.attempts.length),
+      [1, 1, 1, 1, 1],
+    );
+  });
+
   it('a log replayed from a file raises the same alerts as the same log watched live', () => {
     // Two attackers, bursts separated by quiet gaps, noise in between; times in seconds.
     const events: [number, string][] = [];
@@ -351,6 +364,24 @@ describe('RuleEngine: success after failures, users tried', () => {
     assert.equal(alerts[0]?.labels.users, 'root, admin, oracle, test, ubuntu');
     assert.equal(alerts[0]?.labels.user, undefined, 'no single user to name');
     assert.equal(alerts[0]?.labels.host, '198.51.100.9');
+  });
+
+  it('a key that has seen one failure shows it whole: to success-after-failures, and once it grows', () => {
+    const engine = new RuleEngine({ rules: authRules, hostname: 'h', successAfterFailures: { failures: 1 } });
+    const host = '198.51.100.30';
+    const feedAll = (lines: string[]): Alert[] => lines.flatMap((l, i) => engine.handle(l, { file: 'f', lineNumber: i + 1 }).alerts);
+    const [alert] = feedAll([line(0, `Failed password for bob from ${host} port 1 ssh2`, 1), line(1, `Accepted password for carol from ${host} port 2 ssh2`, 2)]);
+    assert.equal(alert?.rule, 'auth.success-after-failures');
+    assert.equal(alert.evidence?.length, 2);
+    assert.match(alert.evidence?.[0] ?? '', /Failed password for bob/);
+    assert.match(alert.summary, /bob/, 'the user tried');
+    // The same key goes on counting from its one match: four more fire the brute-force alert with all five.
+    const fired = feedAll([2, 3, 4, 5].map((n) => line(n, `Failed password for user${n} from ${host} port ${n} ssh2`, 10 + n))).filter((a) => a.rule === 'sshd.brute-force');
+    assert.equal(fired.length, 1);
+    assert.equal(fired[0]?.evidence?.length, 5);
+    assert.match(fired[0]?.evidence?.[0] ?? '', /Failed password for bob/);
+    assert.equal(fired[0]?.labels.users, 'bob, user2, user3, user4, user5');
+    assert.match(fired[0]?.summary ?? '', /^5 matches for host 198\.51\.100\.30 between/);
   });
 
   it('a login from an address with failures in the window raises auth.success-after-failures, each time anew', () => {

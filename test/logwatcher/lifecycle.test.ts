@@ -6,7 +6,7 @@ import { InvalidOptionError } from '../../src/core/errors.js';
 import { LogWatcher } from '../../src/logwatcher/index.js';
 import { optionalPeer, requirePeer } from '../helpers/peers.js';
 import { runScript } from '../helpers/run-script.js';
-import { harness, openDescriptors, tempDir } from './helpers.js';
+import { everyLine, harness, openDescriptors, tempDir } from './helpers.js';
 
 test('invalid options throw InvalidOptionError naming the option', () => {
   const cases: [Record<string, unknown>, string][] = [
@@ -107,4 +107,25 @@ test('stats are cumulative and matches are emitted before alerts of the same lin
   await h.until(() => order.length >= 2, 'match and alert');
   assert.deepEqual(order, ['match', 'alert']);
   assert.deepEqual(h.watcher.stats, { linesRead: 2, bytesRead: 17, matches: 1, filesFollowed: 1, filesMissing: 0 });
+});
+
+test('lines without a timestamp get the time of the read that brought them, by the injected clock', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'app.log');
+  await writeFile(file, 'first line without a time\nsecond line without a time\n');
+  let now = Date.parse('2024-06-01T10:00:00Z');
+  const watcher = new LogWatcher({ files: [file], startAt: 'beginning', rules: [everyLine], watch: false, clock: () => now });
+  const times: [string, number][] = [];
+  watcher.on('match', (m) => times.push([m.line, m.time.getTime()]));
+  t.after(() => watcher.stop());
+  await watcher.start();
+  await watcher.poll();
+  now += 60_000;
+  await appendFile(file, 'third line, read a minute later\n');
+  await watcher.poll();
+  assert.deepEqual(times, [
+    ['first line without a time', Date.parse('2024-06-01T10:00:00Z')],
+    ['second line without a time', Date.parse('2024-06-01T10:00:00Z')],
+    ['third line, read a minute later', Date.parse('2024-06-01T10:01:00Z')],
+  ]);
 });
