@@ -92,6 +92,19 @@ export class AttemptCounter {
   readonly #unconfirmed: (LogMatch[] | undefined)[];
   /** Counted attempts waiting for the connection's address. */
   readonly #waiting: (LogMatch[] | undefined)[];
+  /**
+   * The slots that started holding matches (unconfirmed or waiting), oldest first, with their
+   * key and the log time then: a ring of #held entries from #heldHead. Matches held by a
+   * connection that has gone quiet are let go after IDLE_MS, as its next line would find
+   * them forgotten anyway: kept until the slot was reused instead (tens of thousands of lines
+   * later under attack), every held match outlived young-generation collections and grew the
+   * old generation, which is most of what a busy drain added to RSS.
+   */
+  readonly #heldSlot: Int32Array;
+  readonly #heldKey: Float64Array;
+  readonly #heldAt: Float64Array;
+  #heldHead = 0;
+  #held = 0;
 
   constructor(maxConnections: number) {
     const ways = Math.max(1, Math.min(WAYS, maxConnections));
@@ -110,6 +123,16 @@ export class AttemptCounter {
     this.#ipv4 = new Float64Array(size).fill(-1);
     this.#unconfirmed = new Array<LogMatch[] | undefined>(size).fill(undefined);
     this.#waiting = new Array<LogMatch[] | undefined>(size).fill(undefined);
+    this.#heldSlot = new Int32Array(size);
+    this.#heldKey = new Float64Array(size);
+    this.#heldAt = new Float64Array(size);
+  }
+
+  /** How many connections hold matches (unconfirmed or waiting) right now: for tests and diagnostics (a scan). */
+  get holding(): number {
+    let n = 0;
+    for (let slot = 0; slot < this.#key.length; slot++) if (this.#unconfirmed[slot] !== undefined || this.#waiting[slot] !== undefined) n++;
+    return n;
   }
 
   /** How many slots the table has: the most connections remembered at once. */
@@ -126,6 +149,7 @@ export class AttemptCounter {
     const pid = match.pid;
     // Linux pids stay below 2^22; a larger number is no process and would not fit the key.
     if (pid === undefined || pid >= PID_LIMIT) return NO_CONNECTION;
+    if (this.#held > 0 && t - (this.#heldAt[this.#heldHead] as number) > IDLE_MS) this.#letGo(t);
     const key = this.#scopeOf(match.file, match.syslogHost ?? '', match.program ?? '').id * PID_LIMIT + pid;
     const keys = this.#key;
     const ways = this.#ways;
@@ -157,6 +181,36 @@ export class AttemptCounter {
     this.#last[victim] = t;
     this.#used[victim] = ++this.#uses;
     return victim;
+  }
+
+  /** Notes that `slot` started holding matches at `t` (see #heldSlot). */
+  #hold(slot: number, t: number): void {
+    const size = this.#heldSlot.length;
+    // Full: the slot keeps its matches until it is reused, as before this ring existed.
+    if (this.#held === size) return;
+    const at = (this.#heldHead + this.#held) % size;
+    this.#heldSlot[at] = slot;
+    this.#heldKey[at] = this.#key[slot] as number;
+    this.#heldAt[at] = t;
+    this.#held++;
+  }
+
+  /** Lets go of the matches of connections quiet for more than IDLE_MS before `t`. */
+  #letGo(t: number): void {
+    const size = this.#heldSlot.length;
+    while (this.#held > 0 && t - (this.#heldAt[this.#heldHead] as number) > IDLE_MS) {
+      const slot = this.#heldSlot[this.#heldHead] as number;
+      const key = this.#heldKey[this.#heldHead] as number;
+      this.#heldHead = (this.#heldHead + 1) % size;
+      this.#held--;
+      // Still the same connection: quiet since, it lets go; active since, it is noted again.
+      if (this.#key[slot] !== key) continue;
+      const last = this.#last[slot] as number;
+      if (t - last > IDLE_MS) {
+        this.#unconfirmed[slot] = undefined;
+        this.#waiting[slot] = undefined;
+      } else if (this.#unconfirmed[slot] !== undefined || this.#waiting[slot] !== undefined) this.#hold(slot, last);
+    }
   }
 
   #hash(key: number): number {
@@ -237,8 +291,10 @@ export class AttemptCounter {
         const user = userOf(match);
         const held = this.#unconfirmed[conn];
         if (held?.some((m) => userOf(m) !== user) === true) return this.#confirm(conn, held, match);
-        if (held === undefined) this.#unconfirmed[conn] = [match];
-        else if (held.length < 16) held.push(match);
+        if (held === undefined) {
+          this.#unconfirmed[conn] = [match];
+          this.#hold(conn, this.#last[conn] as number);
+        } else if (held.length < 16) held.push(match);
         return NONE;
       }
     }
@@ -299,8 +355,10 @@ export class AttemptCounter {
   /** Holds a counted attempt until the connection names its address. */
   wait(conn: Connection, match: LogMatch): void {
     const held = this.#waiting[conn];
-    if (held === undefined) this.#waiting[conn] = [match];
-    else if (held.length < 16) held.push(match);
+    if (held === undefined) {
+      this.#waiting[conn] = [match];
+      this.#hold(conn, this.#last[conn] as number);
+    } else if (held.length < 16) held.push(match);
   }
 
   /** The held attempts now that the connection has an address (filled in), or none. */

@@ -131,3 +131,25 @@ describe('AttemptCounter: the address a connection keeps', () => {
     }
   });
 });
+
+describe('AttemptCounter: matches held by quiet connections', () => {
+  it('lets go of them once the connection is quiet for 10 minutes, and not before', () => {
+    const counter = new AttemptCounter(16_384);
+    const pam = (pid: number, user: string): LogMatch => ({ ...match(pid, '198.51.100.7'), fields: { host: '198.51.100.7', user } });
+    for (let pid = 1; pid <= 100; pid++) counter.classify(counter.connection(pam(pid, 'bob'), T0 + pid), pam(pid, 'bob'), 'unconfirmed');
+    assert.equal(counter.holding, 100);
+    // Pids 7 and 8 go on 5 minutes later (another PAM failure for the same user: still unconfirmed).
+    for (const pid of [7, 8]) counter.classify(counter.connection(pam(pid, 'bob'), T0 + 5 * 60_000), pam(pid, 'bob'), 'unconfirmed');
+    counter.connection(match(5000), T0 + 10 * 60_000 + 200);
+    assert.equal(counter.holding, 2, 'the 98 quiet ones let go; pids 7 and 8 were active 5 minutes ago');
+    // A held failure still counts when its connection then fails for another user.
+    const counted = counter.classify(counter.connection(pam(8, 'alice'), T0 + 10 * 60_000 + 300), pam(8, 'alice'), 'unconfirmed');
+    assert.equal(counted.length, 3, 'two held for bob and the one for alice');
+    assert.equal(counter.holding, 1);
+    // Pid 7, quiet since minute 5, lets go once that is 10 minutes ago.
+    counter.connection(match(5001), T0 + 15 * 60_000 - 1);
+    assert.equal(counter.holding, 1);
+    counter.connection(match(5002), T0 + 15 * 60_000 + 1);
+    assert.equal(counter.holding, 0);
+  });
+});
