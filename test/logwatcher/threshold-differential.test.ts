@@ -48,7 +48,7 @@ interface Step {
   readonly sweep: 'none' | 'line' | 'forced';
 }
 
-function randomStream(rand: () => number, n: number): Step[] {
+function randomStream(rand: () => number, n: number, hosts: readonly string[]): Step[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const steps: Step[] = [];
   let t = T0;
@@ -62,7 +62,7 @@ function randomStream(rand: () => number, n: number): Step[] {
     const which = Math.floor(rand() * SPECS.length);
     const s = SPECS[which] as ThresholdSpec;
     const fields: Record<string, string> = {};
-    if (rand() < 0.9) fields.host = pick(HOSTS);
+    if (rand() < 0.9) fields.host = pick(hosts);
     if (rand() < 0.7) fields.user = pick(USERS);
     const rule = { id: RULE_IDS[which] as string, description: 'x', severity: 'warning' } as unknown as LogRule;
     const match: LogMatch = {
@@ -91,9 +91,9 @@ function peekComparable(r: FailureRecord | { times: readonly number[]; users: Re
   return { ...r, times: [...r.times], users: [...r.users], evidence: [...(r as FailureRecord).evidence] };
 }
 
-function replay(seed: number, n: number, maxKeys: number, maxEvidence: number): void {
+function replay(seed: number, n: number, maxKeys: number, maxEvidence: number, hosts: readonly string[] = HOSTS): void {
   const rand = prng(seed);
-  const steps = randomStream(rand, n);
+  const steps = randomStream(rand, n, hosts);
   const mine = new ThresholdTracker('web1', maxEvidence, maxKeys);
   const ref = new ReferenceTracker('web1', maxEvidence, maxKeys);
   steps.forEach((step, i) => {
@@ -146,10 +146,15 @@ describe('ThresholdTracker eviction', () => {
 
 describe('ThresholdTracker against the tracker before the per-rule tables (f2c0504)', () => {
   it('gives the same alerts, sizes and peeks for random streams with room for every key', () => {
-    for (let seed = 1; seed <= 150; seed++) replay(seed, 300, 10_000, 3);
+    for (let seed = 1; seed <= 100; seed++) replay(seed, 300, 10_000, 3);
   });
 
   it('gives the same alerts, sizes and peeks when maxKeys is small enough to evict', () => {
-    for (let seed = 1; seed <= 300; seed++) replay(seed, 300, 2 + (seed % 6), 1 + (seed % 4));
+    for (let seed = 1; seed <= 200; seed++) replay(seed, 300, 2 + (seed % 6), 1 + (seed % 4));
+  });
+
+  it('gives the same alerts over streams long enough for the periodic prune (every 4,096 matches)', () => {
+    const hosts = Array.from({ length: 300 }, (_, i) => `198.51.100.${i % 256}${i >= 256 ? ':x' : ''}`).concat(HOSTS);
+    for (let seed = 1; seed <= 4; seed++) replay(seed, 9000, seed % 2 === 0 ? 10_000 : 150, 2, hosts);
   });
 });
