@@ -183,3 +183,23 @@ describe('AttemptCounter: held matches with files whose log times differ', () =>
     );
   });
 });
+
+describe('AttemptCounter: the scope table starting over', () => {
+  it('after 4,096 scopes, a new scope reusing an old id finds none of the old connections', () => {
+    const counter = new AttemptCounter(16_384);
+    const first = counter.connection(match(5, '198.51.100.7'), T0);
+    counter.address(first, match(5, '198.51.100.7'), true);
+    const pam: LogMatch = { ...match(5, '198.51.100.7'), fields: { host: '198.51.100.7', user: 'bob' } };
+    counter.classify(first, pam, 'unconfirmed');
+    // Forged logging host names: 4,095 more scopes fill the table of scopes (auth.log/web1/sshd is the first).
+    for (let i = 1; i < 4096; i++) counter.connection({ ...match(9), syslogHost: `forged${i}` }, T0 + 1);
+    // The next one starts over: it gets id 1, the id of the first scope, whose connections are gone.
+    const reused: LogMatch = { ...match(5), syslogHost: 'forged-last' };
+    assert.equal(counter.connection(reused, T0 + 2, false), NO_CONNECTION);
+    const conn = counter.connection(reused, T0 + 2);
+    assert.equal(hostOf(counter, conn), undefined);
+    const other: LogMatch = { ...reused, fields: { host: '198.51.100.7', user: 'alice' } };
+    assert.equal(counter.classify(conn, other, 'unconfirmed').length, 0, "bob's held failure belonged to another connection");
+    assert.equal(counter.holding, 1);
+  });
+});
