@@ -35,6 +35,15 @@ const PID_LIMIT = 2 ** 40;
 /** How many scopes are compared in place before the map of all scopes is asked. */
 const RECENT_SCOPES = 4;
 
+/**
+ * The log time of one (file, logging host): the latest its lines reached. Files are read
+ * side by side (a backlog an hour old next to live lines), so "quiet for 10 minutes" is
+ * judged in the connection's own file, not by the newest line of any file.
+ */
+interface Timeline {
+  latest: number;
+}
+
 /** The connections of one (file, logging host, program). */
 interface Scope {
   readonly file: string;
@@ -42,6 +51,7 @@ interface Scope {
   readonly program: string;
   /** From 1 (a key of 0 marks a free slot); at most 4096, so `id * PID_LIMIT` stays exact. */
   readonly id: number;
+  readonly timeline: Timeline;
 }
 
 /**
@@ -59,6 +69,9 @@ interface Scope {
  */
 export class AttemptCounter {
   readonly #scopes = new Map<string, Scope>();
+  /** The scopes by id (a slot's key holds its scope's id). */
+  readonly #byId: Scope[] = [];
+  readonly #timelines = new Map<string, Timeline>();
   /** The scopes of recent lines, most recent first: a log interleaves a few (sshd and sshd-session). */
   readonly #recent: Scope[] = [];
   readonly #mask: number;
@@ -149,8 +162,10 @@ export class AttemptCounter {
     const pid = match.pid;
     // Linux pids stay below 2^22; a larger number is no process and would not fit the key.
     if (pid === undefined || pid >= PID_LIMIT) return NO_CONNECTION;
+    const scope = this.#scopeOf(match.file, match.syslogHost ?? '', match.program ?? '');
+    if (t > scope.timeline.latest) scope.timeline.latest = t;
     if (this.#held > 0 && t - (this.#heldAt[this.#heldHead] as number) > IDLE_MS) this.#letGo(t);
-    const key = this.#scopeOf(match.file, match.syslogHost ?? '', match.program ?? '').id * PID_LIMIT + pid;
+    const key = scope.id * PID_LIMIT + pid;
     const keys = this.#key;
     const ways = this.#ways;
     const base = (this.#hash(key) & this.#mask) * ways;
@@ -203,13 +218,14 @@ export class AttemptCounter {
       const key = this.#heldKey[this.#heldHead] as number;
       this.#heldHead = (this.#heldHead + 1) % size;
       this.#held--;
-      // Still the same connection: quiet since, it lets go; active since, it is noted again.
+      // Still the same connection: quiet since in its own file's time, it lets go; active
+      // since (or its file lags behind), it is noted again, due when it would be quiet.
       if (this.#key[slot] !== key) continue;
-      const last = this.#last[slot] as number;
-      if (t - last > IDLE_MS) {
+      const quiet = (this.#byId[Math.floor(key / PID_LIMIT)] as Scope).timeline.latest - (this.#last[slot] as number);
+      if (quiet > IDLE_MS) {
         this.#unconfirmed[slot] = undefined;
         this.#waiting[slot] = undefined;
-      } else if (this.#unconfirmed[slot] !== undefined || this.#waiting[slot] !== undefined) this.#hold(slot, last);
+      } else if (this.#unconfirmed[slot] !== undefined || this.#waiting[slot] !== undefined) this.#hold(slot, t - Math.max(0, quiet));
     }
   }
 
@@ -249,11 +265,18 @@ export class AttemptCounter {
       // bounded by starting over, connections included (their scope ids are reused).
       if (this.#scopes.size >= 4096) {
         this.#scopes.clear();
+        this.#byId.length = 0;
+        this.#timelines.clear();
         recent.length = 0;
         for (let slot = 0; slot < this.#key.length; slot++) this.#clear(slot);
+        this.#held = 0;
       }
-      scope = { file, host, program, id: this.#scopes.size + 1 };
+      const where = `${file}\0${host}`;
+      let timeline = this.#timelines.get(where);
+      if (timeline === undefined) this.#timelines.set(where, (timeline = { latest: Number.NEGATIVE_INFINITY }));
+      scope = { file, host, program, id: this.#scopes.size + 1, timeline };
       this.#scopes.set(key, scope);
+      this.#byId[scope.id] = scope;
     }
     if (recent.length === RECENT_SCOPES) recent.pop();
     recent.unshift(scope);

@@ -111,13 +111,15 @@ export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
  * @internal
  */
 export class ThresholdTracker {
-  /**
-   * Per alert rule, its keys by group. Insertion order doubles as least-recently-updated
-   * order: updates re-insert.
-   */
+  /** Per alert rule, its keys by group (lookup only: the order is kept in #order). */
   readonly #tables = new Map<string, Map<string, KeyState>>();
-  /** Keys in all tables. */
-  #size = 0;
+  /**
+   * Every key of every table, least recently updated first: updates re-insert. One order
+   * across the alert rules, as when all keys were in one map: eviction must take the key
+   * updated longest ago, never the one just updated whose line carries an older time
+   * (a late file), and the idle scan stops at the first active key of any rule.
+   */
+  readonly #order = new Set<KeyState>();
   readonly #hostname: string;
   readonly #maxEvidence: number;
   readonly #maxKeys: number;
@@ -132,7 +134,7 @@ export class ThresholdTracker {
 
   /** Number of keys being tracked (for tests and diagnostics). */
   get size(): number {
-    return this.#size;
+    return this.#order.size;
   }
 
   /** Counts one match (`weight` lines, for rsyslog's repeated messages) at log time `t`. */
@@ -159,7 +161,7 @@ export class ThresholdTracker {
       // outlast a young-generation collection, so whatever they hold is copied, promoted
       // and then collected from the old generation, which made thresholds a third of a
       // busy drain. One match of weight 1 cannot cross a count above 1.
-      table.set(slot, {
+      const single: KeyState = {
         spec,
         group,
         table,
@@ -172,19 +174,20 @@ export class ThresholdTracker {
         rules: match.rule.id,
         users: user,
         firing: undefined,
-      });
-      this.#size++;
+      };
+      table.set(slot, single);
+      this.#order.add(single);
       this.#afterObserve(t, alerts);
       return;
     }
     if (state === undefined) {
       state = { spec, group, table, slot, times: [], first: t, last: t, total: 0, evidence: [], rules: [], users: undefined, firing: undefined };
-      this.#size++;
+      table.set(slot, state);
     } else {
-      // Re-inserted: a table's order is least recently updated first (see #prune).
-      table.delete(slot);
+      // Re-inserted: the order is least recently updated first (see #prune).
+      this.#order.delete(state);
     }
-    table.set(slot, state);
+    this.#order.add(state);
     const times = state.times ?? expand(state);
     state.total += weight;
     if (t > state.last) state.last = t;
@@ -211,7 +214,7 @@ export class ThresholdTracker {
   }
 
   #afterObserve(t: number, alerts: Alert[]): void {
-    if (++this.#observed % 4096 === 0 || this.#size > this.#maxKeys) this.#prune(t, alerts);
+    if (++this.#observed % 4096 === 0 || this.#order.size > this.#maxKeys) this.#prune(t, alerts);
   }
 
   /**
@@ -246,15 +249,14 @@ export class ThresholdTracker {
    * keys. Unless `force`d it returns at once when nothing can be due (the per-line call).
    */
   sweep(t: number, alerts: Alert[], force = false): void {
-    if (!force && t < this.#nextDeadline && this.#size <= this.#maxKeys) return;
+    if (!force && t < this.#nextDeadline && this.#order.size <= this.#maxKeys) return;
     let next = Number.POSITIVE_INFINITY;
-    for (const table of this.#tables.values()) {
-      for (const state of table.values()) {
-        if (state.firing === undefined) continue;
-        const deadline = state.last + state.spec.resolveAfter;
-        if (deadline <= t) alerts.push(this.#resolve(state));
-        else next = Math.min(next, deadline);
-      }
+    // In the one order, so resolved notices come least recently updated first.
+    for (const state of this.#order) {
+      if (state.firing === undefined) continue;
+      const deadline = state.last + state.spec.resolveAfter;
+      if (deadline <= t) alerts.push(this.#resolve(state));
+      else next = Math.min(next, deadline);
     }
     this.#nextDeadline = next;
     this.#prune(t, alerts);
@@ -285,30 +287,23 @@ export class ThresholdTracker {
   #prune(t: number, alerts: Alert[]): void {
     // Least recently updated first: forget idle counting keys up to the first active one
     // (firing ones wait for their resolved notice from sweep).
-    for (const table of this.#tables.values()) {
-      for (const state of table.values()) {
-        if (state.last >= t - state.spec.within) break;
-        if (state.firing === undefined) this.#forget(state);
-      }
+    for (const state of this.#order) {
+      if (state.last >= t - state.spec.within) break;
+      if (state.firing === undefined) this.#forget(state);
     }
     // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
-    // IPv6): evict the least recently active keys, the oldest at the front of any table.
-    // A firing one is resolved early, saying so, rather than dropped without a resolved
-    // notice or kept without limit.
-    while (this.#size > this.#maxKeys) {
-      let oldest: KeyState | undefined;
-      for (const table of this.#tables.values()) {
-        const front = table.values().next().value;
-        if (front !== undefined && (oldest === undefined || front.last < oldest.last)) oldest = front;
-      }
-      if (oldest === undefined) break;
-      if (oldest.firing !== undefined) alerts.push(this.#resolve(oldest, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
-      else this.#forget(oldest);
+    // IPv6): evict the least recently updated keys. A firing one is resolved early, saying
+    // so, rather than dropped without a resolved notice or kept without limit.
+    for (const state of this.#order) {
+      if (this.#order.size <= this.#maxKeys) break;
+      if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
+      else this.#forget(state);
     }
   }
 
   #forget(state: KeyState): void {
-    if (state.table.delete(state.slot)) this.#size--;
+    state.table.delete(state.slot);
+    this.#order.delete(state);
   }
 
   #fire(state: KeyState, match: LogMatch, t: number, count: number): Alert {

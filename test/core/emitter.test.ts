@@ -155,6 +155,45 @@ describe('listener isolation', () => {
     assert.deepEqual(seen, ['first', 'second', 'first']);
   });
 
+  it('a single listener (the fast path): once, throwing, and one it adds during the emit', () => {
+    const source = new Source();
+    const errors: Error[] = [];
+    const seen: string[] = [];
+    source.on('error', (error) => errors.push(error));
+    source.once('item', ({ n }) => {
+      seen.push(`once ${n}`);
+      source.on('item', ({ n: m }) => seen.push(`added ${m}`));
+      throw new Error('once and throwing');
+    });
+    assert.equal(source.emit('item', { n: 1 }), true);
+    assert.equal(source.emit('item', { n: 2 }), true);
+    assert.deepEqual(seen, ['once 1', 'added 2'], 'the added listener hears the next emit only; the once listener is gone');
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof ListenerError && errors[0].event === 'item');
+    assert.equal(source.listenerCount('item'), 1);
+  });
+
+  it('every throwing listener among several is reported, in order, and a clean emit reports none', () => {
+    const source = new Source();
+    const causes: unknown[] = [];
+    source.on('error', (error) => causes.push((error as ListenerError).cause));
+    const heard: number[] = [];
+    source.on('item', () => {
+      throw new Error('first');
+    });
+    source.on('item', ({ n }) => heard.push(n));
+    source.on('item', ({ n }) => {
+      if (n === 1) throw new Error('third');
+    });
+    source.push(1);
+    source.push(2);
+    assert.deepEqual(heard, [1, 2]);
+    assert.deepEqual(
+      causes.map((c) => (c as Error).message),
+      ['first', 'third', 'first'],
+    );
+  });
+
   it("an 'error' listener that throws does not starve the next one; the throw surfaces asynchronously", async () => {
     const result = await runScript(new URL('fixtures/throwing-error-listener.ts', import.meta.url));
     assert.equal(result.timedOut, false);

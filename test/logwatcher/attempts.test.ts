@@ -153,3 +153,53 @@ describe('AttemptCounter: matches held by quiet connections', () => {
     assert.equal(counter.holding, 0);
   });
 });
+
+describe('AttemptCounter: held matches with files whose log times differ', () => {
+  const MIN = 60_000;
+  const pam = (pid: number, user: string, file: string): LogMatch => ({ ...match(pid, '198.51.100.7', 'sshd', file), fields: { host: '198.51.100.7', user } });
+
+  it("keeps a backlog file connection's PAM failures while a live file runs an hour ahead", () => {
+    const counter = new AttemptCounter(16_384);
+    // auth.log.1 is drained from its backlog (an hour old) while auth.log brings live lines.
+    counter.classify(counter.connection(pam(300, 'bob', 'auth.log.1'), T0), pam(300, 'bob', 'auth.log.1'), 'unconfirmed');
+    counter.connection(match(900, '203.0.113.9', 'sshd', 'auth.log'), T0 + 60 * MIN);
+    // The backlog goes on a second later in its own time: the same connection fails for alice.
+    const counted = counter.classify(counter.connection(pam(300, 'alice', 'auth.log.1'), T0 + 1000), pam(300, 'alice', 'auth.log.1'), 'unconfirmed');
+    assert.equal(counted.length, 2, "bob's held failure and alice's both count");
+  });
+
+  it("keeps a backlog file connection's attempts waiting for its address while a live file runs an hour ahead", () => {
+    const counter = new AttemptCounter(16_384);
+    const waiting = match(301, undefined, 'sshd', 'auth.log.1');
+    const conn = counter.connection(waiting, T0);
+    counter.wait(conn, waiting);
+    counter.connection(match(901, '203.0.113.9', 'sshd', 'auth.log'), T0 + 60 * MIN);
+    const named = match(301, '198.51.100.7', 'sshd', 'auth.log.1');
+    const again = counter.connection(named, T0 + 1000);
+    counter.address(again, named, true);
+    assert.deepEqual(
+      counter.release(again).map((m) => m.fields.host),
+      ['198.51.100.7'],
+    );
+  });
+});
+
+describe('AttemptCounter: the scope table starting over', () => {
+  it('after 4,096 scopes, a new scope reusing an old id finds none of the old connections', () => {
+    const counter = new AttemptCounter(16_384);
+    const first = counter.connection(match(5, '198.51.100.7'), T0);
+    counter.address(first, match(5, '198.51.100.7'), true);
+    const pam: LogMatch = { ...match(5, '198.51.100.7'), fields: { host: '198.51.100.7', user: 'bob' } };
+    counter.classify(first, pam, 'unconfirmed');
+    // Forged logging host names: 4,095 more scopes fill the table of scopes (auth.log/web1/sshd is the first).
+    for (let i = 1; i < 4096; i++) counter.connection({ ...match(9), syslogHost: `forged${i}` }, T0 + 1);
+    // The next one starts over: it gets id 1, the id of the first scope, whose connections are gone.
+    const reused: LogMatch = { ...match(5), syslogHost: 'forged-last' };
+    assert.equal(counter.connection(reused, T0 + 2, false), NO_CONNECTION);
+    const conn = counter.connection(reused, T0 + 2);
+    assert.equal(hostOf(counter, conn), undefined);
+    const other: LogMatch = { ...reused, fields: { host: '198.51.100.7', user: 'alice' } };
+    assert.equal(counter.classify(conn, other, 'unconfirmed').length, 0, "bob's held failure belonged to another connection");
+    assert.equal(counter.holding, 1);
+  });
+});

@@ -432,3 +432,22 @@ describe('RuleEngine: success after failures, users tried', () => {
     );
   });
 });
+
+describe('RuleEngine: connections of a logging host whose clock is behind', () => {
+  it('counts an attempt that waited for its address although another host in the same file logs an hour later', () => {
+    // One file, two logging hosts: `remote` forwards lines stamped an hour behind (its
+    // clock or time zone). Its connection's host-less attempt waits for the address,
+    // which the close of the same connection names a second later in remote's time.
+    const engine = new RuleEngine({ rules: authRules, hostname: 'web1', clock: () => T0 });
+    const lines = [
+      `${iso(T0 - 3_600_000)} remote sshd[700]: Disconnecting: Too many authentication failures [preauth]`,
+      `${iso(T0)} web1 sshd[900]: Failed password for root from 203.0.113.9 port 4122 ssh2`,
+      `${iso(T0 - 3_600_000 + 1000)} remote sshd[700]: Connection closed by authenticating user root 192.0.2.1 port 52146 [preauth]`,
+    ];
+    const attempts = lines.flatMap((line, i) => engine.handle(line, { file: 'auth.log', lineNumber: i + 1 }).attempts.map((m) => [m.rule.id, m.fields.host]));
+    assert.deepEqual(attempts, [
+      ['sshd.failed-auth', '203.0.113.9'],
+      ['sshd.too-many-failures-legacy', '192.0.2.1'],
+    ]);
+  });
+});
