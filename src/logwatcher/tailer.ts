@@ -437,8 +437,9 @@ export class Tailer {
     } catch (error) {
       this.#reportOnce('read', 'unreadable', `Cannot read ${displayPath(file.path)}`, error);
     } finally {
-      // Not awaited: a failure of a dropped read is the next poll's to report.
-      ahead?.catch(() => {});
+      // A dropped read is waited for (its failure is the next poll's to report): still
+      // running, it would write into the buffer the next file's read-ahead uses.
+      if (ahead !== undefined) await ahead.catch(() => {});
     }
     return total;
   }
