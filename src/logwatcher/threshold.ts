@@ -38,6 +38,9 @@ interface KeyState {
   /** The distinct users tried, at most MAX_USERS; undefined until one is; the one user while `times` is undefined. */
   users: string[] | string | undefined;
   firing: Alert | undefined;
+  /** Neighbours in the tracker's least-recently-updated order (see ThresholdTracker#head). */
+  older: KeyState | undefined;
+  newer: KeyState | undefined;
 }
 
 /** Turns a key's one-match form into the full one; returns its times. */
@@ -111,15 +114,20 @@ export function thresholdSpec(rule: LogRule, t: RuleThreshold): ThresholdSpec {
  * @internal
  */
 export class ThresholdTracker {
-  /** Per alert rule, its keys by group (lookup only: the order is kept in #order). */
+  /** Per alert rule, its keys by group (lookup only: the order is kept by #head and #tail). */
   readonly #tables = new Map<string, Map<string, KeyState>>();
   /**
-   * Every key of every table, least recently updated first: updates re-insert. One order
-   * across the alert rules, as when all keys were in one map: eviction must take the key
-   * updated longest ago, never the one just updated whose line carries an older time
-   * (a late file), and the idle scan stops at the first active key of any rule.
+   * Every key of every table in one list, least recently updated first (#head) to most
+   * recently (#tail): an update moves the key to the tail. One order across the alert rules,
+   * as when all keys were in one map: eviction must take the key updated longest ago, never
+   * the one just updated whose line carries an older time (a late file), and the idle scan
+   * stops at the first active key of any rule. A list through the keys, not a Set or a Map
+   * re-inserted on every update: V8 rebuilds a long-lived hash table's storage in the old
+   * generation as deletions fill it, and that churn made a long drain's heap (and RSS) grow.
    */
-  readonly #order = new Set<KeyState>();
+  #head: KeyState | undefined;
+  #tail: KeyState | undefined;
+  #size = 0;
   readonly #hostname: string;
   readonly #maxEvidence: number;
   readonly #maxKeys: number;
@@ -134,7 +142,7 @@ export class ThresholdTracker {
 
   /** Number of keys being tracked (for tests and diagnostics). */
   get size(): number {
-    return this.#order.size;
+    return this.#size;
   }
 
   /** Counts one match (`weight` lines, for rsyslog's repeated messages) at log time `t`. */
@@ -174,20 +182,39 @@ export class ThresholdTracker {
         rules: match.rule.id,
         users: user,
         firing: undefined,
+        older: undefined,
+        newer: undefined,
       };
       table.set(slot, single);
-      this.#order.add(single);
+      this.#append(single);
+      this.#size++;
       this.#afterObserve(t, alerts);
       return;
     }
     if (state === undefined) {
-      state = { spec, group, table, slot, times: [], first: t, last: t, total: 0, evidence: [], rules: [], users: undefined, firing: undefined };
+      state = {
+        spec,
+        group,
+        table,
+        slot,
+        times: [],
+        first: t,
+        last: t,
+        total: 0,
+        evidence: [],
+        rules: [],
+        users: undefined,
+        firing: undefined,
+        older: undefined,
+        newer: undefined,
+      };
       table.set(slot, state);
+      this.#size++;
     } else {
-      // Re-inserted: the order is least recently updated first (see #prune).
-      this.#order.delete(state);
+      // Moved to the tail: the order is least recently updated first (see #prune).
+      this.#unlink(state);
     }
-    this.#order.add(state);
+    this.#append(state);
     const times = state.times ?? expand(state);
     state.total += weight;
     if (t > state.last) state.last = t;
@@ -214,7 +241,7 @@ export class ThresholdTracker {
   }
 
   #afterObserve(t: number, alerts: Alert[]): void {
-    if (++this.#observed % 4096 === 0 || this.#order.size > this.#maxKeys) this.#prune(t, alerts);
+    if (++this.#observed % 4096 === 0 || this.#size > this.#maxKeys) this.#prune(t, alerts);
   }
 
   /**
@@ -249,10 +276,11 @@ export class ThresholdTracker {
    * keys. Unless `force`d it returns at once when nothing can be due (the per-line call).
    */
   sweep(t: number, alerts: Alert[], force = false): void {
-    if (!force && t < this.#nextDeadline && this.#order.size <= this.#maxKeys) return;
+    if (!force && t < this.#nextDeadline && this.#size <= this.#maxKeys) return;
     let next = Number.POSITIVE_INFINITY;
     // In the one order, so resolved notices come least recently updated first.
-    for (const state of this.#order) {
+    for (let state = this.#head, newer; state !== undefined; state = newer) {
+      newer = state.newer;
       if (state.firing === undefined) continue;
       const deadline = state.last + state.spec.resolveAfter;
       if (deadline <= t) alerts.push(this.#resolve(state));
@@ -287,15 +315,17 @@ export class ThresholdTracker {
   #prune(t: number, alerts: Alert[]): void {
     // Least recently updated first: forget idle counting keys up to the first active one
     // (firing ones wait for their resolved notice from sweep).
-    for (const state of this.#order) {
+    for (let state = this.#head, newer; state !== undefined; state = newer) {
+      newer = state.newer;
       if (state.last >= t - state.spec.within) break;
       if (state.firing === undefined) this.#forget(state);
     }
     // Still over the bound (an attack from more addresses than maxKeys, e.g. rotating
     // IPv6): evict the least recently updated keys. A firing one is resolved early, saying
     // so, rather than dropped without a resolved notice or kept without limit.
-    for (const state of this.#order) {
-      if (this.#order.size <= this.#maxKeys) break;
+    for (let state = this.#head, newer; state !== undefined; state = newer) {
+      newer = state.newer;
+      if (this.#size <= this.#maxKeys) break;
       if (state.firing !== undefined) alerts.push(this.#resolve(state, `Resolved early: more than ${this.#maxKeys} keys tracked at once.`));
       else this.#forget(state);
     }
@@ -303,7 +333,26 @@ export class ThresholdTracker {
 
   #forget(state: KeyState): void {
     state.table.delete(state.slot);
-    this.#order.delete(state);
+    this.#unlink(state);
+    this.#size--;
+  }
+
+  /** Puts a key (new, or unlinked) at the most recent end of the order. */
+  #append(state: KeyState): void {
+    state.older = this.#tail;
+    state.newer = undefined;
+    if (this.#tail === undefined) this.#head = state;
+    else this.#tail.newer = state;
+    this.#tail = state;
+  }
+
+  /** Takes a key out of the order (its neighbours join). */
+  #unlink(state: KeyState): void {
+    if (state.older === undefined) this.#head = state.newer;
+    else state.older.newer = state.newer;
+    if (state.newer === undefined) this.#tail = state.older;
+    else state.newer.older = state.older;
+    state.older = state.newer = undefined;
   }
 
   #fire(state: KeyState, match: LogMatch, t: number, count: number): Alert {
