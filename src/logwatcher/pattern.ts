@@ -223,32 +223,37 @@ function itemPrefixes(src: string, i: number, end: number, v: boolean): { alts: 
 /** The union of the prefixes of the alternatives in src[start, end). */
 function groupPrefixes(src: string, start: number, end: number, v: boolean): Prefix[] | undefined {
   const out: Prefix[] = [];
+  for (const [from, to] of alternativesOf(src, start, end)) {
+    const alt = sequencePrefixes(src, from, to, v);
+    if (alt === undefined) return undefined;
+    out.push(...alt);
+    if (out.length > MAX_PREFIXES) return undefined;
+  }
+  return out;
+}
+
+/**
+ * The top-level alternatives of src[start, end) as [from, to) ranges: split at each `|`
+ * outside groups and classes (escapes skipped). One range when there is no `|`.
+ */
+function alternativesOf(src: string, start: number, end: number): [number, number][] {
+  const out: [number, number][] = [];
   let from = start;
   let depth = 0;
   let inClass = false;
-  for (let i = start; i <= end; i++) {
+  for (let i = start; i < end; i++) {
     const ch = src[i];
-    if (i < end) {
-      if (ch === '\\') {
-        i++;
-        continue;
-      }
-      if (inClass) {
-        inClass = ch !== ']';
-        continue;
-      }
-      if (ch === '[') inClass = true;
-      else if (ch === '(') depth++;
-      else if (ch === ')') depth--;
-    }
-    if (i === end || (ch === '|' && depth === 0)) {
-      const alt = sequencePrefixes(src, from, i, v);
-      if (alt === undefined) return undefined;
-      out.push(...alt);
-      if (out.length > MAX_PREFIXES) return undefined;
+    if (ch === '\\') i++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === '|' && depth === 0) {
+      out.push([from, i]);
       from = i + 1;
     }
   }
+  out.push([from, end]);
   return out;
 }
 
@@ -267,18 +272,7 @@ function quantifierAt(src: string, i: number): { min: number; max: number; lengt
 }
 
 function hasTopLevelAlternation(src: string): boolean {
-  let depth = 0;
-  let inClass = false;
-  for (let i = 0; i < src.length; i++) {
-    const ch = src[i];
-    if (ch === '\\') i++;
-    else if (inClass) inClass = ch !== ']';
-    else if (ch === '[') inClass = true;
-    else if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (ch === '|' && depth === 0) return true;
-  }
-  return false;
+  return alternativesOf(src, 0, src.length).length > 1;
 }
 
 /**
@@ -361,31 +355,11 @@ function firstOf(src: string, i: number, end: number): First | undefined {
 function alternatives(src: string, start: number, end: number): First | undefined {
   const chars = new Set<number>();
   let nullable = false;
-  let from = start;
-  let depth = 0;
-  let inClass = false;
-  for (let i = start; i <= end; i++) {
-    const ch = src[i];
-    if (i < end) {
-      if (ch === '\\') {
-        i++;
-        continue;
-      }
-      if (inClass) {
-        inClass = ch !== ']';
-        continue;
-      }
-      if (ch === '[') inClass = true;
-      else if (ch === '(') depth++;
-      else if (ch === ')') depth--;
-    }
-    if (i === end || (ch === '|' && depth === 0)) {
-      const alt = firstOf(src, from, i);
-      if (alt === undefined) return undefined;
-      for (const c of alt.chars) chars.add(c);
-      nullable ||= alt.nullable;
-      from = i + 1;
-    }
+  for (const [from, to] of alternativesOf(src, start, end)) {
+    const alt = firstOf(src, from, to);
+    if (alt === undefined) return undefined;
+    for (const c of alt.chars) chars.add(c);
+    nullable ||= alt.nullable;
   }
   return { chars, nullable };
 }
