@@ -4,22 +4,11 @@ import type { Alert } from '../../src/index.js';
 import type { LogMatch, LogRule } from '../../src/logwatcher/rule.js';
 import { ThresholdTracker, type FailureRecord, type ThresholdSpec } from '../../src/logwatcher/threshold.js';
 import { ThresholdTracker as ReferenceTracker } from './fixtures/threshold-f2c0504.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 // The per-alert-rule tables and the one-match form were meant to keep the tracker's
 // behaviour exactly: random streams are fed to it and to the tracker as it was before
 // (f2c0504), and every alert and every peek must be the same.
-
-/** A small seeded PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = Date.parse('2024-03-01T00:00:00Z');
 const MIN = 60_000;
@@ -92,7 +81,7 @@ function peekComparable(r: FailureRecord | { times: readonly number[]; users: Re
 }
 
 function replay(seed: number, n: number, maxKeys: number, maxEvidence: number, hosts: readonly string[] = HOSTS): void {
-  const rand = prng(seed);
+  const rand = mulberry32(seed); // seeded: a failing seed can be replayed
   const steps = randomStream(rand, n, hosts);
   const mine = new ThresholdTracker('web1', maxEvidence, maxKeys);
   const ref = new ReferenceTracker('web1', maxEvidence, maxKeys);
