@@ -4,6 +4,20 @@ import { isAscii } from 'node:buffer';
 const PIECE = 64 * 1024;
 
 /**
+ * Where the next piece of `buf` to decode ends: the last newline within {@link PIECE} bytes
+ * of `start`, or the newline ending a longer line; `last` (a newline) when the rest is small.
+ * Reads are decoded in such pieces because a string above 128 KiB is made in V8's
+ * large-object space, and one per read made a busy drain's old generation (and RSS) grow.
+ *
+ * @internal
+ */
+export function pieceEnd(buf: Buffer, start: number, last: number): number {
+  if (last - start <= PIECE) return last;
+  const nl = buf.lastIndexOf(10, start + PIECE);
+  return nl >= start ? nl : buf.indexOf(10, start + PIECE);
+}
+
+/**
  * Splits a byte stream into text lines with bounded memory.
  *
  * Works on bytes, not text, so that byte offsets stay exact for checkpoints and so a
@@ -66,15 +80,7 @@ export class LineSplitter {
     const max = this.#maxLineLength;
     const last = chunk.lastIndexOf(10, length - 1);
     if (encoding === 'latin1' && !hasNul && last > start) {
-      // In pieces of at most about 64 KiB that end at a newline: a larger string lives in
-      // V8's large-object space, and one per read made a busy drain's heap (and RSS) grow.
-      while (last - start > PIECE) {
-        let nl = chunk.lastIndexOf(10, start + PIECE);
-        if (nl < start) nl = chunk.indexOf(10, start + PIECE); // one line longer than a piece
-        start = this.#emitAscii(chunk, start, nl, emit);
-      }
-      // Unless the long line's newline was `last` itself.
-      if (start <= last) start = this.#emitAscii(chunk, start, last, emit);
+      while (last >= start) start = this.#emitAscii(chunk, start, pieceEnd(chunk, start, last), emit);
     }
     for (;;) {
       const nl = chunk.indexOf(10, start);

@@ -5,6 +5,7 @@ import { expectNumber, expectSignal, expectString } from '../core/validate.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { clockOption, rejectUnknownKeys } from '../core/options.js';
 import { authRules } from './auth-rules.js';
+import { pieceEnd } from './lines.js';
 import { LineMatcher } from './matcher.js';
 import { validateRules, type LogMatch, type LogRule } from './rule.js';
 
@@ -248,8 +249,6 @@ export class LineBatch {
 }
 
 const CHUNK = 1 << 20;
-/** Bytes decoded into one {@link LineBatch} (more when one line is longer). */
-const PIECE = 1 << 16;
 
 /**
  * Reads a file as batches of lines. Each 1 MiB read is decoded up to its last newline, in
@@ -318,14 +317,9 @@ export async function* readLineBatches(path: string, maxLineLength: number, sign
       }
       const last = buf.lastIndexOf(10, bytesRead - 1);
       while (last >= start) {
-        // Decoded in pieces of about 64 KiB: a string above 128 KiB is made in V8's large
-        // object space, and one such string per read made the old generation grow fast
-        // enough for a full mark-compact every few dozen reads.
-        let cut = last;
-        if (last - start > PIECE) {
-          cut = buf.lastIndexOf(10, start + PIECE);
-          if (cut < start) cut = buf.indexOf(10, start + PIECE);
-        }
+        // Decoded in pieces of about 64 KiB (see pieceEnd): with one string per 1 MiB read,
+        // a full mark-compact came every few dozen reads.
+        const cut = pieceEnd(buf, start, last);
         // Pure ASCII (the usual log) decodes as latin1, a plain copy, to the same text.
         yield new LineBatch(buf.toString(isAscii(buf.subarray(start, cut)) ? 'latin1' : 'utf8', start, cut), maxLineLength);
         start = cut + 1;
